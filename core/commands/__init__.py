@@ -1,0 +1,1 @@
+"""`choreo` sub-commands that live in core: one module each, exposing ``register(subparsers)``."""

@@ -1,0 +1,1 @@
+"""Choreo Studio editor: the PySide6 + pyqtgraph view over `core` objects."""

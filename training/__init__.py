@@ -1,0 +1,1 @@
+"""Training of the retrieval networks (imports `core`, never `editor`)."""
