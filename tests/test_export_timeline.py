@@ -1,0 +1,86 @@
+"""Timeline JSON: round trip through the schema-validated writer/reader, one-line errors."""
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from core.choreography import Choreography, Placement
+from core.errors import ChoreoError
+from core.timeline_json import read_timeline, repeat_count, timeline_to_dict, write_timeline
+
+
+def _song():
+    beats = np.arange(32) * 0.5
+    analysis = SimpleNamespace(
+        song_hash="abc123", duration_s=16.0, tempo_bpm=120.0, beats_per_bar=4,
+        beats_s=beats, downbeats=np.arange(0, 32, 4),
+    )
+    phrases = [
+        SimpleNamespace(index=0, start_beat=0, end_beat=16, start_s=0.0, end_s=8.0, n_bars=4,
+                        section_label="A"),
+        SimpleNamespace(index=1, start_beat=16, end_beat=32, start_s=8.0, end_s=16.0, n_bars=4,
+                        section_label="B"),
+    ]
+    dances = [SimpleNamespace(id="d0", name="Wave", n_counts=8),
+              SimpleNamespace(id="d1", name="Step", n_counts=16)]
+    library = SimpleNamespace(name="demo", fingerprint="fp1", phrases=dances)
+    return analysis, phrases, library
+
+
+def test_round_trip_keeps_choreography_and_timing(tmp_path):
+    analysis, phrases, library = _song()
+    choreo = Choreography(
+        [Placement(0, "d0", locked=True, mirror=True, blend_s=0.4, music_fit=0.7),
+         Placement(1, "d1", transition_in=0.2)],
+        scorer="descriptor matcher", decoder="viterbi",
+    )
+    path = write_timeline(tmp_path / "t.json", choreo, analysis, phrases, library, fps=60)
+    timeline = read_timeline(path)
+    assert timeline.choreography.placements == choreo.placements
+    assert timeline.choreography.scorer == "descriptor matcher"
+    assert timeline.song_hash == "abc123"
+    assert timeline.library_fingerprint == "fp1"
+    assert [p.dance_name for p in timeline.phrases] == ["Wave", "Step"]
+    assert [p.repeats for p in timeline.phrases] == [2, 1]
+    assert timeline.phrases[1].start_frame == 480 and timeline.phrases[1].end_frame == 960
+    assert timeline.labels() == [(0.0, 8.0, "d0"), (8.0, 16.0, "d1")]
+    np.testing.assert_allclose(timeline.beats_s, analysis.beats_s)
+
+
+def test_repeat_count():
+    assert repeat_count(16, 8) == 2
+    assert repeat_count(12, 8) == 2
+    assert repeat_count(4, 8) == 1
+
+
+@pytest.mark.parametrize(
+    ("mutate", "fragment"),
+    [
+        (lambda o: o.update(format_version=7), "format_version 7"),
+        (lambda o: o["phrases"][0].pop("dance_id"), "'dance_id' is a required property"),
+        (lambda o: o["phrases"][1].update(index=5), "phrases/1: index is 5"),
+        (lambda o: o["phrases"][0].update(end_s=-1.0), "phrases/0/end_s"),
+        (lambda o: o["phrases"][1].update(end_beat=99), "past the song's 32 beats"),
+    ],
+)
+def test_bad_files_give_one_line_errors(tmp_path, mutate, fragment):
+    analysis, phrases, library = _song()
+    obj = timeline_to_dict(Choreography.from_dance_ids(["d0", "d1"]), analysis, phrases, library)
+    mutate(obj)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(obj))
+    with pytest.raises(ChoreoError) as info:
+        read_timeline(path)
+    message = str(info.value)
+    assert fragment in message and "\n" not in message and str(path) in message
+
+
+def test_not_json_is_a_one_line_error(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text("{nope")
+    with pytest.raises(ChoreoError, match="not valid JSON"):
+        read_timeline(path)
+    with pytest.raises(ChoreoError, match="no such timeline"):
+        read_timeline(tmp_path / "missing.json")
