@@ -3,9 +3,11 @@
 Interpretation notes (the tables leave these open; the chosen reading is the one that gives the
 stated sizes):
 
-* Input: one 128×128 mel "image" per music phrase laid out as [time, mel] (height = time), so
-  that the feature layer's ``AdaptiveAvgPool2d((None, 1))`` keeps time and gives the
-  *temporal* feature f_t of 512×4. Callers pass [B, 128, 128] or [B, 1, 128, 128].
+* Input: one 128×128 mel per music phrase in the layout of ``SongFeatures.mel``
+  ([mel band, time]). The encoder transposes it to an image of height = time so that the
+  feature layer's ``AdaptiveAvgPool2d((None, 1))`` keeps time and gives the *temporal* feature
+  f_t of 512×4 (from which D2/D3 decode the melody and rhythm curves over time). D1 returns
+  its reconstruction in the same [mel band, time] layout as its target.
 * Conv_6 "2048x1x1 / 1": f_t is stated to be 512×4×1, so Conv_6 is a 1×1 convolution *from* the
   2048 channels of Conv_5 *to* 512 (``embed_dim``) channels; read literally (2048 filters) it
   would contradict the stated f_t.
@@ -85,8 +87,8 @@ class Encoder(nn.Module):
         self.embedding_pool = nn.AdaptiveAvgPool2d((1, None))
 
     def forward(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``mel`` [B, 128, 128] or [B, 1, 128, 128] (time × mel) → (f_t [B, C, 4], u [B, C])."""
-        x = mel.unsqueeze(1) if mel.dim() == 3 else mel
+        """``mel`` [B, mel band, time] (``SongFeatures.mel``) → (f_t [B, C, 4], u [B, C])."""
+        x = mel.transpose(-1, -2).unsqueeze(1)  # image of height = time, width = mel band
         x = self.maxpool(self.conv1(x))
         x = self.conv5(self.conv4(self.conv3(self.conv2(x))))
         x = self.conv6(x)
@@ -104,7 +106,8 @@ def _deconv2d(c_in: int, c_out: int, kernel: int, stride: int, padding: int) -> 
 
 
 class SpectrogramDecoder(nn.Module):
-    """D1 (Table 4): u [B, C] → reconstructed mel [B, 1, 128, 128] (8 ConvTranspose2d layers)."""
+    """D1 (Table 4): u [B, C] → reconstructed mel [B, mel band, time] = [B, 128, 128]
+    (8 ConvTranspose2d layers)."""
 
     def __init__(self, shape: NetworkShape) -> None:
         super().__init__()
@@ -122,7 +125,7 @@ class SpectrogramDecoder(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
-        return self.layers(u[:, :, None, None])
+        return self.layers(u[:, :, None, None]).squeeze(1).transpose(-1, -2)
 
 
 class SequenceDecoder(nn.Module):
@@ -207,6 +210,6 @@ class RetrievalNetwork(nn.Module):
             self.d3 = SequenceDecoder(shape, sigmoid=True)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        """Mel [B, 128, 128] (time × mel) → P(d | u) [B, K]."""
+        """Mel [B, mel band, time] (``SongFeatures.mel``) → P(d | u) [B, K]."""
         _, u = self.encoder(mel)
         return self.predictor.probabilities(u)

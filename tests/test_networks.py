@@ -11,6 +11,17 @@ PAPER = get_preset("paper").network
 
 
 @torch.no_grad()
+def test_f_t_is_temporal():
+    """The image the encoder convolves has height = time, so f_t's 4 steps follow time."""
+    encoder = Encoder(PRESETS["tiny"].network).eval()
+    seen = []
+    encoder.conv1.register_forward_hook(lambda module, inp, out: seen.append(inp[0]))
+    mel = torch.randn(1, 128, 128)  # [mel band, time] as in SongFeatures.mel
+    encoder(mel)
+    torch.testing.assert_close(seen[0][0, 0], mel[0].T)
+
+
+@torch.no_grad()
 def test_paper_encoder_gives_u_512_and_f_t_512x4():
     encoder = Encoder(PAPER).eval()
     f_t, u = encoder(torch.randn(1, 128, 128))
@@ -27,7 +38,7 @@ def test_paper_encoder_gives_u_512_and_f_t_512x4():
 @torch.no_grad()
 def test_paper_decoders_and_predictor_shapes():
     d1 = SpectrogramDecoder(PAPER).eval()
-    assert d1(torch.randn(1, 512)).shape == (1, 1, 128, 128)
+    assert d1(torch.randn(1, 512)).shape == (1, 128, 128)
     assert sum(isinstance(m, torch.nn.ConvTranspose2d) for m in d1.modules()) == 8
     d2 = SequenceDecoder(PAPER).eval()
     d3 = SequenceDecoder(PAPER, sigmoid=True).eval()
@@ -49,9 +60,9 @@ def test_paper_decoders_and_predictor_shapes():
 def test_small_presets_keep_the_structure(name):
     shape = PRESETS[name].network
     net = RetrievalNetwork(shape, 7, with_decoders=True).eval()
-    f_t, u = net.encoder(torch.randn(2, 1, 128, 128))
+    f_t, u = net.encoder(torch.randn(2, 128, 128))
     assert f_t.shape == (2, shape.embed_dim, 4) and u.shape == (2, shape.embed_dim)
-    assert net.d1(u).shape == (2, 1, 128, 128)
+    assert net.d1(u).shape == (2, 128, 128)
     assert net.d3(f_t).shape == (2, 128)
     assert net(torch.randn(2, 128, 128)).shape == (2, 7)
 
