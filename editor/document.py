@@ -1,0 +1,127 @@
+"""The open document: the song, its segmentation, the choreography and the selection.
+
+A thin Qt wrapper over ``core`` objects that emits a signal when a part changes, so each view
+refreshes only what changed. Edits go through the undo stack (``editor.undo_commands``); the
+document itself only stores states and never computes anything slow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoStack
+
+from core.audio import Audio
+from core.choreography import Choreography
+from core.features import SongFeatures
+from core.music_analysis import MusicAnalysis
+from core.phrases import MusicPhrase, SegmentConstraints
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """One consistent segmentation: analysis, user constraints, phrases, their features and
+    scores, and the choreography placed on them (one placement per phrase)."""
+
+    analysis: MusicAnalysis
+    constraints: SegmentConstraints
+    phrases: list[MusicPhrase]
+    features: SongFeatures | None
+    scores: Any
+    choreography: Choreography | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Document(QObject):
+    """Everything the editor shows; views listen to its signals."""
+
+    audio_changed = Signal()
+    segmentation_changed = Signal()
+    choreography_changed = Signal()
+    selection_changed = Signal(int)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self.audio: Audio | None = None
+        self.song_path: str = ""
+        self.segmentation: Segmentation | None = None
+        self.choreography: Choreography | None = None
+        self.selected = -1
+        self.project_path: str = ""
+
+    # -- reads ----------------------------------------------------------------------------
+    @property
+    def phrases(self) -> list[MusicPhrase]:
+        return self.segmentation.phrases if self.segmentation is not None else []
+
+    @property
+    def analysis(self) -> MusicAnalysis | None:
+        return self.segmentation.analysis if self.segmentation is not None else None
+
+    @property
+    def ready(self) -> bool:
+        """True once a choreography exists to edit."""
+        return self.choreography is not None and self.segmentation is not None
+
+    @property
+    def dirty(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def phrase_at(self, time_s: float) -> int:
+        for p in self.phrases:
+            if p.start_s <= time_s < p.end_s:
+                return p.index
+        return len(self.phrases) - 1 if self.phrases and time_s >= self.phrases[-1].end_s else -1
+
+    # -- writes (used by undo commands and by loading) ------------------------------------
+    def clear(self) -> None:
+        self.undo_stack.clear()
+        self.audio = None
+        self.song_path = ""
+        self.segmentation = None
+        self.choreography = None
+        self.selected = -1
+        self.project_path = ""
+
+    def set_audio(self, audio: Audio, song_path: str) -> None:
+        self.audio = audio
+        self.song_path = song_path
+        self.audio_changed.emit()
+
+    def set_segmentation(self, segmentation: Segmentation) -> None:
+        """Install a segmentation and its choreography (segmentation edits, loading)."""
+        self.segmentation = segmentation
+        self.choreography = segmentation.choreography
+        if self.selected >= len(segmentation.phrases):
+            self.selected = len(segmentation.phrases) - 1
+        self.segmentation_changed.emit()
+        self.choreography_changed.emit()
+        self.selection_changed.emit(self.selected)
+
+    def set_choreography(self, choreography: Choreography) -> None:
+        """Install a choreography on the current segmentation (placement edits)."""
+        if self.segmentation is None:
+            raise RuntimeError("no segmentation to place a choreography on")
+        if len(choreography) != len(self.segmentation.phrases):
+            raise ValueError("choreography does not match the phrases")
+        self.choreography = choreography
+        self.segmentation = Segmentation(
+            self.segmentation.analysis,
+            self.segmentation.constraints,
+            self.segmentation.phrases,
+            self.segmentation.features,
+            self.segmentation.scores,
+            choreography,
+            self.segmentation.extra,
+        )
+        self.choreography_changed.emit()
+
+    def select(self, index: int) -> None:
+        n = len(self.phrases)
+        index = -1 if n == 0 else min(max(index, 0), n - 1)
+        if index != self.selected:
+            self.selected = index
+            self.selection_changed.emit(index)

@@ -1,0 +1,62 @@
+"""Every edit in the editor is one of these QUndoCommands.
+
+Commands hold the state before and after the edit (choreographies are immutable; a
+segmentation snapshot holds the analysis, phrases, features and scores together), so undo and
+redo are instant and never recompute anything. Work that takes time (re-solving, re-segmenting)
+runs before the command is pushed, in a worker.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QUndoCommand
+
+from core.choreography import Choreography
+
+if TYPE_CHECKING:
+    from editor.document import Document, Segmentation
+
+
+class SetChoreographyCommand(QUndoCommand):
+    """Replace the choreography (swap, lock, re-solve, vary, ties, mirror…)."""
+
+    def __init__(
+        self,
+        doc: Document,
+        before: Choreography,
+        after: Choreography,
+        text: str,
+        select: int | None = None,
+    ) -> None:
+        super().__init__(text)
+        self._doc = doc
+        self._before = before
+        self._after = after
+        self._select = select
+
+    def redo(self) -> None:
+        self._doc.set_choreography(self._after)
+        if self._select is not None:
+            self._doc.select(self._select)
+
+    def undo(self) -> None:
+        self._doc.set_choreography(self._before)
+        if self._select is not None:
+            self._doc.select(self._select)
+
+
+class SetSegmentationCommand(QUndoCommand):
+    """Replace the segmentation (moved / split / merged boundaries, tempo, downbeat, meter)."""
+
+    def __init__(self, doc: Document, before: Segmentation, after: Segmentation, text: str) -> None:
+        super().__init__(text)
+        self._doc = doc
+        self._before = before
+        self._after = after
+
+    def redo(self) -> None:
+        self._doc.set_segmentation(self._after)
+
+    def undo(self) -> None:
+        self._doc.set_segmentation(self._before)
