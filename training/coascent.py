@@ -1,0 +1,224 @@
+"""Co-ascent learning of the predictor T and the transition matrix M (paper §3.4, Algorithm 1).
+
+Each round k (every ``refresh_epochs`` epochs):
+
+1. Run E and T_k on the unlabeled set D_u: P = softmax(T_k(u)).
+2. Walk each song in order: P(d_t) ← P(d_t)·M_k(d_{t-1} → d_t) (Eq. 6), where d_{t-1} is the
+   pseudo-label just chosen for the previous phrase; the pseudo-label is the arg-max of the
+   rescaled P and its confidence the rescaled value (not renormalised, as in Algorithm 1).
+3. D'_u = phrases whose confidence exceeds τ; fine-tune T_k on D_l + D'_u → T_{k+1}
+   (SGD with the fine-tuning settings, learning rate 1e-5, class balancing as configured).
+4. M_{k+1} starts at zero; for every adjacent pair of D_u with pseudo-labels (a, b) and top-1
+   confidences (p, q): M_{k+1}(a→b) = M_k(a→b) + Σ p·q — the products of all pairs with the
+   same labels are summed (Eq. 7 read as an accumulation, like N-gram counts; transitions not
+   seen in the round stay 0). Then M_{k+1} ← α·M_k + (1−α)·M_{k+1} and M is clipped to
+   [m_min, m_max] (§3.5).
+
+The loop ends after the configured epochs, or after a round that labeled every phrase of D_u
+("while not all samples in D_u are labeled"). E stays frozen, so T works on fixed embeddings.
+M_0 is the library's transition prior (style similarity + pose continuity) with every
+transition the experts used in D_l set to the maximum. Runs as ``python -m training.coascent``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from training.checkpoints import StageState
+from training.config import CoascentConfig, TrainConfig
+from training.distributed import Amp, wrap_ddp
+from training.finetune import classification_losses, embedding_batches, sgd
+from training.loop import StageRunner, train_epoch
+from training.samplers import StepSampler
+
+STAGE = "coascent"
+
+
+def initial_transition(
+    prior: np.ndarray | None,
+    labeled_pairs: np.ndarray,
+    n_dances: int,
+    config: CoascentConfig,
+) -> np.ndarray:
+    """M_0: the library prior (uniform at ``m_max`` without one) with labeled transitions at max.
+
+    ``labeled_pairs`` is [P, 2] class indices (d_{t-1}, d_t) of adjacent labeled phrases.
+    """
+    if prior is None:
+        m0 = np.full((n_dances, n_dances), config.m_max, dtype=np.float64)
+    else:
+        m0 = np.array(prior, dtype=np.float64)
+        if m0.shape != (n_dances, n_dances):
+            raise ValueError(f"transition prior is {m0.shape}, expected K×K with K={n_dances}")
+    pairs = np.asarray(labeled_pairs, dtype=np.int64).reshape(-1, 2)
+    m0[pairs[:, 0], pairs[:, 1]] = config.m_max
+    return np.clip(m0, config.m_min, config.m_max)
+
+
+def rescaled_pseudo_labels(
+    probs: np.ndarray, predecessor: np.ndarray, transition: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy Eq. 6 along each song: pseudo-labels and their rescaled confidences.
+
+    ``probs`` [N, K] are P(d | u) in song order, ``predecessor`` [N] the index of each phrase's
+    previous phrase (-1 at a song's start). Phrases are processed by position in their song so
+    every song advances together.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    n = probs.shape[0]
+    labels = np.zeros(n, dtype=np.int64)
+    confidence = np.zeros(n, dtype=np.float64)
+    position = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        position[i] = 0 if predecessor[i] < 0 else position[predecessor[i]] + 1
+    for pos in range(int(position.max(initial=-1)) + 1):
+        rows = np.flatnonzero(position == pos)
+        rescaled = probs[rows]
+        if pos > 0:
+            rescaled = rescaled * transition[labels[predecessor[rows]]]
+        labels[rows] = rescaled.argmax(axis=1)
+        confidence[rows] = rescaled[np.arange(rows.size), labels[rows]]
+    return labels, confidence
+
+
+def updated_transition(
+    transition: np.ndarray,
+    labels: np.ndarray,
+    confidence: np.ndarray,
+    pairs: np.ndarray,
+    config: CoascentConfig,
+) -> np.ndarray:
+    """M_{k+1} from M_k and one round's pseudo-labels (Algorithm 1, lines after fine-tuning)."""
+    transition = np.asarray(transition, dtype=np.float64)
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    a, b = labels[pairs[:, 0]], labels[pairs[:, 1]]
+    products = np.zeros_like(transition)
+    np.add.at(products, (a, b), confidence[pairs[:, 0]] * confidence[pairs[:, 1]])
+    seen = np.zeros(transition.shape, dtype=bool)
+    seen[a, b] = True
+    fresh = np.where(seen, transition + products, 0.0)
+    blended = config.alpha * transition + (1.0 - config.alpha) * fresh
+    return np.clip(blended, config.m_min, config.m_max)
+
+
+def labeled_transitions(labels: np.ndarray, predecessor: np.ndarray) -> np.ndarray:
+    """[P, 2] class pairs (d_{t-1}, d_t) of adjacent phrases that both carry a label."""
+    labels = np.asarray(labels, dtype=np.int64)
+    current = np.flatnonzero(np.asarray(predecessor) >= 0)
+    previous = np.asarray(predecessor)[current]
+    keep = (labels[current] >= 0) & (labels[previous] >= 0)
+    return np.stack([labels[previous[keep]], labels[current[keep]]], axis=1)
+
+
+@torch.no_grad()
+def predict_probabilities(predictor: nn.Module, embeddings: torch.Tensor, device: torch.device,
+                          batch_size: int = 4096) -> np.ndarray:
+    """P(d | u) = softmax(T(u)) for every row, as float64 numpy [N, K]."""
+    predictor.eval()
+    out = [
+        torch.softmax(predictor(embeddings[i : i + batch_size].to(device)).float(), dim=-1).cpu()
+        for i in range(0, embeddings.shape[0], batch_size)
+    ]
+    return torch.cat(out).double().numpy() if out else np.zeros((0, 0))
+
+
+def coascent(
+    predictor: nn.Module,
+    labeled_embeddings: torch.Tensor,
+    labeled_classes: np.ndarray,
+    unlabeled_embeddings: torch.Tensor,
+    unlabeled_predecessor: np.ndarray,
+    initial_m: np.ndarray,
+    config: TrainConfig,
+    runner: StageRunner,
+    *,
+    balance: bool | None = None,
+) -> tuple[StageState, np.ndarray]:
+    """Algorithm 1: refine ``predictor`` in place and return the stage state and the final M."""
+    ctx = runner.ctx
+    stage_config = config.coascent
+    balance = config.finetune.balance if balance is None else balance
+    model = wrap_ddp(predictor, ctx, sync_batchnorm=config.sync_batchnorm)
+    optimizer = sgd(predictor.parameters(), config.finetune, lr=stage_config.lr)
+    amp = Amp(ctx, config.amp)
+    refresh = max(stage_config.refresh_epochs, 1)
+    unlabeled_predecessor = np.asarray(unlabeled_predecessor, dtype=np.int64)
+    current = np.flatnonzero(unlabeled_predecessor >= 0)
+    pairs = np.stack([unlabeled_predecessor[current], current], axis=1)
+    labeled_classes = np.asarray(labeled_classes, dtype=np.int64)
+    all_embeddings = torch.cat([labeled_embeddings, unlabeled_embeddings])
+    n_labeled = labeled_embeddings.shape[0]
+    state = StageState(extras={"transition": torch.from_numpy(np.asarray(initial_m, np.float64))})
+
+    def run_epoch(epoch: int, state: StageState) -> dict[str, float]:
+        m_k = state.extras["transition"].numpy()
+        if epoch % refresh == 0:
+            probs = predict_probabilities(predictor, unlabeled_embeddings, ctx.device)
+            labels, confidence = rescaled_pseudo_labels(probs, unlabeled_predecessor, m_k)
+            state.extras["pseudo_labels"] = torch.from_numpy(labels)
+            state.extras["pseudo_confidence"] = torch.from_numpy(confidence)
+        labels = state.extras["pseudo_labels"].numpy()
+        confidence = state.extras["pseudo_confidence"].numpy()
+        confident = np.flatnonzero(confidence > stage_config.tau)
+        items = np.concatenate([np.arange(n_labeled), n_labeled + confident])
+        item_labels = np.concatenate([labeled_classes, labels[confident]])
+        sampler = StepSampler(
+            items.size,
+            stage_config.batch_size,
+            seed=config.seed,
+            rank=ctx.rank,
+            world_size=ctx.world_size,
+            accum_steps=config.accum_steps,
+            labels=item_labels,
+            balance=balance,
+        )
+        plan = sampler.steps(epoch)
+        values = train_epoch(
+            model,
+            plan,
+            embedding_batches(
+                all_embeddings[torch.from_numpy(items)], torch.from_numpy(item_labels), plan
+            ),
+            lambda m, b: classification_losses(m, b, amp),
+            optimizer,
+            amp,
+            ctx,
+            desc=f"{STAGE} {epoch + 1}/{stage_config.epochs}",
+            show_bar=runner.show_bars,
+        )
+        round_ends = epoch % refresh == refresh - 1 or epoch == stage_config.epochs - 1
+        if round_ends:
+            m_next = updated_transition(m_k, labels, confidence, pairs, stage_config)
+            state.extras["transition"] = torch.from_numpy(m_next)
+            state.extras["round_coverage"] = torch.tensor(confident.size / max(labels.size, 1))
+        values["pseudo_labeled"] = float(confident.size)
+        values["coverage"] = confident.size / max(labels.size, 1)
+        values["m_mean"] = float(state.extras["transition"].mean())
+        return values
+
+    def all_labeled(state: StageState) -> bool:
+        coverage = state.extras.get("round_coverage")
+        return coverage is not None and float(coverage) >= 1.0
+
+    state = runner.run(
+        STAGE,
+        stage_config.epochs,
+        modules={STAGE: predictor},
+        optimizer=optimizer,
+        scheduler=None,
+        amp=amp,
+        epoch_fn=run_epoch,
+        state=state,
+        done=all_labeled,
+    )
+    return state, state.extras["transition"].numpy().astype(np.float32)
+
+
+if __name__ == "__main__":
+    import sys
+
+    from training.commands.train import main_stage
+
+    sys.exit(main_stage(STAGE))

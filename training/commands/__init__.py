@@ -1,0 +1,1 @@
+"""`choreo train …` sub-commands (one module each, exposing ``register(subparsers)``)."""

@@ -1,0 +1,257 @@
+"""Training configuration: one dataclass per stage, named presets, saved as JSON with every run.
+
+The ``paper`` preset holds the settings of Duan et al. 2021 §3.5 (Adam 1e-4 ×0.1 every 50 epochs
+for 200 epochs; SGD 1e-2 momentum 0.9 weight decay 5e-4 for 500 epochs; co-ascent at 1e-5 with
+τ = 0.9, α = 0.5, pseudo-labels refreshed every 5 epochs, M clipped to [0.01, 1]). The smaller
+presets keep every rule and shrink only the network preset, epochs and batch sizes for a CPU.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.atomic_io import write_json_atomic
+from core.errors import ChoreoError
+from core.presets import TrainingHyper, get_preset
+
+CONFIG_FORMAT_VERSION = 1
+CONFIG_KIND = "choreo-train-config"
+
+
+@dataclass
+class PretrainConfig:
+    """Self-supervised pre-training of E with D1/D2/D3 (Eq. 1–4)."""
+
+    epochs: int = 200
+    lr: float = 1e-4
+    lr_step_epochs: int = 50
+    lr_gamma: float = 0.1
+    beta_spe: float = 1.0
+    beta_mld: float = 1.0
+    beta_rym: float = 10.0
+    batch_size: int = 64
+
+
+@dataclass
+class FinetuneConfig:
+    """Supervised fine-tuning of T over the K dance phrases with E frozen (Eq. 5).
+
+    ``end_to_end_epochs`` is used by ablation Groups I and II only, which train the encoder
+    with a linear classifier end to end (the paper does not give their epoch count).
+    """
+
+    epochs: int = 500
+    lr: float = 1e-2
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    balance: bool = True
+    batch_size: int = 64
+    end_to_end_epochs: int = 500
+
+
+@dataclass
+class CoascentConfig:
+    """Co-ascent learning of T and the transition matrix M (Algorithm 1, appendix A.2)."""
+
+    epochs: int = 50
+    lr: float = 1e-5
+    tau: float = 0.9
+    alpha: float = 0.5
+    refresh_epochs: int = 5
+    m_min: float = 0.01
+    m_max: float = 1.0
+    batch_size: int = 64
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs besides its data; written as ``config.json`` next to its outputs.
+
+    ``network_preset`` names a preset of ``core.presets``; ``held_out_fraction`` of the labeled
+    songs (never phrases) is kept for evaluation; ``accum_steps`` splits each optimizer step into
+    micro-batches, so one process reproduces a ``world``-process run with ``accum_steps = world``.
+    """
+
+    preset: str = "paper"
+    network_preset: str = "paper"
+    seed: int = 0
+    held_out_fraction: float = 0.1
+    accum_steps: int = 1
+    amp: bool = True
+    sync_batchnorm: bool = True
+    num_workers: int = 0
+    checkpoint_every: int = 1
+    topk: tuple[int, ...] = (1, 5, 10)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
+    coascent: CoascentConfig = field(default_factory=CoascentConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with ``format_version`` and ``kind``."""
+        data = asdict(self)
+        data["topk"] = list(self.topk)
+        return {"format_version": CONFIG_FORMAT_VERSION, "kind": CONFIG_KIND, **data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:
+        """Rebuild a config from :meth:`to_dict` output; unknown or missing keys are errors."""
+        if data.get("format_version") != CONFIG_FORMAT_VERSION or data.get("kind") != CONFIG_KIND:
+            raise ChoreoError(
+                f"{source}: not a training config of format_version {CONFIG_FORMAT_VERSION} — "
+                "write one with `choreo train config`"
+            )
+        body = {k: v for k, v in data.items() if k not in ("format_version", "kind")}
+        try:
+            stages = {
+                "pretrain": PretrainConfig(**body.pop("pretrain", {})),
+                "finetune": FinetuneConfig(**body.pop("finetune", {})),
+                "coascent": CoascentConfig(**body.pop("coascent", {})),
+            }
+            if "topk" in body:
+                body["topk"] = tuple(int(k) for k in body["topk"])
+            return cls(**body, **stages)
+        except TypeError as exc:
+            raise ChoreoError(f"{source}: {exc} — check the keys of the training config") from None
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Atomically write the config as JSON."""
+        return write_json_atomic(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> TrainConfig:
+        """Read a config written by :meth:`save`."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ChoreoError(f"{path}: no such training config — check the path") from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ChoreoError(f"{path}: cannot read the training config ({exc})") from None
+        return cls.from_dict(data, str(path))
+
+    def with_overrides(self, overrides: dict[str, Any]) -> TrainConfig:
+        """A copy with dotted keys replaced, e.g. ``{"pretrain.epochs": 3, "seed": 1}``."""
+        data = self.to_dict()
+        for key, value in overrides.items():
+            node = data
+            *parents, leaf = key.split(".")
+            for name in parents:
+                if not isinstance(node.get(name), dict):
+                    raise ChoreoError(f"training config has no section {name!r} (in {key!r})")
+                node = node[name]
+            if leaf not in node:
+                raise ChoreoError(f"training config has no setting {key!r}")
+            node[leaf] = _coerce(value, node[leaf], key)
+        return TrainConfig.from_dict(data)
+
+
+def _coerce(value: Any, current: Any, key: str) -> Any:
+    """Convert a command-line string to the type of the setting it replaces."""
+    if not isinstance(value, str) or isinstance(current, str):
+        return value
+    try:
+        if isinstance(current, bool):
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(value)
+            return value.lower() in ("true", "1", "yes")
+        if isinstance(current, int):
+            return int(value)
+        if isinstance(current, float):
+            return float(value)
+        if isinstance(current, list):
+            return [int(v) for v in value.split(",")]
+    except ValueError:
+        raise ChoreoError(
+            f"training setting {key}: {value!r} is not a {type(current).__name__} — fix the value"
+        ) from None
+    return value
+
+
+def _from_hyper(preset_name: str, hyper: TrainingHyper) -> TrainConfig:
+    """A config carrying a ``core.presets`` preset's hyper-parameters (one source of truth)."""
+    return TrainConfig(
+        preset=preset_name,
+        network_preset=preset_name,
+        pretrain=PretrainConfig(
+            epochs=hyper.pretrain_epochs,
+            lr=hyper.pretrain_lr,
+            lr_step_epochs=hyper.pretrain_lr_decay_every_epochs,
+            lr_gamma=hyper.pretrain_lr_decay,
+            beta_spe=hyper.loss_weight_spectrogram,
+            beta_mld=hyper.loss_weight_melody,
+            beta_rym=hyper.loss_weight_rhythm,
+            batch_size=hyper.batch_size,
+        ),
+        finetune=FinetuneConfig(
+            epochs=hyper.finetune_epochs,
+            lr=hyper.finetune_lr,
+            momentum=hyper.finetune_momentum,
+            weight_decay=hyper.finetune_weight_decay,
+            batch_size=hyper.batch_size,
+        ),
+        coascent=CoascentConfig(
+            lr=hyper.coascent_lr,
+            tau=hyper.coascent_confidence_threshold,
+            alpha=hyper.coascent_momentum,
+            refresh_epochs=hyper.coascent_pseudo_label_every_epochs,
+            m_min=hyper.transition_clip_min,
+            m_max=hyper.transition_clip_max,
+            batch_size=hyper.batch_size,
+        ),
+    )
+
+
+def paper_config() -> TrainConfig:
+    """The settings of the paper (§3.5) with its ResNet50 networks (``core.presets`` paper)."""
+    return _from_hyper("paper", get_preset("paper").training)
+
+
+def cpu_config() -> TrainConfig:
+    """The bundled model's settings: the tiny network, few epochs, the paper's rules.
+
+    Pre-training uses a larger Adam step (1e-3) because it runs 10 epochs instead of 200,
+    decayed ×0.1 for the last quarter; co-ascent runs two pseudo-label rounds of 5 epochs.
+    """
+    config = _from_hyper("tiny", get_preset("tiny").training)
+    config.preset = "cpu"
+    config.amp = False
+    config.pretrain = dataclasses.replace(
+        config.pretrain, epochs=10, lr=1e-3, lr_step_epochs=8, batch_size=32
+    )
+    config.finetune = dataclasses.replace(
+        config.finetune, epochs=150, batch_size=64, end_to_end_epochs=10
+    )
+    config.coascent = dataclasses.replace(config.coascent, epochs=10, batch_size=64)
+    return config
+
+
+def tiny_config() -> TrainConfig:
+    """A seconds-long run for tests on tiny tensors."""
+    config = _from_hyper("tiny", get_preset("tiny").training)
+    config.amp = False
+    config.pretrain = dataclasses.replace(
+        config.pretrain, epochs=2, lr=1e-3, lr_step_epochs=1, batch_size=4
+    )
+    config.finetune = dataclasses.replace(
+        config.finetune, epochs=3, batch_size=4, end_to_end_epochs=2
+    )
+    config.coascent = dataclasses.replace(config.coascent, epochs=4, refresh_epochs=2, batch_size=4)
+    return config
+
+
+PRESETS = {"paper": paper_config, "cpu": cpu_config, "tiny": tiny_config}
+
+
+def preset_config(name: str) -> TrainConfig:
+    """The training config of a named preset."""
+    try:
+        return PRESETS[name]()
+    except KeyError:
+        raise ChoreoError(
+            f"no training preset {name!r} — choose one of {', '.join(sorted(PRESETS))}"
+        ) from None
+

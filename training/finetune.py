@@ -1,0 +1,222 @@
+"""Supervised fine-tuning of the predictor T with the encoder E frozen (paper §3.3, Eq. 5).
+
+E is frozen and in eval mode, so its embedding u of each phrase is fixed: it is computed once
+(:func:`embed_phrases`, sharded over ranks) and T trains on those vectors — exactly the same
+optimisation as running E in every step, at a fraction of the cost. Cross-entropy over the K
+library phrases; SGD 1e-2, momentum 0.9, weight decay 5e-4; optional class-balanced sampling
+(the paper's Group IV). :func:`train_end_to_end` trains E with a linear classifier instead
+(ablation Groups I and II, "no attention").
+Runs as ``python -m training.finetune`` (see ``choreo train finetune --help``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.networks import Encoder
+from training.checkpoints import StageState
+from training.config import FinetuneConfig, TrainConfig
+from training.datasets import PhraseSet, micro_batch_loader
+from training.distributed import Amp, DistContext, wrap_ddp
+from training.loop import StageRunner, train_epoch
+from training.samplers import StepSampler
+
+STAGE = "finetune"
+
+
+@torch.no_grad()
+def embed_phrases(
+    encoder: Encoder,
+    phrases: PhraseSet,
+    ctx: DistContext,
+    *,
+    batch_size: int = 128,
+    amp: Amp | None = None,
+) -> torch.Tensor:
+    """u = E(mel) of every phrase, [N, C] float32 on the CPU, identical on every rank.
+
+    Rank r embeds phrases r, r+W, …; the rows are gathered back into phrase order.
+    """
+    encoder.eval()
+    mine = np.arange(ctx.rank, len(phrases), ctx.world_size)
+    chunks = [mine[i : i + batch_size] for i in range(0, mine.size, batch_size)]
+    rows = []
+    loader = micro_batch_loader(phrases, chunks, pin_memory=ctx.device.type == "cuda")
+    for batch in loader:
+        mel = batch["mel"].to(ctx.device, non_blocking=True)
+        if amp is not None:
+            with amp.autocast():
+                _, u = encoder(mel)
+        else:
+            _, u = encoder(mel)
+        rows.append(u.float())
+    dim = encoder.conv6.out_channels
+    mine_rows = torch.cat(rows) if rows else torch.zeros((0, dim), device=ctx.device)
+    return ctx.all_gather_rows(mine_rows, len(phrases)).cpu()
+
+
+def classification_losses(
+    model: nn.Module, batch: dict[str, torch.Tensor], amp: Amp, key: str = "u"
+) -> dict[str, torch.Tensor]:
+    """Cross-entropy over K (Eq. 5) and the batch's top-1 accuracy."""
+    with amp.autocast():
+        logits = model(batch[key])
+    with amp.full_precision():
+        loss = F.cross_entropy(logits.float(), batch["label"])
+        accuracy = (logits.argmax(dim=-1) == batch["label"]).float().mean()
+    return {"loss": loss, "train_top1": accuracy}
+
+
+def sgd(
+    parameters: object, stage_config: FinetuneConfig, lr: float | None = None
+) -> torch.optim.SGD:
+    """The fine-tuning optimizer of §3.5."""
+    return torch.optim.SGD(
+        parameters,
+        lr=stage_config.lr if lr is None else lr,
+        momentum=stage_config.momentum,
+        weight_decay=stage_config.weight_decay,
+    )
+
+
+def embedding_batches(
+    embeddings: torch.Tensor, labels: torch.Tensor, plan: list[list[np.ndarray]]
+) -> list[dict[str, torch.Tensor]]:
+    """The plan's micro-batches of in-memory embeddings and labels, in order."""
+    return [
+        {"u": embeddings[torch.from_numpy(idx)], "label": labels[torch.from_numpy(idx)]}
+        for step in plan
+        for idx in step
+    ]
+
+
+def finetune(
+    predictor: nn.Module,
+    embeddings: torch.Tensor,
+    labels: np.ndarray,
+    config: TrainConfig,
+    runner: StageRunner,
+    *,
+    balance: bool | None = None,
+    stage: str = STAGE,
+) -> StageState:
+    """Train ``predictor`` in place on fixed embeddings ``[N, C]`` with class ``labels [N]``."""
+    ctx = runner.ctx
+    stage_config = config.finetune
+    balance = stage_config.balance if balance is None else balance
+    model = wrap_ddp(predictor, ctx, sync_batchnorm=config.sync_batchnorm)
+    optimizer = sgd(predictor.parameters(), stage_config)
+    amp = Amp(ctx, config.amp)
+    label_tensor = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+    sampler = StepSampler(
+        len(label_tensor),
+        stage_config.batch_size,
+        seed=config.seed,
+        rank=ctx.rank,
+        world_size=ctx.world_size,
+        accum_steps=config.accum_steps,
+        labels=np.asarray(labels),
+        balance=balance,
+    )
+
+    def run_epoch(epoch: int, state: StageState) -> dict[str, float]:
+        plan = sampler.steps(epoch)
+        return train_epoch(
+            model,
+            plan,
+            embedding_batches(embeddings, label_tensor, plan),
+            lambda m, b: classification_losses(m, b, amp),
+            optimizer,
+            amp,
+            ctx,
+            desc=f"{stage} {epoch + 1}/{stage_config.epochs}",
+            show_bar=runner.show_bars,
+        )
+
+    return runner.run(
+        stage,
+        stage_config.epochs,
+        modules={stage: predictor},
+        optimizer=optimizer,
+        scheduler=None,
+        amp=amp,
+        epoch_fn=run_epoch,
+    )
+
+
+class EncoderClassifier(nn.Module):
+    """E followed by one linear layer over K: the "no attention" model of Groups I and II."""
+
+    def __init__(self, encoder: Encoder, n_dances: int) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = nn.Linear(encoder.conv6.out_channels, n_dances)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        _, u = self.encoder(mel)
+        return self.head(u)
+
+
+def train_end_to_end(
+    classifier: EncoderClassifier,
+    phrases: PhraseSet,
+    config: TrainConfig,
+    runner: StageRunner,
+    *,
+    stage: str,
+) -> StageState:
+    """Train E and a linear head together on labeled phrases (SGD settings of §3.5)."""
+    ctx = runner.ctx
+    stage_config = config.finetune
+    model = wrap_ddp(classifier, ctx, sync_batchnorm=config.sync_batchnorm)
+    optimizer = sgd(classifier.parameters(), stage_config)
+    amp = Amp(ctx, config.amp)
+    sampler = StepSampler(
+        len(phrases),
+        stage_config.batch_size,
+        seed=config.seed,
+        rank=ctx.rank,
+        world_size=ctx.world_size,
+        accum_steps=config.accum_steps,
+    )
+
+    def run_epoch(epoch: int, state: StageState) -> dict[str, float]:
+        plan = sampler.steps(epoch)
+        loader = micro_batch_loader(
+            phrases,
+            [micro for step in plan for micro in step],
+            num_workers=config.num_workers,
+            pin_memory=ctx.device.type == "cuda",
+        )
+        return train_epoch(
+            model,
+            plan,
+            loader,
+            lambda m, b: classification_losses(m, b, amp, key="mel"),
+            optimizer,
+            amp,
+            ctx,
+            desc=f"{stage} {epoch + 1}/{stage_config.end_to_end_epochs}",
+            show_bar=runner.show_bars,
+        )
+
+    return runner.run(
+        stage,
+        stage_config.end_to_end_epochs,
+        modules={stage: classifier},
+        optimizer=optimizer,
+        scheduler=None,
+        amp=amp,
+        epoch_fn=run_epoch,
+    )
+
+
+if __name__ == "__main__":
+    import sys
+
+    from training.commands.train import main_stage
+
+    sys.exit(main_stage(STAGE))
