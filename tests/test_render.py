@@ -1,0 +1,69 @@
+"""Rendering: beats of the rendered dance land on the song's beats; repeats, mirror, blends."""
+
+import numpy as np
+import pytest
+from engine_synthetic import click_song, library
+
+from core.beat_warp import plan_segments
+from core.choreography import Choreography, Placement
+from core.errors import ChoreoError
+from core.kinematic_beats import velocity_minima_beats
+from core.render import render
+
+
+def _hand_speed_minima_s(motion):
+    pos = motion.fk()[:, [4, 7]]  # the hands (one swings; mirrored repeats swap them)
+    return velocity_minima_beats(pos, motion.fps) / motion.fps
+
+
+@pytest.mark.parametrize("fps", [30.0, 60.0])
+def test_rendered_kinematic_beats_land_on_the_click_track(fps):
+    analysis, phrases = click_song([2, 3, 2], bpm=126.0, jitter_s=0.03)
+    lib = library(3, pose_jumps=False)
+    choreo = Choreography([Placement(i, f"d{i}", blend_s=0.0) for i in range(3)])
+    motion = render(choreo, analysis, phrases, lib, fps=fps)
+    assert motion.fps == fps
+    assert motion.n_frames == int(np.ceil(analysis.duration_s * fps))
+    kin = _hand_speed_minima_s(motion)
+    inside = kin[(kin > analysis.beats_s[0] + 0.1) & (kin < analysis.beats_s[-1] - 0.1)]
+    dist = np.abs(inside[:, None] - analysis.beats_s[None, :]).min(axis=1)
+    assert len(inside) >= 0.8 * (len(analysis.beats_s) - 2)  # a beat on (nearly) every beat
+    assert np.all(dist <= 1.0 / fps + 0.02)  # a frame + 20 ms (velocity minima are smoothed)
+    assert dist.mean() <= 0.5 / fps + 0.01
+
+
+def test_longer_phrase_repeats_mirrored_and_cuts_the_last_play():
+    analysis, phrases = click_song([3])  # 12 beats, dance has 8 counts
+    lib = library(1)
+    choreo = Choreography([Placement(0, "d0")])
+    segs = plan_segments(choreo, analysis.beats_s, phrases, lib)
+    assert [(s.play, s.mirror) for s in segs] == [(0, False), (1, True)]
+    assert segs[1].start_s == pytest.approx(analysis.beats_s[8])
+    assert segs[1].end_s == pytest.approx(phrases[0].end_s)
+    assert segs[1].knot_frames[-1] == lib.phrases[0].count_frames[4]
+    choreo = Choreography([Placement(0, "d0", mirror=True, mirror_on_repeat=False)])
+    assert [s.mirror for s in plan_segments(choreo, analysis.beats_s, phrases, lib)] == [
+        True, True]
+
+
+def test_root_is_continuous_across_boundaries_and_blends_smooth_poses():
+    analysis, phrases = click_song([2, 2, 2])
+    lib = library(3, walk_cm=60.0)  # each phrase walks forward 60 cm
+    hard = render(Choreography([Placement(i, f"d{i}", blend_s=0.0) for i in range(3)]),
+                  analysis, phrases, lib)
+    soft = render(Choreography([Placement(i, f"d{i}", blend_s=0.4) for i in range(3)]),
+                  analysis, phrases, lib)
+    step = np.linalg.norm(np.diff(hard.root_pos_cm[:, [0, 2]], axis=0), axis=1)
+    assert step.max() < 5.0  # no jump back to the origin at a boundary
+    assert hard.root_pos_cm[-1, 2] > 150.0  # the walks add up
+    # the right arm changes pose between phrases: a jump without a blend, a ramp with one
+    jump_hard = np.linalg.norm(np.diff(hard.fk()[:, 7], axis=0), axis=1).max()
+    jump_soft = np.linalg.norm(np.diff(soft.fk()[:, 7], axis=0), axis=1).max()
+    assert jump_hard > 20.0
+    assert jump_soft < jump_hard / 4
+
+
+def test_bad_frame_rate_is_a_user_error():
+    analysis, phrases = click_song([2])
+    with pytest.raises(ChoreoError, match="fps is not offered"):
+        render(Choreography([Placement(0, "d0")]), analysis, phrases, library(1), fps=17)
