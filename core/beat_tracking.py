@@ -156,6 +156,11 @@ def _interp(x: np.ndarray, pos: float) -> float:
     return float(x[i] + (pos - i) * (x[i + 1] - x[i]))
 
 
+def pulse_strength(acf: np.ndarray, lag: float) -> float:
+    """Autocorrelation of the beat envelope at ``lag`` frames: how steady the pulse is."""
+    return max(_interp(acf, lag), 0.0)
+
+
 def _comb(acf: np.ndarray, lag: float) -> float:
     """Pulse strength at ``lag``: autocorrelation at the lag and its first multiples."""
     return sum(w * max(_interp(acf, m * lag), 0.0) for m, w in ((1, 1.0), (2, 0.5), (4, 0.25)))

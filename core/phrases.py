@@ -21,7 +21,7 @@ MIN_BARS = 2
 MAX_BARS = 8
 
 # Cost of a phrase by its length in bars: 4 and 8 bars are the norm, 2 and 6 acceptable.
-_LENGTH_COST = {2: 0.9, 3: 1.3, 4: 0.0, 5: 1.3, 6: 0.7, 7: 1.5, 8: 0.25}
+_LENGTH_COST = {2: 0.9, 3: 1.3, 4: 0.0, 5: 1.3, 6: 0.7, 7: 1.5, 8: 0.5}
 _REST_WEIGHT = 0.8  # cost of placing a boundary where nothing rests (scaled by 1 - rest)
 _SECTION_CROSS_COST = 6.0  # cost of a phrase running across a section boundary
 _MELODY_REST_SHARE = 0.6  # rest = share * melody rest + (1 - share) * onset lull
