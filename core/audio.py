@@ -130,13 +130,42 @@ def _decode(file_path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
                 f"{name}: audio data is truncated or corrupt ({_short(exc)}) — re-export or "
                 "re-download the song"
             ) from None
-        if info.frames > 0 and data.shape[0] < 0.98 * info.frames:
+        if info.frames > 0 and data.shape[0] < 0.98 * info.frames or _container_truncated(
+            file_path, info.format
+        ):
             raise ChoreoError(
-                f"{name}: file is truncated ({data.shape[0] / sr:.1f} s of "
-                f"{info.frames / sr:.1f} s decoded) — re-export or re-download the song"
+                f"{name}: file is truncated (it ends after {data.shape[0] / sr:.1f} s, before "
+                "the end its header announces) — re-export or re-download the song"
             )
         return data, int(sr)
     return _decode_audioread(file_path, max_duration_s)
+
+
+def _container_truncated(file_path: Path, container: str) -> bool:
+    """True when a WAV's data chunk or an Ogg stream's last page says the file was cut short.
+
+    libsndfile silently decodes what is there, so these headers are checked directly.
+    """
+    size = file_path.stat().st_size
+    with open(file_path, "rb") as fh:
+        if container == "WAV":
+            head = fh.read(1 << 16)
+            if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return False
+            pos = 12
+            while pos + 8 <= len(head):
+                chunk = head[pos : pos + 4]
+                length = int.from_bytes(head[pos + 4 : pos + 8], "little")
+                if chunk == b"data":
+                    return length != 0xFFFFFFFF and pos + 8 + length > size
+                pos += 8 + length + (length & 1)
+            return False
+        if container == "OGG":
+            fh.seek(max(size - (1 << 16), 0))
+            tail = fh.read()
+            last = tail.rfind(b"OggS")
+            return last < 0 or last + 5 >= len(tail) or not tail[last + 5] & 0x04
+    return False
 
 
 def _decode_audioread(file_path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
