@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPointF
@@ -50,9 +51,70 @@ class SkeletonScene:
 
     def bone_pairs(self, frame: int) -> np.ndarray:
         """Start/end points of every bone at ``frame``: ``[2 * bones, 3]``."""
-        pos = self.positions[frame]
-        child = np.nonzero(self.parents >= 0)[0]
-        return np.stack([pos[self.parents[child]], pos[child]], axis=1).reshape(-1, 3)
+        return bone_pairs(self.positions[frame], self.parents)
+
+
+def bone_pairs(positions: np.ndarray, parents: np.ndarray) -> np.ndarray:
+    """Start/end points of every bone of one pose ``positions[N, 3]``: ``[2 * bones, 3]``."""
+    child = np.nonzero(parents >= 0)[0]
+    return np.stack([positions[parents[child]], positions[child]], axis=1).reshape(-1, 3)
+
+
+@dataclass
+class OrbitCamera:
+    """Orthographic camera orbiting the dancer: yaw/pitch in degrees and a zoom factor."""
+
+    yaw_deg: float = 30.0
+    pitch_deg: float = 15.0
+    zoom: float = 1.0
+
+    def project(
+        self, points: np.ndarray, center: np.ndarray, width: int, height: int
+    ) -> np.ndarray:
+        """Pixel coordinates ``[n, 2]`` of world points (cm, Y up) on a width×height canvas."""
+        yaw, pitch = math.radians(self.yaw_deg), math.radians(self.pitch_deg)
+        p = points - center
+        x = p[:, 0] * math.cos(yaw) - p[:, 2] * math.sin(yaw)
+        z = p[:, 0] * math.sin(yaw) + p[:, 2] * math.cos(yaw)
+        y = p[:, 1] * math.cos(pitch) - z * math.sin(pitch)
+        scale = self.zoom * min(width, height) / 260.0
+        return np.stack([width / 2 + x * scale, height * 0.55 - y * scale], axis=1)
+
+
+def paint_pose(
+    painter: QPainter,
+    width: int,
+    height: int,
+    pose: np.ndarray | None,
+    parents: np.ndarray,
+    camera: OrbitCamera,
+) -> None:
+    """Draw the floor grid and one pose (``[N, 3]`` cm, or None for the floor only)."""
+    painter.fillRect(0, 0, width, height, QColor(BACKGROUND))
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    root = pose[0] if pose is not None else np.zeros(3, dtype=np.float32)
+    center = np.array([root[0], 90.0, root[2]], dtype=np.float32)
+    painter.setPen(QPen(QColor(255, 255, 255, 45), 1))
+    step = FLOOR_STEP_CM
+    cx, cz = round(center[0] / step) * step, round(center[2] / step) * step
+    h = FLOOR_HALF_CM
+    for t in np.arange(-h, h + 1, step):
+        seg = np.array(
+            [[cx + t, 0, cz - h], [cx + t, 0, cz + h], [cx - h, 0, cz + t], [cx + h, 0, cz + t]],
+            dtype=np.float32,
+        )
+        p = camera.project(seg, center, width, height)
+        painter.drawLine(QPointF(*p[0]), QPointF(*p[1]))
+        painter.drawLine(QPointF(*p[2]), QPointF(*p[3]))
+    if pose is None:
+        return
+    pairs = camera.project(bone_pairs(pose, parents), center, width, height)
+    painter.setPen(QPen(QColor("#f4f1de"), max(2.0, height / 160)))
+    for a, b in pairs.reshape(-1, 2, 2):
+        painter.drawLine(QPointF(*a), QPointF(*b))
+    painter.setPen(QPen(QColor("#e07a5f"), max(4.0, height / 90)))
+    for x, y in camera.project(pose, center, width, height):
+        painter.drawPoint(QPointF(x, y))
 
 
 class FlatSkeletonView(QWidget):
@@ -63,9 +125,7 @@ class FlatSkeletonView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.scene = SkeletonScene()
-        self.yaw_deg = 30.0
-        self.pitch_deg = 15.0
-        self.zoom = 1.0
+        self.camera = OrbitCamera()
         self._drag: QPointF | None = None
         self.setMinimumSize(200, 200)
         self.setToolTip("drag to orbit, wheel to zoom")
@@ -82,53 +142,12 @@ class FlatSkeletonView(QWidget):
             self.scene.frame = frame
             self.update()
 
-    def _project(self, points: np.ndarray, center: np.ndarray) -> np.ndarray:
-        yaw, pitch = math.radians(self.yaw_deg), math.radians(self.pitch_deg)
-        p = points - center
-        x = p[:, 0] * math.cos(yaw) - p[:, 2] * math.sin(yaw)
-        z = p[:, 0] * math.sin(yaw) + p[:, 2] * math.cos(yaw)
-        y = p[:, 1] * math.cos(pitch) - z * math.sin(pitch)
-        scale = self.zoom * min(self.width(), self.height()) / 260.0
-        return np.stack([self.width() / 2 + x * scale, self.height() * 0.55 - y * scale], axis=1)
-
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt API
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(BACKGROUND))
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         frame = self.scene.frame if self.scene.frame >= 0 else self.scene.frame_at(0.0)
-        root = self.scene.positions[frame, 0] if frame >= 0 else np.zeros(3, dtype=np.float32)
-        center = np.array([root[0], 90.0, root[2]], dtype=np.float32)
-        self._draw_floor(painter, center)
-        if frame >= 0:
-            pairs = self._project(self.scene.bone_pairs(frame), center)
-            painter.setPen(QPen(QColor("#f4f1de"), 3))
-            for a, b in pairs.reshape(-1, 2, 2):
-                painter.drawLine(QPointF(*a), QPointF(*b))
-            painter.setPen(QPen(QColor("#e07a5f"), 5))
-            for x, y in self._project(self.scene.positions[frame], center):
-                painter.drawPoint(QPointF(x, y))
+        pose = self.scene.positions[frame] if frame >= 0 else None
+        paint_pose(painter, self.width(), self.height(), pose, self.scene.parents, self.camera)
         painter.end()
-
-    def _draw_floor(self, painter: QPainter, center: np.ndarray) -> None:
-        painter.setPen(QPen(QColor(255, 255, 255, 45), 1))
-        ticks = np.arange(-FLOOR_HALF_CM, FLOOR_HALF_CM + 1, FLOOR_STEP_CM)
-        cx, cz = (
-            round(center[0] / FLOOR_STEP_CM) * FLOOR_STEP_CM,
-            round(center[2] / FLOOR_STEP_CM) * FLOOR_STEP_CM,
-        )
-        for t in ticks:
-            seg = np.array(
-                [
-                    [cx + t, 0, cz - FLOOR_HALF_CM],
-                    [cx + t, 0, cz + FLOOR_HALF_CM],
-                    [cx - FLOOR_HALF_CM, 0, cz + t],
-                    [cx + FLOOR_HALF_CM, 0, cz + t],
-                ],
-                dtype=np.float32,
-            )
-            p = self._project(seg, center)
-            painter.drawLine(QPointF(*p[0]), QPointF(*p[1]))
-            painter.drawLine(QPointF(*p[2]), QPointF(*p[3]))
 
     def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt API
         self._drag = event.position()
@@ -138,8 +157,9 @@ class FlatSkeletonView(QWidget):
             return
         delta = event.position() - self._drag
         self._drag = event.position()
-        self.yaw_deg = (self.yaw_deg + 0.5 * delta.x()) % 360.0
-        self.pitch_deg = float(np.clip(self.pitch_deg + 0.3 * delta.y(), -10.0, 80.0))
+        cam = self.camera
+        cam.yaw_deg = (cam.yaw_deg + 0.5 * delta.x()) % 360.0
+        cam.pitch_deg = float(np.clip(cam.pitch_deg + 0.3 * delta.y(), -10.0, 80.0))
         self.update()
 
     def mouseReleaseEvent(self, _event) -> None:  # noqa: N802 - Qt API

@@ -1,0 +1,63 @@
+"""The editor application: Qt set-up, the main window, then the song or project to open.
+
+The window shows (and is interactive) before anything is analysed: opening starts in the
+event loop, so launch-to-interactive does not wait for the song.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from editor.autosave import pending_recoveries
+from editor.main_window import MainWindow
+from editor.style import BACKGROUND
+
+
+def make_app() -> QApplication:
+    """The QApplication (created once) with the editor's names and plot defaults."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Choreo Studio")
+    app.setOrganizationName("ChoreoStudio")
+    pg.setConfigOptions(background=BACKGROUND, antialias=False)
+    return app
+
+
+def offer_recovery(window: MainWindow) -> bool:
+    """If an autosave was left by a crash, offer to reopen it; True when it was reopened."""
+    found = pending_recoveries(window.autosaver.folder)
+    if not found or os.environ.get("CHOREO_NO_DIALOGS"):
+        return False
+    answer = QMessageBox.question(
+        window,
+        "Recover unsaved work",
+        f"Choreo Studio did not close cleanly. Reopen the unsaved choreography "
+        f"{found[0].name} (autosaved)?",
+    )
+    if answer != QMessageBox.StandardButton.Yes:
+        for path in found:
+            path.unlink(missing_ok=True)
+        return False
+    window.recover(str(found[0]))
+    return True
+
+
+def start(window: MainWindow, path: str | None) -> None:
+    """Open ``path`` (or recover a crash, or open the demo song)."""
+    if path:
+        window.open_path(path, ask_to_save=False)
+    elif not offer_recovery(window):
+        window.open_demo()
+
+
+def run_editor(path: str | None = None, *, want_sound: bool = True) -> int:
+    """Run the editor until its window closes; returns the exit code."""
+    app = make_app()
+    window = MainWindow(want_sound=want_sound)
+    window.show()
+    QTimer.singleShot(0, lambda: start(window, path))
+    return app.exec()

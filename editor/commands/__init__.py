@@ -1,0 +1,1 @@
+"""`choreo` sub-commands that live in the editor package (the `edit` command)."""

@@ -1,0 +1,72 @@
+"""The export dialog: where to write and which formats (JSON timeline, BVH, glTF, CSV, MP4)."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
+
+FORMATS = {
+    "json": "JSON phrase timeline (game engines, training labels)",
+    "bvh": "BVH motion of the whole performance",
+    "glb": "glTF binary (.glb) skeleton + animation",
+    "csv": "CSV phrase table",
+    "mp4": "MP4 video of the skeleton dancing with the song",
+}
+
+
+class ExportDialog(QDialog):
+    """Pick an output folder, formats and frame rate; results in ``out_dir``/``formats``/``fps``."""
+
+    def __init__(self, parent: QWidget | None, default_dir: str, stem: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        self.folder = QLineEdit(default_dir)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        self.checks = {key: QCheckBox(text) for key, text in FORMATS.items()}
+        for key, box in self.checks.items():
+            box.setChecked(key != "mp4")
+        self.fps_combo = QComboBox()
+        self.fps_combo.addItems(["30", "60"])
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Folder", row)
+        for box in self.checks.values():
+            form.addRow("", box)
+        form.addRow("Frame rate", self.fps_combo)
+        form.addRow(buttons)
+        self.stem = stem
+
+    def _browse(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Export to", self.folder.text())
+        if path:
+            self.folder.setText(path)
+
+    @property
+    def out_dir(self) -> str:
+        return self.folder.text()
+
+    @property
+    def formats(self) -> list[str]:
+        return [key for key, box in self.checks.items() if box.isChecked()]
+
+    @property
+    def fps(self) -> float:
+        return float(self.fps_combo.currentText())
