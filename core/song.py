@@ -55,6 +55,8 @@ def open_song(
         from core.analyzer import analyze_audio
 
         analysis, spectra = analyze_audio(audio, sub_progress(progress, 0.05, 0.9))
+        # the saved form (rounded times): a cached re-open then yields identical phrases
+        analysis = MusicAnalysis.from_dict(analysis.to_dict())
         logmel = (spectra.logmel_db, spectra.fps)
         if cache:
             cache.save_analysis(analysis)

@@ -1,0 +1,50 @@
+"""Per-phrase features (paper §3.5 sizes and documented ranges) and the content-hash cache."""
+
+import time
+
+import numpy as np
+import pytest
+
+from core.features import FEATURE_SIZE, resize_time
+from core.song import open_song
+from resources.demo_song import DemoSongSpec, render_demo_song
+
+
+@pytest.fixture(scope="module")
+def song_and_cache(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    spec = DemoSongSpec(tempo_bpm=140, style="edm", seed=9,
+                        structure=(("verse", 8), ("chorus", 8), ("verse", 4)))
+    audio = render_demo_song(spec).audio()
+    return audio, cache, open_song(audio, cache_dir=cache)
+
+
+def test_feature_shapes_and_ranges(song_and_cache):
+    _, _, song = song_and_cache
+    f, n = song.features, len(song.phrases)
+    assert f.mel.shape == (n, 128, 128) and f.mel.dtype == np.float32
+    assert f.melody.shape == (n, 128) and f.rhythm.shape == (n, 128)
+    assert f.mel.min() >= 0.0 and f.mel.max() <= 1.0 and f.mel.max() > 0.5
+    assert f.melody.min() >= 0.0 and f.melody.max() <= 1.0 and f.melody.max() > 0.0
+    assert set(np.unique(f.rhythm)) <= {0.0, 1.0}
+    for t, p in enumerate(song.phrases):  # at least one rhythm event per beat of the phrase
+        assert f.rhythm[t].sum() >= p.n_beats * 0.9
+
+
+def test_second_open_is_cached_and_fast(song_and_cache):
+    audio, cache, first = song_and_cache
+    start = time.perf_counter()
+    again = open_song(audio, cache_dir=cache)
+    elapsed = time.perf_counter() - start
+    assert again.from_cache and elapsed < 0.5
+    np.testing.assert_array_equal(again.features.mel, first.features.mel)
+    assert again.phrases == first.phrases
+
+
+def test_resize_time_averages_and_stretches():
+    x = np.arange(256, dtype=np.float32)[None, :]
+    shrunk = resize_time(x, 0, 256)
+    np.testing.assert_allclose(shrunk[0], np.arange(128) * 2 + 0.5, atol=1e-4)
+    stretched = resize_time(x, 10, 42)
+    assert stretched.shape == (1, FEATURE_SIZE)
+    assert stretched[0, 0] == pytest.approx(10.0) and stretched[0, -1] == pytest.approx(41.0)
