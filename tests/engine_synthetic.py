@@ -30,10 +30,11 @@ def skeleton() -> Skeleton:
 def swing_phrase(
     dance_id: str, *, n_counts: int = 8, bpm: float = 100.0, fps: float = 30.0,
     amplitude_rad: float = 1.2, style: str = "urban", energy: int = 2, walk_cm: float = 0.0,
-    right_arm_rad: float = 0.0,
+    right_arm_rad: float = 0.0, bounce_cm: float = 0.0,
 ) -> DancePhrase:
     """A phrase whose left arm eases between two poses, stopping on every count; the right
-    arm is held raised by ``right_arm_rad`` (so phrases differ in pose at their boundaries)."""
+    arm is held raised by ``right_arm_rad`` (so phrases differ in pose at their boundaries), and
+    the body bounces straight down and up by ``bounce_cm``, also stopping on every count."""
     skel = skeleton()
     frames_per_count = fps * 60.0 / bpm
     n_frames = int(round(n_counts * frames_per_count))
@@ -47,7 +48,7 @@ def swing_phrase(
     rot[:, 3] = quat.about_axis("Y", 0.5 * angle)
     rot[:, 5] = quat.about_axis("Z", np.full(n_frames, -right_arm_rad))
     root = np.zeros((n_frames, 3))
-    root[:, 1] = 95.0
+    root[:, 1] = 95.0 - bounce_cm * np.where(k % 2 == 0, ease, 1 - ease)
     root[:, 2] = np.linspace(0, walk_cm, n_frames)
     motion = Motion(skel, fps, rot, root)
     return DancePhrase(
@@ -55,6 +56,14 @@ def swing_phrase(
         n_counts=n_counts, bpm=bpm, count_frames=count_frames, motion=motion,
         descriptors={"beats_per_count": 1.0, "strength_m_s2": 1.0 + energy},
     )
+
+
+def bounce_library(k: int = 3) -> Library:
+    """``k`` phrases that only bounce straight down and up (clean for Lee et al.'s detector,
+    which also fires where an arm's arc crosses its direction bins)."""
+    phrases = [swing_phrase(f"d{i}", amplitude_rad=0.0, bounce_cm=6.0 + 2.0 * i)
+               for i in range(k)]
+    return Library("bounce", skeleton(), phrases, np.full((k, k), 0.5, np.float32))
 
 
 def library(k: int = 3, *, pose_jumps: bool = True, **kwargs) -> Library:
