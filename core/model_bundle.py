@@ -72,6 +72,15 @@ class ModelBundle:
             )
         return net.eval()
 
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ModelBundle:
+        """Read a bundle folder (see :func:`load_bundle`)."""
+        return load_bundle(path)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Atomically write this bundle as the folder ``path`` (see :func:`save_bundle`)."""
+        return save_bundle(self, path)
+
     def check_library(self, library: Library) -> None:
         """Raise a one-line ChoreoError unless this bundle was trained for ``library``."""
         where = self.path or "model bundle"

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from core.errors import ChoreoError
-from core.model_bundle import load_bundle, make_bundle, save_bundle
+from core.model_bundle import ModelBundle, load_bundle, make_bundle, save_bundle
 from core.model_files import find_model_for_library
 from core.networks import RetrievalNetwork
 from core.presets import get_preset
@@ -28,8 +28,8 @@ def test_round_trip_gives_the_same_predictions(tmp_path):
     m = np.random.default_rng(0).random((5, 5)).astype(np.float32)
     bundle = make_bundle(net, preset, m, library, info={"epochs": 3})
     path = save_bundle(bundle, tmp_path / "models" / "demo.choreomodel")
-    save_bundle(bundle, path)  # replacing an existing bundle works
-    loaded = load_bundle(path)
+    bundle.save(path)  # replacing an existing bundle works
+    loaded = ModelBundle.load(path)
     loaded.check_library(library)
     assert loaded.preset == preset and loaded.dance_ids == [f"d{i}" for i in range(5)]
     assert loaded.info == {"epochs": 3}
