@@ -1,0 +1,316 @@
+"""`choreo train …`: demo data, feature cache, the training stages, evaluation and ablations.
+
+Sub-commands (each also runs as ``python -m training.<stage>`` and under ``torchrun``):
+
+* ``demo-data OUT``: write the deterministic demo labeled + unlabeled song set.
+* ``prepare --labeled DIR --unlabeled DIR --cache DIR``: analyse and cache features (resumable).
+* ``pretrain`` / ``finetune`` / ``coascent`` ``--cache DIR --run DIR``: train up to that stage
+  (finished earlier stages are reused from the run's checkpoints); ``coascent`` also writes
+  the model bundle.
+* ``evaluate --cache DIR --model BUNDLE``: held-out top-1/5/10 of a bundle vs the baselines.
+* ``ablation --cache DIR --run DIR``: Groups I–V, printed as the paper's Table 1.
+* ``demo --out DIR --bundle PATH``: the one command that builds the bundled model: demo data,
+  prepare, pre-train, fine-tune, co-ascent, bundle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from core.errors import ChoreoError
+from core.progress import ProgressFn
+
+DEFAULT_PRESET = "cpu"
+
+
+def _library(path: str | None):
+    """The library given, else the demo library shipped in ``resources/demo_library``."""
+    from core.library import Library
+
+    if path:
+        return Library.load(path)
+    folder = Path(str(resources.files("resources") / "demo_library"))
+    if not (folder / "library.json").is_file():
+        raise ChoreoError(f"{folder}: the demo library is not built — pass --library LIB")
+    return Library.load(folder)
+
+
+def _printer(enabled: bool) -> ProgressFn:
+    """Per-epoch summary lines on stderr (rank 0), above the tqdm bars."""
+    from tqdm import tqdm
+
+    def report(fraction: float, message: str) -> None:
+        if enabled:
+            tqdm.write(message, file=sys.stderr)
+
+    return report
+
+
+def _bar_progress(desc: str) -> tuple[ProgressFn, Any]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+    def report(fraction: float, message: str) -> None:
+        bar.n = int(1000 * min(max(fraction, 0.0), 1.0))
+        bar.set_postfix_str(message[-40:])
+        bar.refresh()
+
+    return report, bar
+
+
+def _config(args: argparse.Namespace):
+    from training.config import TrainConfig, preset_config
+
+    config = TrainConfig.load(args.config) if args.config else preset_config(args.preset)
+    overrides = {}
+    for item in args.set or []:
+        if "=" not in item:
+            raise ChoreoError(f"--set {item!r}: write KEY=VALUE, e.g. --set pretrain.epochs=5")
+        key, value = item.split("=", 1)
+        overrides[key.strip()] = value.strip()
+    return config.with_overrides(overrides) if overrides else config
+
+
+def _add_run_options(p: argparse.ArgumentParser, *, run: bool = True) -> None:
+    p.add_argument("--cache", required=True, help="feature cache folder (from `prepare`)")
+    if run:
+        p.add_argument("--run", required=True, help="run folder: config, log.csv, checkpoints")
+    p.add_argument("--library", help="dance library folder (default: the demo library)")
+    p.add_argument("--preset", default=DEFAULT_PRESET,
+                   help="training preset: paper, cpu or tiny (default %(default)s)")
+    p.add_argument("--config", help="a config.json written by an earlier run (overrides --preset)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a setting, e.g. --set pretrain.epochs=5 (repeatable)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default %(default)s)")
+    p.add_argument("--resume", action="store_true", help="continue from the run's checkpoints")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``choreo train`` and its sub-commands."""
+    parser = subparsers.add_parser(
+        "train", help="train a model for a dance library (pre-train, fine-tune, co-ascent)",
+        description=__doc__.split("\n\n")[0],
+    )
+    sub = parser.add_subparsers(dest="train_command", metavar="STAGE", required=True)
+
+    p = sub.add_parser("demo-data", help="write the demo labeled + unlabeled song set")
+    p.add_argument("out", help="output folder (labeled/ and unlabeled/ are created inside)")
+    p.add_argument("--labeled", type=int, default=72, help="labeled songs (default %(default)s)")
+    p.add_argument("--unlabeled", type=int, default=216,
+                   help="unlabeled songs (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--library", help="dance library folder (default: the demo library)")
+    p.set_defaults(func=_cmd_demo_data)
+
+    p = sub.add_parser("prepare", help="analyse songs and cache their phrase features")
+    p.add_argument("--labeled", required=True, help="folder of songs + timeline JSON exports")
+    p.add_argument("--unlabeled", help="folder of songs without timelines")
+    p.add_argument("--cache", required=True, help="feature cache folder to write")
+    p.add_argument("--library", help="dance library folder (default: the demo library)")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes per rank")
+    p.set_defaults(func=_cmd_prepare)
+
+    for stage in ("pretrain", "finetune", "coascent"):
+        p = sub.add_parser(stage, help=f"train up to {stage} (earlier stages reused)")
+        _add_run_options(p)
+        p.add_argument("--stop-after", type=int, metavar="EPOCHS",
+                       help="stop each stage after this many epochs (resume later)")
+        if stage == "coascent":
+            p.add_argument("--bundle", help="model bundle to write (default RUN/model.choreomodel)")
+        p.set_defaults(func=_cmd_stage, stage=stage)
+
+    p = sub.add_parser("evaluate", help="held-out top-1/5/10 of a model bundle")
+    _add_run_options(p, run=False)
+    p.add_argument("--model", required=True, help="model bundle folder")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("ablation", help="Groups I-V of the paper's Table 1")
+    _add_run_options(p)
+    p.set_defaults(func=_cmd_ablation)
+
+    p = sub.add_parser("demo", help="demo data + prepare + full training + bundle, in one go")
+    p.add_argument("--out", required=True, help="work folder (data, cache, run)")
+    p.add_argument("--bundle", required=True, help="model bundle to write")
+    p.add_argument("--labeled", type=int, default=72)
+    p.add_argument("--unlabeled", type=int, default=216)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--library", help="dance library folder (default: the demo library)")
+    p.add_argument("--preset", default=DEFAULT_PRESET)
+    p.add_argument("--config")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--resume", action="store_true")
+    p.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo_data(args: argparse.Namespace) -> int:
+    from training.demo_data import write_demo_set
+
+    library = _library(args.library)
+    progress, bar = _bar_progress("demo songs")
+    labeled, unlabeled = write_demo_set(args.out, library, n_labeled=args.labeled,
+                                        n_unlabeled=args.unlabeled, seed=args.seed,
+                                        progress=progress)
+    bar.close()
+    print(f"labeled songs + timelines: {labeled}\nunlabeled songs: {unlabeled}")
+    return 0
+
+
+def _prepare(labeled: str, unlabeled: str | None, cache: str, library, workers: int) -> None:
+    from training.data_cache import (
+        find_labeled_songs,
+        find_unlabeled_songs,
+        prepare_dataset,
+        write_manifest,
+    )
+    from training.distributed import init_distributed
+
+    ctx = init_distributed("cpu")
+    labeled_sources = find_labeled_songs(labeled)
+    unlabeled_sources = find_unlabeled_songs(unlabeled) if unlabeled else []
+    progress, bar = _bar_progress("features")
+    entries = prepare_dataset(cache, labeled_sources, unlabeled_sources, workers=workers,
+                              rank=ctx.rank, world_size=ctx.world_size, progress=progress)
+    bar.close()
+    if ctx.distributed:
+        import torch.distributed as dist
+
+        gathered: list[Any] = [None] * ctx.world_size
+        dist.all_gather_object(gathered, entries)
+        entries = _round_robin(gathered)
+    if ctx.is_main:
+        write_manifest(cache, entries, library.name, library.fingerprint)
+        n_lab = sum(e["labeled"] for e in entries)
+        n_phr = sum(e["n_phrases"] for e in entries)
+        print(f"{cache}: {len(entries)} songs ({n_lab} labeled), {n_phr} phrases")
+    ctx.shutdown()
+
+
+def _round_robin(parts: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Undo the rank split (rank r held items r, r+W, …) to restore the original order."""
+    out = []
+    for i in range(max(len(p) for p in parts)):
+        out.extend(p[i] for p in parts if i < len(p))
+    return out
+
+
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    _prepare(args.labeled, args.unlabeled, args.cache, _library(args.library), args.workers)
+    return 0
+
+
+def _runner(args: argparse.Namespace, run_dir: str, ctx):
+    from training.loop import StageRunner
+
+    return StageRunner.create(run_dir, ctx, progress=_printer(ctx.is_main), resume=args.resume,
+                              stop_after_epoch=getattr(args, "stop_after", None))
+
+
+def _cmd_stage(args: argparse.Namespace) -> int:
+    from training.distributed import init_distributed
+    from training.evaluate import format_report
+    from training.pipeline import load_training_data, train_model
+
+    config = _config(args)
+    library = _library(args.library)
+    ctx = init_distributed(args.device)
+    try:
+        data = load_training_data(args.cache, library, config)
+        runner = _runner(args, args.run, ctx)
+        bundle = getattr(args, "bundle", None) or str(Path(args.run) / "model.choreomodel")
+        result = train_model(data, library, config, runner, until=args.stage,
+                             bundle_path=bundle if args.stage == "coascent" else None)
+        if ctx.is_main:
+            _print_result(result.metrics, format_report)
+            if result.bundle_path:
+                print(f"model bundle: {result.bundle_path}")
+    finally:
+        ctx.shutdown()
+    return 0
+
+
+def _print_result(metrics: dict[str, Any], format_report) -> None:
+    print(", ".join(f"{k} {v}" for k, v in metrics["data"].items()))
+    for stage in ("finetune", "coascent"):
+        if stage in metrics:
+            print(f"after {stage} (held-out songs):\n{format_report(metrics[stage])}")
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from core.model_bundle import load_bundle
+    from training.distributed import init_distributed
+    from training.evaluate import format_report
+    from training.finetune import embed_phrases
+    from training.pipeline import evaluate_predictor, load_training_data
+
+    config = _config(args)
+    library = _library(args.library)
+    bundle = load_bundle(args.model)
+    bundle.check_library(library)
+    ctx = init_distributed(args.device)
+    network = bundle.build_network().to(ctx.device)
+    data = load_training_data(args.cache, library, config)
+    test = embed_phrases(network.encoder, data.test, ctx)
+    report = evaluate_predictor(network.predictor, test, data, config)
+    if ctx.is_main:
+        print(format_report(report))
+    ctx.shutdown()
+    return 0
+
+
+def _cmd_ablation(args: argparse.Namespace) -> int:
+    from training.ablation import format_table, run_ablation
+    from training.distributed import init_distributed
+    from training.pipeline import load_training_data
+
+    config = _config(args)
+    library = _library(args.library)
+    ctx = init_distributed(args.device)
+    try:
+        data = load_training_data(args.cache, library, config)
+        results = run_ablation(data, library, config, _runner(args, args.run, ctx))
+        if ctx.is_main:
+            print(format_table(results))
+    finally:
+        ctx.shutdown()
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from training.demo_data import write_demo_set
+    from training.distributed import init_distributed
+    from training.evaluate import format_report
+    from training.pipeline import load_training_data, train_model
+
+    started = time.monotonic()
+    out = Path(args.out)
+    library = _library(args.library)
+    config = _config(args)
+    progress, bar = _bar_progress("demo songs")
+    labeled, unlabeled = write_demo_set(out / "data", library, n_labeled=args.labeled,
+                                        n_unlabeled=args.unlabeled, seed=config.seed,
+                                        song_cache_dir=out / "cache" / "songs", progress=progress)
+    bar.close()
+    print(f"demo data written ({time.monotonic() - started:.0f} s)", file=sys.stderr)
+    _prepare(str(labeled), str(unlabeled), str(out / "cache"), library, args.workers)
+    print(f"features cached ({time.monotonic() - started:.0f} s)", file=sys.stderr)
+    data = load_training_data(out / "cache", library, config)
+    ctx = init_distributed(args.device)
+    result = train_model(data, library, config, _runner(args, str(out / "run"), ctx),
+                         bundle_path=args.bundle)
+    _print_result(result.metrics, format_report)
+    print(f"model bundle: {result.bundle_path}\ntotal wall time {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def main_stage(stage: str) -> int:
+    """Entry point of ``python -m training.<stage>``: ``choreo train <stage> ARGS``."""
+    from core.cli import main
+
+    return main(["train", stage, *sys.argv[1:]])
