@@ -22,15 +22,13 @@ _MIN_CUE_RANGE = (1e-3, 0.5, 1e-3, 1e-3, 0.5)  # a cue that varies less than thi
 
 def beat_cues(spectra: Spectra, beats_s: np.ndarray) -> np.ndarray:
     """[beats, 5] cues: onset, bass onset, chroma change, bass change and loudness per beat."""
-    import librosa
-
     fps = spectra.fps
     frames = np.clip(np.round(beats_s * fps).astype(np.int64), 0, spectra.n_frames - 1)
     onset = _peak_at(spectra.onset_env, frames)
     bass = spectra.logmel_db[:BASS_MEL_BANDS] + 80.0
     bass_flux = np.maximum(0.0, np.diff(bass, axis=1, prepend=bass[:, :1])).mean(axis=0)
     onset_low = _peak_at(bass_flux, frames)
-    chroma = librosa.feature.chroma_stft(S=spectra.power, sr=spectra.sr, n_fft=2048)
+    chroma = spectra.chroma
     power_db = 10.0 * np.log10(np.sum(10.0 ** (spectra.logmel_db / 10.0), axis=0) + 1e-10)
     loudness = _peak_at(power_db, frames)
     cues = [onset, onset_low, _change(chroma, frames), _change(bass, frames), loudness]

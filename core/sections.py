@@ -47,7 +47,7 @@ def _bar_features(
 
     frames = np.clip(np.round(beats_s[downbeats] * spectra.fps).astype(int), 0,
                      spectra.n_frames - 1)
-    chroma = librosa.feature.chroma_stft(S=spectra.power, sr=spectra.sr)
+    chroma = spectra.chroma
     mfcc = librosa.feature.mfcc(S=spectra.logmel_db, n_mfcc=13)
     bounds = np.concatenate([[0], frames[1:], [spectra.n_frames]])
     chroma_sync = librosa.util.sync(chroma, bounds, aggregate=np.mean)

@@ -7,7 +7,7 @@ within a few STFTs' worth of time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,6 +29,18 @@ class Spectra:
     onset_env_low: np.ndarray  # float32 [frames] spectral flux of the low mel bands only
     sr: int
     hop: int
+    _chroma: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def chroma(self) -> np.ndarray:
+        """[12, frames] chroma of the power spectrogram (A440 tuning assumed: no estimation)."""
+        if self._chroma is None:
+            import librosa
+
+            self._chroma = librosa.feature.chroma_stft(
+                S=self.power, sr=self.sr, n_fft=N_FFT, tuning=0.0
+            ).astype(np.float32)
+        return self._chroma
 
     @property
     def fps(self) -> float:
