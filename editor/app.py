@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from editor.autosave import pending_recoveries
 from editor.main_window import MainWindow
-from editor.style import BACKGROUND
+from editor.style import BACKGROUND, apply_dark_theme
 
 
 def make_app() -> QApplication:
@@ -24,6 +24,7 @@ def make_app() -> QApplication:
     app.setApplicationName("Choreo Studio")
     app.setOrganizationName("ChoreoStudio")
     pg.setConfigOptions(background=BACKGROUND, antialias=False)
+    apply_dark_theme(app)
     return app
 
 

@@ -41,6 +41,8 @@ class ExportDialog(QDialog):
             box.setChecked(key != "mp4")
         self.fps_combo = QComboBox()
         self.fps_combo.addItems(["30", "60"])
+        self.size_combo = QComboBox()
+        self.size_combo.addItems(["960x540", "1280x720", "1920x1080", "640x360"])
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -51,6 +53,7 @@ class ExportDialog(QDialog):
         for box in self.checks.values():
             form.addRow("", box)
         form.addRow("Frame rate", self.fps_combo)
+        form.addRow("Video size", self.size_combo)
         form.addRow(buttons)
         self.stem = stem
 
@@ -70,3 +73,8 @@ class ExportDialog(QDialog):
     @property
     def fps(self) -> float:
         return float(self.fps_combo.currentText())
+
+    @property
+    def video_size(self) -> tuple[int, int]:
+        width, height = self.size_combo.currentText().split("x")
+        return int(width), int(height)

@@ -32,6 +32,7 @@ def export_all(
     formats: Sequence[str],
     *,
     fps: float = 30.0,
+    video_size: tuple[int, int] = (960, 540),
     progress: ProgressFn = no_progress,
 ) -> list[Path]:
     """Write ``formats`` for this choreography into ``out_dir``; returns the written paths."""
@@ -100,6 +101,7 @@ def export_all(
                 audio.samples,
                 audio.sr,
                 captions,
+                size=video_size,
                 progress=sub_progress(progress, 0.4, 1.0),
             )
         )

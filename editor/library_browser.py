@@ -54,6 +54,7 @@ class LibraryBrowser(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().hide()
         self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.cellDoubleClicked.connect(lambda *_: self._emit(self.preview_requested))
@@ -157,3 +158,5 @@ class LibraryBrowser(QWidget):
                 table.setItem(r, c, item)
         table.setUpdatesEnabled(True)
         table.setSortingEnabled(True)
+        header = table.horizontalHeader()
+        table.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())

@@ -37,6 +37,7 @@ from core.project import (
 from editor import session_ops as ops
 from editor.autosave import Autosaver
 from editor.document import Document, Segmentation
+from editor.exporting import export_all
 from editor.library_browser import LibraryBrowser
 from editor.shortcuts import SHORTCUTS, shortcut_sheet_html
 from editor.skeleton_view import make_skeleton_view
@@ -45,6 +46,7 @@ from editor.tempo_tools import TapTempo
 from editor.timeline_view import Block, TimelineView
 from editor.transport import Transport
 from editor.undo_commands import SetChoreographyCommand, SetSegmentationCommand
+from editor.video_export import VIDEO_SIZE
 from editor.waveform_view import WaveformView
 from editor.workers import JobRunner
 
@@ -124,6 +126,7 @@ class MainWindow(QMainWindow):
         dock = QDockWidget("Library", self)
         dock.setObjectName("library_dock")
         dock.setWidget(self.library_browser)
+        self.library_browser.setMinimumWidth(400)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.library_dock = dock
 
@@ -275,8 +278,8 @@ class MainWindow(QMainWindow):
         doc.segmentation_changed.connect(self._on_segmentation)
         doc.choreography_changed.connect(self._on_choreography)
         doc.selection_changed.connect(self._on_selection)
-        doc.undo_stack.cleanChanged.connect(lambda _c: self._update_title())
-        doc.undo_stack.indexChanged.connect(lambda _i: self._update_actions())
+        doc.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        doc.undo_stack.indexChanged.connect(self._on_undo_index)
         self.transport.position_changed.connect(self._on_position)
         self.transport.playing_changed.connect(lambda _p: self._update_actions())
         self.waveform.seek_requested.connect(self.transport.seek)
@@ -288,6 +291,12 @@ class MainWindow(QMainWindow):
         self.suggestions.k_changed.connect(self._on_k_changed)
         self.library_browser.preview_requested.connect(self.preview_dance)
         self.library_browser.place_requested.connect(self.place_dance)
+
+    def _on_clean_changed(self, _clean: bool) -> None:
+        self._update_title()
+
+    def _on_undo_index(self, _index: int) -> None:
+        self._update_actions()
 
     # ======================================================================= jobs
     def _run(self, label: str, fn, on_done, *, on_error=None, exclusive: bool = True):
@@ -883,9 +892,19 @@ class MainWindow(QMainWindow):
             stem=Path(self.doc.song_path).stem,
         )
         if dialog.exec():
-            self.export(dialog.out_dir, dialog.formats, fps=dialog.fps)
+            self.export(
+                dialog.out_dir, dialog.formats, fps=dialog.fps, video_size=dialog.video_size
+            )
 
-    def export(self, out_dir: str, formats: list[str], *, fps: float = 30.0, on_done=None) -> None:
+    def export(
+        self,
+        out_dir: str,
+        formats: list[str],
+        *,
+        fps: float = 30.0,
+        video_size: tuple[int, int] = VIDEO_SIZE,
+        on_done=None,
+    ) -> None:
         """Export in the background; ``on_done(paths)`` receives the written files."""
         seg, chor, engine = self.doc.segmentation, self.doc.choreography, self.engine
         audio, song_path = self.doc.audio, self.doc.song_path
@@ -897,8 +916,17 @@ class MainWindow(QMainWindow):
 
         self._run(
             "Exporting",
-            lambda p: ops.export(
-                engine, seg, chor, audio, song_path, out_dir, formats, fps=fps, progress=p
+            lambda p: export_all(
+                engine,
+                seg,
+                chor,
+                audio,
+                song_path,
+                out_dir,
+                formats,
+                fps=fps,
+                video_size=video_size,
+                progress=p,
             ),
             done,
         )
@@ -974,6 +1002,9 @@ class MainWindow(QMainWindow):
         self.jobs.wait(5000)
         self.transport.close()
         self.autosaver.stop(discard=True)
+        self._render_timer.stop()
+        self.doc.undo_stack.blockSignals(True)
+        self.doc.blockSignals(True)
         event.accept()
 
 

@@ -578,26 +578,6 @@ def save_project_file(project: Project, path: str) -> Path:
     return save_project(project, path)
 
 
-def export(
-    engine: EngineState,
-    seg: Segmentation,
-    chor: Choreography,
-    audio: Audio,
-    song_path: str,
-    out_dir: str,
-    formats: Sequence[str],
-    *,
-    fps: float = 30.0,
-    progress: ProgressFn = no_progress,
-) -> list[Path]:
-    """Write the chosen formats to ``out_dir`` (one motion render shared by all of them)."""
-    from editor.exporting import export_all
-
-    return export_all(
-        engine, seg, chor, audio, song_path, out_dir, formats, fps=fps, progress=progress
-    )
-
-
 def ensure_dir(path: str) -> Path:
     folder = Path(path)
     try:

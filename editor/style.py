@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
 
 BACKGROUND = "#1e2126"
 
@@ -42,3 +43,33 @@ def style_color(style: str) -> QColor:
     if key in STYLE_COLORS:
         return QColor(STYLE_COLORS[key])
     return QColor(_PALETTE[_stable_index(key, len(_PALETTE))]).lighter(150)
+
+
+def apply_dark_theme(app: QApplication) -> None:
+    """Fusion style with a dark palette, so panels match the plots (a studio-tool look)."""
+    app.setStyle("Fusion")
+    palette = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#2b2f36",
+        QPalette.ColorRole.WindowText: "#e6e6e6",
+        QPalette.ColorRole.Base: "#23262b",
+        QPalette.ColorRole.AlternateBase: "#2b2f36",
+        QPalette.ColorRole.ToolTipBase: "#3a3f47",
+        QPalette.ColorRole.ToolTipText: "#f0f0f0",
+        QPalette.ColorRole.Text: "#e6e6e6",
+        QPalette.ColorRole.Button: "#353a42",
+        QPalette.ColorRole.ButtonText: "#e6e6e6",
+        QPalette.ColorRole.BrightText: "#ff5050",
+        QPalette.ColorRole.Highlight: "#3d6fa8",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.PlaceholderText: "#8a8f98",
+    }
+    for role, color in roles.items():
+        palette.setColor(role, QColor(color))
+    for role in (
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+        QPalette.ColorRole.WindowText,
+    ):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6f747c"))
+    app.setPalette(palette)

@@ -140,7 +140,7 @@ class SuggestionsPanel(QWidget):
                     item.setForeground(QBrush(style_color(row.style)))
                 elif c == 1:
                     item.setForeground(
-                        QBrush(QColor("#ffd23f") if row.current else QColor("#e8e8e8"))
+                        QBrush(QColor("#ffd23f") if row.current else self.palette().text().color())
                     )
         if 0 <= keep < len(rows):
             table.setCurrentCell(keep, 0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFont
 
 from editor.style import BACKGROUND, section_color
 
@@ -18,6 +18,8 @@ ENVELOPE_BUCKET = 256
 """Samples per min/max bucket of the drawn envelope (pyqtgraph peak-downsamples further)."""
 
 MIN_LABEL_SPACING_PX = 28
+_SECTION_FONT = QFont()
+_SECTION_FONT.setBold(True)
 
 
 def envelope(
@@ -105,8 +107,8 @@ class WaveformView(pg.PlotWidget):
             self.removeItem(item)
         self._bar_labels = []
         for bar, t in enumerate(self._downbeats_s, start=1):
-            label = pg.TextItem(str(bar), color=(220, 220, 220), anchor=(0, 1))
-            label.setPos(float(t), 1.28)
+            label = pg.TextItem(str(bar), color=(220, 220, 220), anchor=(0, 0))
+            label.setPos(float(t), 1.3)
             self.addItem(label)
             self._bar_labels.append(label)
         self._section_items = []
@@ -116,8 +118,11 @@ class WaveformView(pg.PlotWidget):
                 (section.start_s, section.end_s), movable=False, brush=color, pen=pg.mkPen(None)
             )
             region.setZValue(-10)
-            text = pg.TextItem(section.label, color=color.lighter(250), anchor=(0, 0))
-            text.setPos(section.start_s, -0.98)
+            label_color = QColor(color)
+            label_color.setAlpha(255)
+            text = pg.TextItem(section.label, color=label_color.lighter(220), anchor=(0, 1))
+            text.setFont(_SECTION_FONT)
+            text.setPos(section.start_s, -1.12)
             self.addItem(region)
             self.addItem(text)
             self._section_items += [region, text]

@@ -1,0 +1,344 @@
+"""The editor as a user drives it (pytest-qt, offscreen): open, swap, undo, lock, re-solve,
+drag boundaries, tempo tools, save/reopen, export, bad input, no audio device."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
+
+from core.errors import ChoreoError  # noqa: E402
+from editor.app import make_app  # noqa: E402
+from editor.main_window import MainWindow  # noqa: E402
+from editor.tempo_tools import bpm_from_taps  # noqa: E402
+from resources.demo_song import DemoSongSpec, render_demo_song  # noqa: E402
+from tests import engine_synthetic  # noqa: E402
+
+WAIT_MS = 60_000
+SHORT_SONG = DemoSongSpec(
+    tempo_bpm=132.0,
+    structure=(("intro", 2), ("verse", 4), ("chorus", 4), ("verse", 4), ("chorus", 4)),
+    seed=3,
+)
+
+
+@pytest.fixture(scope="session")
+def assets(tmp_path_factory):
+    """A short demo song (WAV) and a small dance library folder, made once per session."""
+    root = tmp_path_factory.mktemp("editor_assets")
+    song = render_demo_song(SHORT_SONG).write_wav(root / "short demo.wav")
+    library = engine_synthetic.library(k=12)
+    library.save(root / "library")
+    return {"song": song, "library": root / "library", "cache": root / "cache"}
+
+
+@pytest.fixture(autouse=True)
+def _quiet(monkeypatch, assets):
+    monkeypatch.setenv("CHOREO_NO_DIALOGS", "1")
+    monkeypatch.setenv("CHOREO_CACHE_DIR", str(assets["cache"]))
+
+
+def _window(qtbot, tmp_path, assets, *, want_sound: bool = False) -> MainWindow:
+    make_app()
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("library_path", str(assets["library"]))
+    window = MainWindow(settings, want_sound=want_sound, autosave_dir=str(tmp_path / "autosave"))
+    qtbot.addWidget(window)
+    window.resize(1400, 860)
+    window.show()
+    return window
+
+
+def _open(qtbot, window: MainWindow, path) -> None:
+    window.open_path(str(path), ask_to_save=False)
+    qtbot.waitUntil(lambda: window.doc.ready and not window.jobs.busy, timeout=WAIT_MS)
+    assert window._last_error == ""
+
+
+def _idle(qtbot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: not window.jobs.busy, timeout=WAIT_MS)
+
+
+@pytest.fixture()
+def opened(qtbot, tmp_path, assets):
+    window = _window(qtbot, tmp_path, assets)
+    _open(qtbot, window, assets["song"])
+    return window
+
+
+def test_open_shows_waveform_grid_phrases_and_blocks(opened):
+    doc = opened.doc
+    analysis = doc.analysis
+    assert abs(analysis.tempo_bpm - SHORT_SONG.tempo_bpm) / SHORT_SONG.tempo_bpm < 0.03
+    assert len(doc.phrases) >= 3
+    assert len(doc.choreography) == len(doc.phrases)
+    assert len(opened.timeline.blocks) == len(doc.phrases)
+    assert [b.start_s for b in opened.timeline.blocks] == [p.start_s for p in doc.phrases]
+    assert len(opened.waveform.boundary_lines()) == len(doc.phrases) - 1
+    assert "phrases" in opened.metrics_label.text()
+    assert "descriptor matcher" in opened.scorer_label.text()
+    assert not doc.dirty
+
+
+def test_swap_suggestion_three_undo_redo(opened, qtbot):
+    doc = opened.doc
+    doc.select(1)
+    rows = opened.suggestions.rows
+    assert len(rows) >= 3 and rows[0].score >= rows[2].score
+    before = doc.choreography[1].dance_id
+    target = rows[2].dance_id
+    opened.suggestions.table.setFocus()
+    qtbot.keyClick(opened.suggestions.table, Qt.Key.Key_3)
+    assert doc.choreography[1].dance_id == target
+    assert opened.timeline.blocks[1].title.startswith(opened.engine.dance(target).name)
+    # neighbours were re-ranked around the new dance: its transition parts are refreshed
+    m = opened.engine.transition
+    lib = opened.engine.library
+    assert doc.choreography[2].transition_in == pytest.approx(
+        float(m[lib.index_of(target), lib.index_of(doc.choreography[2].dance_id)])
+    )
+    assert doc.dirty
+    doc.undo_stack.undo()
+    assert doc.choreography[1].dance_id == before
+    doc.undo_stack.redo()
+    assert doc.choreography[1].dance_id == target
+    assert [r.dance_id for r in opened.suggestions.rows if r.current] == [target]
+
+
+def test_lock_then_resolve_and_vary_keep_the_lock(opened, qtbot):
+    doc = opened.doc
+    doc.select(1)
+    rows = opened.suggestions.rows
+    opened.swap_suggestion(len(rows) - 1)  # a poor choice the solver would not make
+    locked_dance = doc.choreography[1].dance_id
+    opened.act_lock.trigger()
+    assert doc.choreography[1].locked
+    assert opened.timeline.blocks[1].locked
+    for action in (opened.act_resolve, opened.act_vary):
+        action.trigger()
+        _idle(qtbot, opened)
+        assert doc.choreography[1].dance_id == locked_dance
+        assert doc.choreography[1].locked
+    ids = doc.choreography.dance_ids
+    assert all(a != b for a, b in zip(ids, ids[1:], strict=False)), "no back-to-back repeats"
+    opened.act_lock.trigger()
+    assert not doc.choreography[1].locked
+
+
+def test_drag_boundary_resegments_and_undo_restores(opened, qtbot):
+    doc = opened.doc
+    old_bounds = [(p.start_beat, p.end_beat) for p in doc.phrases]
+    old_dances = doc.choreography.dance_ids
+    line = opened.waveform.boundary_lines()[0]  # start of phrase 2
+    first, second = doc.phrases[0], doc.phrases[1]
+    analysis = doc.analysis
+    bar = analysis.beats_per_bar
+    # one bar later, inside phrase 2, a little off the grid: it must snap to the downbeat
+    target_beat = second.start_beat + bar
+    assert target_beat < second.end_beat
+    line.setValue(float(analysis.beats_s[target_beat]) + 0.08)
+    line.sigPositionChangeFinished.emit(line)
+    _idle(qtbot, opened)
+    assert doc.phrases[1].start_beat == target_beat
+    assert doc.phrases[0].start_beat == first.start_beat
+    new_bounds = [(p.start_beat, p.end_beat) for p in doc.phrases]
+    untouched = [i for i, b in enumerate(new_bounds) if b in old_bounds]
+    assert untouched, "phrases away from the edit keep their boundaries"
+    for i in untouched:
+        assert doc.choreography[i].dance_id == old_dances[old_bounds.index(new_bounds[i])]
+    assert len(opened.waveform.boundary_lines()) == len(doc.phrases) - 1
+    doc.undo_stack.undo()
+    assert [(p.start_beat, p.end_beat) for p in doc.phrases] == old_bounds
+    assert doc.choreography.dance_ids == old_dances
+
+
+def test_split_at_playhead_and_merge(opened, qtbot):
+    doc = opened.doc
+    n = len(doc.phrases)
+    longest = max(doc.phrases, key=lambda p: p.n_bars)
+    assert longest.n_bars >= 4
+    a = doc.analysis
+    mid_beat = longest.start_beat + 2 * a.beats_per_bar
+    opened.transport.seek(float(a.beats_s[mid_beat]) + 0.05)
+    opened.act_split.trigger()
+    _idle(qtbot, opened)
+    assert len(doc.phrases) == n + 1
+    assert any(p.start_beat == mid_beat for p in doc.phrases)
+    doc.select(next(p.index for p in doc.phrases if p.end_beat == mid_beat))
+    opened.act_merge.trigger()
+    _idle(qtbot, opened)
+    assert not any(p.start_beat == mid_beat for p in doc.phrases)
+
+
+def test_meter_change_resegments_and_undoes(opened, qtbot):
+    doc = opened.doc
+    opened.set_meter(3)
+    _idle(qtbot, opened)
+    assert doc.analysis.beats_per_bar == 3
+    assert all(np.diff(doc.analysis.downbeats) % 3 == 0)
+    assert len(doc.choreography) == len(doc.phrases)
+    doc.undo_stack.undo()
+    assert doc.analysis.beats_per_bar == 4
+
+
+def test_tap_tempo_maths():
+    taps = [0.0, 0.5, 1.0, 1.52, 2.0, 2.5]  # one late tap
+    assert bpm_from_taps(taps) == pytest.approx(120.0, rel=0.01)
+    assert bpm_from_taps([0.0]) is None
+    assert bpm_from_taps([0.0, 0.5, 5.0, 5.4, 5.8]) == pytest.approx(150.0, rel=0.01)
+
+
+def test_save_reopen_compare(opened, qtbot, tmp_path, assets):
+    doc = opened.doc
+    doc.select(2)
+    opened.swap_suggestion(1)
+    opened.act_lock.trigger()
+    opened.toggle_mirror()
+    path = tmp_path / "dance.choreo"
+    assert opened.save_to(str(path))
+    assert not doc.dirty
+    saved = json.loads(path.read_text())
+    assert saved["format_version"] == 1
+    again = _window(qtbot, tmp_path / "second", assets)
+    _open(qtbot, again, path)
+    assert [(p.start_beat, p.end_beat) for p in again.doc.phrases] == [
+        (p.start_beat, p.end_beat) for p in doc.phrases
+    ]
+    for a, b in zip(again.doc.choreography, doc.choreography, strict=True):
+        assert (a.dance_id, a.locked, a.mirror, a.blend_s) == (
+            b.dance_id,
+            b.locked,
+            b.mirror,
+            b.blend_s,
+        )
+    assert again.doc.project_path == str(path)
+    assert not again.doc.dirty
+
+
+def test_export_all_formats(opened, qtbot, tmp_path):
+    from core.bvh import read_bvh
+    from core.timeline_json import read_timeline
+
+    out = tmp_path / "export"
+    formats = ["json", "bvh", "glb", "csv"]
+    try:
+        from editor.video_export import find_ffmpeg
+
+        find_ffmpeg()
+        formats.append("mp4")
+    except ChoreoError:
+        pass
+    written = []
+    opened.export(str(out), formats, video_size=(320, 180), on_done=written.extend)
+    _idle(qtbot, opened)
+    assert opened._last_error == ""
+    names = {p.suffix for p in written}
+    assert {".json", ".bvh", ".glb", ".csv"} <= names
+    doc = opened.doc
+    timeline = read_timeline(next(p for p in written if p.suffix == ".json"))
+    assert timeline.choreography.dance_ids == doc.choreography.dance_ids
+    motion = read_bvh(next(p for p in written if p.suffix == ".bvh"))
+    assert motion.n_frames == pytest.approx(doc.analysis.duration_s * 30, abs=2)
+    assert next(p for p in written if p.suffix == ".glb").read_bytes()[:4] == b"glTF"
+    csv_lines = next(p for p in written if p.suffix == ".csv").read_text().strip().splitlines()
+    assert len(csv_lines) == len(doc.phrases) + 1
+    if "mp4" in formats:
+        data = next(p for p in written if p.suffix == ".mp4").read_bytes()
+        assert data[4:8] == b"ftyp" and len(data) > 10_000
+
+
+def test_bad_song_keeps_the_open_project(opened, qtbot, tmp_path):
+    before = opened.doc.choreography
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk")
+    opened.open_path(str(broken), ask_to_save=False)
+    qtbot.waitUntil(lambda: opened._last_error != "", timeout=WAIT_MS)
+    assert "broken.wav" in opened._last_error
+    assert opened.doc.choreography is before and opened.doc.ready
+
+
+def test_project_whose_song_moved_or_is_newer(opened, qtbot, tmp_path, assets):
+    song = tmp_path / "song.wav"
+    shutil.copy(assets["song"], song)
+    _open(qtbot, opened, song)
+    project = tmp_path / "p.choreo"
+    assert opened.save_to(str(project))
+    song.rename(tmp_path / "moved.wav")
+    before = opened.doc.choreography
+    opened.open_path(str(project), ask_to_save=False)
+    assert "locate the song file" in opened._last_error
+    assert opened.doc.choreography is before
+    data = json.loads(project.read_text())
+    data["format_version"] = 99
+    project.write_text(json.dumps(data))
+    opened._last_error = ""
+    opened.open_path(str(project), ask_to_save=False)
+    assert "newer Choreo Studio" in opened._last_error
+    assert opened.doc.choreography is before
+
+
+def test_autosave_and_recovery(opened, qtbot, tmp_path, assets):
+    doc = opened.doc
+    doc.select(0)
+    opened.swap_suggestion(1)
+    assert opened.autosaver.save_now()
+    autosaved = opened.autosaver.path
+    assert autosaved.is_file()
+    other = _window(qtbot, tmp_path / "after-crash", assets)
+    other.recover(str(autosaved))
+    qtbot.waitUntil(lambda: other.doc.ready and not other.jobs.busy, timeout=WAIT_MS)
+    assert other.doc.choreography.dance_ids == doc.choreography.dance_ids
+    assert other.doc.dirty, "recovered work is unsaved until the user saves it"
+    assert opened.save_to(str(tmp_path / "saved.choreo"))
+    assert not autosaved.exists(), "a clean save removes the autosave"
+
+
+def test_library_browser_filters_and_usage(opened):
+    browser = opened.library_browser
+    lib = opened.engine.library
+    assert len(browser.visible_ids()) == len(lib.phrases)
+    browser.energy_combo.setCurrentText("high")
+    shown = browser.visible_ids()
+    assert shown and all(lib.phrase(i).energy_label == "high" for i in shown)
+    browser.energy_combo.setCurrentText("all")
+    used = opened.doc.choreography[0].dance_id
+    row = next(
+        r
+        for r in range(browser.table.rowCount())
+        if browser.table.item(r, 0).data(Qt.ItemDataRole.UserRole) == used
+    )
+    assert "1" in browser.table.item(row, 5).text().split(", ")
+
+
+def test_starts_and_plays_without_an_audio_device(qtbot, tmp_path, assets, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sounddevice", None)  # as if PortAudio were missing
+    window = _window(qtbot, tmp_path, assets, want_sound=True)
+    _open(qtbot, window, assets["song"])
+    assert "silent clock" in window.transport.description
+    window.act_play.trigger()
+    qtbot.waitUntil(lambda: window.transport.position_s() > 0.1, timeout=5000)
+    window.act_play.trigger()
+    assert not window.transport.playing
+    p = window.doc.phrases[1]
+    window.transport.audition(p.start_s, p.start_s + 0.15)
+    qtbot.waitUntil(lambda: not window.transport.playing, timeout=5000)
+    assert window.transport.position_s() == pytest.approx(p.start_s + 0.15, abs=0.02)
+
+
+def test_screenshot_of_main_window(opened, qtbot, tmp_path):
+    opened.doc.select(1)
+    qtbot.waitUntil(lambda: opened.skeleton.scene.positions.shape[0] > 0, timeout=WAIT_MS)
+    image = opened.grab().toImage()
+    assert image.width() >= 1000
+    assert opened.grab().save(str(tmp_path / "main_window.png"))
+    # the waveform is drawn: its area is not one flat colour
+    wave = opened.waveform.grab().toImage()
+    colours = {wave.pixel(x, wave.height() // 2) for x in range(0, wave.width(), 7)}
+    assert len(colours) > 3
