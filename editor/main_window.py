@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self._open_started = 0.0
         self.timings: dict[str, float] = {}
         self._opened_settings: dict = {}
+        self.last_metrics = None
         self.autosaver = Autosaver(self, autosave_dir)
 
         self._build_views()
@@ -521,8 +522,7 @@ class MainWindow(QMainWindow):
         self._refresh_suggestions()
         chor = self.doc.choreography
         self.library_browser.set_usage(chor.dance_ids)
-        m = ops.quick_metrics(self.engine, self.doc.segmentation, chor)
-        self.metrics_label.setText(m)
+        self.metrics_label.setText(ops.quick_metrics(chor))
         self._update_title()
         self._update_actions()
         self._render_timer.start()
@@ -597,11 +597,12 @@ class MainWindow(QMainWindow):
         generation = self._render_generation
         seg, chor, engine = self.doc.segmentation, self.doc.choreography, self.engine
 
-        def done(scene):
+        def done(scene: ops.RenderedScene):
             if generation == self._render_generation:
-                positions, parents, fps = scene
-                self.skeleton.set_motion(positions, parents, fps)
+                self.skeleton.set_motion(scene.positions, scene.parents, scene.fps)
                 self.skeleton.set_time(self.transport.position_s())
+                self.metrics_label.setText(ops.quick_metrics(chor, scene.metrics))
+                self.last_metrics = scene.metrics
                 self.motion_ready.emit()
 
         self.jobs.start(

@@ -94,42 +94,21 @@ class Opened:
 # ============================================================================ engine set-up
 def load_engine(spec: EngineSpec, progress: ProgressFn = no_progress) -> EngineState:
     """The dance library and the best scorer for it (a matching model, else the matcher)."""
-    from core.scoring import DescriptorMatcher
+    from core.engine import load_library, load_scorer
+    from core.model_files import find_model_for_library
 
-    library = load_library(spec.library_path, sub_progress(progress, 0.0, 0.7))
-    model_path = spec.model_path or _bundled_model(library)
-    if model_path:
-        from core.model_bundle import ModelBundle
-        from core.network_scoring import NetworkScorer
-
-        scorer: Scorer = NetworkScorer(ModelBundle.load(model_path), library)
-    else:
-        scorer = DescriptorMatcher(library)
+    library = load_library(spec.library_path or None, sub_progress(progress, 0.0, 0.7))
+    scorer = load_scorer(library, spec.model_path or None)
+    model_path = spec.model_path or (
+        str(find_model_for_library(library) or "") if scorer.name != "descriptor matcher" else ""
+    )
     progress(1.0, f"scorer: {scorer.name}")
     return EngineState(
         library,
         scorer,
         LibraryRef(library.name, library.fingerprint, spec.library_path),
-        ModelRef(scorer.name, str(model_path or "")),
+        ModelRef(scorer.name, model_path),
     )
-
-
-def load_library(path: str, progress: ProgressFn = no_progress) -> Library:
-    """The library at ``path``, or the bundled demo library."""
-    from core.library import Library
-
-    if path:
-        return Library.load(path, progress)
-    from resources.demo_library import load_demo_library
-
-    return load_demo_library(progress)
-
-
-def _bundled_model(library: Library) -> str:
-    from core.model_files import find_model_for_library
-
-    found = find_model_for_library(library)
-    return str(found) if found else ""
 
 
 # ============================================================================ songs
@@ -508,11 +487,28 @@ def _scene(motion) -> tuple[np.ndarray, np.ndarray, float]:
     return positions.astype(np.float32), parents, motion.fps
 
 
+@dataclass
+class RenderedScene:
+    """The rendered dance as joint positions for the skeleton view, plus its metrics."""
+
+    positions: np.ndarray
+    parents: np.ndarray
+    fps: float
+    metrics: Any = None
+
+
 def render_scene(
     engine: EngineState, seg: Segmentation, chor: Choreography, progress: ProgressFn = no_progress
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """Joint positions of the whole rendered dance, for the skeleton view."""
-    return _scene(render_motion(engine, seg, chor, PREVIEW_FPS, progress))
+) -> RenderedScene:
+    """Render the whole dance and measure it (beat hit rate…) for the view and status bar."""
+    from core.metrics import evaluate
+
+    motion = render_motion(engine, seg, chor, PREVIEW_FPS, sub_progress(progress, 0.0, 0.6))
+    positions, parents, fps = _scene(motion)
+    progress(0.7, "measuring")
+    metrics = evaluate(chor, motion, seg.analysis.beats_s, seg.phrases)
+    progress(1.0, "rendered")
+    return RenderedScene(positions, parents, fps, metrics)
 
 
 def dance_preview_scene(engine: EngineState, dance_id: str) -> tuple[np.ndarray, np.ndarray, float]:
@@ -539,23 +535,25 @@ def audition_scene(
 
 
 # ============================================================================ metrics
-def quick_metrics(engine: EngineState, seg: Segmentation, chor: Choreography) -> str:
-    """Status-bar text: mean fit, back-to-back repeats, distinct dances, locks (instant)."""
+def quick_metrics(chor: Choreography, measured: Any = None) -> str:
+    """Status-bar text: the choreography's counts at once, and the rendered motion's beat hit
+    rate and beat align score once ``measured`` (core.metrics.Metrics) is known."""
     ids = chor.dance_ids
     repeats = sum(1 for a, b in zip(ids, ids[1:], strict=False) if a == b)
-    fits = [p.music_fit for p in chor if p.music_fit is not None]
-    hit = seg.extra.get("beat_hit_rate")
     parts = [
         f"phrases {len(ids)}",
         f"distinct {len(set(ids))}",
         f"back-to-back {repeats}",
         f"locked {len(chor.locked_indices)}",
     ]
-    if fits:
-        parts.append(f"fit {np.mean(fits):.2f}")
-    if hit is not None:
-        parts.append(f"beat hit {100 * hit:.0f}%")
+    if measured is not None:
+        parts.append(f"beat hit {_pct(measured.beat_hit_rate)}")
+        parts.append(f"align {measured.beat_align_score:.2f}")
     return " · ".join(parts)
+
+
+def _pct(value: float) -> str:
+    return "n/a" if value != value else f"{100 * value:.0f}%"
 
 
 # ============================================================================ saving / export

@@ -335,6 +335,10 @@ def test_starts_and_plays_without_an_audio_device(qtbot, tmp_path, assets, monke
 def test_screenshot_of_main_window(opened, qtbot, tmp_path):
     opened.doc.select(1)
     qtbot.waitUntil(lambda: opened.skeleton.scene.positions.shape[0] > 0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: opened.last_metrics is not None, timeout=WAIT_MS)
+    assert "beat hit" in opened.metrics_label.text()
+    frames = opened.skeleton.scene.positions.shape[0]
+    assert frames == pytest.approx(opened.doc.analysis.duration_s * 30, abs=2)
     image = opened.grab().toImage()
     assert image.width() >= 1000
     assert opened.grab().save(str(tmp_path / "main_window.png"))
