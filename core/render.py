@@ -113,8 +113,10 @@ def render(
     placed: list[_Placed] = []
     heading = np.zeros(2)
     yaw = 0.0
+    report_every = max(1, len(segments) // 10)
     for i, seg in enumerate(segments):
-        progress(0.8 * i / len(segments), "rendering")
+        if i % report_every == 0:
+            progress(0.8 * i / len(segments), "rendering")
         first, stop = starts[i], max(starts[i + 1], starts[i] + 1)
         stop = min(stop, n_out)
         if first >= stop:

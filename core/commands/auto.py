@@ -1,0 +1,168 @@
+"""`choreo auto [SONG] -o OUTDIR`: a whole choreography for a song, exported for game engines.
+
+Analyses the song (the bundled demo song without SONG), scores every music phrase against the
+library (a trained model bundle when one exists for it, the descriptor matcher otherwise),
+decodes with the transition matrix, renders the beat-warped motion and writes timeline.json,
+timeline.csv, dance.bvh and dance.glb; prints the phrase table, the scorer and the metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from core.errors import ChoreoError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "auto",
+        help="choreograph a song automatically and export timeline, BVH, glTF and CSV",
+        description="Choreograph a song (wav, flac, ogg, mp3; the bundled demo song without "
+        "SONG) from a dance library and export timeline.json, timeline.csv, dance.bvh and "
+        "dance.glb into OUTDIR.",
+    )
+    parser.add_argument("song", nargs="?", help="audio file (default: the bundled demo song)")
+    parser.add_argument("-o", "--outdir", required=True, help="folder for the exported files")
+    parser.add_argument("--library", help="dance library folder (default: the demo library)")
+    model = parser.add_mutually_exclusive_group()
+    model.add_argument("--model", help="model bundle (.choreomodel) trained for the library "
+                       "(default: a bundled model for that library, if any)")
+    model.add_argument("--no-model", action="store_true",
+                       help="use the descriptor matcher even if a model exists")
+    parser.add_argument("--decoder", choices=("viterbi", "greedy"), default="viterbi",
+                        help="viterbi: best whole-song sequence (default); greedy: the paper's "
+                        "left-to-right rescale (Eq. 6)")
+    parser.add_argument("--tie-sections", action="store_true",
+                        help="repeated sections (same label) get the same dances")
+    parser.add_argument("--max-uses", type=int, metavar="N",
+                        help="use each dance phrase at most N times")
+    parser.add_argument("--allow-repeats", action="store_true",
+                        help="allow the same dance on two neighbouring phrases")
+    parser.add_argument("--vary", type=float, default=0.0, metavar="T",
+                        help="sample a varied choreography at temperature T (e.g. 1.0)")
+    parser.add_argument("--seed", type=int, help="random seed for --vary")
+    parser.add_argument("--fps", type=float, choices=(24.0, 25.0, 30.0, 50.0, 60.0),
+                        default=30.0, help="frame rate of the exported motion (default 30)")
+    parser.add_argument("--blend", type=float, default=None, metavar="SECONDS",
+                        help="crossfade between dance phrases (default 0.25 s)")
+    parser.add_argument("--no-cache", action="store_true", help="ignore the analysis cache")
+    parser.set_defaults(func=run)
+
+
+@contextmanager
+def _stage(desc: str):
+    """A tqdm bar on stderr driven by a ``progress(fraction, message)`` callback."""
+    from tqdm import tqdm
+
+    with tqdm(total=100, desc=desc, unit="%", file=sys.stderr, leave=False,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}") as bar:
+
+        def progress(fraction: float, message: str) -> None:
+            bar.n = int(round(100 * min(max(fraction, 0.0), 1.0)))
+            bar.set_postfix_str(message, refresh=False)
+            bar.refresh()
+
+        yield progress
+
+
+def _options(args: argparse.Namespace):
+    from core.decoding import DecodeOptions
+
+    if args.max_uses is not None and args.max_uses < 1:
+        raise ChoreoError(f"--max-uses {args.max_uses}: must be at least 1")
+    if args.vary < 0:
+        raise ChoreoError(f"--vary {args.vary}: the temperature must not be negative")
+    return DecodeOptions(
+        no_back_to_back=not args.allow_repeats,
+        max_uses=args.max_uses,
+        tie_sections=args.tie_sections,
+        temperature=args.vary,
+        seed=args.seed,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.choreography import DEFAULT_BLEND_S
+    from core.engine import Engine, load_library, load_scorer
+    from core.metrics import format_metrics
+    from core.song import open_song
+
+    if args.blend is not None and not 0.0 <= args.blend <= 2.0:
+        raise ChoreoError(f"--blend {args.blend}: use 0 to 2 seconds")
+    options = _options(args)
+    outdir = Path(args.outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise ChoreoError(f"{outdir}: exists and is not a folder — choose another -o OUTDIR")
+    started = time.perf_counter()
+    source, title, demo = _song_source(args.song)
+    with _stage("analyse") as progress:
+        song = open_song(source, progress, use_cache=not args.no_cache)
+    if not song.phrases:
+        raise ChoreoError(f"{title}: no music phrases found — is it long enough to dance to?")
+    with _stage("library") as progress:
+        library = load_library(args.library, progress)
+    scorer = load_scorer(library, args.model, use_model=not args.no_model)
+    engine = Engine(library, scorer, options,
+                    DEFAULT_BLEND_S if args.blend is None else args.blend)
+    with _stage("choreograph") as progress:
+        choreography = engine.solve(song, decoder=args.decoder, progress=progress)
+    with _stage("render") as progress:
+        motion = engine.render(song, choreography, fps=args.fps, progress=progress)
+    files = engine.export(song, choreography, motion, outdir, song_name=title)
+    if demo is not None:
+        files["song"] = demo.write_wav(outdir / "song.wav")
+    metrics = engine.metrics(song, choreography, motion)
+    print(f"{title}: {song.analysis.duration_s:.1f} s, {song.analysis.tempo_bpm:.1f} BPM, "
+          f"{len(song.phrases)} phrases")
+    print(f"library {library.name} ({len(library)} dance phrases); scorer: {engine.scorer_name}; "
+          f"decoder: {choreography.decoder}")
+    print()
+    print(phrase_table(song, choreography, library))
+    print()
+    print(format_metrics(metrics))
+    print()
+    for kind, path in files.items():
+        print(f"wrote {kind:<8} {path}")
+    print(f"done in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _song_source(song: str | None):
+    """(source for open_song, title, demo song or None)."""
+    if song:
+        path = Path(song)
+        return path, path.name, None
+    from resources.demo_song import render_demo_song
+
+    demo = render_demo_song()
+    return demo.audio(), demo.name, demo
+
+
+def _score(value: float | None, fmt: str = "{:.3f}") -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def phrase_table(song, choreography, library) -> str:
+    """One line per music phrase: timing, section, dance and the three score parts."""
+    lines = [f"{'#':>3} {'start':>8} {'end':>8} {'bars':>4}  {'section':<8} "
+             f"{'fit':>6} {'in':>5} {'out':>5}  dance"]
+    for phrase, placement in zip(song.phrases, choreography.placements, strict=True):
+        dance = library.phrase(placement.dance_id)
+        flags = (" [locked]" if placement.locked else "") + (" [mirror]" if placement.mirror
+                                                             else "")
+        lines.append(
+            f"{phrase.index:>3} {_clock(phrase.start_s):>8} {_clock(phrase.end_s):>8} "
+            f"{phrase.n_bars:>4}  {phrase.section_label[:8]:<8} "
+            f"{_score(placement.music_fit):>6} {_score(placement.transition_in, '{:.2f}'):>5} "
+            f"{_score(placement.transition_out, '{:.2f}'):>5}  {dance.id}  {dance.name}{flags}"
+        )
+    return "\n".join(lines)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(max(seconds, 0.0), 60.0)
+    return f"{int(minutes)}:{secs:05.2f}"
