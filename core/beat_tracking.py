@@ -146,7 +146,9 @@ def _parabolic(x: np.ndarray, i: int) -> float:
         return float(i)
     a, b, c = x[i - 1], x[i], x[i + 1]
     denom = a - 2 * b + c
-    return float(i) if abs(denom) < 1e-12 else float(i + 0.5 * (a - c) / denom)
+    if denom >= -1e-12:  # not a strict local maximum: keep the integer position
+        return float(i)
+    return float(i + np.clip(0.5 * (a - c) / denom, -0.5, 0.5))
 
 
 def _interp(x: np.ndarray, pos: float) -> float:

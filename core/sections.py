@@ -15,7 +15,7 @@ from core.music_analysis import Section
 from core.spectral import Spectra
 
 MIN_CLUSTERS = 2
-MIN_CLUSTERS_LONG = 3  # songs of 24+ bars nearly always have 3+ kinds of material
+MIN_CLUSTERS_LONG = 3  # songs of 24+ bars nearly always have 3+ kinds of material, 64+ bars 4+
 MAX_CLUSTERS = 6
 MIN_SECTION_BARS = 4
 MEMORY_BARS = 4  # each bar is compared with its context of this many bars (a phrase)
@@ -85,7 +85,7 @@ def _cluster_bars(spectra: Spectra, beats_s: np.ndarray, downbeats: np.ndarray) 
     evals, evecs = scipy.linalg.eigh(lap)
     evecs = scipy.ndimage.median_filter(evecs, size=(3, 1))
     gaps = np.diff(evals[: MAX_CLUSTERS + 1])
-    k_min = MIN_CLUSTERS_LONG if n >= 24 else MIN_CLUSTERS
+    k_min = MIN_CLUSTERS if n < 24 else (MIN_CLUSTERS_LONG if n < 64 else MIN_CLUSTERS_LONG + 1)
     k = int(np.argmax(gaps[k_min - 1 : MAX_CLUSTERS]) + k_min)
     cum = np.cumsum(evecs**2, axis=1) ** 0.5
     x = evecs[:, :k] / (cum[:, k - 1 : k] + 1e-9)
