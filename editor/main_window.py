@@ -943,7 +943,7 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         name = Path(self.doc.project_path or self.doc.song_path).name or "untitled"
-        self.setWindowTitle(f"{name}{' *' if self.doc.dirty else ''} — Choreo Studio")
+        self.setWindowTitle(f"{name}[*] — Choreo Studio")
         self.setWindowModified(self.doc.dirty)
 
     def _update_actions(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -346,3 +347,93 @@ def test_screenshot_of_main_window(opened, qtbot, tmp_path):
     wave = opened.waveform.grab().toImage()
     colours = {wave.pixel(x, wave.height() // 2) for x in range(0, wave.width(), 7)}
     assert len(colours) > 3
+
+
+def test_same_as_section_and_arrow_selection(opened, qtbot):
+    doc = opened.doc
+    from core.decoding import section_ties
+
+    groups = section_ties([p.section_label for p in doc.phrases])
+    group = next(g for g in groups if len(g) > 1)
+    doc.select(group[0])
+    opened.act_next.trigger()
+    assert doc.selected == group[0] + 1
+    opened.act_prev.trigger()
+    assert doc.selected == group[0]
+    opened.act_same.trigger()
+    first = doc.choreography[group[0]].dance_id
+    assert all(doc.choreography[i].dance_id == first for i in group)
+    doc.undo_stack.undo()
+    assert doc.choreography[group[0]].dance_id == first
+
+
+def test_library_mismatch_keeps_known_placements(opened, qtbot, tmp_path, assets):
+    doc = opened.doc
+    doc.select(0)
+    opened.act_lock.trigger()
+    path = tmp_path / "other-library.choreo"
+    assert opened.save_to(str(path))
+    data = json.loads(path.read_text())
+    data["library"]["fingerprint"] = "another-library"
+    data["choreography"]["placements"][1]["dance_id"] = "gone-from-library"
+    path.write_text(json.dumps(data))
+    again = _window(qtbot, tmp_path / "mismatch", assets)
+    again.open_path(str(path), ask_to_save=False)
+    qtbot.waitUntil(lambda: again.doc.ready and not again.jobs.busy, timeout=WAIT_MS)
+    assert "re-solve the rest" in again._last_error
+    assert again.doc.choreography[0].dance_id == doc.choreography[0].dance_id
+    assert again.doc.choreography[0].locked
+    assert again.engine.dance(again.doc.choreography[1].dance_id) is not None
+
+
+def test_preview_and_audition_drive_the_skeleton(opened, qtbot):
+    dance = opened.engine.library.phrases[0]
+    opened.preview_dance(dance.id)
+    assert opened.skeleton.scene.positions.shape[0] == dance.motion.n_frames
+    opened.doc.select(1)
+    opened.audition_suggestion(0)
+    p = opened.doc.phrases[1]
+    assert opened.transport.playing
+    assert opened.skeleton.scene.start_s == pytest.approx(p.start_s)
+    frames = opened.skeleton.scene.positions.shape[0]
+    assert frames == pytest.approx((p.end_s - p.start_s) * 30, abs=2)
+    opened.transport.pause()
+
+
+def test_cancel_stops_a_running_job(qtbot):
+    from editor.workers import JobRunner
+
+    make_app()
+    runner = JobRunner()
+    seen = []
+
+    def slow(progress):
+        for i in range(1000):
+            progress(i / 1000, "working")
+            time.sleep(0.002)
+        return "finished"
+
+    job = runner.start("slow", slow, on_done=seen.append, on_cancel=lambda: seen.append("x"))
+    qtbot.wait(30)
+    job.cancel()
+    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    assert seen == ["x"] and not runner.busy
+
+
+def test_playback_cursor_loops_and_stops():
+    from editor.audio_player import PlaybackCursor
+
+    cursor = PlaybackCursor(1000, frame=90, loop=(50, 100))
+    spans = cursor.take(30)
+    assert spans == [(90, 10), (50, 20)] and cursor.frame == 70
+    cursor.loop, cursor.stop_at = None, 80
+    assert cursor.take(50) == [(70, 10)] and cursor.finished
+    cursor.seek(990)
+    assert cursor.take(50) == [(990, 10)] and cursor.finished
+
+
+def test_choreo_edit_refuses_a_missing_file(tmp_path, capsys):
+    from core.cli import main
+
+    assert main(["edit", str(tmp_path / "nope.wav")]) == 2
+    assert "no such file" in capsys.readouterr().err

@@ -1,0 +1,180 @@
+"""Editor benchmark: launch to interactive, open-song to first choreography, swap latency.
+
+Run: ``python benchmarks/bench_editor.py [--song EXTRA_SONG] [--library LIB]`` (offscreen Qt).
+
+* launch → interactive: a fresh process imports the editor, shows the main window and runs
+  the event loop; measured from the process start until the loop has painted the window.
+* open → first choreography: the demo song (80 s) and a 4-minute demo song, cold (empty
+  analysis cache) and cached, plus any ``--song``; ends when the choreography is on screen.
+* swap: one suggestion swapped in with every panel refreshed (timeline, suggestions reranked,
+  library usage, status bar) and the window repainted; the motion re-render runs in a worker
+  afterwards and is timed separately. Also the suggestion refresh alone and the audition render.
+
+Figures are printed, never asserted. Targets: interactive ≤ 2 s, swap ≤ 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["CHOREO_NO_DIALOGS"] = "1"
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FOUR_MINUTES = (
+    ("intro", 8), ("verse", 16), ("chorus", 16), ("verse", 16),
+    ("chorus", 16), ("bridge", 16), ("chorus", 16), ("outro", 16),
+)
+
+LAUNCH_SCRIPT = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+from PySide6.QtCore import QTimer
+from editor.app import make_app
+from editor.main_window import MainWindow
+app = make_app()
+w = MainWindow(want_sound=False)
+w.show()
+def ready():
+    w.repaint()
+    print("INTERACTIVE", flush=True)
+    app.quit()
+QTimer.singleShot(0, ready)
+app.exec()
+"""
+
+
+def launch_to_interactive(runs: int = 3) -> list[float]:
+    """Seconds from process start to a painted, event-processing main window."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", LAUNCH_SCRIPT.format(root=str(ROOT))],
+            stdout=subprocess.PIPE, text=True, env=dict(os.environ),
+        )
+        for line in proc.stdout:
+            if line.startswith("INTERACTIVE"):
+                times.append(time.perf_counter() - t0)
+                break
+        proc.wait()
+    return times
+
+
+def _wait(app, predicate, timeout_s: float = 600.0) -> None:
+    end = time.perf_counter() + timeout_s
+    while not predicate():
+        if time.perf_counter() > end:
+            raise TimeoutError("benchmark step timed out")
+        app.processEvents()
+        time.sleep(0.001)
+
+
+def open_song(app, window, path: str) -> float:
+    """Seconds from the open request to the choreography on screen."""
+    t0 = time.perf_counter()
+    window.open_path(path, ask_to_save=False)
+    _wait(app, lambda: window.doc.ready and window._job is None)
+    app.processEvents()
+    window.repaint()
+    elapsed = time.perf_counter() - t0
+    if window._last_error:
+        raise RuntimeError(window._last_error)
+    return elapsed
+
+
+def swap_latency(app, window, n: int = 40) -> dict[str, list[float]]:
+    """Per swap: the edit with all panels refreshed and repainted; then the re-render."""
+    doc = window.doc
+    swap, refresh, render, audition = [], [], [], []
+    for i in range(n):
+        doc.select(i % len(doc.phrases))
+        app.processEvents()
+        if doc.choreography[doc.selected].locked:
+            continue
+        row = 1 + i % max(1, min(4, len(window.suggestions.rows) - 1))
+        t0 = time.perf_counter()
+        window.swap_suggestion(row)
+        window.repaint()
+        swap.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        window._refresh_suggestions()
+        refresh.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        window.audition_suggestion(0)
+        audition.append(time.perf_counter() - t0)
+        window.transport.pause()
+        window._render_timer.stop()
+        t0 = time.perf_counter()
+        before = window.last_metrics
+        window._start_render()
+        _wait(app, lambda b=before: window.last_metrics is not b and not window.jobs.busy)
+        render.append(time.perf_counter() - t0)
+    return {"swap": swap, "suggestion refresh": refresh, "audition": audition,
+            "re-render + metrics (worker)": render}
+
+
+def _ms(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return f"median {1000 * statistics.median(values):7.1f} ms   p95 {1000 * p95:7.1f} ms"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--song", action="append", default=[], help="extra song to open")
+    parser.add_argument("--library", default="", help="library folder (default: bundled demo)")
+    parser.add_argument("--swaps", type=int, default=40)
+    args = parser.parse_args()
+
+    launch = launch_to_interactive()
+    print(f"launch → interactive: {', '.join(f'{t:.2f}' for t in launch)} s "
+          f"(median {statistics.median(launch):.2f} s)")
+
+    from PySide6.QtCore import QSettings
+
+    from editor.app import make_app
+    from editor.main_window import MainWindow
+    from resources.demo_song import DemoSongSpec, render_demo_song
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-editor-"))
+    os.environ["CHOREO_CACHE_DIR"] = str(tmp / "cache")
+    songs = {
+        "demo song": render_demo_song().write_wav(tmp / "demo.wav"),
+        "4-minute demo song": render_demo_song(DemoSongSpec(structure=FOUR_MINUTES, seed=7))
+        .write_wav(tmp / "four_minutes.wav"),
+    }
+    for extra in args.song:
+        songs[Path(extra).name] = Path(extra)
+    app = make_app()
+    settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("library_path", args.library)
+    window = MainWindow(settings, want_sound=False, autosave_dir=str(tmp / "autosave"))
+    window.resize(1400, 860)
+    window.show()
+    for name, path in songs.items():
+        cold = open_song(app, window, str(path))
+        cached = open_song(app, window, str(path))
+        duration = window.doc.analysis.duration_s
+        print(f"open → choreography, {name} ({duration:.0f} s, {len(window.doc.phrases)} "
+              f"phrases, K={len(window.engine.library.phrases)}): cold {cold:.2f} s, "
+              f"cached {cached:.2f} s")
+        for label, values in swap_latency(app, window, args.swaps).items():
+            print(f"  {label:<28} {_ms(values)}")
+    print(f"scorer: {window.engine.scorer_name}; machine: {os.cpu_count()} cores (shared)")
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
