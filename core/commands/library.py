@@ -1,0 +1,200 @@
+"""`choreo library import|info|preview`: build a dance library from BVH files, summarise it,
+and draw its phrases (animated GIF or a PNG contact sheet).
+
+LIB may be a library folder or ``demo`` for the bundled demo library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+from core.errors import ChoreoError
+from core.progress import ProgressFn
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "library", help="import, inspect and preview dance-phrase libraries",
+        description="Build a dance library from BVH files, show what is in one, or draw phrases.",
+    )
+    sub = parser.add_subparsers(dest="library_command", metavar="ACTION")
+
+    imp = sub.add_parser(
+        "import", help="build a library from a folder of BVH files",
+        description="One phrase per BVH file, or with --cut a long take cut into phrases of "
+        "--counts counts from --bpm/--first-beat. Style comes from the sub-folder name, a "
+        "sidecar CLIP.json beside CLIP.bvh, or --style. Sidecar keys: style, energy (1-3), bpm, "
+        "first_beat_s, cut, n_counts, name, tags, unit, up.",
+    )
+    imp.add_argument("folder", help="folder holding .bvh files (searched recursively)")
+    imp.add_argument("-o", "--output", required=True, help="library folder to write")
+    imp.add_argument("--name", help="library name (default: the folder name)")
+    imp.add_argument("--style", help="style for clips without sub-folder or sidecar style")
+    imp.add_argument("--energy", type=int, choices=(1, 2, 3),
+                     help="energy level for all clips (default: from speed, in thirds)")
+    imp.add_argument("--bpm", type=float, help="tempo of the clips (default: estimated)")
+    imp.add_argument("--first-beat", type=float, default=0.0, dest="first_beat_s",
+                     help="time in seconds of the first count (default 0)")
+    imp.add_argument("--cut", action="store_true",
+                     help="cut each clip into consecutive phrases of --counts counts")
+    imp.add_argument("--counts", type=int, default=8, dest="n_counts",
+                     help="counts per phrase when cutting (default 8)")
+    imp.add_argument("--unit", default="auto", choices=("auto", "cm", "m", "mm", "inch"),
+                     help="length unit of the files (auto: from the skeleton height)")
+    imp.add_argument("--up", default="y", choices=("y", "z"), help="up axis of the files")
+    imp.set_defaults(func=run_import)
+
+    info = sub.add_parser("info", help="summarise a library (or 'demo')")
+    info.add_argument("library", help="library folder or 'demo'")
+    info.add_argument("--phrases", action="store_true", help="list every phrase")
+    info.add_argument("--json", action="store_true", help="print the summary as JSON")
+    info.set_defaults(func=run_info)
+
+    prev = sub.add_parser(
+        "preview", help="draw phrases: animated GIF or PNG contact sheet",
+        description="With -o out.gif: an animation of the phrase(s) in a row, counts flashing. "
+        "With -o out.png: a contact sheet, one row per phrase, one pose per count.",
+    )
+    prev.add_argument("library", help="library folder or 'demo'")
+    prev.add_argument("ids", nargs="*", help="phrase ids (default: --style / first phrases)")
+    prev.add_argument("-o", "--output", required=True, help="out.gif or out.png")
+    prev.add_argument("--style", help="preview phrases of this style")
+    prev.add_argument("--limit", type=int, default=12, help="at most this many phrases (12)")
+    prev.set_defaults(func=run_preview)
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+
+def _progress_bar(desc: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=desc, unit="%", file=sys.stderr, leave=False,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
+
+    def progress(fraction: float, message: str) -> None:
+        bar.n = int(round(100 * fraction))
+        bar.set_postfix_str(message, refresh=False)
+        bar.refresh()
+
+    return bar, progress
+
+
+def open_library(spec: str, progress: ProgressFn):
+    """The library folder ``spec``, or the demo library for ``demo``."""
+    from core.library import Library
+
+    if spec == "demo" and not Path(spec).exists():
+        from resources.demo_library import load_demo_library
+
+        return load_demo_library(progress)
+    return Library.load(spec, progress)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from core.library_import import ImportOptions, import_folder
+
+    options = ImportOptions(style=args.style, energy=args.energy, bpm=args.bpm,
+                            first_beat_s=args.first_beat_s, cut=args.cut,
+                            n_counts=args.n_counts, unit=args.unit, up=args.up)
+    if args.n_counts < 1:
+        raise ChoreoError(f"--counts {args.n_counts}: a phrase needs at least one count")
+    bar, progress = _progress_bar("import")
+    with bar:
+        library = import_folder(args.folder, args.name, options, progress)
+        library.save(args.output)
+    print(f"wrote {args.output}: {len(library)} phrases, styles {', '.join(library.styles)}, "
+          f"fingerprint {library.fingerprint}")
+    return 0
+
+
+def summary(library) -> dict:
+    """Counts per style and energy, lengths and tempi, for `info`."""
+    durations = [p.duration_s for p in library.phrases]
+    m0 = library.transition_prior
+    return {
+        "name": library.name,
+        "fingerprint": library.fingerprint,
+        "n_phrases": len(library),
+        "n_joints": library.skeleton.n_joints,
+        "skeleton_height_cm": round(library.skeleton.height_cm(), 1),
+        "fps": sorted({p.motion.fps for p in library.phrases}),
+        "styles": dict(sorted(Counter(p.style for p in library.phrases).items())),
+        "energy": dict(sorted(Counter(p.energy_label for p in library.phrases).items())),
+        "counts": dict(sorted(Counter(p.n_counts for p in library.phrases).items())),
+        "bpm_range": [min(p.bpm for p in library.phrases), max(p.bpm for p in library.phrases)],
+        "duration_s_range": [round(min(durations), 2), round(max(durations), 2)],
+        "total_minutes": round(sum(durations) / 60.0, 1),
+        "transition_prior_range": [float(m0.min()), float(m0.max())] if m0.size else [],
+    }
+
+
+def run_info(args: argparse.Namespace) -> int:
+    bar, progress = _progress_bar("load")
+    with bar:
+        library = open_library(args.library, progress)
+    info = summary(library)
+    if args.json:
+        if args.phrases:
+            info["phrases"] = [
+                {"id": p.id, "name": p.name, "style": p.style, "energy": p.energy,
+                 "n_counts": p.n_counts, "bpm": p.bpm, "descriptors": p.descriptors}
+                for p in library.phrases
+            ]
+        print(json.dumps(info, indent=1))
+        return 0
+    print(f"library {info['name']}  fingerprint {info['fingerprint']}")
+    print(f"  {info['n_phrases']} phrases, {info['total_minutes']} min of motion, skeleton "
+          f"{info['n_joints']} joints ({info['skeleton_height_cm']} cm), fps {info['fps']}")
+    print("  styles: " + ", ".join(f"{k} {v}" for k, v in info["styles"].items()))
+    print("  energy: " + ", ".join(f"{k} {v}" for k, v in info["energy"].items()))
+    print(f"  counts per phrase: {info['counts']}, BPM {info['bpm_range'][0]:.0f}-"
+          f"{info['bpm_range'][1]:.0f}, length {info['duration_s_range'][0]}-"
+          f"{info['duration_s_range'][1]} s")
+    if info["transition_prior_range"]:
+        lo, hi = info["transition_prior_range"]
+        print(f"  transition prior M0: {len(library)}x{len(library)}, values {lo:.2f}-{hi:.2f}")
+    if args.phrases:
+        print(f"  {'id':<22} {'style':<9} {'energy':<7} {'counts':>6} {'bpm':>5} "
+              f"{'speed cm/s':>10} {'extent cm':>9} {'beats/count':>11}")
+        for p in library.phrases:
+            d = p.descriptors
+            print(f"  {p.id:<22} {p.style:<9} {p.energy_label:<7} {p.n_counts:>6} {p.bpm:>5.0f} "
+                  f"{d.get('speed_cm_s', 0):>10.1f} {d.get('extent_cm', 0):>9.1f} "
+                  f"{d.get('beats_per_count', 0):>11.2f}")
+    return 0
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    from core.motion import concatenate
+    from core.motion_preview import contact_sheet, save_gif
+
+    bar, progress = _progress_bar("load")
+    with bar:
+        library = open_library(args.library, progress)
+    if args.ids:
+        phrases = [library.phrase(i) for i in args.ids]
+    else:
+        phrases = [p for p in library.phrases if not args.style or p.style == args.style]
+        if not phrases:
+            raise ChoreoError(f"library {library.name}: no phrases of style {args.style!r} — "
+                              f"styles: {', '.join(library.styles)}")
+    phrases = phrases[: max(args.limit, 1)]
+    out = Path(args.output)
+    suffix = out.suffix.lower()
+    if suffix == ".png":
+        contact_sheet(phrases, out)
+    elif suffix == ".gif":
+        motion = concatenate([p.motion for p in phrases])
+        counts, start = [], 0
+        for p in phrases:
+            counts += [start + int(c) for c in p.count_frames]
+            start += p.motion.n_frames
+        title = phrases[0].id if len(phrases) == 1 else f"{len(phrases)} phrases"
+        save_gif(motion, out, counts, title)
+    else:
+        raise ChoreoError(f"{out}: use a .gif (animation) or .png (contact sheet) file name")
+    print(f"wrote {out} ({len(phrases)} phrase{'s' if len(phrases) != 1 else ''})")
+    return 0

@@ -1,0 +1,110 @@
+"""Kinematic beats: the instants where a dance "hits", found from joint positions.
+
+Two detectors:
+
+* :func:`offset_beats` — Lee et al. 2019 ("Dancing to Music"): per frame, joint displacements
+  are binned by direction, ``D(t, θ) = Σ_i |p_t^i − p_{t−1}^i| · Q(θ)``; the *offset strength*
+  sums the per-direction decreases ``max(0, D(t−1, θ) − D(t, θ))`` (abrupt slow-down in one
+  direction or a change of direction); beats are its peaks above a threshold.
+* :func:`velocity_minima_beats` — the AIST++/Bailando Beat Align Score definition: local
+  minima of the Gaussian-smoothed mean joint speed (σ = 5 frames at 60 fps, scaled to the fps).
+
+Both take positions ``[F, J, 3]`` (cm) and return frame indices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.signal import argrelextrema, find_peaks
+
+# 26 unit directions (the neighbours of a cube cell) used to quantise 3D motion angles.
+_DIRS = np.array(
+    [(x, y, z) for x in (-1, 0, 1) for y in (-1, 0, 1) for z in (-1, 0, 1) if x or y or z],
+    dtype=np.float64,
+)
+_DIRS /= np.linalg.norm(_DIRS, axis=1, keepdims=True)
+
+
+def directional_motion(positions_cm: np.ndarray, sharpness: float = 4.0) -> np.ndarray:
+    """Lee et al.'s ``D(t, θ)``: joint displacement magnitudes summed per direction bin
+    ``[F, 26]`` (row 0 is zero: no previous frame).
+
+    Each displacement is shared among nearby bins with weights ``max(0, cos)^sharpness``
+    (normalised) instead of a hard indicator, so a direction that turns smoothly does not
+    make a spurious drop whenever it crosses a bin border; reversals still register.
+    """
+    pos = np.asarray(positions_cm, dtype=np.float64)
+    disp = np.diff(pos, axis=0)  # [F-1, J, 3]
+    mag = np.linalg.norm(disp, axis=-1, keepdims=True)
+    cos = (disp / np.maximum(mag, 1e-9)) @ _DIRS.T  # [F-1, J, 26]
+    w = np.maximum(cos, 0.0) ** sharpness
+    w /= np.maximum(w.sum(-1, keepdims=True), 1e-12)
+    d = np.zeros((pos.shape[0], len(_DIRS)))
+    d[1:] = (w * mag).sum(axis=1)
+    return d
+
+
+def offset_strength(positions_cm: np.ndarray, fps: float) -> np.ndarray:
+    """Per-frame offset strength ``Σ_θ max(0, D(t−1, θ) − D(t, θ))`` in cm/s per frame,
+    lightly smoothed (σ ≈ 1/60 s) so single-frame jitter does not count."""
+    d = directional_motion(positions_cm) * fps / max(np.asarray(positions_cm).shape[1], 1)
+    drop = np.zeros(d.shape[0])
+    drop[2:] = np.maximum(d[1:-1] - d[2:], 0.0).sum(axis=1)
+    sigma = max(fps / 60.0, 0.5)
+    return gaussian_filter1d(drop, sigma)
+
+
+def offset_beats(
+    positions_cm: np.ndarray, fps: float, *, threshold: float = 0.25, min_gap_s: float = 0.2
+) -> np.ndarray:
+    """Kinematic beat frames by Lee et al. 2019: peaks of :func:`offset_strength` higher than
+    ``threshold`` × its 95th percentile, at least ``min_gap_s`` apart."""
+    strength = offset_strength(positions_cm, fps)
+    if strength.size < 3 or not np.any(strength > 0):
+        return np.zeros(0, dtype=np.int64)
+    level = threshold * float(np.percentile(strength, 95))
+    peaks, _ = find_peaks(strength, height=level, distance=max(1, int(round(min_gap_s * fps))),
+                          prominence=level * 0.5)
+    return peaks.astype(np.int64)
+
+
+def mean_joint_speed(positions_cm: np.ndarray, fps: float) -> np.ndarray:
+    """Mean joint speed per frame transition ``[F−1]`` in cm/s."""
+    pos = np.asarray(positions_cm, dtype=np.float64)
+    return np.linalg.norm(np.diff(pos, axis=0), axis=-1).mean(axis=1) * fps
+
+
+def velocity_minima_beats(positions_cm: np.ndarray, fps: float) -> np.ndarray:
+    """Kinematic beat frames as in the Beat Align Score (AIST++/Bailando): local minima of the
+    mean joint speed smoothed by a Gaussian of σ = 5 frames at 60 fps (scaled to ``fps``)."""
+    speed = mean_joint_speed(positions_cm, fps)
+    if speed.size < 3:
+        return np.zeros(0, dtype=np.int64)
+    smooth = gaussian_filter1d(speed, 5.0 * fps / 60.0)
+    return argrelextrema(smooth, np.less)[0].astype(np.int64)
+
+
+def beat_hit_rate(kinematic_s: np.ndarray, reference_s: np.ndarray, tolerance_s: float) -> float:
+    """Lee et al.'s hit rate B_a / B_k: share of kinematic beats within ``tolerance_s`` of a
+    reference (music or count) beat; NaN when there are no kinematic beats."""
+    k = np.asarray(kinematic_s, dtype=np.float64)
+    r = np.sort(np.asarray(reference_s, dtype=np.float64))
+    if k.size == 0:
+        return float("nan")
+    if r.size == 0:
+        return 0.0
+    idx = np.clip(np.searchsorted(r, k), 1, r.size - 1) if r.size > 1 else np.zeros(k.size, int)
+    nearest = np.minimum(np.abs(k - r[idx]), np.abs(k - r[np.maximum(idx - 1, 0)]))
+    return float(np.mean(nearest <= tolerance_s))
+
+
+def beat_align_score(music_s: np.ndarray, kinematic_s: np.ndarray, sigma_s: float) -> float:
+    """Beat Align Score: mean over music beats of ``exp(−d² / 2σ²)``, d = distance to the
+    nearest kinematic beat (Bailando uses σ = 3 frames at 60 fps = 0.05 s)."""
+    m = np.asarray(music_s, dtype=np.float64)
+    k = np.asarray(kinematic_s, dtype=np.float64)
+    if m.size == 0 or k.size == 0:
+        return 0.0
+    d = np.min(np.abs(m[:, None] - k[None, :]), axis=1)
+    return float(np.mean(np.exp(-(d**2) / (2 * sigma_s**2))))
