@@ -8,9 +8,10 @@ The objective, in log space, of a sequence d_0 … d_{T-1} is
 
 * :func:`greedy_decode` — the paper's Eq. 6: left to right, ``argmax_d P(d|u_t)·M(d_{t-1}→d)``.
 * :func:`viterbi_decode` — the global optimum of J with locked placements as hard constraints.
-  Each step keeps, per dance, the best predecessor. It is exact and fast: predecessors are tried
-  in the order of an upper bound ``V(i) + max_j W(i, j)`` and rows whose bound cannot beat any
-  column's current best are skipped (falls back to the dense K×K step when the music fit is flat).
+  Exact and fast: each step first takes the max over the rows with the highest upper bound
+  ``V(i) + max_j W(i, j)``, then adds only the rows whose bound could still beat some column
+  (falls back to the dense K×K step when the music fit is nearly flat); back-pointers are
+  recomputed only along the chosen path.
 
 Constraints that are not first-order Markov use documented approximations:
 
@@ -73,6 +74,7 @@ class TransitionScores:
         if options.no_back_to_back:
             np.fill_diagonal(self.scores, self.scores.diagonal() - options.repeat_penalty)
         self.row_max = self.scores.max(axis=1)
+        self.scores_by_column = np.ascontiguousarray(self.scores.T)
         self.k = m.shape[0]
 
     def pair(self, prev: int, nxt: int, *, both_locked: bool = False) -> float:
@@ -103,54 +105,53 @@ def objective(
     return total
 
 
-def _step(prev: np.ndarray, trans: TransitionScores) -> tuple[np.ndarray, np.ndarray]:
-    """For every dance j: max_i prev[i] + W[i, j] and its argmax i (exact, pruned)."""
-    finite = np.flatnonzero(np.isfinite(prev))
-    bound = prev[finite] + trans.row_max[finite]
-    if finite.size > PRUNE_ROWS:
-        first = finite[np.argpartition(-bound, PRUNE_ROWS - 1)[:PRUNE_ROWS]]
-    else:
-        first = finite
-    block = prev[first, None] + trans.scores[first]
-    arg = block.argmax(axis=0)
-    best = block[arg, np.arange(trans.k)]
-    back = first[arg]
-    threshold = best.min()
-    rest = np.setdiff1d(finite[bound >= threshold], first, assume_unique=True)
-    if rest.size:
-        block = prev[rest, None] + trans.scores[rest]
-        arg = block.argmax(axis=0)
-        other = block[arg, np.arange(trans.k)]
-        better = other > best
-        best = np.where(better, other, best)
-        back = np.where(better, rest[arg], back)
-    return best.astype(np.float32), back
+def _step(prev: np.ndarray, trans: TransitionScores, locked_prev: int | None) -> np.ndarray:
+    """For every dance j: max_i prev[i] + W[i, j] (exact; rows that cannot win are skipped)."""
+    if locked_prev is not None:
+        return prev[locked_prev] + trans.scores[locked_prev]
+    bound = prev + trans.row_max
+    first = np.argpartition(-bound, PRUNE_ROWS - 1)[:PRUNE_ROWS] if trans.k > PRUNE_ROWS else (
+        np.arange(trans.k))
+    best = (prev[first, None] + trans.scores[first]).max(axis=0)
+    # a row whose best possible score is below every column's current best cannot change any
+    rest = bound >= best.min()
+    rest[first] = False
+    if rest.any():
+        rows = np.flatnonzero(rest)
+        best = np.maximum(best, (prev[rows, None] + trans.scores[rows]).max(axis=0))
+    return best
 
 
 def viterbi_decode(
     fit: np.ndarray, trans: TransitionScores, locks: Mapping[int, int] | None = None
 ) -> np.ndarray:
-    """The sequence maximising J with ``locks`` (phrase → dance index) as hard constraints."""
+    """The sequence maximising J with ``locks`` (phrase → dance index) as hard constraints.
+
+    The forward pass keeps only the scores V_t; back-pointers are recomputed for the one dance
+    chosen at each step while tracing back (argmax_i V_{t-1}(i) + W(i, d_t)), which is exact and
+    saves the K×K argmax per step.
+    """
     locks = dict(locks or {})
     n_phrases, k = fit.shape
     if n_phrases == 0:
         return np.zeros(0, dtype=np.int64)
-    back = np.zeros((n_phrases, k), dtype=np.int64)
-    v = _masked(fit[0], locks.get(0))
+    scores = np.empty((n_phrases, k), dtype=np.float32)
+    scores[0] = _masked(fit[0], locks.get(0))
     for t in range(1, n_phrases):
         if (t - 1) in locks and t in locks:
             i, j = locks[t - 1], locks[t]
-            score = v[i] + trans.pair(i, j, both_locked=True) + fit[t, j]
-            v = np.full(k, NEG_INF)
-            v[j] = score
-            back[t, j] = i
+            scores[t] = NEG_INF
+            scores[t, j] = scores[t - 1, i] + trans.pair(i, j, both_locked=True) + fit[t, j]
             continue
-        best, back[t] = _step(v, trans)
-        v = _masked(best + fit[t], locks.get(t))
+        best = _step(scores[t - 1], trans, locks.get(t - 1))
+        scores[t] = _masked(best + fit[t], locks.get(t))
     out = np.zeros(n_phrases, dtype=np.int64)
-    out[-1] = int(np.argmax(v))
+    out[-1] = int(np.argmax(scores[-1]))
     for t in range(n_phrases - 1, 0, -1):
-        out[t - 1] = back[t, out[t]]
+        if (t - 1) in locks:
+            out[t - 1] = locks[t - 1]
+        else:
+            out[t - 1] = int(np.argmax(scores[t - 1] + trans.scores_by_column[out[t]]))
     return out
 
 
