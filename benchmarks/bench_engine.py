@@ -1,0 +1,175 @@
+"""Engine benchmark: suggestions and constrained Viterbi at K = 1,101 and T = 120, render +
+export of a 4-minute song, encoder inference per phrase on CPU for each preset.
+
+Run: ``python benchmarks/bench_engine.py`` (prints a table; nothing is asserted). Targets from
+the issue: suggestions ≤ 2 ms, Viterbi ≤ 30 ms, render + export ≤ 1 s.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.choreography import Choreography, Placement  # noqa: E402
+from core.decoding import DecodeOptions, TransitionScores, decode, section_ties  # noqa: E402
+from core.phrases import MusicPhrase  # noqa: E402
+from core.suggestions import suggest  # noqa: E402
+
+K, T = 1101, 120
+
+
+def _timed(fn, repeat: int) -> tuple[float, float]:
+    """Median and best wall time of ``fn`` in milliseconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), min(times)
+
+
+def style_matrix(k: int, n_styles: int = 8, seed: int = 0) -> np.ndarray:
+    """A transition matrix shaped like M0: high within a style, 0.01–0.3 across, clipped."""
+    rng = np.random.default_rng(seed)
+    style = rng.integers(0, n_styles, k)
+    same = style[:, None] == style[None, :]
+    m = np.where(same, rng.uniform(0.4, 1.0, (k, k)), rng.uniform(0.0, 0.3, (k, k)))
+    return np.clip(m, 0.01, 1.0).astype(np.float32)
+
+
+def music_fit(t: int, k: int, spread: float, seed: int = 1) -> np.ndarray:
+    """Softmax of Gaussian logits with standard deviation ``spread`` (larger = more decisive)."""
+    logits = np.random.default_rng(seed).normal(0, spread, (t, k))
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def bench_decoding() -> list[tuple[str, float, float]]:
+    rows = []
+    m = style_matrix(K)
+    prep = _timed(lambda: TransitionScores(m), 5)
+    rows.append(("transition scores prepare (once per library/model)", *prep))
+    trans = TransitionScores(m)
+    labels = (["intro"] * 4 + ["verse"] * 8 + ["chorus"] * 8 + ["bridge"] * 4) * 5
+    ties = section_ties(labels[:T])
+    locks = {t: (t * 37) % K for t in range(0, T, 10)}
+    for spread in (1.0, 2.0, 3.0):
+        p = music_fit(T, K, spread)
+        rows.append((f"viterbi, 12 locks, logit sd {spread:g}",
+                     *_timed(lambda p=p: decode(p, trans, locks=locks), 7)))
+    p = music_fit(T, K, 2.0)
+    rows.append(("greedy (Eq. 6), 12 locks", *_timed(lambda: decode(
+        p, trans, method="greedy", locks=locks), 7)))
+    rows.append(("viterbi + reuse limit 2", *_timed(lambda: decode(
+        p, trans, locks=locks, options=DecodeOptions(max_uses=2)), 5)))
+    rows.append((f"viterbi + section ties ({len(ties)} groups)", *_timed(lambda: decode(
+        p, trans, locks=locks, ties=ties, options=DecodeOptions(tie_sections=True)), 3)))
+    rows.append(("vary (perturb-and-MAP, T=1)", *_timed(lambda: decode(
+        p, trans, locks=locks, options=DecodeOptions(temperature=1.0, seed=0)), 5)))
+    flat = np.full((T, K), 1.0 / K)
+    rows.append(("viterbi, all-equal music fit (worst case)",
+                 *_timed(lambda: decode(flat, trans), 3)))
+    row = p[17]
+    rows.append(("suggestions top-10 (one phrase, both neighbours)", *_timed(
+        lambda: suggest(row, m, prev=3, nxt=9, top_k=10), 200)))
+    return rows
+
+
+def four_minute_song(bpm: float = 120.0, bars_per_phrase: int = 4):
+    """Beat grid and 4-bar phrases of a 4-minute 4/4 song (A/B sections)."""
+    period = 60.0 / bpm
+    n_beats = int(240.0 / period)
+    beats = 0.2 + np.arange(n_beats) * period
+    per = 4 * bars_per_phrase
+    phrases = []
+    for i, start in enumerate(range(0, n_beats - per + 1, per)):
+        end = start + per
+        end_s = float(beats[end]) if end < n_beats else float(beats[-1] + period)
+        phrases.append(MusicPhrase(i, start, end, float(beats[start]), end_s, bars_per_phrase,
+                                   "AB"[(i // 4) % 2]))
+    analysis = SimpleNamespace(song_hash="bench", duration_s=240.2, tempo_bpm=bpm,
+                               beats_s=beats, downbeats=np.arange(0, n_beats, 4),
+                               beats_per_bar=4)
+    return analysis, phrases
+
+
+def bench_render() -> list[tuple[str, float, float]]:
+    from core.atomic_io import write_json_atomic
+    from core.export_bvh import write_performance_bvh
+    from core.export_csv import write_timeline_csv
+    from core.export_gltf import write_glb
+    from core.render import render
+    from core.timeline_json import timeline_to_dict, validate_timeline
+    from resources.demo_library.generate import build_demo_library
+
+    library = build_demo_library(phrases_per_level=2)
+    analysis, phrases = four_minute_song()
+    ids = library.ids
+    choreo = Choreography([Placement(i, ids[(i * 7) % len(ids)]) for i in range(len(phrases))])
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        for fps in (30.0, 60.0):
+            motion = render(choreo, analysis, phrases, library, fps=fps)
+
+            def export(motion=motion, fps=fps):
+                timeline = timeline_to_dict(choreo, analysis, phrases, library, fps=fps)
+                validate_timeline(timeline)
+                write_json_atomic(out / "timeline.json", timeline)
+                write_timeline_csv(out / "timeline.csv", timeline)
+                write_performance_bvh(out / "dance.bvh", motion)
+                write_glb(out / "dance.glb", motion)
+
+            def both(fps=fps, export=export):
+                render(choreo, analysis, phrases, library, fps=fps)
+                export()
+
+            tag = f"{int(fps)} fps, {motion.n_frames} frames x {motion.skeleton.n_joints} joints"
+            rows.append((f"render 4-min song ({tag})", *_timed(
+                lambda fps=fps: render(choreo, analysis, phrases, library, fps=fps), 3)))
+            rows.append((f"export json+csv+bvh+glb ({int(fps)} fps)", *_timed(export, 3)))
+            rows.append((f"render + export ({int(fps)} fps)", *_timed(both, 3)))
+    return rows
+
+
+def bench_encoder() -> list[tuple[str, float, float]]:
+    import torch
+
+    from core.networks import RetrievalNetwork
+    from core.presets import PRESETS
+
+    rows = []
+    torch.set_grad_enabled(False)
+    for name, preset in PRESETS.items():
+        net = RetrievalNetwork(preset.network, K).eval()
+        one = torch.randn(1, 128, 128)
+        batch = torch.randn(32, 128, 128)
+        net(one)
+        single = _timed(lambda net=net, one=one: net(one), 5)
+        batched = _timed(lambda net=net, batch=batch: net(batch), 2)
+        rows.append((f"E+T {name}: one phrase (batch 1)", *single))
+        rows.append((f"E+T {name}: per phrase in batches of 32",
+                     batched[0] / 32, batched[1] / 32))
+    return rows
+
+
+def main() -> None:
+    import torch
+
+    print(f"CPU threads: torch {torch.get_num_threads()}; K={K}, T={T}")
+    print(f"{'benchmark':<62} {'median ms':>10} {'best ms':>9}")
+    for section in (bench_decoding, bench_render, bench_encoder):
+        for name, median, best in section():
+            print(f"{name:<62} {median:>10.2f} {best:>9.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
