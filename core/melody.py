@@ -21,7 +21,7 @@ FMAX_HZ = 1400.0
 BINS_PER_SEMITONE = 3
 N_HARMONICS = 8
 HARMONIC_DECAY = 0.8
-VOICING_RATIO = 0.3  # voiced when salience ≥ this share of the song's 95th-percentile salience
+VOICING_RATIO = 0.4  # voiced when salience ≥ this share of the song's 95th-percentile salience
 SMOOTH_FRAMES = 5
 
 

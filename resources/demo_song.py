@@ -116,7 +116,15 @@ class DemoSong:
     downbeats: np.ndarray
     sections: list[Section]
     phrase_start_beats: np.ndarray
+    lead_notes: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # start_s, end_s, midi
     name: str = field(default="demo song")
+
+    def lead_midi_at(self, times_s: np.ndarray) -> np.ndarray:
+        """Ground-truth lead pitch (MIDI) at each time, 0 where the lead rests."""
+        out = np.zeros(len(times_s))
+        for start, end, midi in self.lead_notes:
+            out[(times_s >= start) & (times_s < end)] = midi
+        return out
 
     @property
     def duration_s(self) -> float:
@@ -151,6 +159,7 @@ def render_demo_song(spec: DemoSongSpec | None = None) -> DemoSong:
     timbre = _STYLE_TIMBRE[spec.style]
     sections: list[Section] = []
     phrase_starts: list[int] = []
+    lead_notes: list[tuple[float, float, float]] = []
     bar = 0
     for kind, bars in spec.structure:
         start_beat = bar * bpb
@@ -163,7 +172,7 @@ def render_demo_song(spec: DemoSongSpec | None = None) -> DemoSong:
             _drums_bar(out, kit, spec, kind, bar_t, beat_s, b, bars)
             _bass_bar(out, spec, kind, degree, bar_t, beat_s, timbre[0])
             _pad_bar(out, spec, kind, degree, bar_t, beat_s, timbre[1])
-            _lead_bar(out, spec, kind, motif, b, bar_t, beat_s, timbre[2])
+            lead_notes += _lead_bar(out, spec, kind, motif, b, bar_t, beat_s, timbre[2])
         bar += bars
     ends = [s.start_s for s in sections[1:]] + [float(duration_s)]
     sections = [Section(s.start_s, e, s.label) for s, e in zip(sections, ends, strict=True)]
@@ -176,6 +185,7 @@ def render_demo_song(spec: DemoSongSpec | None = None) -> DemoSong:
         downbeats=np.arange(0, n_beats, bpb),
         sections=sections,
         phrase_start_beats=np.asarray(phrase_starts, dtype=np.int64),
+        lead_notes=np.asarray(lead_notes, dtype=np.float64).reshape(-1, 3),
         name=f"demo {spec.style} {spec.tempo_bpm:g} BPM {bpb}/4 (seed {spec.seed})",
     )
 
@@ -326,14 +336,19 @@ def _motif(spec: DemoSongSpec, kind: str) -> list[list[tuple[float, float, int]]
 
 def _lead_bar(out: np.ndarray, spec: DemoSongSpec, kind: str,
               motif: list[list[tuple[float, float, int]]], bar_in_section: int, bar_t: float,
-              beat_s: float, harmonics: int) -> None:
+              beat_s: float, harmonics: int) -> list[tuple[float, float, float]]:
+    """Render one bar of the lead; returns its notes as (start_s, end_s, midi)."""
     if kind == "intro" and bar_in_section < 2:
-        return
+        return []
+    notes: list[tuple[float, float, float]] = []
     gain = 0.3 * _section_gain(spec, kind)
     variant = 1 if (bar_in_section // 4) % 2 else 0
     for beat, length, degree in motif[bar_in_section % 4]:
         shift = 1 if variant and bar_in_section % 4 == 3 else 0
         midi = _pitch(spec, degree + shift, octave=0)
         tone = _tone(spec.sr, midi, 0.92 * length * beat_s, harmonics, decay_s=1.2,
-                     attack_s=0.01, vibrato=0.15)
+                     attack_s=0.01, vibrato=0.02)
         _add(out, spec.sr, bar_t + beat * beat_s, tone, gain, pan=0.1)
+        start_s = bar_t + beat * beat_s
+        notes.append((start_s, start_s + 0.92 * length * beat_s, float(midi)))
+    return notes

@@ -94,3 +94,14 @@ def test_reanalyze_with_user_meter_and_first_downbeat():
     assert np.all(np.diff(fixed.downbeats) == 3)
     slower = reanalyze_beats(audio, analysis, tempo_bpm=60.0)
     assert slower.tempo_bpm == pytest.approx(60.0, rel=0.02)
+
+
+def test_demo_song_melody_follows_the_lead(demo):
+    song, analysis = demo
+    times = np.arange(analysis.melody_hz.size) / analysis.melody_fps
+    ref = song.lead_midi_at(times)
+    lead = ref > 0
+    est = 69 + 12 * np.log2(np.maximum(analysis.melody_hz, 1.0) / 440.0)
+    correct = analysis.melody_voiced & (np.abs(est - ref) < 0.5)
+    assert correct[lead].mean() >= 0.8  # raw pitch accuracy within a semitone band
+    assert analysis.melody_voiced[~lead].mean() < analysis.melody_voiced[lead].mean() - 0.3
