@@ -127,7 +127,7 @@ class MainWindow(QMainWindow):
         dock = QDockWidget("Library", self)
         dock.setObjectName("library_dock")
         dock.setWidget(self.library_browser)
-        self.library_browser.setMinimumWidth(400)
+        self.library_browser.setMinimumWidth(460)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.library_dock = dock
 
@@ -536,7 +536,7 @@ class MainWindow(QMainWindow):
                 Block(
                     phrase.start_s,
                     phrase.end_s,
-                    (dance.name if dance else placement.dance_id)
+                    (short_name(dance.name) if dance else placement.dance_id)
                     + (" ⇋" if placement.mirror else ""),
                     dance.style if dance else "?",
                     placement.locked,
@@ -1007,6 +1007,11 @@ class MainWindow(QMainWindow):
         self.doc.undo_stack.blockSignals(True)
         self.doc.blockSignals(True)
         event.accept()
+
+
+def short_name(name: str) -> str:
+    """A dance name as the timeline shows it: the part before any ``:`` description."""
+    return name.split(":", 1)[0].strip() or name
 
 
 def _clock(seconds: float) -> str:

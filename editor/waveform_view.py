@@ -20,6 +20,7 @@ ENVELOPE_BUCKET = 256
 MIN_LABEL_SPACING_PX = 28
 _SECTION_FONT = QFont()
 _SECTION_FONT.setBold(True)
+_SECTION_FONT.setPointSize(9)
 
 
 def envelope(
@@ -120,9 +121,15 @@ class WaveformView(pg.PlotWidget):
             region.setZValue(-10)
             label_color = QColor(color)
             label_color.setAlpha(255)
-            text = pg.TextItem(section.label, color=label_color.lighter(220), anchor=(0, 1))
+            text = pg.TextItem(
+                f" {section.label} ",
+                color="#f0f0f0",
+                anchor=(0, 0),
+                fill=pg.mkBrush(label_color.darker(130)),
+            )
             text.setFont(_SECTION_FONT)
-            text.setPos(section.start_s, -1.12)
+            text.setZValue(45)
+            text.setPos(section.start_s, 1.08)
             self.addItem(region)
             self.addItem(text)
             self._section_items += [region, text]

@@ -17,7 +17,7 @@ from PySide6.QtCore import QSettings, Qt  # noqa: E402
 
 from core.errors import ChoreoError  # noqa: E402
 from editor.app import make_app  # noqa: E402
-from editor.main_window import MainWindow  # noqa: E402
+from editor.main_window import MainWindow, short_name  # noqa: E402
 from editor.tempo_tools import bpm_from_taps  # noqa: E402
 from resources.demo_song import DemoSongSpec, render_demo_song  # noqa: E402
 from tests import engine_synthetic  # noqa: E402
@@ -98,7 +98,7 @@ def test_swap_suggestion_three_undo_redo(opened, qtbot):
     opened.suggestions.table.setFocus()
     qtbot.keyClick(opened.suggestions.table, Qt.Key.Key_3)
     assert doc.choreography[1].dance_id == target
-    assert opened.timeline.blocks[1].title.startswith(opened.engine.dance(target).name)
+    assert opened.timeline.blocks[1].title.startswith(short_name(opened.engine.dance(target).name))
     # neighbours were re-ranked around the new dance: its transition parts are refreshed
     m = opened.engine.transition
     lib = opened.engine.library
