@@ -67,7 +67,8 @@ def music_descriptors(song: Song) -> np.ndarray:
     """Per phrase [T, 4]: tempo (BPM), energy (0–1), onsets per beat, strength (0–1).
 
     Energy mixes the phrase's mean mel level with its rank inside the song (quiet verse, loud
-    chorus); strength is how much the onset envelope peaks stand out in the phrase.
+    chorus); strength is the mean onset-envelope height at the phrase's onsets relative to the
+    song's strong onsets (95th percentile).
     """
     analysis, phrases = song.analysis, song.phrases
     n = len(phrases)
@@ -79,18 +80,19 @@ def music_descriptors(song: Song) -> np.ndarray:
     span = max(float(level.max() - level.min()), 1e-6)
     relative = (level - level.min()) / span if n > 1 else np.full(1, 0.5)
     env = np.asarray(analysis.onset_env, dtype=np.float64)
-    env_scale = float(np.percentile(env, 99)) if env.size else 1.0
+    onsets_s = np.asarray(analysis.onsets_s, dtype=np.float64)
+    onset_frames = np.clip(np.round(onsets_s * analysis.onset_fps).astype(np.int64), 0,
+                           max(env.size - 1, 0))
+    at_onsets = env[onset_frames] if env.size else np.zeros(onsets_s.size)
+    scale = float(np.percentile(at_onsets, 95)) if at_onsets.size else 1.0
     for t, p in enumerate(phrases):
         n_beats = max(p.end_beat - p.start_beat, 1)
         duration = max(p.end_s - p.start_s, 1e-6)
-        onsets = np.count_nonzero((analysis.onsets_s >= p.start_s) & (analysis.onsets_s < p.end_s))
-        a, b = int(p.start_s * analysis.onset_fps), int(p.end_s * analysis.onset_fps)
-        seg = env[a:b]
+        inside = (onsets_s >= p.start_s) & (onsets_s < p.end_s)
         strength = 0.0
-        if seg.size and env_scale > 0:
-            top = np.sort(seg)[-max(1, seg.size // 10) :].mean()
-            strength = float(np.clip(top / env_scale, 0.0, 1.0))
-        out[t] = (60.0 * n_beats / duration, 0.0, onsets / n_beats, strength)
+        if inside.any() and scale > 0:
+            strength = float(np.clip(at_onsets[inside].mean() / scale, 0.0, 1.0))
+        out[t] = (60.0 * n_beats / duration, 0.0, np.count_nonzero(inside) / n_beats, strength)
     out[:, 1] = np.clip(0.4 * level / max(level.max(), 1e-6) + 0.3 * rank + 0.3 * relative, 0, 1)
     return out
 

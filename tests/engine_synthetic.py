@@ -96,3 +96,24 @@ def click_song(bars: list[int], *, bpm: float = 120.0, jitter_s: float = 0.02, s
         downbeats=np.arange(0, n_beats, 4), beats_per_bar=4,
     )
     return analysis, phrases
+
+
+def synthetic_song(bars: list[int], *, bpm: float = 120.0, labels: list[str] | None = None,
+                   loudness: list[float] | None = None, seed: int = 0):
+    """A Song-shaped object for engine tests: click-track timing, onsets on every beat,
+    per-phrase mel features filled with ``loudness`` (0–1), section ``labels``."""
+    analysis, phrases = click_song(bars, bpm=bpm, seed=seed)
+    if labels is not None:
+        phrases = [MusicPhrase(p.index, p.start_beat, p.end_beat, p.start_s, p.end_s, p.n_bars,
+                               label) for p, label in zip(phrases, labels, strict=True)]
+    onset_fps = 100.0
+    env = np.zeros(int(analysis.duration_s * onset_fps) + 1, np.float32)
+    env[np.round(analysis.beats_s * onset_fps).astype(int)] = 1.0
+    analysis.onsets_s = analysis.beats_s.copy()
+    analysis.onset_env = env
+    analysis.onset_fps = onset_fps
+    levels = loudness if loudness is not None else [0.5] * len(phrases)
+    mel = np.stack([np.full((128, 128), v, np.float32) for v in levels])
+    features = SimpleNamespace(mel=mel, melody=np.zeros((len(phrases), 128), np.float32),
+                               rhythm=np.zeros((len(phrases), 128), np.float32))
+    return SimpleNamespace(analysis=analysis, phrases=phrases, features=features)

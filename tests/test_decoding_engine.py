@@ -1,0 +1,111 @@
+"""Scorers and the engine facade: descriptor matching, per-segmentation caching, the network
+scorer, solve with locks, vary, suggestions."""
+
+import numpy as np
+import pytest
+import torch
+from engine_synthetic import skeleton, swing_phrase, synthetic_song
+
+from core.choreography import Choreography
+from core.decoding import DecodeOptions
+from core.engine import Engine
+from core.library import Library
+from core.model_bundle import make_bundle
+from core.network_scoring import NetworkScorer
+from core.networks import RetrievalNetwork
+from core.presets import get_preset
+from core.scoring import DescriptorMatcher
+
+
+def _library():
+    phrases = [
+        swing_phrase("slow-soft", bpm=80, energy=1),
+        swing_phrase("mid", bpm=120, energy=2),
+        swing_phrase("fast-hard", bpm=160, energy=3),
+        swing_phrase("mid-hard", bpm=120, energy=3),
+    ]
+    for p, strength in zip(phrases, (0.5, 2.0, 6.0, 5.0), strict=True):
+        p.descriptors["strength_m_s2"] = strength
+    return Library("match", skeleton(), phrases, np.full((4, 4), 0.5, np.float32))
+
+
+def test_descriptor_matcher_prefers_matching_tempo_and_energy():
+    lib = _library()
+    matcher = DescriptorMatcher(lib)
+    quiet = synthetic_song([2, 2], bpm=120.0, loudness=[0.1, 0.9])
+    p = matcher.probabilities(quiet)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+    assert lib.ids[int(np.argmax(p[0]))] == "mid"  # 120 BPM, the quieter phrase
+    assert lib.ids[int(np.argmax(p[1]))] == "mid-hard"  # 120 BPM, the louder phrase
+    fast = matcher.probabilities(synthetic_song([2], bpm=158.0, seed=1))
+    assert lib.ids[int(np.argmax(fast[0]))] == "fast-hard"
+
+
+def test_scores_are_cached_per_song_segmentation():
+    lib = _library()
+    matcher = DescriptorMatcher(lib)
+    calls = []
+    original = matcher._compute
+    matcher._compute = lambda song, progress: calls.append(1) or original(song, progress)
+    song = synthetic_song([2, 2])
+    first = matcher.probabilities(song)
+    assert matcher.probabilities(song) is first and len(calls) == 1
+    with pytest.raises(ValueError):
+        first[0, 0] = 1.0  # cached arrays are read-only
+    resegmented = synthetic_song([4])  # same song hash, other phrases
+    assert matcher.probabilities(resegmented).shape[0] == 1 and len(calls) == 2
+
+
+@torch.no_grad()
+def test_network_scorer_uses_the_bundle_and_its_transition_matrix():
+    lib = _library()
+    preset = get_preset("tiny")
+    torch.manual_seed(0)
+    net = RetrievalNetwork(preset.network, len(lib)).eval()
+    m = np.eye(4, dtype=np.float32) * 0.5 + 0.1
+    scorer = NetworkScorer(make_bundle(net, preset, m, lib), lib)
+    song = synthetic_song([2, 2, 2], loudness=[0.2, 0.5, 0.8])
+    p = scorer.probabilities(song)
+    expected = net(torch.from_numpy(song.features.mel)).numpy()
+    np.testing.assert_allclose(p, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(scorer.transition, m)
+    assert scorer.name == "model unsaved (tiny)"
+
+
+def test_engine_solve_keeps_locks_and_settings_and_vary_changes_the_rest():
+    lib = _library()
+    engine = Engine(lib, DescriptorMatcher(lib, temperature=1.0))
+    song = synthetic_song([2] * 6, loudness=list(np.linspace(0.1, 0.9, 6)))
+    first = engine.solve(song)
+    assert first.scorer == "descriptor matcher" and first.decoder == "viterbi"
+    assert all(a != b for a, b in zip(first.dance_ids, first.dance_ids[1:], strict=False))
+    probs = engine.probabilities(song)
+    for t, p in enumerate(first):
+        d = lib.index_of(p.dance_id)
+        assert p.music_fit == pytest.approx(probs[t, d])
+        if t:
+            assert p.transition_in == pytest.approx(0.5)
+    locked = first.with_placement(first[2].with_changes(dance_id="slow-soft", locked=True,
+                                                        mirror=True, blend_s=0.6))
+    again = engine.solve(song, current=locked)
+    assert again[2].dance_id == "slow-soft" and again[2].locked and again[2].mirror
+    assert again[2].blend_s == 0.6
+    varied = {tuple(engine.vary(song, locked, temperature=3.0, seed=s).dance_ids)
+              for s in range(6)}
+    assert len(varied) > 1 and all(v[2] == "slow-soft" for v in varied)
+    greedy = engine.solve(song, decoder="greedy")
+    assert greedy.decoder == "greedy" and len(greedy) == 6
+
+
+def test_engine_suggestions_rank_alternatives_with_parts():
+    lib = _library()
+    engine = Engine(lib, DescriptorMatcher(lib), DecodeOptions())
+    song = synthetic_song([2, 2, 2])
+    chor = Choreography.from_dance_ids(["mid", "fast-hard", "mid-hard"])
+    ranked = engine.suggestions(song, chor, 1, top_k=4)
+    assert [d.id for d, _ in ranked if d.id in ("mid", "mid-hard")] == []  # neighbours excluded
+    assert len(ranked) == 2
+    probs = engine.probabilities(song)
+    for dance, s in ranked:
+        assert s.music_fit == pytest.approx(probs[1, lib.index_of(dance.id)])
+        assert s.score == pytest.approx(s.music_fit * s.transition_in * s.transition_out)
