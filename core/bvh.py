@@ -177,6 +177,7 @@ def _parse_motion_block(text_lines: list[str], start: int, n_channels: int, sour
             raise err(idx, f"expected 'Frames:' or 'Frame Time:', found {line!r}")
         header[key] = value.strip()
         if key == "frames":
+            frames_line = idx
             try:
                 n_frames = int(value)
             except ValueError:
@@ -192,9 +193,12 @@ def _parse_motion_block(text_lines: list[str], start: int, n_channels: int, sour
                 raise err(idx, f"'Frame Time:' must be positive, found {value.strip()!r}")
     data_lines = text_lines[idx:]
     body = " ".join(data_lines)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        values = np.fromstring(body, dtype=np.float64, sep=" ") if body.strip() else np.zeros(0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = np.fromstring(body, dtype=np.float64, sep=" ")
+    except ValueError:  # a token that is not a number: located line by line below
+        values = np.zeros(0)
     expected = n_frames * n_channels
     if values.size < expected or not np.all(np.isfinite(values[:expected])):
         row = 0
@@ -214,7 +218,7 @@ def _parse_motion_block(text_lines: list[str], start: int, n_channels: int, sour
             if not ok:
                 raise err(number, f"frame {row + 1} has a value that is not a finite number")
             row += 1
-        raise err(len(text_lines), f"'Frames: {n_frames}' but only {row} frame lines follow")
+        raise err(frames_line, f"'Frames: {n_frames}' but only {row} frame lines follow")
     if n_channels == 0:
         return n_frames, frame_time, np.zeros((n_frames, 0))
     return n_frames, frame_time, values[:expected].reshape(n_frames, n_channels)

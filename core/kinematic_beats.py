@@ -9,14 +9,14 @@ Two detectors:
 * :func:`velocity_minima_beats` — the AIST++/Bailando Beat Align Score definition: local
   minima of the Gaussian-smoothed mean joint speed (σ = 5 frames at 60 fps, scaled to the fps).
 
-Both take positions ``[F, J, 3]`` (cm) and return frame indices.
+Both take positions ``[F, J, 3]`` (cm) and return (float) frame positions.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
-from scipy.signal import argrelextrema, find_peaks
+from scipy.signal import find_peaks
 
 # 26 unit directions (the neighbours of a cube cell) used to quantise 3D motion angles.
 _DIRS = np.array(
@@ -56,17 +56,17 @@ def offset_strength(positions_cm: np.ndarray, fps: float) -> np.ndarray:
 
 
 def offset_beats(
-    positions_cm: np.ndarray, fps: float, *, threshold: float = 0.25, min_gap_s: float = 0.2
+    positions_cm: np.ndarray, fps: float, *, threshold: float = 0.35, min_gap_s: float = 0.2
 ) -> np.ndarray:
     """Kinematic beat frames by Lee et al. 2019: peaks of :func:`offset_strength` higher than
-    ``threshold`` × its 95th percentile, at least ``min_gap_s`` apart."""
+    ``threshold`` × its 95th percentile, at least ``min_gap_s`` apart (float frame indices)."""
     strength = offset_strength(positions_cm, fps)
     if strength.size < 3 or not np.any(strength > 0):
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0)
     level = threshold * float(np.percentile(strength, 95))
     peaks, _ = find_peaks(strength, height=level, distance=max(1, int(round(min_gap_s * fps))),
                           prominence=level * 0.5)
-    return peaks.astype(np.int64)
+    return peaks.astype(np.float64)
 
 
 def mean_joint_speed(positions_cm: np.ndarray, fps: float) -> np.ndarray:
@@ -76,13 +76,20 @@ def mean_joint_speed(positions_cm: np.ndarray, fps: float) -> np.ndarray:
 
 
 def velocity_minima_beats(positions_cm: np.ndarray, fps: float) -> np.ndarray:
-    """Kinematic beat frames as in the Beat Align Score (AIST++/Bailando): local minima of the
-    mean joint speed smoothed by a Gaussian of σ = 5 frames at 60 fps (scaled to ``fps``)."""
+    """Kinematic beats as in the Beat Align Score (AIST++/Bailando): local minima of the mean
+    joint speed smoothed by a Gaussian of σ = 5 frames at 60 fps (scaled to ``fps``).
+
+    Returns float frame positions: speed sample ``i`` (frames i→i+1) sits at frame i + 0.5,
+    and a flat-bottomed minimum (two equal samples, a stop exactly on a frame) counts once,
+    at its centre — where ``argrelextrema(np.less)`` would miss it.
+    """
     speed = mean_joint_speed(positions_cm, fps)
     if speed.size < 3:
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0)
     smooth = gaussian_filter1d(speed, 5.0 * fps / 60.0)
-    return argrelextrema(smooth, np.less)[0].astype(np.int64)
+    _, props = find_peaks(-smooth, plateau_size=1)
+    centres = (props["left_edges"] + props["right_edges"]) / 2.0
+    return centres + 0.5
 
 
 def beat_hit_rate(kinematic_s: np.ndarray, reference_s: np.ndarray, tolerance_s: float) -> float:

@@ -188,7 +188,7 @@ def contact_sheet(
         colors = _side_colors(m, pts.shape[1], parents)
         head = _head_point(m, pts.shape[1])
         top = 22 + r * cell[1]
-        cam = Camera(px_per_cm=cell[1] * 0.8 / 210.0)
+        cam = Camera(px_per_cm=cell[1] * 0.84 / 185.0)
         origin = np.array([pts[:, 0, 0].mean(), 0.0, pts[:, 0, 2].mean()])
         draw.line([(0, top), (width, top)], fill=GRID)
         words = phrase.name.split(": ")

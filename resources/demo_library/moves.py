@@ -245,7 +245,7 @@ def kick_step(b: PhraseBuilder, t0: int, n: int, amp: float, rng, ease: str) -> 
     for k in range(0, n, 2):
         sign = 1.0 if side == "L" else -1.0
         other = "R" if side == "L" else "L"
-        b.weight.key(t0 + k, 0.0 if other == "L" else 1.0, ease)
+        b.weight.key(t0 + k + 1, 0.0 if other == "L" else 1.0, ease)
         b.step(side, t0 + k + 1, (sign * 10.0, 30.0 + 16.0 * amp), dur=0.8, height=0.0,
                end_height=20.0 + 25.0 * amp)
         if k + 2 <= n:

@@ -52,12 +52,10 @@ def _sharp(s: np.ndarray) -> np.ndarray:
     return _trapezoid(s, 0.22)
 
 
-def groove_shape(phase: np.ndarray) -> np.ndarray:
-    """Down-on-the-count groove (1 = lowest): a quick rise, then a drop that stops dead on the
-    count. The top is a cusp, so the body is only still on the count itself."""
-    rise = 1.0 - (phase / 0.6) ** 2
-    drop = 1.0 - (1.0 - (phase - 0.6) / 0.4) ** 2
-    return np.where(phase < 0.6, rise, drop)
+def groove_shape(t: np.ndarray) -> np.ndarray:
+    """Groove depth (1 = lowest) over counts ``t``: down on one count, up on the next, so
+    every turn of the body's direction — and so every kinematic beat — falls on a count."""
+    return 0.5 + 0.5 * np.cos(np.pi * t)
 
 
 EASES = {"smooth": _smooth, "late": _late, "hit": _hit, "sharp": _sharp, "linear": lambda s: s}
@@ -229,8 +227,7 @@ class PhraseBuilder:
         off = self.pelvis_off.sample(ts)
         c, s = np.cos(facing), np.sin(facing)
         center += np.stack([c * off[:, 0] + s * off[:, 1], -s * off[:, 0] + c * off[:, 1]], -1)
-        phase = ts - np.floor(ts)
-        groove = self.bounce.sample(ts) * groove_shape(phase)
+        groove = self.bounce.sample(ts) * groove_shape(ts)
         height = HIP_HEIGHT_CM - self.drop.sample(ts) - groove
         pelvis = np.stack([center[:, 0], height, center[:, 1]], -1)
         hip = self.hip.sample(ts)
