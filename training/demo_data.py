@@ -15,9 +15,10 @@ The "expert" rules that arrange a labeled song (one random generator per song, s
    choruses for high (3); a calm song (energy < 0.45) lowers verses and choruses by one and
    a driving one (energy > 0.8) raises verses by one. The section is the one the song was
    composed with (what the expert hears), taken at the phrase's midpoint.
-3. Tempo. Among the phrases of that style and energy, the expert prefers those whose nominal
-   BPM is closest to the song's tempo (or its half / double): one of the two closest, the
-   closest twice as often.
+3. Amplitude follows the register. The phrases of that style and energy are ranked by their
+   extent (the amplitude descriptor, compact → expansive); the expert takes the one at the
+   rank matching the song's key within the demo keys (a low key → compact moves, a high key →
+   expansive ones), or one of its two neighbours in that ranking with probability 0.4.
 4. Repetition. A repeated section (the second chorus) reuses the dance of the same phrase of
    its first occurrence with probability 0.7; otherwise, and never back to back, rule 3 picks.
 
@@ -68,7 +69,9 @@ STRUCTURES: tuple[tuple[tuple[str, int], ...], ...] = (
     (("intro", 4), ("verse", 8), ("chorus", 8), ("outro", 4)),
 )
 SECTION_ENERGY = {"intro": 1, "outro": 1, "bridge": 1, "verse": 2, "chorus": 3}
+KEY_RANGE_MIDI = (50, 61)
 KEEP_MAIN_STYLE = 0.85
+NEIGHBOUR_PROBABILITY = 0.4
 REUSE_REPEATED_SECTION = 0.7
 
 
@@ -76,7 +79,9 @@ def _norm(style: str) -> str:
     return re.sub(r"[^a-z0-9]", "", style.lower())
 
 
-def song_spec(index: int, seed: int) -> DemoSongSpec:
+def song_spec(
+    index: int, seed: int, structures: Sequence[tuple[tuple[str, int], ...]] = STRUCTURES
+) -> DemoSongSpec:
     """The ``index``-th demo song of a set: style cycles, the rest drawn from ``(seed, index)``."""
     rng = np.random.default_rng([seed, index, 0xDA7A])
     styles = sorted(STYLE_AFFINITY)
@@ -87,8 +92,8 @@ def song_spec(index: int, seed: int) -> DemoSongSpec:
         beats_per_bar=3 if style == "waltz" else 4,
         style=style,
         energy=float(np.round(rng.uniform(0.3, 1.0), 2)),
-        structure=STRUCTURES[int(rng.integers(len(STRUCTURES)))],
-        key_midi=int(rng.integers(50, 62)),
+        structure=tuple(structures[int(rng.integers(len(structures)))]),
+        key_midi=int(rng.integers(KEY_RANGE_MIDI[0], KEY_RANGE_MIDI[1] + 1)),
         seed=int(rng.integers(2**31)),
     )
 
@@ -110,8 +115,8 @@ class _Expert:
         others = [s for s, _ in STYLE_AFFINITY[music_style] if s != main]
         return others[int(self.rng.integers(len(others)))]
 
-    def candidates(self, style: str, energy: int, tempo_bpm: float) -> list[int]:
-        """Library indices of ``style`` at the nearest available energy, best tempo first."""
+    def candidates(self, style: str, energy: int) -> list[int]:
+        """Library indices of ``style`` at the nearest available energy, compact → expansive."""
         phrases = self.library.phrases
         in_style = [i for i, d in enumerate(phrases) if _norm(d.style) == _norm(style)]
         if not in_style:
@@ -119,21 +124,29 @@ class _Expert:
                 f"library {self.library.name}: no {style!r} phrases — the demo data is arranged "
                 "on the demo library's styles; pass the demo library"
             )
-        levels = sorted({self.library.phrases[i].energy for i in in_style},
-                        key=lambda e: (abs(e - energy), e))
-        chosen = [i for i in in_style if self.library.phrases[i].energy == levels[0]]
-        return sorted(chosen, key=lambda i: (_tempo_distance(self.library.phrases[i], tempo_bpm),
-                                             self.library.phrases[i].id))
+        levels = sorted({phrases[i].energy for i in in_style}, key=lambda e: (abs(e - energy), e))
+        chosen = [i for i in in_style if phrases[i].energy == levels[0]]
+        return sorted(chosen, key=lambda i: (_extent(phrases[i]), phrases[i].id))
 
-    def pick(self, candidates: list[int], previous: int | None) -> int:
-        options = [c for c in candidates if c != previous] or candidates
-        top = options[:2]
-        return top[0] if len(top) == 1 or self.rng.random() < 2 / 3 else top[1]
+    def pick(self, candidates: list[int], register: float, previous: int | None) -> int:
+        """The candidate at the register's rank, or a neighbour (never ``previous``)."""
+        target = int(round(register * (len(candidates) - 1)))
+        if self.rng.random() < NEIGHBOUR_PROBABILITY:
+            target += int(self.rng.choice([-1, 1]))
+        order = sorted(range(len(candidates)), key=lambda r: (abs(r - target), r))
+        options = [candidates[r] for r in order if candidates[r] != previous]
+        return options[0] if options else candidates[order[0]]
 
 
-def _tempo_distance(phrase: DancePhrase, tempo_bpm: float) -> float:
-    bpm = max(float(phrase.bpm), 1.0)
-    return min(abs(np.log2(tempo_bpm * f / bpm)) for f in (0.5, 1.0, 2.0))
+def _extent(phrase: DancePhrase) -> float:
+    """The phrase's amplitude descriptor (0 when the library has no descriptors)."""
+    return float(phrase.descriptors.get("extent_cm", 0.0))
+
+
+def _register(spec: DemoSongSpec) -> float:
+    """The song's key as a fraction of the demo key range (0 = lowest, 1 = highest)."""
+    low, high = KEY_RANGE_MIDI
+    return min(max((spec.key_midi - low) / (high - low), 0.0), 1.0)
 
 
 def _section_at(song: DemoSong, time_s: float) -> tuple[str, int]:
@@ -170,7 +183,8 @@ def arrange(song: DemoSong, phrase_spans_s: Sequence[tuple[float, float]], libra
         elif song.spec.energy > 0.8 and kind == "verse":
             energy += 1
         style = expert.phrase_style(song.spec.style, main)
-        pick = expert.pick(expert.candidates(style, energy, song.spec.tempo_bpm), previous)
+        candidates = expert.candidates(style, energy)
+        pick = expert.pick(candidates, _register(song.spec), previous)
         chosen.append(pick)
         first_time.setdefault((kind, position), pick)
     return [library.phrases[i].id for i in chosen]
@@ -184,11 +198,13 @@ def write_demo_set(
     n_unlabeled: int = 216,
     seed: int = 0,
     song_cache_dir: str | os.PathLike[str] | None = None,
+    structures: Sequence[tuple[tuple[str, int], ...]] = STRUCTURES,
     progress: ProgressFn = no_progress,
 ) -> tuple[Path, Path]:
     """Write ``out_dir/labeled`` (songs + timelines) and ``out_dir/unlabeled`` (songs).
 
     Existing files are kept (the set is deterministic), so an interrupted run resumes.
+    ``structures`` are the song forms drawn from (shorter ones make quicker sets).
     Returns the two folders.
     """
     labeled_dir = Path(out_dir) / "labeled"
@@ -198,7 +214,7 @@ def write_demo_set(
     total = n_labeled + n_unlabeled
     for index in range(total):
         is_labeled = index < n_labeled
-        spec = song_spec(index, seed)
+        spec = song_spec(index, seed, structures)
         name = f"demo-{index:04d}-{spec.style}-{spec.tempo_bpm:g}bpm"
         folder = labeled_dir if is_labeled else unlabeled_dir
         wav = folder / f"{name}.wav"

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +28,10 @@ DEFAULT_PRESET = "cpu"
 
 
 def _library(path: str | None):
-    """The library given, else the demo library shipped in ``resources/demo_library``."""
-    from core.library import Library
+    """The library folder given, else the demo library (generated once, then cached)."""
+    from core.engine import load_library
 
-    if path:
-        return Library.load(path)
-    folder = Path(str(resources.files("resources") / "demo_library"))
-    if not (folder / "library.json").is_file():
-        raise ChoreoError(f"{folder}: the demo library is not built — pass --library LIB")
-    return Library.load(folder)
+    return load_library(path)
 
 
 def _printer(enabled: bool) -> ProgressFn:
