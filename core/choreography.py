@@ -23,6 +23,8 @@ class Placement:
     crossfade into this placement from the previous one. The score parts are what the scorer and
     transition matrix said when this dance was chosen (None when unknown, e.g. typed by hand):
     ``music_fit`` = P(d | u_t), ``transition_in`` = M(prev → d), ``transition_out`` = M(d → next).
+    ``beats_per_count`` is 1 (a count per beat), 2 (half time) or 0.5 (double time); None
+    chooses automatically from the song's and the dance's tempo when rendering.
     """
 
     phrase_index: int
@@ -34,6 +36,7 @@ class Placement:
     music_fit: float | None = None
     transition_in: float | None = None
     transition_out: float | None = None
+    beats_per_count: float | None = None
 
     def with_changes(self, **changes: object) -> Placement:
         """A copy with some fields changed (placements are immutable)."""

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.beat_warp import BEATS_PER_COUNT_CHOICES, TIME_CHANGE_COST_OCTAVES
 from core.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
@@ -114,7 +115,8 @@ def dance_descriptors(library: Library) -> np.ndarray:
 class DescriptorMatcher(Scorer):
     """Scores music against dance by descriptors, for libraries without a trained model.
 
-    Distance per (phrase, dance): tempo ratio (|log2|, an octave off costs 1), energy, onset
+    Distance per (phrase, dance): tempo ratio (|log2|, an octave off costs 1, at the best of one
+    count per beat, half time or double time — see :mod:`core.beat_warp`), energy, onset
     density vs kinematic-beat density (per beat / per count), strength, and whether the dance
     phrase's counts tile the music phrase's beats (a cut last repeat costs). P(d | u_t) is a
     softmax of −distance / ``temperature``, sharp enough that decoding stays decisive.
@@ -136,7 +138,9 @@ class DescriptorMatcher(Scorer):
         """Weighted descriptor distance [T, K] (0 = perfect match)."""
         music = music_descriptors(song)
         dance = self._dances
-        tempo = np.abs(np.log2(np.maximum(music[:, None, 0], 1) / np.maximum(dance[None, :, 0], 1)))
+        ratio = np.log2(np.maximum(music[:, None, 0], 1) / np.maximum(dance[None, :, 0], 1))
+        tempo = np.min([np.abs(ratio - np.log2(b)) + TIME_CHANGE_COST_OCTAVES * (b != 1.0)
+                        for b in BEATS_PER_COUNT_CHOICES], axis=0)
         energy = np.abs(music[:, None, 1] - dance[None, :, 1])
         density = np.abs(np.minimum(music[:, None, 2], 2.0) - np.minimum(dance[None, :, 2], 2.0))
         strength = np.abs(music[:, None, 3] - dance[None, :, 3])

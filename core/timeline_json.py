@@ -22,6 +22,7 @@ import numpy as np
 
 from core import __version__
 from core.atomic_io import write_json_atomic
+from core.beat_warp import repeat_count, resolved_beats_per_count
 from core.choreography import Choreography, Placement
 from core.errors import ChoreoError
 
@@ -39,15 +40,6 @@ def timeline_schema() -> dict[str, Any]:
     """The shipped JSON Schema of the timeline format."""
     text = (resources.files("resources") / "schemas" / "timeline.schema.json").read_text("utf-8")
     return json.loads(text)
-
-
-def repeat_count(n_beats: int, n_counts: int) -> int:
-    """How many times a dance phrase of ``n_counts`` counts plays to fill ``n_beats`` beats.
-
-    One count lands on one beat; the last play is cut at the end of the music phrase, and a
-    dance phrase longer than the music phrase plays once, cut.
-    """
-    return max(1, math.ceil(n_beats / max(1, n_counts)))
 
 
 @dataclass(frozen=True)
@@ -112,6 +104,9 @@ def timeline_to_dict(
     for phrase, placement in zip(phrases, choreography.placements, strict=True):
         dance = by_id.get(placement.dance_id)
         n_beats = int(phrase.end_beat) - int(phrase.start_beat)
+        per_count = 1.0 if placement.beats_per_count is None else placement.beats_per_count
+        if dance is not None:
+            per_count = resolved_beats_per_count(placement, phrase, dance)
         rows.append(
             {
                 "index": int(phrase.index),
@@ -129,7 +124,10 @@ def timeline_to_dict(
                 "blend_s": float(placement.blend_s),
                 "mirror": placement.mirror,
                 "mirror_on_repeat": placement.mirror_on_repeat,
-                "repeats": repeat_count(n_beats, int(dance.n_counts)) if dance is not None else 1,
+                "repeats": repeat_count(n_beats, int(dance.n_counts), per_count)
+                if dance is not None else 1,
+                "beats_per_count": per_count,
+                "beats_per_count_auto": placement.beats_per_count is None,
                 "scores": {
                     "music_fit": _score(placement.music_fit),
                     "transition_in": _score(placement.transition_in),
@@ -250,6 +248,8 @@ def timeline_from_dict(obj: Any, source: str = "timeline") -> Timeline:
             music_fit=r.get("scores", {}).get("music_fit"),
             transition_in=r.get("scores", {}).get("transition_in"),
             transition_out=r.get("scores", {}).get("transition_out"),
+            beats_per_count=None if r.get("beats_per_count_auto", True)
+            else float(r["beats_per_count"]),
         )
         for r in rows
     ]

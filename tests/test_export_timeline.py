@@ -6,9 +6,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from core.beat_warp import repeat_count
 from core.choreography import Choreography, Placement
 from core.errors import ChoreoError
-from core.timeline_json import read_timeline, repeat_count, timeline_to_dict, write_timeline
+from core.timeline_json import read_timeline, timeline_to_dict, write_timeline
 
 
 def _song():
@@ -20,11 +21,13 @@ def _song():
     phrases = [
         SimpleNamespace(index=0, start_beat=0, end_beat=16, start_s=0.0, end_s=8.0, n_bars=4,
                         section_label="A"),
-        SimpleNamespace(index=1, start_beat=16, end_beat=32, start_s=8.0, end_s=16.0, n_bars=4,
+        SimpleNamespace(index=1, start_beat=16, end_beat=24, start_s=8.0, end_s=12.0, n_bars=2,
+                        section_label="B"),
+        SimpleNamespace(index=2, start_beat=24, end_beat=32, start_s=12.0, end_s=16.0, n_bars=2,
                         section_label="B"),
     ]
-    dances = [SimpleNamespace(id="d0", name="Wave", n_counts=8),
-              SimpleNamespace(id="d1", name="Step", n_counts=16)]
+    dances = [SimpleNamespace(id="d0", name="Wave", n_counts=8, bpm=118.0),
+              SimpleNamespace(id="d1", name="Step", n_counts=16, bpm=62.0)]
     library = SimpleNamespace(name="demo", fingerprint="fp1", phrases=dances)
     return analysis, phrases, library
 
@@ -33,7 +36,7 @@ def test_round_trip_keeps_choreography_and_timing(tmp_path):
     analysis, phrases, library = _song()
     choreo = Choreography(
         [Placement(0, "d0", locked=True, mirror=True, blend_s=0.4, music_fit=0.7),
-         Placement(1, "d1", transition_in=0.2)],
+         Placement(1, "d1", transition_in=0.2), Placement(2, "d0", beats_per_count=0.5)],
         scorer="descriptor matcher", decoder="viterbi",
     )
     path = write_timeline(tmp_path / "t.json", choreo, analysis, phrases, library, fps=60)
@@ -42,10 +45,14 @@ def test_round_trip_keeps_choreography_and_timing(tmp_path):
     assert timeline.choreography.scorer == "descriptor matcher"
     assert timeline.song_hash == "abc123"
     assert timeline.library_fingerprint == "fp1"
-    assert [p.dance_name for p in timeline.phrases] == ["Wave", "Step"]
-    assert [p.repeats for p in timeline.phrases] == [2, 1]
-    assert timeline.phrases[1].start_frame == 480 and timeline.phrases[1].end_frame == 960
-    assert timeline.labels() == [(0.0, 8.0, "d0"), (8.0, 16.0, "d1")]
+    assert [p.dance_name for p in timeline.phrases] == ["Wave", "Step", "Wave"]
+    # d1 (62 BPM) goes half time on the 120 BPM song; phrase 2 is forced to double time
+    assert [p.repeats for p in timeline.phrases] == [2, 1, 2]
+    rows = json.loads(path.read_text())["phrases"]
+    assert [r["beats_per_count"] for r in rows] == [1.0, 2.0, 0.5]
+    assert [r["beats_per_count_auto"] for r in rows] == [True, True, False]
+    assert timeline.phrases[1].start_frame == 480 and timeline.phrases[1].end_frame == 720
+    assert timeline.labels() == [(0.0, 8.0, "d0"), (8.0, 12.0, "d1"), (12.0, 16.0, "d0")]
     np.testing.assert_allclose(timeline.beats_s, analysis.beats_s)
 
 
@@ -63,11 +70,13 @@ def test_repeat_count():
         (lambda o: o["phrases"][1].update(index=5), "phrases/1: index is 5"),
         (lambda o: o["phrases"][0].update(end_s=-1.0), "phrases/0/end_s"),
         (lambda o: o["phrases"][1].update(end_beat=99), "past the song's 32 beats"),
+        (lambda o: o["phrases"][1].update(beats_per_count=3), "phrases/1/beats_per_count"),
     ],
 )
 def test_bad_files_give_one_line_errors(tmp_path, mutate, fragment):
     analysis, phrases, library = _song()
-    obj = timeline_to_dict(Choreography.from_dance_ids(["d0", "d1"]), analysis, phrases, library)
+    obj = timeline_to_dict(Choreography.from_dance_ids(["d0", "d1", "d0"]), analysis, phrases,
+                           library)
     mutate(obj)
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(obj))

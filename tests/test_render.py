@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
-from engine_synthetic import click_song, library
+from engine_synthetic import click_song, library, skeleton, swing_phrase
 
 from core.beat_warp import plan_segments
 from core.choreography import Choreography, Placement
 from core.errors import ChoreoError
 from core.kinematic_beats import velocity_minima_beats
+from core.library import Library
 from core.render import render
 
 
@@ -67,3 +68,16 @@ def test_bad_frame_rate_is_a_user_error():
     analysis, phrases = click_song([2])
     with pytest.raises(ChoreoError, match="fps is not offered"):
         render(Choreography([Placement(0, "d0")]), analysis, phrases, library(1), fps=17)
+
+
+@pytest.mark.parametrize(("dance_bpm", "per_count"), [(60.0, 2.0), (240.0, 0.5), (118.0, 1.0)])
+def test_far_tempi_go_half_or_double_time(dance_bpm, per_count):
+    analysis, phrases = click_song([4], bpm=120.0, jitter_s=0.0)
+    lib = Library("t", skeleton(), [swing_phrase("d", bpm=dance_bpm)], np.ones((1, 1)))
+    seg = plan_segments(Choreography([Placement(0, "d")]), analysis.beats_s, phrases, lib)[0]
+    beats = analysis.beats_s
+    expected = np.interp(np.arange(8) * per_count, np.arange(beats.size), beats)
+    np.testing.assert_allclose(seg.knot_times_s[:8], expected)
+    forced = plan_segments(Choreography([Placement(0, "d", beats_per_count=1.0)]), beats,
+                           phrases, lib)[0]
+    np.testing.assert_allclose(forced.knot_times_s[:8], beats[:8])
