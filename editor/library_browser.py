@@ -2,13 +2,15 @@
 
 Shows where each phrase is used in the current choreography; preview plays a phrase on the
 skeleton, and "place on selected" swaps it onto the selected music phrase (an undoable edit).
+A model/view table: filtering and usage updates never rebuild widgets, so they stay instant
+with libraries of a thousand phrases.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -17,8 +19,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLineEdit,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -27,6 +28,90 @@ from editor.style import style_color
 
 ALL = "all"
 COLUMNS = ("dance", "style", "energy", "counts", "bpm", "used at")
+USED_COLUMN = 5
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class LibraryModel(QAbstractTableModel):
+    """The library's phrases as table rows; ``UserRole`` of any cell is the phrase id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.phrases: list = []
+        self.used: dict[str, list[int]] = {}
+
+    def set_phrases(self, phrases: Sequence) -> None:
+        self.beginResetModel()
+        self.phrases = list(phrases)
+        self.endResetModel()
+
+    def set_used(self, used: dict[str, list[int]]) -> None:
+        self.used = used
+        if self.phrases:
+            self.dataChanged.emit(
+                self.index(0, USED_COLUMN), self.index(len(self.phrases) - 1, USED_COLUMN)
+            )
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.phrases)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        p = self.phrases[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.UserRole:
+            return p.id
+        if role == Qt.ItemDataRole.DisplayRole:
+            used = self.used.get(p.id, [])
+            return (
+                p.name,
+                p.style,
+                p.energy_label,
+                str(p.n_counts),
+                f"{p.bpm:.0f}",
+                ", ".join(map(str, used)),
+            )[col]
+        if role == SORT_ROLE:
+            return (p.name, p.style, p.energy, p.n_counts, p.bpm, len(self.used.get(p.id, [])))[col]
+        if role == Qt.ItemDataRole.ForegroundRole and col == 1:
+            return QBrush(style_color(p.style))
+        if role == Qt.ItemDataRole.ToolTipRole and col == 0:
+            return f"{p.id} · tags: {', '.join(p.tags)}"
+        return None
+
+
+class LibraryFilter(QSortFilterProxyModel):
+    """Keeps the phrases matching the style, energy and text filters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.style = ALL
+        self.energy = ALL
+        self.text = ""
+        self.setSortRole(SORT_ROLE)
+
+    def set_filters(self, style: str, energy: str, text: str) -> None:
+        self.style, self.energy, self.text = style or ALL, energy or ALL, text.strip().lower()
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, row: int, _parent: QModelIndex) -> bool:  # noqa: N802
+        p = self.sourceModel().phrases[row]
+        return (
+            (self.style == ALL or p.style == self.style)
+            and (self.energy == ALL or p.energy_label == self.energy)
+            and (
+                not self.text
+                or self.text in p.name.lower()
+                or any(self.text in t.lower() for t in p.tags)
+            )
+        )
 
 
 class LibraryBrowser(QWidget):
@@ -37,8 +122,9 @@ class LibraryBrowser(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._phrases: list = []
-        self._used: dict[str, list[int]] = {}
+        self.model = LibraryModel()
+        self.proxy = LibraryFilter()
+        self.proxy.setSourceModel(self.model)
         self.style_combo = QComboBox()
         self.energy_combo = QComboBox()
         self.search = QLineEdit()
@@ -47,8 +133,8 @@ class LibraryBrowser(QWidget):
         for widget in (self.style_combo, self.energy_combo):
             widget.currentIndexChanged.connect(self._refilter)
         self.search.textChanged.connect(self._refilter)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -57,9 +143,11 @@ class LibraryBrowser(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.table.cellDoubleClicked.connect(lambda *_: self._emit(self.preview_requested))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        self.table.doubleClicked.connect(lambda *_: self._emit(self.preview_requested))
         preview = QPushButton("Preview")
         preview.clicked.connect(lambda: self._emit(self.preview_requested))
         place = QPushButton("Place on selected phrase")
@@ -79,10 +167,10 @@ class LibraryBrowser(QWidget):
 
     def set_library(self, phrases: Sequence) -> None:
         """Fill the filters and the table from a library's dance phrases."""
-        self._phrases = list(phrases)
+        self.model.set_phrases(phrases)
         for combo, values in (
-            (self.style_combo, sorted({p.style for p in self._phrases})),
-            (self.energy_combo, sorted({p.energy_label for p in self._phrases})),
+            (self.style_combo, sorted({p.style for p in phrases})),
+            (self.energy_combo, sorted({p.energy_label for p in phrases})),
         ):
             combo.blockSignals(True)
             combo.clear()
@@ -90,75 +178,43 @@ class LibraryBrowser(QWidget):
             combo.addItems(values)
             combo.blockSignals(False)
         self._refilter()
+        for column, width in ((1, 72), (2, 64), (3, 50), (4, 44), (5, 90)):
+            self.table.setColumnWidth(column, width)
 
     def set_usage(self, dance_ids: Sequence[str]) -> None:
         """Where each dance is used: ``dance_ids[i]`` is placed on music phrase ``i``."""
         used: dict[str, list[int]] = {}
         for i, dance_id in enumerate(dance_ids):
             used.setdefault(dance_id, []).append(i + 1)
-        if used == self._used:
-            return
-        self._used = used
-        table = self.table
-        for r in range(table.rowCount()):
-            dance_id = table.item(r, 0).data(Qt.ItemDataRole.UserRole)
-            table.item(r, 5).setText(", ".join(map(str, used.get(dance_id, []))))
+        if used != self.model.used:
+            self.model.set_used(used)
+
+    def usage_of(self, dance_id: str) -> list[int]:
+        """Music phrases (1-based) where ``dance_id`` is placed."""
+        return list(self.model.used.get(dance_id, []))
 
     def visible_ids(self) -> list[str]:
-        return [
-            self.table.item(r, 0).data(Qt.ItemDataRole.UserRole)
-            for r in range(self.table.rowCount())
-        ]
+        proxy = self.proxy
+        return [proxy.index(r, 0).data(Qt.ItemDataRole.UserRole) for r in range(proxy.rowCount())]
+
+    def select_id(self, dance_id: str) -> None:
+        for r in range(self.proxy.rowCount()):
+            if self.proxy.index(r, 0).data(Qt.ItemDataRole.UserRole) == dance_id:
+                self.table.selectRow(r)
+                return
 
     def selected_id(self) -> str | None:
-        row = self.table.currentRow()
-        if row < 0:
+        index = self.table.currentIndex()
+        if not index.isValid():
             return None
-        return self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)
+        return self.proxy.index(index.row(), 0).data(Qt.ItemDataRole.UserRole)
 
     def _emit(self, signal) -> None:
         dance_id = self.selected_id()
         if dance_id is not None:
             signal.emit(dance_id)
 
-    def _matches(self, phrase) -> bool:
-        style, energy = self.style_combo.currentText(), self.energy_combo.currentText()
-        text = self.search.text().strip().lower()
-        return (
-            (style in ("", ALL) or phrase.style == style)
-            and (energy in ("", ALL) or phrase.energy_label == energy)
-            and (
-                not text
-                or text in phrase.name.lower()
-                or any(text in t.lower() for t in phrase.tags)
-            )
-        )
-
     def _refilter(self) -> None:
-        shown = [p for p in self._phrases if self._matches(p)]
-        table = self.table
-        table.setSortingEnabled(False)
-        table.setUpdatesEnabled(False)
-        table.setRowCount(len(shown))
-        for r, p in enumerate(shown):
-            used = self._used.get(p.id, [])
-            values = (
-                p.name,
-                p.style,
-                p.energy_label,
-                str(p.n_counts),
-                f"{p.bpm:.0f}",
-                ", ".join(map(str, used)),
-            )
-            for c, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                if c == 0:
-                    item.setData(Qt.ItemDataRole.UserRole, p.id)
-                    item.setToolTip(f"{p.id} · tags: {', '.join(p.tags)}")
-                if c == 1:
-                    item.setForeground(QBrush(style_color(p.style)))
-                table.setItem(r, c, item)
-        table.setUpdatesEnabled(True)
-        table.setSortingEnabled(True)
-        header = table.horizontalHeader()
-        table.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())
+        self.proxy.set_filters(
+            self.style_combo.currentText(), self.energy_combo.currentText(), self.search.text()
+        )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -17,8 +17,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -47,15 +46,65 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-class _Table(QTableWidget):
+class SuggestionsModel(QAbstractTableModel):
+    """The rows of the panel (replaced whole on every refresh: a single model reset)."""
+
+    def __init__(self, text_color: QColor) -> None:
+        super().__init__()
+        self.rows: list[SuggestionRow] = []
+        self._text = QBrush(text_color)
+        self._current = QBrush(QColor("#ffd23f"))
+
+    def set_rows(self, rows: list[SuggestionRow]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
+        r, c = index.row(), index.column()
+        row = self.rows[r]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (
+                str(r + 1),
+                ("● " if row.current else "") + row.name,
+                row.style,
+                row.energy,
+                _fmt(row.music_fit),
+                _fmt(row.transition_in),
+                _fmt(row.transition_out),
+                f"{row.score:.2e}",
+            )[c]
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if c == 2:
+                return QBrush(style_color(row.style))
+            if c == 1:
+                return self._current if row.current else self._text
+        if role == Qt.ItemDataRole.ToolTipRole and c == 1:
+            return f"{row.name} ({row.dance_id})"
+        return None
+
+
+class _Table(QTableView):
     """Table that turns Enter and number keys into swap requests."""
 
     swap_key = Signal(int)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
         key = event.key()
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentRow() >= 0:
-            self.swap_key.emit(self.currentRow())
+        row = self.currentIndex().row()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and row >= 0:
+            self.swap_key.emit(row)
             return
         if Qt.Key.Key_1 <= key <= Qt.Key.Key_9 and not event.modifiers():
             self.swap_key.emit(key - Qt.Key.Key_1)
@@ -72,7 +121,6 @@ class SuggestionsPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None, k: int = 10) -> None:
         super().__init__(parent)
-        self.rows: list[SuggestionRow] = []
         self.title = QLabel("no phrase selected")
         self.title.setWordWrap(True)
         self.k_spin = QSpinBox()
@@ -81,8 +129,9 @@ class SuggestionsPanel(QWidget):
         self.k_spin.setPrefix("top ")
         self.k_spin.setToolTip("how many suggestions to list (K)")
         self.k_spin.valueChanged.connect(self.k_changed)
-        self.table = _Table(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.model = SuggestionsModel(self.palette().text().color())
+        self.table = _Table()
+        self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -92,8 +141,8 @@ class SuggestionsPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        self.table.cellClicked.connect(lambda r, _c: self.audition_requested.emit(r))
-        self.table.cellDoubleClicked.connect(lambda r, _c: self.swap_requested.emit(r))
+        self.table.clicked.connect(lambda index: self.audition_requested.emit(index.row()))
+        self.table.doubleClicked.connect(lambda index: self.swap_requested.emit(index.row()))
         self.table.swap_key.connect(self._swap_row)
         self.table.setToolTip("click: audition · Enter / double-click / 1–9: swap in")
         top = QHBoxLayout()
@@ -103,6 +152,10 @@ class SuggestionsPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(top)
         layout.addWidget(self.table)
+
+    @property
+    def rows(self) -> list[SuggestionRow]:
+        return self.model.rows
 
     @property
     def k(self) -> int:
@@ -115,38 +168,10 @@ class SuggestionsPanel(QWidget):
     def set_rows(self, title: str, rows: list[SuggestionRow]) -> None:
         """Show ``rows`` (best first); keeps the table's current row where it can."""
         self.title.setText(title)
-        keep = self.table.currentRow()
-        self.rows = rows
-        table = self.table
-        table.setUpdatesEnabled(False)
-        table.setRowCount(len(rows))
-        for r, row in enumerate(rows):
-            values = (
-                str(r + 1),
-                ("● " if row.current else "") + row.name,
-                row.style,
-                row.energy,
-                _fmt(row.music_fit),
-                _fmt(row.transition_in),
-                _fmt(row.transition_out),
-                f"{row.score:.2e}",
-            )
-            for c, text in enumerate(values):
-                item = table.item(r, c)
-                if item is None:
-                    item = QTableWidgetItem()
-                    table.setItem(r, c, item)
-                item.setText(text)
-                item.setToolTip(row.dance_id if c == 1 else "")
-                if c == 2:
-                    item.setForeground(QBrush(style_color(row.style)))
-                elif c == 1:
-                    item.setForeground(
-                        QBrush(QColor("#ffd23f") if row.current else self.palette().text().color())
-                    )
+        keep = self.table.currentIndex().row()
+        self.model.set_rows(rows)
         if 0 <= keep < len(rows):
-            table.setCurrentCell(keep, 0)
-        table.setUpdatesEnabled(True)
+            self.table.setCurrentIndex(self.model.index(keep, 0))
 
     def clear(self, title: str = "no phrase selected") -> None:
         self.set_rows(title, [])

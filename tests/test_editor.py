@@ -309,13 +309,14 @@ def test_library_browser_filters_and_usage(opened):
     shown = browser.visible_ids()
     assert shown and all(lib.phrase(i).energy_label == "high" for i in shown)
     browser.energy_combo.setCurrentText("all")
+    browser.search.setText(lib.phrases[0].name)
+    assert lib.phrases[0].id in browser.visible_ids()
+    assert len(browser.visible_ids()) < len(lib.phrases)
+    browser.search.setText("")
     used = opened.doc.choreography[0].dance_id
-    row = next(
-        r
-        for r in range(browser.table.rowCount())
-        if browser.table.item(r, 0).data(Qt.ItemDataRole.UserRole) == used
-    )
-    assert "1" in browser.table.item(row, 5).text().split(", ")
+    assert 1 in browser.usage_of(used)
+    browser.select_id(used)
+    assert browser.selected_id() == used
 
 
 def test_starts_and_plays_without_an_audio_device(qtbot, tmp_path, assets, monkeypatch):
