@@ -21,7 +21,21 @@ from core.features import SongFeatures
 from core.music_analysis import MusicAnalysis
 from core.phrases import MusicPhrase
 
-CACHE_VERSION = "a1"  # bump when the analysis algorithms change so old entries are not reused
+_ALGORITHM_MODULES = (
+    "analyzer.py", "spectral.py", "beat_tracking.py", "meter.py", "melody.py", "sections.py",
+    "features.py", "music_analysis.py", "audio.py",
+)
+
+
+def _algorithm_version() -> str:
+    """Hash of the analysis code: entries made by another version of it are never reused."""
+    digest = hashlib.sha256()
+    for name in _ALGORITHM_MODULES:
+        digest.update((Path(__file__).parent / name).read_bytes())
+    return digest.hexdigest()[:8]
+
+
+CACHE_VERSION = _algorithm_version()
 
 
 def default_cache_dir() -> Path:

@@ -83,3 +83,14 @@ def test_impossible_pins_and_too_short_songs_are_clear_errors():
         segment(analysis, pins)
     with pytest.raises(ChoreoError, match="at least 2 bars"):
         segment(_grid_analysis(1))
+
+
+def test_resegment_after_a_meter_correction(demo_waltz):
+    from core.analyzer import reanalyze_beats
+
+    song, analysis = demo_waltz
+    audio = song.audio()
+    corrected = reanalyze_beats(audio, analysis, beats_per_bar=4, first_downbeat_s=song.beats_s[0])
+    phrases = segment(corrected)
+    _check_invariants(corrected, phrases)
+    assert all(p.n_beats % 4 == 0 for p in phrases[:-1])
