@@ -174,23 +174,18 @@ def lunge(b: PhraseBuilder, t0: int, n: int, amp: float, rng, ease: str) -> None
 
 
 def turn(b: PhraseBuilder, t0: int, n: int, amp: float, rng, ease: str) -> None:
-    """Stepping turn: quarter turn per count, full 360 over four counts."""
+    """Paddle turn: a quarter turn per count, one foot stepping round while the other holds,
+    so the body turns a full 360° over four counts without hopping."""
     direction = rng.choice([-1.0, 1.0])
     start = float(b.facing.value_at(t0))
     b.facing.hold(t0)
     for k in range(min(n, 4)):
-        ang = start + direction * (k + 1) * np.pi / 2
-        b.facing.key(t0 + k + 1, ang, "smooth")
-        side = "L" if k % 2 == 0 else "R"
+        b.facing.key(t0 + k + 1, start + direction * (k + 1) * np.pi / 2, "smooth")
+        side = "L" if (k % 2 == 0) == (direction > 0) else "R"
         sign = 1.0 if side == "L" else -1.0
         b.step(side, t0 + k + 1, (sign * 11.0, 0.0), dur=0.85, height=5 + 4 * amp)
-        other = "R" if side == "L" else "L"
-        b.step(other, t0 + k + 1, (-sign * 11.0, 0.0), dur=0.9, height=3)
+        b.weight.key(t0 + k + 1, 0.35 if side == "L" else 0.65, ease)
         b.drop.key(t0 + k + 1, 4.0 + 5.0 * (k % 2), ease)
-        b.l_heel.key(t0 + k + 0.5, 0.35 * amp)
-        b.r_heel.key(t0 + k + 0.5, 0.35 * amp)
-        b.l_heel.key(t0 + k + 1, 0.0)
-        b.r_heel.key(t0 + k + 1, 0.0)
     if n > 4:
         march(b, t0 + 4, n - 4, amp, rng, ease)
 
@@ -208,12 +203,15 @@ def jump(b: PhraseBuilder, t0: int, n: int, amp: float, rng, ease: str) -> None:
 
 
 def get_down(b: PhraseBuilder, t0: int, n: int, amp: float, rng, ease: str) -> None:
-    """Level change: drop into a deep crouch on the first count, groove low, come up."""
-    b.step("L", t0 + 1, (24.0, 4.0), dur=0.85, height=6)
+    """Level change: step wide right then left, drop into a deep crouch, groove low, come up."""
     b.step("R", t0 + 1, (-24.0, -4.0), dur=0.85, height=6)
-    b.drop.key(t0 + 1, 30.0 + 18.0 * amp, "sharp")
-    b.spine.key(t0 + 1, [0.0, 0.45, 0.0], "sharp")
-    for k in range(2, n):
+    b.weight.key(t0 + 1, 0.8, ease)
+    b.drop.key(t0 + 1, 12.0, ease)
+    b.step("L", t0 + 2, (24.0, 4.0), dur=0.85, height=6)
+    b.drop.key(t0 + 2, 30.0 + 18.0 * amp, "sharp")
+    b.spine.key(t0 + 2, [0.0, 0.45, 0.0], "sharp")
+    b.weight.key(t0 + 2, 0.5, "sharp")
+    for k in range(3, n):
         b.weight.key(t0 + k, 0.2 if k % 2 == 0 else 0.8, ease)
         b.spine.key(t0 + k, [0.15 * (-1) ** k, 0.4, 0.0], ease)
     b.drop.key(t0 + n - 1, 26.0 + 14.0 * amp, ease)

@@ -1,0 +1,186 @@
+"""Library folder format, fingerprint stability, loading errors, BVH import and the CLI."""
+
+import json
+
+import numpy as np
+import pytest
+
+from core.bvh import write_bvh
+from core.cli import main
+from core.errors import ChoreoError
+from core.library import ARRAYS_FILE, METADATA_FILE, Library
+from core.library_import import ImportOptions, import_folder
+from core.skeleton import Skeleton
+from tests.motion_fixtures import beat_motion, random_motion, small_library
+
+
+def test_save_load_round_trip_and_stable_fingerprint(tmp_path):
+    lib = small_library()
+    lib.save(tmp_path / "lib")
+    back = Library.load(tmp_path / "lib")
+    assert back.fingerprint == lib.fingerprint
+    assert back.ids == lib.ids
+    assert back.skeleton.same_hierarchy(lib.skeleton)
+    np.testing.assert_array_equal(back.transition_prior, lib.transition_prior)
+    for a, b in zip(lib.phrases, back.phrases, strict=True):
+        assert (a.name, a.style, a.energy, a.tags, a.n_counts, a.bpm) == (
+            b.name, b.style, b.energy, b.tags, b.n_counts, b.bpm)
+        np.testing.assert_array_equal(a.count_frames, b.count_frames)
+        np.testing.assert_array_equal(a.motion.rotations, b.motion.rotations)
+        np.testing.assert_array_equal(a.start_pose, b.start_pose)
+        assert a.descriptors == pytest.approx(b.descriptors)
+    # saving again gives the same fingerprint
+    back.save(tmp_path / "lib2")
+    assert Library.load(tmp_path / "lib2").fingerprint == lib.fingerprint
+
+
+def test_fingerprint_changes_with_motion_or_ids():
+    lib = small_library()
+    other = small_library()
+    other.phrases[0].motion.rotations[3, 2] *= -1.0  # same rotation, different numbers
+    assert Library(lib.name, lib.skeleton, other.phrases, lib.transition_prior).fingerprint != (
+        lib.fingerprint)
+    renamed = small_library()
+    renamed.phrases[0].id = "renamed"
+    assert Library("x", lib.skeleton, renamed.phrases, lib.transition_prior).fingerprint != (
+        lib.fingerprint)
+
+
+def test_lookup_and_unknown_id():
+    lib = small_library()
+    assert lib.phrase("jazz-1").style == "jazz"
+    assert lib.index_of("hip-hop-2") == 2
+    with pytest.raises(ChoreoError, match="no phrase with id"):
+        lib.phrase("nope")
+
+
+@pytest.mark.parametrize("damage", ["missing_json", "missing_npz", "bad_version", "garbage_npz",
+                                    "edited_arrays", "bad_json"])
+def test_loading_errors_are_one_line(tmp_path, damage):
+    folder = tmp_path / "lib"
+    small_library().save(folder)
+    meta = json.loads((folder / METADATA_FILE).read_text())
+    if damage == "missing_json":
+        (folder / METADATA_FILE).unlink()
+    elif damage == "missing_npz":
+        (folder / ARRAYS_FILE).unlink()
+    elif damage == "bad_version":
+        meta["format_version"] = 99
+        (folder / METADATA_FILE).write_text(json.dumps(meta))
+    elif damage == "garbage_npz":
+        (folder / ARRAYS_FILE).write_bytes(b"not a zip file at all")
+    elif damage == "bad_json":
+        (folder / METADATA_FILE).write_text("{ nope")
+    else:
+        with np.load(folder / ARRAYS_FILE) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        arrays["rotations"] = arrays["rotations"][::-1].copy()
+        np.savez(folder / ARRAYS_FILE, **arrays)
+    with pytest.raises(ChoreoError) as info:
+        Library.load(folder)
+    assert "\n" not in str(info.value)
+    assert str(folder) in str(info.value)
+
+
+def _write_clip(path, seed, n_frames=64):
+    write_bvh(path, random_motion(n_frames, 30.0, seed))
+
+
+def test_import_one_phrase_per_file_with_styles_from_folders(tmp_path):
+    src = tmp_path / "clips"
+    (src / "jazz").mkdir(parents=True)
+    (src / "popping").mkdir()
+    _write_clip(src / "jazz" / "a.bvh", 1)
+    _write_clip(src / "jazz" / "b.bvh", 2)
+    _write_clip(src / "popping" / "c.bvh", 3)
+    (src / "popping" / "c.json").write_text(json.dumps({"energy": 3, "bpm": 90.0,
+                                                         "tags": ["hits"]}))
+    lib = import_folder(src, options=ImportOptions(bpm=120.0, unit="cm"))
+    assert lib.ids == ["jazz/a", "jazz/b", "popping/c"]
+    assert [p.style for p in lib.phrases] == ["jazz", "jazz", "popping"]
+    c = lib.phrase("popping/c")
+    assert (c.energy, c.bpm, c.tags) == (3, 90.0, ["hits"])
+    a = lib.phrase("jazz/a")
+    assert a.n_counts == 4  # 64 frames at 30 fps, 15 frames per count -> 4 whole counts
+    np.testing.assert_array_equal(a.count_frames, [0, 15, 30, 45])
+    assert lib.transition_prior.shape == (3, 3)
+
+
+def test_import_cuts_long_take_into_8_count_phrases(tmp_path):
+    src = tmp_path / "take"
+    src.mkdir()
+    motion, _ = beat_motion(30.0, 120.0, n_beats=20)
+    write_bvh(src / "long.bvh", motion)
+    lib = import_folder(src, options=ImportOptions(style="hip-hop", bpm=120.0,
+                                                   first_beat_s=0.5, cut=True, unit="cm"))
+    # beats from 0.5 s every 0.5 s: 19 whole beats -> two 8-count phrases
+    assert lib.ids == ["long#01", "long#02"]
+    assert all(p.n_counts == 8 and p.motion.n_frames == 120 for p in lib.phrases)
+    np.testing.assert_array_equal(lib.phrases[0].count_frames, np.arange(8) * 15)
+
+
+def test_import_estimates_bpm_when_not_given(tmp_path):
+    src = tmp_path / "c"
+    src.mkdir()
+    motion, _ = beat_motion(30.0, 100.0, n_beats=12)
+    write_bvh(src / "x.bvh", motion)
+    lib = import_folder(src, options=ImportOptions(unit="cm"))
+    assert lib.phrases[0].bpm == pytest.approx(100.0, rel=0.05)
+    assert "bpm-estimated" in lib.phrases[0].tags
+
+
+def test_import_rejects_a_different_skeleton(tmp_path):
+    src = tmp_path / "mixed"
+    src.mkdir()
+    _write_clip(src / "a.bvh", 1)
+    other = Skeleton(["Root", "Child"], [-1, 0], [[0, 90, 0], [0, 10, 0]])
+    m = random_motion(20)
+    from core.motion import Motion
+
+    write_bvh(src / "b.bvh", Motion(other, 30, m.rotations[:, :2], m.root_pos_cm))
+    with pytest.raises(ChoreoError, match="b.bvh: its skeleton differs"):
+        import_folder(src, options=ImportOptions(bpm=120.0, unit="cm"))
+
+
+def test_import_empty_folder_and_bad_sidecar(tmp_path):
+    with pytest.raises(ChoreoError, match="no .bvh files"):
+        import_folder(tmp_path)
+    _write_clip(tmp_path / "a.bvh", 1)
+    (tmp_path / "a.json").write_text(json.dumps({"colour": "red"}))
+    with pytest.raises(ChoreoError, match="unknown sidecar keys"):
+        import_folder(tmp_path)
+
+
+def test_cli_import_info_preview(tmp_path, capsys):
+    src = tmp_path / "clips" / "urban"
+    src.mkdir(parents=True)
+    for i in range(3):
+        _write_clip(src / f"c{i}.bvh", i, n_frames=90)
+    out = tmp_path / "lib"
+    assert main(["library", "import", str(tmp_path / "clips"), "-o", str(out), "--bpm", "120",
+                 "--unit", "cm"]) == 0
+    assert main(["library", "info", str(out), "--phrases"]) == 0
+    text = capsys.readouterr().out
+    assert "3 phrases" in text and "urban/c1" in text
+    assert main(["library", "info", str(out), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["n_phrases"] == 3 and info["styles"] == {"urban": 3}
+    assert main(["library", "preview", str(out), "urban/c0", "-o", str(tmp_path / "p.gif")]) == 0
+    assert main(["library", "preview", str(out), "-o", str(tmp_path / "s.png")]) == 0
+    from PIL import Image
+
+    with Image.open(tmp_path / "p.gif") as gif:
+        assert gif.n_frames >= 10
+    with Image.open(tmp_path / "s.png") as png:
+        assert png.size[1] > 3 * 100
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    assert main(["library", "info", str(tmp_path / "nothing")]) == 2
+    assert "not a dance library" in capsys.readouterr().err
+    small_library().save(tmp_path / "lib")
+    assert main(["library", "preview", str(tmp_path / "lib"), "zzz", "-o",
+                 str(tmp_path / "x.gif")]) == 2
+    assert main(["library", "preview", str(tmp_path / "lib"), "-o", str(tmp_path / "x.mp4")]) == 2
+    err = capsys.readouterr().err
+    assert "no phrase with id 'zzz'" in err and "use a .gif" in err
