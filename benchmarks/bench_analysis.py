@@ -76,19 +76,21 @@ def stages(path: Path) -> list[tuple[str, float]]:
 
 _OPEN = (
     "import sys, time; t = time.perf_counter(); sys.path.insert(0, {root!r});"
-    "from core.song import open_song; s = open_song({path!r}, cache_dir={cache!r});"
-    "print(time.perf_counter() - t, s.from_cache, len(s.phrases))"
+    "from core.audio import load_audio; from core.song import open_song;"
+    "a = load_audio({path!r}); t1 = time.perf_counter();"
+    "s = open_song(a, cache_dir={cache!r});"
+    "print(time.perf_counter() - t, t1 - t, s.from_cache)"
 )
 
 
-def fresh_process_open(path: Path, cache: Path) -> tuple[float, float, bool]:
-    """(wall seconds of the whole process, seconds inside open_song, from_cache)."""
+def fresh_process_open(path: Path, cache: Path) -> tuple[float, float, float, bool]:
+    """(process wall s, s to import + decode + open, s of which import + decode, from_cache)."""
     code = _OPEN.format(root=str(ROOT), path=str(path), cache=str(cache))
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     wall = time.perf_counter() - start
-    inside, cached, _ = out.stdout.split()
-    return wall, float(inside), cached == "True"
+    inside, decode, cached = out.stdout.split()
+    return wall, float(inside), float(decode), cached == "True"
 
 
 def main() -> None:
@@ -110,12 +112,11 @@ def main() -> None:
         print(f"floor (decode + one STFT): {floor:.3f} s; whole in-process: {whole:.3f} s; "
               f"ratio {whole / floor:.1f}x")
         cache = folder / "cache"
-        wall, inside, hit = fresh_process_open(path, cache)
-        print(f"cold process, empty cache: open_song {inside:.3f} s (process {wall:.3f} s), "
-              f"cached={hit}; ratio to floor {inside / floor:.1f}x")
-        wall, inside, hit = fresh_process_open(path, cache)
-        print(f"fresh process, warm cache: open_song {inside:.3f} s (process {wall:.3f} s), "
-              f"cached={hit}")
+        for label in ("cold process, empty cache", "fresh process, warm cache"):
+            wall, inside, decode, hit = fresh_process_open(path, cache)
+            print(f"{label}: import+decode+open {inside:.3f} s (import+decode {decode:.3f} s, "
+                  f"analysis/cache part {inside - decode:.3f} s; process {wall:.3f} s), "
+                  f"from_cache={hit}; ratio to floor {inside / floor:.1f}x")
 
 
 if __name__ == "__main__":
