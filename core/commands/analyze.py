@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         demo = render_demo_song()
         source, title = demo.audio(), demo.name
     with tqdm(total=100, desc="analyse", unit="%", file=sys.stderr, leave=False,
+              disable=None,  # no bar when stderr is not a terminal: errors stay one clean line
               bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}") as bar:
 
         def progress(fraction: float, message: str) -> None:
