@@ -78,6 +78,22 @@ def test_auto_uses_a_model_bundle_and_ties_sections(setup, capsys):
         assert len({timeline.phrases[t].dance_id for t in group}) == 1
 
 
+def test_auto_without_a_song_uses_the_demo_song_and_eval_reads_it(setup, capsys, monkeypatch):
+    root, _, _, lib_dir = setup
+    import resources.demo_song as demo_song
+
+    short = render_demo_song(DemoSongSpec(tempo_bpm=124.0, structure=SHORT, seed=3))
+    monkeypatch.setattr(demo_song, "render_demo_song", lambda spec=None: short)
+    out = root / "demo_out"
+    assert main(["auto", "--library", str(lib_dir), "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"wrote song     {out / 'song.wav'}" in printed
+    auto_metrics = [line for line in printed.splitlines() if line.startswith("beat hit rate")]
+    assert main(["eval", str(out / "song.wav"), str(out / "timeline.json"),
+                 "--library", str(lib_dir)]) == 0
+    assert auto_metrics[0] in capsys.readouterr().out  # same fps, same numbers
+
+
 def test_mismatches_are_one_line_errors(setup, tmp_path, capsys):
     root, wav, library, lib_dir = setup
     other = build_demo_library(phrases_per_level=1, styles=["popping"]).save(tmp_path / "o")

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     if outdir.exists() and not outdir.is_dir():
         raise ChoreoError(f"{outdir}: exists and is not a folder — choose another -o OUTDIR")
     started = time.perf_counter()
-    source, title, demo = _song_source(args.song)
+    source, title = _song_source(args.song, outdir)
     with _stage("analyse") as progress:
         song = open_song(source, progress, use_cache=not args.no_cache)
     if not song.phrases:
@@ -113,8 +113,8 @@ def run(args: argparse.Namespace) -> int:
     with _stage("render") as progress:
         motion = engine.render(song, choreography, fps=args.fps, progress=progress)
     files = engine.export(song, choreography, motion, outdir, song_name=title)
-    if demo is not None:
-        files["song"] = demo.write_wav(outdir / "song.wav")
+    if not args.song:
+        files["song"] = source
     metrics = engine.metrics(song, choreography, motion)
     print(f"{title}: {song.analysis.duration_s:.1f} s, {song.analysis.tempo_bpm:.1f} BPM, "
           f"{len(song.phrases)} phrases")
@@ -131,15 +131,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _song_source(song: str | None):
-    """(source for open_song, title, demo song or None)."""
+def _song_source(song: str | None, outdir: Path) -> tuple[Path, str]:
+    """(audio file, title); the demo song is written into ``outdir`` first so the timeline's
+    song hash is that file's and ``choreo eval OUTDIR/song.wav ...`` works."""
     if song:
         path = Path(song)
-        return path, path.name, None
+        return path, path.name
     from resources.demo_song import render_demo_song
 
     demo = render_demo_song()
-    return demo.audio(), demo.name, demo
+    return demo.write_wav(outdir / "song.wav"), demo.name
 
 
 def _score(value: float | None, fmt: str = "{:.3f}") -> str:

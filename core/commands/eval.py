@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("timeline", help="timeline JSON file")
     parser.add_argument("--library", help="dance library folder (default: the demo library)")
     parser.add_argument("--fps", type=float, choices=(24.0, 25.0, 30.0, 50.0, 60.0),
-                        default=60.0, help="frame rate to render at for the metrics (default 60)")
+                        help="frame rate to render at (default: the timeline's)")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.add_argument("--no-cache", action="store_true", help="ignore the analysis cache")
     parser.set_defaults(func=run)
@@ -64,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
         library.index_of(p.dance_id)  # unknown dance ids are a one-line error
     # the timeline's beats are authoritative (the user may have corrected the tempo in the editor)
     analysis = replace(song.analysis, beats_s=timeline.beats_s, downbeats=timeline.downbeats)
-    motion = render(timeline.choreography, analysis, phrases, library, fps=args.fps)
+    motion = render(timeline.choreography, analysis, phrases, library,
+                    fps=args.fps or timeline.fps)
     metrics = evaluate(timeline.choreography, motion, timeline.beats_s, phrases)
     if args.json:
         print(json.dumps(metrics.to_dict(), indent=1))
