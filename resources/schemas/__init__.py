@@ -1,1 +1,1 @@
-"""JSON Schemas shipped with Choreo Studio (data files; this module only makes them package data)."""
+"""JSON Schemas shipped with Choreo Studio (data files; this module makes them package data)."""
