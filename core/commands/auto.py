@@ -98,7 +98,12 @@ def run(args: argparse.Namespace) -> int:
     if outdir.exists() and not outdir.is_dir():
         raise ChoreoError(f"{outdir}: exists and is not a folder — choose another -o OUTDIR")
     started = time.perf_counter()
-    source, title = _song_source(args.song, outdir)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        source, title = _song_source(args.song, outdir)
+    except OSError as exc:
+        raise ChoreoError(f"{outdir}: cannot write there ({exc.strerror}) — choose another "
+                          "-o OUTDIR") from None
     with _stage("analyse") as progress:
         song = open_song(source, progress, use_cache=not args.no_cache)
     if not song.phrases:
@@ -112,7 +117,11 @@ def run(args: argparse.Namespace) -> int:
         choreography = engine.solve(song, decoder=args.decoder, progress=progress)
     with _stage("render") as progress:
         motion = engine.render(song, choreography, fps=args.fps, progress=progress)
-    files = engine.export(song, choreography, motion, outdir, song_name=title)
+    try:
+        files = engine.export(song, choreography, motion, outdir, song_name=title)
+    except OSError as exc:
+        raise ChoreoError(f"{outdir}: cannot write the exports ({exc.strerror}) — free some "
+                          "space or choose another -o OUTDIR") from None
     if not args.song:
         files["song"] = source
     metrics = engine.metrics(song, choreography, motion)
