@@ -184,3 +184,22 @@ def test_choreo_train_user_mistakes_are_one_line(demo, tmp_path, capsys):
                  str(tmp_path / "r"), "--library", str(demo["root"] / "library"),
                  "--set", "pretrain.epochz=3"]) == 2
     assert "pretrain.epochz" in capsys.readouterr().err
+
+
+def test_ablation_runs_groups_i_to_v_and_prints_table_1(demo, tmp_path, capsys):
+    args = ["train", "ablation", "--cache", str(demo["cache"]), "--run", str(tmp_path / "abl"),
+            "--library", str(demo["root"] / "library"), "--preset", "tiny", "--device", "cpu",
+            "--set", "pretrain.epochs=1", "--set", "finetune.epochs=1",
+            "--set", "finetune.end_to_end_epochs=1", "--set", "coascent.epochs=1"]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["Group", "Self-Sup", "Attention", "Balance", "Co-Ascent",
+                                "Top1", "Top5", "Top10"]
+    assert [line.split()[0] for line in lines[1:6]] == ["I", "II", "III", "IV", "V"]
+    assert lines[1].split()[1:5] == ["×", "×", "×", "×"]
+    assert lines[5].split()[1:5] == ["✓", "✓", "✓", "✓"]
+    assert any("random weights" in line for line in lines)
+    saved = json.loads((tmp_path / "abl" / "ablation.json").read_text())
+    assert set(saved["groups"]) == {"I", "II", "III", "IV", "V"}
+    chance = saved["groups"]["I"]["chance"]["top10"]
+    assert chance == pytest.approx(10 / 48)

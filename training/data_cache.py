@@ -295,3 +295,11 @@ def load_shard_arrays(cache_dir: str | os.PathLike[str], key: str) -> dict[str, 
         name: np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
         for name in ARRAY_NAMES
     }
+
+
+if __name__ == "__main__":
+    import sys
+
+    from training.commands.train import main_stage
+
+    sys.exit(main_stage("prepare"))

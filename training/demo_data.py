@@ -235,3 +235,11 @@ def write_demo_set(
                        song_name=name)
     progress(1.0, "demo set written")
     return labeled_dir, unlabeled_dir
+
+
+if __name__ == "__main__":
+    import sys
+
+    from training.commands.train import main_stage
+
+    sys.exit(main_stage("demo-data"))

@@ -51,13 +51,6 @@ class DistContext:
             out /= self.world_size
         return out
 
-    def all_reduce_sum(self, value: torch.Tensor) -> torch.Tensor:
-        """The sum of ``value`` over processes (a copy)."""
-        out = value.detach().clone().to(self.device)
-        if self.distributed:
-            dist.all_reduce(out, op=dist.ReduceOp.SUM)
-        return out
-
     def all_gather_rows(self, rows: torch.Tensor, n_total: int) -> torch.Tensor:
         """Reassemble rows computed round-robin (rank r held items r, r+W, …) into item order."""
         if not self.distributed:
@@ -69,14 +62,6 @@ class DistContext:
         dist.all_gather(gathered, padded)
         interleaved = torch.stack(gathered, dim=1).reshape(-1, *rows.shape[1:])
         return interleaved[:n_total]
-
-    def broadcast_object(self, obj: object) -> object:
-        """Rank 0's ``obj`` on every process."""
-        if not self.distributed:
-            return obj
-        box = [obj]
-        dist.broadcast_object_list(box, src=0)
-        return box[0]
 
     def shutdown(self) -> None:
         """Leave the process group if this context joined it."""
@@ -120,11 +105,6 @@ def wrap_ddp(model: nn.Module, ctx: DistContext, *, sync_batchnorm: bool = True)
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     device_ids = [ctx.device.index] if ctx.device.type == "cuda" else None
     return nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
-
-
-def unwrap(model: nn.Module) -> nn.Module:
-    """The plain module inside a DDP wrapper."""
-    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
 
 
 class Amp:
