@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from resources.demo_library import moves
 from resources.demo_library.poser import demo_skeleton, max_pelvis_height, solve_pose
 from resources.demo_library.tracks import PhraseBuilder
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 FPS = 30.0
 N_COUNTS = 8
 PHRASES_PER_LEVEL = 10
@@ -70,7 +71,7 @@ STYLES: dict[str, StyleSpec] = {
                       {"cute": 4, "wave": 2, "clap": 1},
                       "smooth", "smooth", 3.0, 0.0, 4.0, "tilt"),
 }
-_PARTITIONS = ([4, 4], [2, 2, 4], [4, 2, 2], [2, 2, 2, 2], [8], [2, 4, 2])
+_PARTITIONS = ([4, 4], [2, 2, 4], [4, 2, 2], [2, 2, 2, 2], [2, 4, 2], [4, 4])
 _NEEDS_ENERGY = {"jump": 2, "turn": 2, "get_down": 1, "kick_step": 1}
 
 
@@ -119,9 +120,24 @@ def compose(style: str, energy: int, seed: int) -> tuple[PhraseBuilder, list[str
     return b, used, bpm
 
 
+@cache
+def _variant_seeds(style: str, energy: int, n_variants: int) -> tuple[tuple[int, tuple], ...]:
+    """Seeds (and move sequences) of the first ``n_variants`` phrases of a style and energy,
+    each re-drawn until its sequence of moves differs from the earlier variants'."""
+    earlier = _variant_seeds(style, energy, n_variants - 1) if n_variants > 1 else ()
+    taken = {moves_used for _, moves_used in earlier}
+    for attempt in range(32):
+        key = f"{style}/{energy}/{n_variants - 1}/{attempt}/v{GENERATOR_VERSION}"
+        seed = zlib.crc32(key.encode())
+        moves_used = tuple(compose(style, energy, seed)[1])
+        if moves_used not in taken:
+            break
+    return (*earlier, (seed, moves_used))
+
+
 def build_phrase(style: str, energy: int, variant: int) -> DancePhrase:
     """One demo phrase (deterministic for its style, energy and variant)."""
-    seed = zlib.crc32(f"{style}/{energy}/{variant}/v{GENERATOR_VERSION}".encode())
+    seed = _variant_seeds(style, energy, variant + 1)[variant][0]
     skeleton = demo_skeleton()
     b, used, bpm = compose(style, energy, seed)
     frames_per_count = FPS * 60.0 / bpm

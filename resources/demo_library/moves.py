@@ -16,7 +16,7 @@ from resources.demo_library.tracks import PhraseBuilder
 
 # Named hand targets (left hand, chest frame, cm) and elbow poles.
 HANDS: dict[str, tuple[float, float, float]] = {
-    "down": (20.0, -40.0, 8.0),
+    "down": (20.0, -43.0, 9.0),
     "swing_fwd": (14.0, -30.0, 26.0),
     "swing_back": (20.0, -34.0, -14.0),
     "hip": (19.0, -28.0, -3.0),
@@ -324,6 +324,9 @@ def arm_pattern(b: PhraseBuilder, t0: int, n: int, cycle: list[tuple[str, str]],
     """Key an arm cycle on counts t0+1, t0+1+every, ... (shapes hit on the counts)."""
     offset = int(rng.integers(0, len(cycle)))
     jitter = rng.normal(0.0, 3.0, 3)
+    if t0 == 0:  # the phrase opens already in its style, not from a neutral stance
+        left, right = cycle[(offset - 1) % len(cycle)]
+        arms(b, 0.0, *((right, left) if mirror else (left, right)), jitter=jitter)
     for i, k in enumerate(range(every, n + 1, every)):
         left, right = cycle[(i + offset) % len(cycle)]
         if mirror:
