@@ -40,6 +40,7 @@ NEG_INF = np.float32(-np.inf)
 LOG_FLOOR = 1e-12
 DEFAULT_REPEAT_PENALTY = 30.0
 PRUNE_ROWS = 48
+CHUNK_ROWS = 64
 TIE_CANDIDATES = 6
 
 
@@ -113,12 +114,18 @@ def _step(prev: np.ndarray, trans: TransitionScores, locked_prev: int | None) ->
     first = np.argpartition(-bound, PRUNE_ROWS - 1)[:PRUNE_ROWS] if trans.k > PRUNE_ROWS else (
         np.arange(trans.k))
     best = (prev[first, None] + trans.scores[first]).max(axis=0)
-    # a row whose best possible score is below every column's current best cannot change any
+    # a row whose best possible score is below every column's current best cannot change any;
+    # the others go in bound order, in cache-sized chunks, until that holds for the next row
     rest = bound >= best.min()
     rest[first] = False
     if rest.any():
         rows = np.flatnonzero(rest)
-        best = np.maximum(best, (prev[rows, None] + trans.scores[rows]).max(axis=0))
+        rows = rows[np.argsort(-bound[rows], kind="stable")]
+        for start in range(0, rows.size, CHUNK_ROWS):
+            if bound[rows[start]] < best.min():
+                break
+            chunk = rows[start : start + CHUNK_ROWS]
+            np.maximum(best, (prev[chunk, None] + trans.scores[chunk]).max(axis=0), out=best)
     return best
 
 
