@@ -81,3 +81,25 @@ def test_far_tempi_go_half_or_double_time(dance_bpm, per_count):
     forced = plan_segments(Choreography([Placement(0, "d", beats_per_count=1.0)]), beats,
                            phrases, lib)[0]
     np.testing.assert_allclose(forced.knot_times_s[:8], beats[:8])
+
+
+def test_whole_pipeline_on_a_click_track_dances_on_its_clicks():
+    """Audio in: the analysed beats drive the warp, and the dance's beats hit the true clicks."""
+    from audio_fixtures import click_track
+    from engine_synthetic import bounce_library
+
+    from core.audio import Audio
+    from core.engine import Engine
+    from core.metrics import evaluate
+    from core.scoring import DescriptorMatcher
+    from core.song import open_song
+
+    samples, true_beats, _ = click_track(112.0, n_bars=8)
+    song = open_song(Audio.from_array(samples, 22050, path=None), use_cache=False)
+    lib = bounce_library(3)
+    engine = Engine(lib, DescriptorMatcher(lib))
+    choreo = engine.solve(song)
+    motion = engine.render(song, choreo, fps=60)
+    metrics = evaluate(choreo, motion, true_beats, song.phrases)
+    assert metrics.beat_hit_rate >= 0.85
+    assert metrics.beat_align_score >= 0.7
