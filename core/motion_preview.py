@@ -177,7 +177,7 @@ def contact_sheet(
         raise ChoreoError("contact sheet: no phrases to draw")
     Image, ImageDraw = _pil()
     n_cols = max(p.n_counts for p in phrases)
-    width = label_px + n_cols * cell[0]
+    width = label_px + n_cols * cell[0] + cell[0] // 3
     img = Image.new("RGB", (width, len(phrases) * cell[1] + 22), BG)
     draw = ImageDraw.Draw(img)
     for c in range(n_cols):

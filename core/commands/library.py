@@ -60,7 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "With -o out.png: a contact sheet, one row per phrase, one pose per count.",
     )
     prev.add_argument("library", help="library folder or 'demo'")
-    prev.add_argument("ids", nargs="*", help="phrase ids (default: --style / first phrases)")
+    prev.add_argument("ids", nargs="*",
+                      help="phrase ids (default: --style, else each style in turn)")
     prev.add_argument("-o", "--output", required=True, help="out.gif or out.png")
     prev.add_argument("--style", help="preview phrases of this style")
     prev.add_argument("--limit", type=int, default=12, help="at most this many phrases (12)")
@@ -167,6 +168,18 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _round_robin(library) -> list:
+    """Phrases taken in turn from each style (a sampler of the whole library)."""
+    by_style: dict[str, list] = {}
+    for p in library.phrases:
+        by_style.setdefault(p.style, []).append(p)
+    queues = list(by_style.values())
+    order = []
+    for i in range(max(len(q) for q in queues)):
+        order += [q[i] for q in queues if i < len(q)]
+    return order
+
+
 def run_preview(args: argparse.Namespace) -> int:
     from core.motion import concatenate
     from core.motion_preview import contact_sheet, save_gif
@@ -176,11 +189,13 @@ def run_preview(args: argparse.Namespace) -> int:
         library = open_library(args.library, progress)
     if args.ids:
         phrases = [library.phrase(i) for i in args.ids]
-    else:
-        phrases = [p for p in library.phrases if not args.style or p.style == args.style]
+    elif args.style:
+        phrases = [p for p in library.phrases if p.style == args.style]
         if not phrases:
             raise ChoreoError(f"library {library.name}: no phrases of style {args.style!r} — "
                               f"styles: {', '.join(library.styles)}")
+    else:
+        phrases = _round_robin(library)
     phrases = phrases[: max(args.limit, 1)]
     out = Path(args.output)
     suffix = out.suffix.lower()
