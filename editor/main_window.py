@@ -810,19 +810,39 @@ class MainWindow(QMainWindow):
         self.transport.audition(p.start_s, p.end_s)
 
     def audition_suggestion(self, row: int) -> None:
-        """Play the selected phrase of the song with this suggestion on the skeleton."""
+        """Play the selected phrase of the song with this suggestion on the skeleton.
+
+        The phrase starts playing at once; its beat-warped preview is rendered in a worker
+        and replaces the skeleton's motion when ready. The full dance comes back afterwards.
+        """
         t = self.doc.selected
         rows = self.suggestions.rows
         if not self.doc.ready or t < 0 or not 0 <= row < len(rows):
             return
         p = self.doc.phrases[t]
-        positions, parents, fps = ops.audition_scene(
-            self.engine, self.doc.segmentation, self.doc.choreography, t, rows[row].dance_id
-        )
+        seg, chor, engine = self.doc.segmentation, self.doc.choreography, self.engine
+        dance_id = rows[row].dance_id
         self._render_generation += 1
-        self.skeleton.set_motion(positions, parents, fps, start_s=p.start_s)
+        generation = self._render_generation
         self.transport.audition(p.start_s, p.end_s)
-        self._render_timer.start(max(1000, int(1000 * (p.end_s - p.start_s)) + 200))
+
+        def show(scene) -> None:
+            if generation == self._render_generation:
+                positions, parents, fps = scene
+                self.skeleton.set_motion(positions, parents, fps, start_s=p.start_s)
+                self.skeleton.set_time(self.transport.position_s())
+
+        def restore() -> None:
+            if generation == self._render_generation:
+                self._start_render()
+
+        self.jobs.start(
+            "Audition",
+            lambda _p: ops.audition_scene(engine, seg, chor, t, dance_id),
+            on_done=show,
+            on_error=self.show_error,
+        )
+        QTimer.singleShot(max(1000, int(1000 * (p.end_s - p.start_s)) + 300), restore)
 
     def _zoom_fit(self) -> None:
         self.waveform.getViewBox().setXRange(0, max(self.transport.duration_s, 1.0), padding=0)

@@ -395,7 +395,9 @@ def test_preview_and_audition_drive_the_skeleton(opened, qtbot):
     opened.audition_suggestion(0)
     p = opened.doc.phrases[1]
     assert opened.transport.playing
-    assert opened.skeleton.scene.start_s == pytest.approx(p.start_s)
+    qtbot.waitUntil(
+        lambda: opened.skeleton.scene.start_s == pytest.approx(p.start_s), timeout=WAIT_MS
+    )
     frames = opened.skeleton.scene.positions.shape[0]
     assert frames == pytest.approx((p.end_s - p.start_s) * 30, abs=2)
     opened.transport.pause()
