@@ -59,7 +59,8 @@ class Choreography:
     """One placement per music phrase, in phrase order, with the scorer and decoder that made it.
 
     ``scorer`` names the model or matcher that scored music against dance (shown in CLI and UI);
-    ``decoder`` names the decoding ("viterbi", "greedy", "vary", "manual" …).
+    ``decoder`` names the decoding ("viterbi", "greedy", "vary", "manual" …); ``notes`` are
+    free-form key/value notes that project files keep.
     """
 
     placements: list[Placement]
