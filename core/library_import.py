@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from core import quaternions as quat
-from core.bvh import read_bvh_file
+from core.bvh import UNIT_SCALES_TO_CM, read_bvh_file
 from core.errors import ChoreoError
 from core.kinematic_beats import velocity_minima_beats
 from core.library import DancePhrase, Library
@@ -92,14 +92,24 @@ def _read_sidecar(bvh_path: Path) -> dict:
     return data
 
 
-def _guess_unit(path: Path) -> str:
+def _auto_unit(height: float) -> str:
     """Length unit of a BVH from its rest height: metres, inches or centimetres."""
-    height = read_bvh_file(path, "cm").motion.skeleton.height_cm()
     if height < 3.0:
         return "m"
     if height < 100.0:
         return "inch"
     return "cm"
+
+
+def _read_clip(path: Path, unit: str) -> Motion:
+    """Read a BVH once and convert it to centimetres (``auto``: unit from the rest height)."""
+    motion = read_bvh_file(path, "cm").motion
+    if unit == "auto":
+        unit = _auto_unit(motion.skeleton.height_cm())
+    if unit not in UNIT_SCALES_TO_CM:
+        raise ChoreoError(f"{path}: unknown unit {unit!r} — use auto, cm, m, mm or inch")
+    factor = UNIT_SCALES_TO_CM[unit]
+    return motion if factor == 1.0 else motion.scaled(factor)
 
 
 def _to_y_up(motion: Motion, up: str, source: Path) -> Motion:
@@ -202,9 +212,8 @@ def import_folder(
     for i, path in enumerate(files):
         progress(i / len(files), f"importing {path.name}")
         side = _read_sidecar(path)
-        unit = side.get("unit", options.unit)
-        unit = _guess_unit(path) if unit == "auto" else unit
-        motion = _to_y_up(read_bvh_file(path, unit).motion, side.get("up", options.up), path)
+        motion = _read_clip(path, side.get("unit", options.unit))
+        motion = _to_y_up(motion, side.get("up", options.up), path)
         if skeleton is None:
             skeleton = motion.skeleton
         motion = _onto_skeleton(motion, skeleton, path)

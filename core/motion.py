@@ -187,6 +187,12 @@ class Motion:
         rot[:, 0] = quat.mul(turn, rot[:, 0])
         return Motion(self.skeleton, self.fps, rot, root, self.local_pos_cm)
 
+    def scaled(self, factor: float) -> Motion:
+        """The clip with all lengths multiplied by ``factor`` (unit conversion); angles kept."""
+        local = None if self.local_pos_cm is None else self.local_pos_cm * factor
+        return Motion(self.skeleton.scaled(factor), self.fps, self.rotations,
+                      self.root_pos_cm * factor, local)
+
     def rotated_world(self, q: np.ndarray) -> Motion:
         """The whole clip rotated by world rotation ``q`` about the origin (e.g. Z-up -> Y-up)."""
         q = np.asarray(q, dtype=np.float64)

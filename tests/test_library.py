@@ -184,3 +184,37 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["library", "preview", str(tmp_path / "lib"), "-o", str(tmp_path / "x.mp4")]) == 2
     err = capsys.readouterr().err
     assert "no phrase with id 'zzz'" in err and "use a .gif" in err
+
+
+def test_import_keeps_per_frame_joint_translations_through_save_load(tmp_path):
+    from core.bvh import bvh_text
+    from core.motion import Motion
+
+    m = random_motion(40)
+    local = m._translations().copy()  # noqa: SLF001
+    local[:, 2, 1] += np.linspace(0.0, 5.0, 40)  # a stretching neck, as some exporters write
+    stretchy = Motion(m.skeleton, m.fps, m.rotations, m.root_pos_cm, local)
+    src = tmp_path / "mixamo"
+    src.mkdir()
+    (src / "wave.bvh").write_bytes(bvh_text(stretchy).replace("\n", "\r\n").encode())
+    lib = import_folder(src, options=ImportOptions(style="k-pop", bpm=120.0, unit="cm"))
+    lib.save(tmp_path / "lib")
+    back = Library.load(tmp_path / "lib")
+    assert back.phrases[0].motion.local_pos_cm is not None
+    np.testing.assert_allclose(back.phrases[0].motion.fk(), stretchy.trim(0, 30).fk(), atol=1e-3)
+
+
+def test_import_units_and_z_up(tmp_path):
+    src = tmp_path / "m"
+    src.mkdir()
+    motion = random_motion(40)
+    metres = type(motion)(motion.skeleton.scaled(0.01), motion.fps, motion.rotations,
+                          motion.root_pos_cm * 0.01)
+    write_bvh(src / "a.bvh", metres)
+    lib = import_folder(src, options=ImportOptions(bpm=120.0))  # unit auto -> metres
+    np.testing.assert_allclose(lib.phrases[0].motion.fk(), motion.trim(0, 30).fk(), atol=1e-3)
+    lib_z = import_folder(src, options=ImportOptions(bpm=120.0, unit="m", up="z"))
+    pos = lib_z.phrases[0].motion.fk()
+    ref = motion.trim(0, 30).fk()
+    # Z-up input turned to Y-up: old +Z (up in the file) becomes +Y
+    np.testing.assert_allclose(pos[..., 1], ref[..., 2], atol=1e-3)
