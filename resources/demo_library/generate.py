@@ -20,7 +20,7 @@ from resources.demo_library import moves
 from resources.demo_library.poser import demo_skeleton, max_pelvis_height, solve_pose
 from resources.demo_library.tracks import PhraseBuilder
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 FPS = 30.0
 N_COUNTS = 8
 PHRASES_PER_LEVEL = 10
@@ -40,36 +40,37 @@ class StyleSpec:
     rock_rad: float
     sway_cm: float
     head: str  # nod | tilt | snap | still
+    torso: tuple[str, ...] = ()  # torso accents the style uses (see moves.torso_pattern)
 
 
 STYLES: dict[str, StyleSpec] = {
     "hip-hop": StyleSpec(95, {"groove": 3, "step_touch": 2, "rock_step": 2, "march": 1,
                               "kick_step": 1, "jump": 1},
                          {"pump": 3, "punch": 2, "swing": 2, "point_seq": 1, "punch_up": 1},
-                         "sharp", "smooth", 5.0, 0.10, 0.0, "nod"),
+                         "sharp", "smooth", 5.0, 0.10, 0.0, "nod", ("twist", "body_roll")),
     "urban": StyleSpec(100, {"step_touch": 2, "grapevine": 2, "lunge": 1, "turn": 1, "groove": 2,
                              "v_step": 1},
                        {"swing": 2, "wave": 2, "jazz_sweep": 1, "point_seq": 1, "hips": 1},
-                       "smooth", "smooth", 3.0, 0.06, 5.0, "nod"),
+                       "smooth", "smooth", 3.0, 0.06, 5.0, "nod", ("body_roll", "hip_isolation")),
     "jazz": StyleSpec(110, {"v_step": 2, "kick_step": 2, "turn": 2, "lunge": 1, "grapevine": 1},
                       {"jazz_sweep": 3, "overhead_sway": 2, "wave": 1, "hips": 1},
-                      "smooth", "smooth", 0.0, 0.05, 3.0, "tilt"),
+                      "smooth", "smooth", 0.0, 0.05, 3.0, "tilt", ("contraction", "hip_isolation")),
     "popping": StyleSpec(100, {"hit_stand": 3, "fresno": 3, "step_touch": 1},
                          {"box_hits": 4, "point_seq": 1, "lock_point": 1},
-                         "hit", "hit", 0.0, 0.0, 0.0, "snap"),
+                         "hit", "hit", 0.0, 0.0, 0.0, "snap", ("twist",)),
     "locking": StyleSpec(105, {"kick_step": 2, "knee_drop": 2, "rock_step": 1, "step_touch": 1},
                          {"lock_point": 3, "clap": 2, "point_seq": 1, "punch": 1},
                          "sharp", "sharp", 2.0, 0.08, 0.0, "snap"),
     "breaking": StyleSpec(110, {"toprock": 4, "get_down": 2, "turn": 1, "jump": 1},
                           {"toprock_arms": 4, "swing": 1, "punch_up": 1},
-                          "sharp", "smooth", 2.0, 0.0, 0.0, "nod"),
+                          "sharp", "smooth", 2.0, 0.0, 0.0, "nod", ("twist",)),
     "k-pop": StyleSpec(120, {"step_touch": 2, "v_step": 2, "rock_step": 1, "jump": 1, "turn": 1,
                              "march": 1},
                        {"kpop_seq": 3, "point_seq": 2, "clap": 1, "punch_up": 1},
-                       "late", "smooth", 2.0, 0.04, 2.0, "snap"),
+                       "late", "smooth", 2.0, 0.04, 2.0, "snap", ("hip_isolation", "body_roll")),
     "ACGN": StyleSpec(130, {"march": 2, "step_touch": 2, "jump": 1, "v_step": 1},
                       {"cute": 4, "wave": 2, "clap": 1},
-                      "smooth", "smooth", 3.0, 0.0, 4.0, "tilt"),
+                      "smooth", "smooth", 3.0, 0.0, 4.0, "tilt", ("hip_isolation",)),
 }
 _PARTITIONS = ([4, 4], [2, 2, 4], [4, 2, 2], [2, 2, 2, 2], [2, 4, 2], [4, 4])
 _NEEDS_ENERGY = {"jump": 2, "turn": 2, "get_down": 1, "kick_step": 1}
@@ -113,6 +114,10 @@ def compose(style: str, energy: int, seed: int) -> tuple[PhraseBuilder, list[str
         every = 1 if energy >= 2 or spec.arm_ease == "hit" else 2
         moves.arm_pattern(b, t0, n, moves.ARM_CYCLES[arm], spec.arm_ease, rng, every=every,
                           mirror=bool(rng.integers(2)))
+        if spec.torso and leg not in moves.LEGS_WITH_TORSO and rng.random() < 0.5:
+            kind = str(spec.torso[int(rng.integers(len(spec.torso)))])
+            moves.torso_pattern(b, t0, n, kind, amp, spec.leg_ease)
+            arm = f"{arm} + {kind}"
         used += [leg, arm]
         t0 += n
     _head(b, spec.head, amp, rng)
@@ -149,7 +154,7 @@ def build_phrase(style: str, energy: int, variant: int) -> DancePhrase:
     legs = " / ".join(dict.fromkeys(used[0::2]))
     arms = " / ".join(dict.fromkeys(used[1::2]))
     name = f"{style} {['low', 'medium', 'high'][energy - 1]} #{variant + 1}: {legs}; {arms}"
-    tags = sorted(set(used)) + [style]
+    tags = sorted({part for u in used for part in u.split(" + ")}) + [style]
     return make_phrase(f"{style}-e{energy}-{variant + 1:02d}", name, style, energy, motion,
                        counts, bpm, tags)
 

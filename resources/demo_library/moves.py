@@ -332,3 +332,28 @@ def arm_pattern(b: PhraseBuilder, t0: int, n: int, cycle: list[tuple[str, str]],
         if mirror:
             left, right = right, left
         arms(b, t0 + k, left, right, ease, jitter)
+
+
+# ---------------------------------------------------------------- torso accents
+def torso_pattern(b: PhraseBuilder, t0: int, n: int, kind: str, amp: float, ease: str) -> None:
+    """Torso layer keyed on counts: body roll, hip isolation, contraction/release or twist."""
+    for k in range(1, n + 1):
+        odd = k % 2 == 1
+        if kind == "body_roll":  # chest leads forward, then the hips push through
+            b.spine.key(t0 + k, [0.0, (0.32 if odd else -0.12) * amp, 0.0], ease)
+            b.chest.key(t0 + k, (-0.15 if odd else 0.15) * amp, ease)
+            b.hip.key(t0 + k, [0.0, (-0.1 if odd else 0.12) * amp, 0.0], ease)
+        elif kind == "hip_isolation":  # hips pop side to side
+            b.hip.key(t0 + k, [0.0, 0.0, (0.16 if odd else -0.16) * amp], ease)
+            b.spine.key(t0 + k, [0.0, 0.06, (-0.14 if odd else 0.14) * amp], ease)
+        elif kind == "contraction":  # jazz contraction and release
+            b.spine.key(t0 + k, [0.0, (0.42 if odd else -0.14) * amp, 0.0], ease)
+            b.head.key(t0 + k, [0.0, (0.3 if odd else -0.2) * amp, 0.0], ease)
+        elif kind == "twist":  # shoulders twist against the hips
+            b.spine.key(t0 + k, [(0.4 if odd else -0.4) * amp, 0.12, 0.0], ease)
+            b.hip.key(t0 + k, [(-0.12 if odd else 0.12) * amp, 0.0, 0.0], ease)
+
+
+TORSO_KINDS = ("body_roll", "hip_isolation", "contraction", "twist")
+# Leg patterns that shape the torso themselves (no torso layer on top of them).
+LEGS_WITH_TORSO = {"rock_step", "lunge", "get_down", "toprock", "knee_drop", "fresno"}
