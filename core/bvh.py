@@ -61,9 +61,11 @@ class _Lines:
                     self.items.append((number, part))
 
     def error(self, number: int, what: str) -> ChoreoError:
+        """A one-line error naming the file and line."""
         return ChoreoError(f"{self.source}, line {number}: {what} — check or re-export the file")
 
     def next(self, expect: str) -> tuple[int, str]:
+        """The next statement; an error saying what was ``expect``-ed at the end of the file."""
         if self.pos >= len(self.items):
             last = self.items[-1][0] if self.items else 1
             raise self.error(last, f"file ends where {expect} was expected")

@@ -17,6 +17,7 @@ from core.progress import ProgressFn
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `choreo library` with its import, info and preview actions."""
     parser = subparsers.add_parser(
         "library", help="import, inspect and preview dance-phrase libraries",
         description="Build a dance library from BVH files, show what is in one, or draw phrases.",
@@ -95,6 +96,7 @@ def open_library(spec: str, progress: ProgressFn):
 
 
 def run_import(args: argparse.Namespace) -> int:
+    """`choreo library import DIR -o LIB`."""
     from core.library_import import ImportOptions, import_folder
 
     options = ImportOptions(style=args.style, energy=args.energy, bpm=args.bpm,
@@ -133,6 +135,7 @@ def summary(library) -> dict:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    """`choreo library info LIB`."""
     bar, progress = _progress_bar("load")
     with bar:
         library = open_library(args.library, progress)
@@ -181,6 +184,7 @@ def _round_robin(library) -> list:
 
 
 def run_preview(args: argparse.Namespace) -> int:
+    """`choreo library preview LIB [ID...] -o out.gif|png`."""
     from core.motion import concatenate
     from core.motion_preview import contact_sheet, save_gif
 

@@ -183,6 +183,7 @@ class PhraseBuilder:
         self.anchor = np.zeros(2)
 
     def foot(self, side: str) -> FootTrack:
+        """The left (``"L"``) or right (``"R"``) foot track."""
         return self.l_foot if side == "L" else self.r_foot
 
     def set_anchor(self, t: float) -> None:
@@ -210,6 +211,7 @@ class PhraseBuilder:
         )
 
     def feet_center(self, t: float) -> np.ndarray:
+        """Midpoint of the feet's floor positions at time ``t``."""
         lx, _ = self.l_foot.state_at(t)
         rx, _ = self.r_foot.state_at(t)
         return (lx + rx) / 2.0
