@@ -114,8 +114,8 @@ def draw_figure(
                      outline=fade(CENTER), width=max(1, int(width * 0.6)))
 
 
-def _head_point(motion: Motion, n_points: int) -> int | None:
-    """Index (in fk_with_end_sites points) of the head end site, or the highest leaf joint."""
+def _head_point(motion: Motion) -> int | None:
+    """Index (in ``fk_with_end_sites`` points) of the head's end site, if the skeleton has one."""
     sk = motion.skeleton
     for k, (j, _) in enumerate(sorted(sk.end_sites_cm.items())):
         if "head" in sk.joint_names[j].lower():
@@ -135,7 +135,7 @@ def render_frames(
     origin = np.array([pts[:, 0, 0].mean(), 0.0, pts[:, 0, 2].mean()])
     center_px = (size[0] / 2, size[1] * 0.88)
     colors = _side_colors(motion, pts.shape[1], parents)
-    head = _head_point(motion, pts.shape[1])
+    head = _head_point(motion)
     counts = [] if count_frames is None else [int(c) for c in count_frames]
     frames = []
     for f in range(0, motion.n_frames, step):
@@ -186,7 +186,7 @@ def contact_sheet(
         m = phrase.motion
         pts, parents = m.fk_with_end_sites()
         colors = _side_colors(m, pts.shape[1], parents)
-        head = _head_point(m, pts.shape[1])
+        head = _head_point(m)
         top = 22 + r * cell[1]
         cam = Camera(px_per_cm=cell[1] * 0.84 / 185.0)
         origin = np.array([pts[:, 0, 0].mean(), 0.0, pts[:, 0, 2].mean()])
