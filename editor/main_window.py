@@ -47,7 +47,7 @@ from editor.timeline_view import Block, TimelineView
 from editor.transport import Transport
 from editor.undo_commands import SetChoreographyCommand, SetSegmentationCommand
 from editor.video_export import VIDEO_SIZE
-from editor.waveform_view import WaveformView
+from editor.waveform_view import WaveformView, WavePyramid
 from editor.workers import JobRunner
 
 AUDIO_FILTER = "Songs (*.wav *.flac *.ogg *.mp3 *.m4a *.aac *.aiff *.aif)"
@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self._open_started = 0.0
         self.timings: dict[str, float] = {}
         self._opened_settings: dict = {}
+        self._pyramid: WavePyramid | None = None
         self.last_metrics = None
         self.autosaver = Autosaver(self, autosave_dir)
 
@@ -387,15 +388,16 @@ class MainWindow(QMainWindow):
         self._open_started = time.perf_counter()
         self._add_recent(path)
 
-        def loaded(audio):
-            self._show_new_audio(audio, path)
+        def loaded(result):
+            audio, pyramid = result
+            self._show_new_audio(audio, pyramid, path)
             self._run(
                 "Analysing",
                 lambda p: ops.open_new_song(audio, path, self._engine_spec(), p),
                 self._on_opened,
             )
 
-        self._run("Opening", lambda p: ops.load_song_audio(path, p), loaded)
+        self._run("Opening", lambda p: _load_with_waveform(path, p), loaded)
 
     def open_project(self, path: str, project=None) -> None:
         """Open a ``.choreo`` project; a moved song is located, mismatches explained."""
@@ -417,8 +419,8 @@ class MainWindow(QMainWindow):
         self._add_recent(path)
 
         def loaded(result):
-            audio, engine_spec = result
-            self._show_new_audio(audio, project.song_path)
+            audio, pyramid = result
+            self._show_new_audio(audio, pyramid, project.song_path)
             self._run(
                 "Restoring project",
                 lambda p: ops.restore_project(project, audio, p),
@@ -426,9 +428,7 @@ class MainWindow(QMainWindow):
                 on_error=self._on_restore_error,
             )
 
-        self._run(
-            "Opening project", lambda p: (ops.load_song_audio(project.song_path, p), None), loaded
-        )
+        self._run("Opening project", lambda p: _load_with_waveform(project.song_path, p), loaded)
 
     def recover(self, autosave_path: str) -> None:
         """Reopen an autosaved project: unsaved (dirty), saving to where it was saved before."""
@@ -464,7 +464,8 @@ class MainWindow(QMainWindow):
             model_path=str(self.settings.value("model_path", "") or ""),
         )
 
-    def _show_new_audio(self, audio, path: str) -> None:
+    def _show_new_audio(self, audio, pyramid: WavePyramid, path: str) -> None:
+        self._pyramid = pyramid
         self.transport.stop()
         self.doc.clear()
         self.engine = None
@@ -497,7 +498,7 @@ class MainWindow(QMainWindow):
     # ======================================================================= document → views
     def _on_audio(self) -> None:
         audio = self.doc.audio
-        self.waveform.set_audio(audio.samples, audio.sr)
+        self.waveform.set_audio(self._pyramid)
         self.transport.set_audio(audio.samples, audio.sr)
         self.audio_label.setText(self.transport.description)
         self.song_label.setText(f"  {Path(self.doc.song_path).name}")
@@ -1027,6 +1028,12 @@ class MainWindow(QMainWindow):
         self.doc.undo_stack.blockSignals(True)
         self.doc.blockSignals(True)
         event.accept()
+
+
+def _load_with_waveform(path: str, progress) -> tuple:
+    """Worker: decode the song and build its waveform envelopes (nothing slow on the GUI)."""
+    audio = ops.load_song_audio(path, progress)
+    return audio, WavePyramid(audio.samples, audio.sr)
 
 
 def short_name(name: str) -> str:

@@ -9,33 +9,131 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter
 
 from editor.style import BACKGROUND, section_color
 
-ENVELOPE_BUCKET = 256
-"""Samples per min/max bucket of the drawn envelope (pyqtgraph peak-downsamples further)."""
+BASE_BUCKET = 64
+"""Samples per min/max bucket at the finest level of the envelope pyramid."""
 
+POINTS_PER_PIXEL = 1
 MIN_LABEL_SPACING_PX = 28
 _SECTION_FONT = QFont()
 _SECTION_FONT.setBold(True)
 _SECTION_FONT.setPointSize(9)
+_BAR_FONT = QFont()
+_BAR_FONT.setPointSize(8)
 
 
-def envelope(
-    samples: np.ndarray, sr: int, bucket: int = ENVELOPE_BUCKET
-) -> tuple[np.ndarray, np.ndarray]:
-    """x (seconds) and y of a zig-zag min/max envelope of the mono mix: a filled-looking wave."""
-    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
-    n = len(mono) // bucket
-    if n == 0:
-        return np.zeros(0), np.zeros(0)
-    blocks = mono[: n * bucket].reshape(n, bucket)
-    hi, lo = blocks.max(axis=1), blocks.min(axis=1)
-    peak = float(max(np.abs(hi).max(), np.abs(lo).max(), 1e-9))
-    x = (np.arange(n) + 0.5) * bucket / sr
-    return np.repeat(x, 2), np.stack([hi, lo], axis=1).ravel() / peak
+class WavePyramid:
+    """Min/max envelopes of the mono mix at bucket sizes 64, 128, 256… samples (Qt-free).
+
+    Built once per song (in a worker); the view draws only the level and the slice that fit
+    the visible range, so a repaint costs a few thousand points whatever the song length.
+    """
+
+    def __init__(self, samples: np.ndarray, sr: int) -> None:
+        data = samples if samples.ndim == 2 else samples[:, None]
+        n = data.shape[0] // BASE_BUCKET
+        self.sr = int(sr)
+        self.duration_s = data.shape[0] / float(sr)
+        if n == 0:
+            self.levels: list[tuple[np.ndarray, np.ndarray]] = []
+            return
+        blocks = data[: n * BASE_BUCKET].reshape(n, BASE_BUCKET, data.shape[1])
+        hi = blocks.max(axis=(1, 2))  # max over samples and channels: a mono-ish peak
+        lo = blocks.min(axis=(1, 2))
+        peak = float(max(np.abs(hi).max(), np.abs(lo).max(), 1e-9))
+        hi, lo = hi / peak, lo / peak
+        self.levels = []
+        bucket = BASE_BUCKET
+        while True:
+            self.levels.append((hi.astype(np.float32), lo.astype(np.float32)))
+            if hi.size < 2048:
+                break
+            m = hi.size // 2
+            hi = np.maximum(hi[: 2 * m : 2], hi[1 : 2 * m : 2])
+            lo = np.minimum(lo[: 2 * m : 2], lo[1 : 2 * m : 2])
+            bucket *= 2
+
+    def for_range(self, lo_s: float, hi_s: float, width_px: float) -> tuple[np.ndarray, np.ndarray]:
+        """x (s) and y of the zig-zag envelope covering [lo_s, hi_s], about one bucket per pixel."""
+        if not self.levels:
+            return np.zeros(0), np.zeros(0)
+        want = max(width_px, 1.0) * POINTS_PER_PIXEL
+        level = 0
+        while level + 1 < len(self.levels):
+            bucket_s = BASE_BUCKET * 2**level / self.sr
+            if (hi_s - lo_s) / bucket_s <= want:
+                break
+            level += 1
+        up, down = self.levels[level]
+        bucket_s = BASE_BUCKET * 2**level / self.sr
+        i0 = max(int(lo_s / bucket_s) - 1, 0)
+        i1 = min(int(hi_s / bucket_s) + 2, up.size)
+        x = (np.arange(i0, i1) + 0.5) * bucket_s
+        return np.repeat(x, 2), np.stack([up[i0:i1], down[i0:i1]], axis=1).ravel()
+
+
+class _GridLabels(pg.GraphicsObject):
+    """Bar numbers and section badges, painted in device pixels in one pass.
+
+    Only the labels in view are drawn, every n-th bar number so they never overlap.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.downbeats_s = np.zeros(0)
+        self.sections: list = []
+        self.duration_s = 1.0
+        self.setZValue(45)
+
+    def set_content(self, downbeats_s: np.ndarray, sections: list, duration_s: float) -> None:
+        self.prepareGeometryChange()
+        self.downbeats_s, self.sections = downbeats_s, list(sections)
+        self.duration_s = max(duration_s, 1e-3)
+        self.update()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+        return QRectF(0.0, -1.2, self.duration_s, 2.6)
+
+    def paint(self, painter: QPainter, *_args) -> None:
+        view = self.getViewBox()
+        if view is None:
+            return
+        transform = painter.transform()
+        painter.resetTransform()
+        lo, hi = view.viewRange()[0]
+        top = transform.map(QPointF(0.0, 1.3)).y()
+        painter.setFont(_BAR_FONT)
+        painter.setPen(QColor(220, 220, 220))
+        db = self.downbeats_s
+        if db.size:
+            bar_s = float(np.median(np.diff(db))) if db.size > 1 else 2.0
+            px_per_bar = bar_s / max(hi - lo, 1e-9) * max(view.width(), 1.0)
+            step = 1
+            while step * px_per_bar < MIN_LABEL_SPACING_PX:
+                step *= 2
+            first, last = np.searchsorted(db, [lo - bar_s, hi])
+            for i in range(int(first) - int(first) % step, int(last), step):
+                if i < 0:
+                    continue
+                x = transform.map(QPointF(float(db[i]), 0.0)).x()
+                painter.drawText(QPointF(x + 3, top + 12), str(i + 1))
+        painter.setFont(_SECTION_FONT)
+        metrics = painter.fontMetrics()
+        for section in self.sections:
+            if section.end_s < lo or section.start_s > hi:
+                continue
+            x = transform.map(QPointF(section.start_s, 0.0)).x()
+            text = f" {section.label} "
+            box = QRectF(x + 1, top + 16, metrics.horizontalAdvance(text) + 2, metrics.height() + 2)
+            color = QColor(section_color(section.label))
+            color.setAlpha(255)
+            painter.fillRect(box, color.darker(130))
+            painter.setPen(QColor("#f0f0f0"))
+            painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), text)
 
 
 class WaveformView(pg.PlotWidget):
@@ -56,12 +154,11 @@ class WaveformView(pg.PlotWidget):
         self.getAxis("bottom").setLabel("time", units="s")
         self._duration_s = 0.0
         self._downbeats_s = np.zeros(0)
-        self._bar_labels: list[pg.TextItem] = []
+        self._pyramid: WavePyramid | None = None
+        self._labels = _GridLabels()
         self._section_items: list[pg.GraphicsObject] = []
         self._boundary_lines: list[pg.InfiniteLine] = []
-        self._wave = pg.PlotDataItem(pen=pg.mkPen("#7fb2e5", width=1))
-        self._wave.setDownsampling(auto=True, method="peak")
-        self._wave.setClipToView(True)
+        self._wave = pg.PlotCurveItem(pen=pg.mkPen("#7fb2e5", width=1))
         self._beats = pg.PlotDataItem(
             pen=pg.mkPen(QColor(255, 255, 255, 40), width=1), connect="pairs"
         )
@@ -80,17 +177,18 @@ class WaveformView(pg.PlotWidget):
         self._playhead.setZValue(50)
         self.addItem(self._playhead)
         self.scene().sigMouseClicked.connect(self._on_click)
-        vb.sigXRangeChanged.connect(lambda *_: self._update_bar_labels())
+        self.addItem(self._labels)
+        vb.sigXRangeChanged.connect(self._on_range_changed)
 
     # -- content --------------------------------------------------------------------------
-    def set_audio(self, samples: np.ndarray, sr: int) -> None:
+    def set_audio(self, pyramid: WavePyramid) -> None:
         """Draw the waveform at once (before any analysis) and show the whole song."""
-        x, y = envelope(samples, sr)
-        self._wave.setData(x, y)
-        self._duration_s = len(samples) / float(sr)
+        self._pyramid = pyramid
+        self._duration_s = pyramid.duration_s
         vb = self.getViewBox()
         vb.setLimits(xMin=0.0, xMax=self._duration_s, minXRange=0.5)
         vb.setXRange(0.0, self._duration_s, padding=0)
+        self._redraw_wave()
         self.set_grid(np.zeros(0), np.zeros(0, dtype=np.int64), [])
         self.set_phrase_starts([])
 
@@ -104,36 +202,20 @@ class WaveformView(pg.PlotWidget):
         self._downbeats.setData(
             np.repeat(self._downbeats_s, 2), np.tile([-1.1, 1.1], self._downbeats_s.size)
         )
-        for item in self._bar_labels + self._section_items:
+        for item in self._section_items:
             self.removeItem(item)
-        self._bar_labels = []
-        for bar, t in enumerate(self._downbeats_s, start=1):
-            label = pg.TextItem(str(bar), color=(220, 220, 220), anchor=(0, 0))
-            label.setPos(float(t), 1.3)
-            self.addItem(label)
-            self._bar_labels.append(label)
         self._section_items = []
         for section in sections:
-            color = section_color(section.label)
             region = pg.LinearRegionItem(
-                (section.start_s, section.end_s), movable=False, brush=color, pen=pg.mkPen(None)
+                (section.start_s, section.end_s),
+                movable=False,
+                brush=section_color(section.label),
+                pen=pg.mkPen(None),
             )
             region.setZValue(-10)
-            label_color = QColor(color)
-            label_color.setAlpha(255)
-            text = pg.TextItem(
-                f" {section.label} ",
-                color="#f0f0f0",
-                anchor=(0, 0),
-                fill=pg.mkBrush(label_color.darker(130)),
-            )
-            text.setFont(_SECTION_FONT)
-            text.setZValue(45)
-            text.setPos(section.start_s, 1.08)
             self.addItem(region)
-            self.addItem(text)
-            self._section_items += [region, text]
-        self._update_bar_labels()
+            self._section_items.append(region)
+        self._labels.set_content(self._downbeats_s, sections, self._duration_s)
 
     def set_phrase_starts(self, starts_s: list[float]) -> None:
         """Draggable boundary lines at the start of every phrase but the first."""
@@ -198,16 +280,15 @@ class WaveformView(pg.PlotWidget):
         x = float(vb.mapSceneToView(event.scenePos()).x())
         self.seek_requested.emit(min(max(x, 0.0), self._duration_s))
 
-    def _update_bar_labels(self) -> None:
-        """Show every n-th bar number so labels never overlap at the current zoom."""
-        if not self._bar_labels:
+    def _on_range_changed(self, *_args) -> None:
+        self._redraw_wave()
+        self._labels.update()
+
+    def _redraw_wave(self) -> None:
+        """Give the curve only the envelope level and slice that the visible range needs."""
+        if self._pyramid is None:
             return
         lo, hi = self.getViewBox().viewRange()[0]
-        width_px = max(self.getViewBox().width(), 1.0)
-        bar_s = float(np.median(np.diff(self._downbeats_s))) if self._downbeats_s.size > 1 else 2.0
-        px_per_bar = bar_s / max(hi - lo, 1e-9) * width_px
-        step = 1
-        while step * px_per_bar < MIN_LABEL_SPACING_PX:
-            step *= 2
-        for i, label in enumerate(self._bar_labels):
-            label.setVisible(i % step == 0)
+        width = max(self.getViewBox().width(), float(self.width()), 200.0)
+        x, y = self._pyramid.for_range(lo, hi, width)
+        self._wave.setData(x, y)
