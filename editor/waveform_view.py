@@ -50,7 +50,7 @@ class WavePyramid:
         bucket = BASE_BUCKET
         while True:
             self.levels.append((hi.astype(np.float32), lo.astype(np.float32)))
-            if hi.size < 2048:
+            if hi.size < 256:
                 break
             m = hi.size // 2
             hi = np.maximum(hi[: 2 * m : 2], hi[1 : 2 * m : 2])

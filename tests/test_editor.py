@@ -440,3 +440,18 @@ def test_choreo_edit_refuses_a_missing_file(tmp_path, capsys):
 
     assert main(["edit", str(tmp_path / "nope.wav")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_wave_pyramid_keeps_peaks_at_every_zoom():
+    from editor.waveform_view import WavePyramid
+
+    sr = 22050
+    samples = np.zeros((sr * 120, 2), dtype=np.float32)
+    samples[sr * 60 + 17, 1] = -0.8  # one click in the right channel at 60 s
+    samples[:, 0] += 0.1 * np.sin(np.arange(sr * 120) / 50.0)
+    pyramid = WavePyramid(samples, sr)
+    for lo, hi, width in ((0.0, 120.0, 800), (59.0, 61.0, 800), (59.99, 60.01, 400)):
+        x, y = pyramid.for_range(lo, hi, width)
+        assert x.size <= 2 * (width + 4)
+        assert x[0] <= lo + 0.01 and x[-1] >= hi - 0.01
+        assert y.min() == pytest.approx(-1.0)  # the click is the peak: normalised to -1
