@@ -69,9 +69,11 @@ def choreo_dp(y: np.ndarray) -> np.ndarray:
 
 
 def madmom_dbn(y: np.ndarray) -> np.ndarray:
+    import soxr
     from madmom.features.beats import DBNBeatTrackingProcessor, RNNBeatProcessor
 
-    activation = RNNBeatProcessor()(y.astype(np.float32), sample_rate=SR)
+    y44 = soxr.resample(y, SR, 44100).astype(np.float32)  # its networks expect 44.1 kHz
+    activation = RNNBeatProcessor()(y44, sample_rate=44100)
     return DBNBeatTrackingProcessor(fps=100)(activation)
 
 
@@ -87,11 +89,18 @@ def trackers() -> dict[str, object]:
 
 
 def main() -> None:
+    import argparse
+
     import mir_eval
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", help="tracker names to run (default: all)")
+    only = parser.parse_args().only
     data = signals()
     results: dict[str, dict[str, list[float]]] = {}
     for name, track in trackers().items():
+        if only and name not in only:
+            continue
         start = time.perf_counter()
         for group, _, y, ref in data:
             est = np.asarray(track(y), dtype=np.float64)
