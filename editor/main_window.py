@@ -301,7 +301,9 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # ======================================================================= jobs
-    def _run(self, label: str, fn, on_done, *, on_error=None, exclusive: bool = True):
+    def _run(
+        self, label: str, fn, on_done, *, on_error=None, on_cancel=None, exclusive: bool = True
+    ):
         """Run ``fn(progress)`` in the background with the status-bar progress and Cancel."""
         if exclusive and self._job is not None:
             self._job.cancel()
@@ -310,7 +312,7 @@ class MainWindow(QMainWindow):
         self.progress.show()
         self.cancel_button.show()
 
-        def done(result, job_ref=None):
+        def done(result):
             self._finish_job(job)
             on_done(result)
 
@@ -321,6 +323,8 @@ class MainWindow(QMainWindow):
         def cancelled():
             self._finish_job(job)
             self.statusBar().showMessage(f"{label}: cancelled", 4000)
+            if on_cancel is not None:
+                on_cancel()
 
         job = self.jobs.start(
             label,
@@ -681,6 +685,8 @@ class MainWindow(QMainWindow):
         def done(after):
             if self.doc.choreography is chor:
                 self._push_choreography(after, text)
+            else:
+                self.statusBar().showMessage(f"{text}: edited meanwhile — try again", 5000)
 
         self._run(
             text,
@@ -710,15 +716,23 @@ class MainWindow(QMainWindow):
             return
         before = self.doc.segmentation
 
+        def restore_lines() -> None:
+            self.waveform.set_phrase_starts([p.start_s for p in self.doc.phrases])
+
         def done(after: Segmentation):
             if self.doc.segmentation is before:
                 self.doc.undo_stack.push(SetSegmentationCommand(self.doc, before, after, text))
+            else:
+                restore_lines()
+                self.statusBar().showMessage(
+                    f"{text}: the song changed meanwhile — try again", 5000
+                )
 
         def failed(message: str):
-            self.waveform.set_phrase_starts([p.start_s for p in self.doc.phrases])
+            restore_lines()
             self.show_error(message)
 
-        self._run(text, make, done, on_error=failed)
+        self._run(text, make, done, on_error=failed, on_cancel=restore_lines)
 
     def move_boundary(self, index: int, to_s: float) -> None:
         """A dragged boundary (the start of phrase ``index``) was dropped at ``to_s``."""

@@ -455,3 +455,70 @@ def test_wave_pyramid_keeps_peaks_at_every_zoom():
         assert x.size <= 2 * (width + 4)
         assert x[0] <= lo + 0.01 * (hi - lo) and x[-1] >= hi - 0.01 * (hi - lo)
         assert y.min() == pytest.approx(-1.0)  # the click is the peak: normalised to -1
+
+
+def test_drop_a_song_and_recent_files(qtbot, tmp_path, assets):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    window = _window(qtbot, tmp_path, assets)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(assets["song"]))])
+    event = QDropEvent(
+        QPointF(200, 200),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: window.doc.ready and not window.jobs.busy, timeout=WAIT_MS)
+    assert window.doc.song_path == str(assets["song"])
+    assert window.recent_files()[0] == str(assets["song"].resolve())
+
+
+def test_cancelled_boundary_drag_puts_the_line_back(opened, qtbot):
+    doc = opened.doc
+    start = doc.phrases[1].start_s
+    line = opened.waveform.boundary_lines()[0]
+    a = doc.analysis
+    line.setValue(float(a.beats_s[doc.phrases[1].start_beat + a.beats_per_bar]))
+    line.sigPositionChangeFinished.emit(line)
+    opened.cancel_job()
+    _idle(qtbot, opened)
+    first_line = opened.waveform.boundary_lines()[0]
+    moved = doc.phrases[1].start_s != start
+    # either the job finished before the cancel (an undoable edit) or the line went back
+    assert first_line.value() == pytest.approx(doc.phrases[1].start_s)
+    assert moved == (doc.undo_stack.count() == 1)
+
+
+def test_shortcut_sheet_lists_every_shortcut(opened):
+    from editor.shortcuts import DESCRIPTIONS, SHORTCUTS, shortcut_sheet_html
+
+    assert set(SHORTCUTS) == set(DESCRIPTIONS)
+    sheet = shortcut_sheet_html()
+    for key in SHORTCUTS.values():
+        assert f"<b>{key}</b>" in sheet
+    assert opened.act_play.shortcut().toString() == "Space"
+
+
+def test_metronome_clicks_are_mixed_on_beats():
+    from editor.audio_player import SoundDeviceOutput
+
+    class Device:  # the two calls SoundDeviceOutput makes of the sounddevice module
+        @staticmethod
+        def query_devices(kind=None):
+            return {"name": "test output"}
+
+    sr = 8000
+    out = SoundDeviceOutput(np.zeros((sr, 2), dtype=np.float32), sr, Device)
+    out.set_beats(np.array([0.1, 0.6]), np.array([0]))
+    out.metronome = True
+    buffer = np.zeros((sr, 2), dtype=np.float32)
+    out._callback(buffer, sr, None, None)
+    energy = np.abs(buffer[:, 0])
+    assert energy[int(0.1 * sr) : int(0.13 * sr)].max() > 0.1
+    assert energy[int(0.6 * sr) : int(0.63 * sr)].max() > 0.1
+    assert energy[int(0.3 * sr) : int(0.5 * sr)].max() == 0.0
+    assert "test output" in out.description
