@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QToolBar,
+    QUndoView,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +32,8 @@ from PySide6.QtWidgets import (
 from core.errors import ChoreoError
 from core.project import (
     PROJECT_SUFFIX,
+    LibraryRef,
+    ModelRef,
     SongMissingError,
     read_project,
 )
@@ -131,6 +134,15 @@ class MainWindow(QMainWindow):
         self.library_browser.setMinimumWidth(460)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.library_dock = dock
+        history = QDockWidget("History", self)
+        history.setObjectName("history_dock")
+        self.history = QUndoView(self.doc.undo_stack)
+        self.history.setEmptyLabel("opened")
+        history.setWidget(self.history)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, history)
+        self.tabifyDockWidget(dock, history)
+        dock.raise_()
+        self.history_dock = history
 
     def _act(
         self,
@@ -238,6 +250,17 @@ class MainWindow(QMainWindow):
         view = bar.addMenu("&View")
         view.addAction(self.act_zoom_fit)
         view.addAction(self.library_dock.toggleViewAction())
+        view.addAction(self.history_dock.toggleViewAction())
+        engine_menu = bar.addMenu("&Library")
+        engine_menu.addAction(self._act("Use dance library folder…", self.choose_library))
+        engine_menu.addAction(
+            self._act("Use the bundled demo library", lambda: self.use_engine(library_path=""))
+        )
+        engine_menu.addSeparator()
+        engine_menu.addAction(self._act("Use model bundle…", self.choose_model))
+        engine_menu.addAction(
+            self._act("Use the best model for the library", lambda: self.use_engine(model_path=""))
+        )
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_shortcuts)
 
@@ -433,6 +456,47 @@ class MainWindow(QMainWindow):
             )
 
         self._run("Opening project", lambda p: _load_with_waveform(project.song_path, p), loaded)
+
+    def choose_library(self) -> None:
+        folder = QFileDialog.getExistingDirectory(
+            self, "Dance library folder (library.json)", self._last_dir()
+        )
+        if folder:
+            self.use_engine(library_path=folder)
+
+    def choose_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Model bundle folder", self._last_dir())
+        if folder:
+            self.use_engine(model_path=folder)
+
+    def use_engine(self, *, library_path: str | None = None, model_path: str | None = None) -> None:
+        """Switch the dance library and/or model; the open choreography is carried over.
+
+        Placements whose dance exists in the new library are kept (locks too), the rest are
+        re-solved, and the window says what happened. The result is unsaved work.
+        """
+        if library_path is not None:
+            self.settings.setValue("library_path", library_path)
+        if model_path is not None:
+            self.settings.setValue("model_path", model_path)
+        if not self.doc.ready:
+            return
+        project = self.current_project()
+        spec = self._engine_spec()
+        project.library = LibraryRef(
+            project.library.name, project.library.fingerprint, spec.library_path
+        )
+        project.model = ModelRef(project.model.scorer, spec.model_path)
+        audio, project_path = self.doc.audio, self.doc.project_path
+
+        def done(opened: ops.Opened) -> None:
+            self._on_opened(opened, project_path=project_path)
+            self.doc.undo_stack.resetClean()
+            self._update_title()
+
+        self._run(
+            "Switching library / model", lambda p: ops.restore_project(project, audio, p), done
+        )
 
     def recover(self, autosave_path: str) -> None:
         """Reopen an autosaved project: unsaved (dirty), saving to where it was saved before."""

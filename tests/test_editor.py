@@ -522,3 +522,20 @@ def test_metronome_clicks_are_mixed_on_beats():
     assert energy[int(0.6 * sr) : int(0.63 * sr)].max() > 0.1
     assert energy[int(0.3 * sr) : int(0.5 * sr)].max() == 0.0
     assert "test output" in out.description
+
+
+def test_switching_library_keeps_what_exists(opened, qtbot, tmp_path):
+    small = engine_synthetic.library(k=6)
+    small.save(tmp_path / "small")
+    before = opened.doc.choreography.dance_ids
+    opened.use_engine(library_path=str(tmp_path / "small"))
+    qtbot.waitUntil(
+        lambda: len(opened.engine.library) == 6 and not opened.jobs.busy, timeout=WAIT_MS
+    )
+    after = opened.doc.choreography.dance_ids
+    assert all(opened.engine.dance(d) is not None for d in after)
+    kept = {i for i, d in enumerate(before) if d in set(small.ids)}
+    assert all(after[i] == before[i] for i in kept)
+    assert "re-solve the rest" in opened._last_error
+    assert opened.doc.dirty
+    assert opened.settings.value("library_path") == str(tmp_path / "small")
