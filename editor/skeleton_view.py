@@ -185,7 +185,7 @@ def _gl_view_class():
             super().__init__(parent)
             self.scene = SkeletonScene()
             self.setBackgroundColor(QColor(BACKGROUND))
-            self.setCameraPosition(distance=420, elevation=12, azimuth=-60)
+            self.setCameraPosition(distance=330, elevation=10, azimuth=-60)
             grid = gl.GLGridItem()
             grid.setSize(2 * FLOOR_HALF_CM, 2 * FLOOR_HALF_CM)
             grid.setSpacing(FLOOR_STEP_CM, FLOOR_STEP_CM)

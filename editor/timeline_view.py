@@ -71,17 +71,34 @@ class _BlocksItem(pg.GraphicsObject):
             if rect.width() < 18:
                 continue
             painter.setPen(QColor("#101010"))
-            lock = "\U0001f512 " if block.locked else ""
             conf = "" if block.confidence is None else f"{100 * block.confidence:.0f}%"
             inner = rect.adjusted(4, 2, -4, -2)
-            top = f"{lock}{block.title}"
-            bottom = f"{block.style} · {block.section_label}  {conf}".strip()
-            painter.drawText(
-                inner, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop), top
+            if block.locked:
+                _draw_lock(painter, inner.left(), inner.top() + 2)
+                painter.setPen(QColor("#101010"))
+                inner = inner.adjusted(13, 0, 0, 0)
+            metrics = painter.fontMetrics()
+            width = int(inner.width())
+            top = metrics.elidedText(block.title, Qt.TextElideMode.ElideRight, width)
+            bottom = metrics.elidedText(
+                f"{conf} {block.style} · {block.section_label}".strip(),
+                Qt.TextElideMode.ElideRight,
+                width,
             )
-            painter.drawText(
-                inner, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom), bottom
-            )
+            align_top = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
+            align_bottom = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
+            painter.drawText(inner, int(align_top), top)
+            painter.drawText(inner, int(align_bottom), bottom)
+
+
+def _draw_lock(painter: QPainter, x: float, y: float) -> None:
+    """A small padlock (body and shackle) at (x, y), drawn so no font glyph is needed."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.setPen(QPen(QColor("#101010"), 1.6))
+    painter.drawArc(QRectF(x + 2, y, 6, 8), 0, 180 * 16)
+    painter.fillRect(QRectF(x, y + 4, 10, 7), QColor("#101010"))
+    painter.restore()
 
 
 class TimelineView(pg.PlotWidget):
