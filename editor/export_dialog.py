@@ -27,7 +27,7 @@ FORMATS = {
 class ExportDialog(QDialog):
     """Pick an output folder, formats and frame rate; results in ``out_dir``/``formats``/``fps``."""
 
-    def __init__(self, parent: QWidget | None, default_dir: str, stem: str) -> None:
+    def __init__(self, parent: QWidget | None, default_dir: str) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
         self.folder = QLineEdit(default_dir)
@@ -55,7 +55,6 @@ class ExportDialog(QDialog):
         form.addRow("Frame rate", self.fps_combo)
         form.addRow("Video size", self.size_combo)
         form.addRow(buttons)
-        self.stem = stem
 
     def _browse(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Export to", self.folder.text())

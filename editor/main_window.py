@@ -42,6 +42,7 @@ from editor.autosave import Autosaver
 from editor.document import Document, Segmentation
 from editor.exporting import export_all
 from editor.library_browser import LibraryBrowser
+from editor.placement_inspector import PlacementInspector
 from editor.shortcuts import SHORTCUTS, shortcut_sheet_html
 from editor.skeleton_view import make_skeleton_view
 from editor.suggestions_panel import SuggestionsPanel
@@ -118,9 +119,15 @@ class MainWindow(QMainWindow):
         song_layout.addWidget(self.waveform, 1)
         song_layout.addWidget(self.timeline)
 
+        self.inspector = PlacementInspector()
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(4, 4, 4, 0)
+        right_layout.addWidget(self.inspector)
+        right_layout.addWidget(self.suggestions, 1)
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(self.skeleton)
-        lower.addWidget(self.suggestions)
+        lower.addWidget(right)
         lower.setSizes([520, 880])
         central = QSplitter(Qt.Orientation.Vertical)
         central.addWidget(song_area)
@@ -316,6 +323,7 @@ class MainWindow(QMainWindow):
         self.suggestions.k_changed.connect(self._on_k_changed)
         self.library_browser.preview_requested.connect(self.preview_dance)
         self.library_browser.place_requested.connect(self.place_dance)
+        self.inspector.changed.connect(self.edit_placement)
 
     def _on_clean_changed(self, _clean: bool) -> None:
         self._update_title()
@@ -620,7 +628,9 @@ class MainWindow(QMainWindow):
         t = self.doc.selected
         if not self.doc.ready or t < 0:
             self.suggestions.clear()
+            self.inspector.show_placement(None)
             return
+        self.inspector.show_placement(self.doc.choreography[t])
         rows = ops.suggestion_rows(
             self.engine, self.doc.segmentation, self.doc.choreography, t, self.suggestions.k
         )
@@ -724,6 +734,20 @@ class MainWindow(QMainWindow):
         after = self.doc.choreography.with_placement(p.with_changes(locked=not p.locked))
         verb = "Unlock" if p.locked else "Lock"
         self._push_choreography(after, f"{verb} phrase {t + 1}", select=t)
+
+    def edit_placement(self, name: str, value: object) -> None:
+        """Change one field (blend_s, mirror, mirror_on_repeat) of the selected placement."""
+        t = self.doc.selected
+        if not self.doc.ready or t < 0 or self.doc.choreography[t].locked:
+            return
+        p = self.doc.choreography[t]
+        after = self.doc.choreography.with_placement(p.with_changes(**{name: value}))
+        label = {
+            "blend_s": f"Blend {value:.2f} s",
+            "mirror": "Mirror",
+            "mirror_on_repeat": "Mirror on repeat",
+        }[name]
+        self._push_choreography(after, f"{label} on phrase {t + 1}", select=t)
 
     def toggle_mirror(self) -> None:
         t = self.doc.selected
@@ -986,11 +1010,7 @@ class MainWindow(QMainWindow):
             return
         from editor.export_dialog import ExportDialog
 
-        dialog = ExportDialog(
-            self,
-            default_dir=str(Path(self.doc.song_path).parent),
-            stem=Path(self.doc.song_path).stem,
-        )
+        dialog = ExportDialog(self, default_dir=str(Path(self.doc.song_path).parent))
         if dialog.exec():
             self.export(
                 dialog.out_dir, dialog.formats, fps=dialog.fps, video_size=dialog.video_size

@@ -539,3 +539,19 @@ def test_switching_library_keeps_what_exists(opened, qtbot, tmp_path):
     assert "re-solve the rest" in opened._last_error
     assert opened.doc.dirty
     assert opened.settings.value("library_path") == str(tmp_path / "small")
+
+
+def test_placement_inspector_edits_are_undoable(opened):
+    doc = opened.doc
+    doc.select(2)
+    inspector = opened.inspector
+    assert inspector.isEnabled()
+    inspector.blend.setValue(0.6)
+    assert doc.choreography[2].blend_s == pytest.approx(0.6)
+    inspector.mirror_repeat.setChecked(not doc.choreography[2].mirror_on_repeat)
+    doc.undo_stack.undo()
+    doc.undo_stack.undo()
+    assert doc.choreography[2].blend_s != pytest.approx(0.6)
+    assert inspector.blend.value() == pytest.approx(doc.choreography[2].blend_s)
+    opened.act_lock.trigger()
+    assert not inspector.isEnabled()
