@@ -79,17 +79,33 @@ def _wait(app, predicate, timeout_s: float = 600.0) -> None:
         time.sleep(0.001)
 
 
-def open_song(app, window, path: str) -> float:
-    """Seconds from the open request to the choreography on screen."""
+def open_song(app, window, path: str) -> tuple[float, float]:
+    """Seconds from the open request to the choreography on screen, and the longest the GUI
+    thread went without running its event loop meanwhile (what a user would feel)."""
+    from PySide6.QtCore import QTimer
+
+    ticks = [time.perf_counter()]
+    gaps = [0.0]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - ticks[-1])
+        ticks.append(now)
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+    timer.start()
     t0 = time.perf_counter()
     window.open_path(path, ask_to_save=False)
     _wait(app, lambda: window.doc.ready and window._job is None)
     app.processEvents()
     window.repaint()
     elapsed = time.perf_counter() - t0
+    timer.stop()
     if window._last_error:
         raise RuntimeError(window._last_error)
-    return elapsed
+    return elapsed, max(gaps)
 
 
 def swap_latency(app, window, n: int = 40) -> dict[str, list[float]]:
@@ -168,12 +184,13 @@ def main() -> int:
     window.resize(1400, 860)
     window.show()
     for name, path in songs.items():
-        cold = open_song(app, window, str(path))
-        cached = open_song(app, window, str(path))
+        cold, cold_stall = open_song(app, window, str(path))
+        cached, cached_stall = open_song(app, window, str(path))
         duration = window.doc.analysis.duration_s
         print(f"open → choreography, {name} ({duration:.0f} s, {len(window.doc.phrases)} "
               f"phrases, K={len(window.engine.library.phrases)}): cold {cold:.2f} s, "
-              f"cached {cached:.2f} s")
+              f"cached {cached:.2f} s; longest GUI stall {1000 * cold_stall:.0f} ms cold, "
+              f"{1000 * cached_stall:.0f} ms cached")
         for label, values in swap_latency(app, window, args.swaps).items():
             print(f"  {label:<28} {_ms(values)}")
     print(f"scorer: {window.engine.scorer_name}; machine: {os.cpu_count()} cores (shared)")
