@@ -555,3 +555,25 @@ def test_placement_inspector_edits_are_undoable(opened):
     assert inspector.blend.value() == pytest.approx(doc.choreography[2].blend_s)
     opened.act_lock.trigger()
     assert not inspector.isEnabled()
+
+
+def test_set_first_downbeat_and_tap_tempo_dialog(opened, qtbot):
+    from editor.tempo_tools import TapTempo
+
+    doc = opened.doc
+    a = doc.analysis
+    beat = int(a.downbeats[1]) + 1  # the second beat of bar 2
+    opened.transport.seek(float(a.beats_s[beat]) + 0.01)
+    opened.act_downbeat.trigger()
+    _idle(qtbot, opened)
+    assert doc.analysis is not a
+    nearest = doc.analysis.beat_at(float(a.beats_s[beat]))
+    assert nearest in set(doc.analysis.downbeats.tolist())
+    assert all(p.start_beat in set(doc.analysis.downbeats.tolist()) | {0} for p in doc.phrases)
+    doc.undo_stack.undo()
+    assert doc.analysis is a
+    dialog = TapTempo(a.tempo_bpm)
+    qtbot.addWidget(dialog)
+    for i in range(6):
+        dialog.tap(at_s=i * 0.4)
+    assert dialog.bpm == pytest.approx(150.0, rel=0.01)
