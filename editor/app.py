@@ -48,10 +48,12 @@ def offer_recovery(window: MainWindow) -> bool:
 
 
 def start(window: MainWindow, path: str | None) -> None:
-    """Open ``path`` (or recover a crash, or open the demo song)."""
+    """Offer to recover a crash first; otherwise open ``path`` or the demo song."""
+    if offer_recovery(window):
+        return
     if path:
         window.open_path(path, ask_to_save=False)
-    elif not offer_recovery(window):
+    else:
         window.open_demo()
 
 
