@@ -148,10 +148,15 @@ def open_new_song(
     audio: Audio, path: str, spec: EngineSpec, progress: ProgressFn = no_progress
 ) -> Opened:
     """Analyse, segment, score and decode a freshly opened song."""
+    from core.feature_cache import FeatureCache
     from core.song import open_song
 
     engine = load_engine(spec, sub_progress(progress, 0.0, 0.15))
-    song = open_song(audio, sub_progress(progress, 0.15, 0.85))
+    if audio.path and FeatureCache(audio.content_hash).load_analysis() is None:
+        from editor.analysis_process import analyze_in_child
+
+        analyze_in_child(audio.path, sub_progress(progress, 0.15, 0.8))
+    song = open_song(audio, sub_progress(progress, 0.8, 0.85))
     scores = engine.scorer.probabilities(song, sub_progress(progress, 0.85, 0.95))
     chor = _decode_full(engine, scores, song.phrases, {}, tie=False)
     progress(1.0, "choreography ready")

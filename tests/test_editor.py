@@ -577,3 +577,29 @@ def test_set_first_downbeat_and_tap_tempo_dialog(opened, qtbot):
     for i in range(6):
         dialog.tap(at_s=i * 0.4)
     assert dialog.bpm == pytest.approx(150.0, rel=0.01)
+
+
+def test_child_analysis_reports_errors_and_cancels(tmp_path, assets):
+    from core.audio import file_content_hash
+    from core.errors import Cancelled
+    from core.feature_cache import FeatureCache
+    from editor.analysis_process import analyze_in_child
+
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not audio at all")
+    with pytest.raises(ChoreoError, match="notes.wav"):
+        analyze_in_child(str(bad))
+    song = tmp_path / "fresh.wav"
+    render_demo_song(DemoSongSpec(tempo_bpm=100.0, structure=(("verse", 4),), seed=9)).write_wav(
+        song
+    )
+    seen = []
+
+    def cancel_at_first(fraction, message):
+        seen.append(message)
+        raise Cancelled(message)
+
+    with pytest.raises(Cancelled):
+        analyze_in_child(str(song), cancel_at_first)
+    assert len(seen) == 1
+    assert FeatureCache(file_content_hash(song)).load_analysis() is None
