@@ -31,8 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 FOUR_MINUTES = (
-    ("intro", 8), ("verse", 16), ("chorus", 16), ("verse", 16),
-    ("chorus", 16), ("bridge", 16), ("chorus", 16), ("outro", 16),
+    ("intro", 8),
+    ("verse", 16),
+    ("chorus", 16),
+    ("verse", 16),
+    ("chorus", 16),
+    ("bridge", 16),
+    ("chorus", 16),
+    ("outro", 16),
 )
 
 LAUNCH_SCRIPT = """
@@ -60,7 +66,9 @@ def launch_to_interactive(runs: int = 3) -> list[float]:
         t0 = time.perf_counter()
         proc = subprocess.Popen(
             [sys.executable, "-c", LAUNCH_SCRIPT.format(root=str(ROOT))],
-            stdout=subprocess.PIPE, text=True, env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
         )
         for line in proc.stdout:
             if line.startswith("INTERACTIVE"):
@@ -79,39 +87,51 @@ def _wait(app, predicate, timeout_s: float = 600.0) -> None:
         time.sleep(0.001)
 
 
-def open_song(app, window, path: str) -> tuple[float, float]:
-    """Seconds from the open request to the choreography on screen, and the longest the GUI
-    thread went without running its event loop meanwhile (what a user would feel)."""
-    from PySide6.QtCore import QTimer
+class StallMonitor:
+    """Longest time the GUI thread went without running a 5 ms timer (what a user feels)."""
 
-    ticks = [time.perf_counter()]
-    gaps = [0.0]
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
 
-    def tick() -> None:
+        self.worst = 0.0
+        self._last = time.perf_counter()
+        self._timer = QTimer()
+        self._timer.setInterval(5)
+        self._timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
         now = time.perf_counter()
-        gaps.append(now - ticks[-1])
-        ticks.append(now)
+        self.worst = max(self.worst, now - self._last)
+        self._last = now
 
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
-    timer.start()
-    t0 = time.perf_counter()
-    window.open_path(path, ask_to_save=False)
-    _wait(app, lambda: window.doc.ready and window._job is None)
-    app.processEvents()
-    window.repaint()
-    elapsed = time.perf_counter() - t0
-    timer.stop()
+    def __enter__(self) -> StallMonitor:
+        self._last = time.perf_counter()
+        self._timer.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._timer.stop()
+
+
+def open_song(app, window, path: str) -> tuple[float, float]:
+    """Seconds from the open request to the choreography on screen, and the longest GUI stall
+    meanwhile."""
+    with StallMonitor() as monitor:
+        t0 = time.perf_counter()
+        window.open_path(path, ask_to_save=False)
+        _wait(app, lambda: window.doc.ready and window._job is None)
+        app.processEvents()
+        window.repaint()
+        elapsed = time.perf_counter() - t0
     if window._last_error:
         raise RuntimeError(window._last_error)
-    return elapsed, max(gaps)
+    return elapsed, monitor.worst
 
 
 def swap_latency(app, window, n: int = 40) -> dict[str, list[float]]:
     """Per swap: the edit with all panels refreshed and repainted; then the re-render."""
     doc = window.doc
-    swap, full, refresh, render, audition = [], [], [], [], []
+    swap, full, refresh, render, audition, stall = [], [], [], [], [], []
     for i in range(n):
         doc.select(i % len(doc.phrases))
         app.processEvents()
@@ -133,14 +153,21 @@ def swap_latency(app, window, n: int = 40) -> dict[str, list[float]]:
         audition.append(time.perf_counter() - t0)
         window.transport.pause()
         window._render_timer.stop()
-        t0 = time.perf_counter()
-        before = window.last_metrics
-        window._start_render()
-        _wait(app, lambda b=before: window.last_metrics is not b and not window.jobs.busy)
-        render.append(time.perf_counter() - t0)
-    return {"swap, panels refreshed+painted": swap, "full-window repaint (ref.)": full,
-            "suggestion refresh": refresh, "audition click (GUI)": audition,
-            "re-render + metrics (worker)": render}
+        with StallMonitor() as monitor:
+            t0 = time.perf_counter()
+            before = window.last_metrics
+            window._start_render()
+            _wait(app, lambda b=before: window.last_metrics is not b and not window.jobs.busy)
+            render.append(time.perf_counter() - t0)
+        stall.append(monitor.worst)
+    return {
+        "swap, panels refreshed+painted": swap,
+        "full-window repaint (ref.)": full,
+        "suggestion refresh": refresh,
+        "audition click (GUI)": audition,
+        "re-render + metrics (worker)": render,
+        "GUI stall during re-render": stall,
+    }
 
 
 def _ms(values: list[float]) -> str:
@@ -159,8 +186,10 @@ def main() -> int:
     args = parser.parse_args()
 
     launch = launch_to_interactive()
-    print(f"launch → interactive: {', '.join(f'{t:.2f}' for t in launch)} s "
-          f"(median {statistics.median(launch):.2f} s)")
+    print(
+        f"launch → interactive: {', '.join(f'{t:.2f}' for t in launch)} s "
+        f"(median {statistics.median(launch):.2f} s)"
+    )
 
     from PySide6.QtCore import QSettings
 
@@ -172,8 +201,9 @@ def main() -> int:
     os.environ["CHOREO_CACHE_DIR"] = str(tmp / "cache")
     songs = {
         "demo song": render_demo_song().write_wav(tmp / "demo.wav"),
-        "4-minute demo song": render_demo_song(DemoSongSpec(structure=FOUR_MINUTES, seed=7))
-        .write_wav(tmp / "four_minutes.wav"),
+        "4-minute demo song": render_demo_song(
+            DemoSongSpec(structure=FOUR_MINUTES, seed=7)
+        ).write_wav(tmp / "four_minutes.wav"),
     }
     for extra in args.song:
         songs[Path(extra).name] = Path(extra)
@@ -187,10 +217,12 @@ def main() -> int:
         cold, cold_stall = open_song(app, window, str(path))
         cached, cached_stall = open_song(app, window, str(path))
         duration = window.doc.analysis.duration_s
-        print(f"open → choreography, {name} ({duration:.0f} s, {len(window.doc.phrases)} "
-              f"phrases, K={len(window.engine.library.phrases)}): cold {cold:.2f} s, "
-              f"cached {cached:.2f} s; longest GUI stall {1000 * cold_stall:.0f} ms cold, "
-              f"{1000 * cached_stall:.0f} ms cached")
+        print(
+            f"open → choreography, {name} ({duration:.0f} s, {len(window.doc.phrases)} "
+            f"phrases, K={len(window.engine.library.phrases)}): cold {cold:.2f} s, "
+            f"cached {cached:.2f} s; longest GUI stall {1000 * cold_stall:.0f} ms cold, "
+            f"{1000 * cached_stall:.0f} ms cached"
+        )
         for label, values in swap_latency(app, window, args.swaps).items():
             print(f"  {label:<28} {_ms(values)}")
     print(f"scorer: {window.engine.scorer_name}; machine: {os.cpu_count()} cores (shared)")
