@@ -413,24 +413,16 @@ def resegment(
 ) -> Segmentation:
     """Re-segment under new constraints and re-solve only the phrases that changed.
 
-    Phrases whose beat span is unchanged keep their placement (and lock); the new phrases are
-    decoded with all kept placements held fixed.
+    Phrases whose span is unchanged keep their placement (and lock). A changed phrase that
+    mostly covers a locked phrase's music keeps that locked dance. Only the remaining phrases
+    are decoded, with every kept placement held fixed.
     """
     analysis = analysis or seg.analysis
     progress(0.0, "segmenting")
     song = _song(seg.extra["song"].audio, analysis, constraints, sub_progress(progress, 0.0, 0.7))
     phrases = song.phrases
     scores = engine.scorer.probabilities(song, sub_progress(progress, 0.7, 0.9))
-    old = {}
-    if seg.choreography is not None and analysis is seg.analysis:
-        old = {(p.start_beat, p.end_beat): seg.choreography[p.index] for p in seg.phrases}
-    elif seg.choreography is not None:
-        old = {_time_key(p): seg.choreography[p.index] for p in seg.phrases}
-    keep: dict[int, Placement] = {}
-    for p in phrases:
-        key = (p.start_beat, p.end_beat) if analysis is seg.analysis else _time_key(p)
-        if key in old:
-            keep[p.index] = old[key]
+    keep = _carried_over(seg, phrases) if seg.choreography is not None else {}
     locks = {t: engine.library.index_of(p.dance_id) for t, p in keep.items()}
     solved = _decode_full(engine, scores, phrases, locks, tie=False)
     placements = [
@@ -440,6 +432,24 @@ def resegment(
     chor = rescore(engine, scores, Choreography(placements, engine.scorer_name, "viterbi"))
     progress(1.0, "re-segmented")
     return Segmentation(analysis, constraints, phrases, song.features, scores, chor, {"song": song})
+
+
+def _carried_over(seg: Segmentation, phrases: Sequence[MusicPhrase]) -> dict[int, Placement]:
+    """Placements that survive a re-segmentation, by new phrase index (times in seconds)."""
+    old = {_time_key(p): seg.choreography[p.index] for p in seg.phrases}
+    keep: dict[int, Placement] = {}
+    for p in phrases:
+        key = _time_key(p)
+        if key in old:
+            keep[p.index] = old[key]
+            continue
+        overlaps = [
+            (min(p.end_s, q.end_s) - max(p.start_s, q.start_s), q.index) for q in seg.phrases
+        ]
+        overlap, q = max(overlaps)
+        if seg.choreography[q].locked and overlap > 0.5 * (p.end_s - p.start_s):
+            keep[p.index] = seg.choreography[q]
+    return keep
 
 
 def _time_key(p: MusicPhrase) -> tuple[float, float]:

@@ -603,3 +603,22 @@ def test_child_analysis_reports_errors_and_cancels(tmp_path, assets):
         analyze_in_child(str(song), cancel_at_first)
     assert len(seen) == 1
     assert FeatureCache(file_content_hash(song)).load_analysis() is None
+
+
+def test_locked_dance_follows_its_moved_phrase(opened, qtbot):
+    doc = opened.doc
+    target = next(p for p in doc.phrases[1:] if p.n_bars >= 4)
+    doc.select(target.index)
+    opened.swap_suggestion(len(opened.suggestions.rows) - 1)
+    opened.act_lock.trigger()
+    locked = doc.choreography[target.index].dance_id
+    a = doc.analysis
+    # move its end one bar earlier: the phrase changes but keeps most of its music
+    line = opened.waveform.boundary_lines()[target.index]  # start of the next phrase
+    line.setValue(float(a.beats_s[target.end_beat - a.beats_per_bar]))
+    line.sigPositionChangeFinished.emit(line)
+    _idle(qtbot, opened)
+    moved = next(p for p in doc.phrases if p.start_beat == target.start_beat)
+    assert moved.end_beat == target.end_beat - a.beats_per_bar
+    assert doc.choreography[moved.index].dance_id == locked
+    assert doc.choreography[moved.index].locked
