@@ -617,7 +617,7 @@ class MainWindow(QMainWindow):
                     + (" ⇋" if placement.mirror else ""),
                     dance.style if dance else "?",
                     placement.locked,
-                    placement.score,
+                    placement.music_fit,
                     phrase.section_label,
                 )
             )
