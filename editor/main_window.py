@@ -85,8 +85,6 @@ class MainWindow(QMainWindow):
         self._job = None
         self._render_generation = 0
         self._last_error = ""
-        self._open_started = 0.0
-        self.timings: dict[str, float] = {}
         self._opened_settings: dict = {}
         self._pyramid: WavePyramid | None = None
         self.last_metrics = None
@@ -207,7 +205,15 @@ class MainWindow(QMainWindow):
             tip="repeat this dance on the same phrase of every repeat of this section",
         )
         self.act_tie = self._act(
-            "Tie repeated sections when solving", lambda on: None, checkable=True
+            "Tie repeated sections when solving",
+            lambda on: self.statusBar().showMessage(
+                "repeated sections will share dances at the next re-solve / vary"
+                if on
+                else "repeated sections are solved independently",
+                4000,
+            ),
+            checkable=True,
+            tip="re-solve and vary give the same phrase of every repeat of a section one dance",
         )
         self.act_mirror = self._act("Mirror dance", self.toggle_mirror, s["mirror"])
         self.act_split = self._act("Split phrase at playhead", self.split_at_playhead, s["split"])
@@ -420,7 +426,6 @@ class MainWindow(QMainWindow):
 
     def open_song(self, path: str) -> None:
         """Decode the song (waveform shows at once), then analyse, score and decode it."""
-        self._open_started = time.perf_counter()
         self._add_recent(path)
 
         def loaded(result):
@@ -450,7 +455,6 @@ class MainWindow(QMainWindow):
         except ChoreoError as exc:
             self.show_error(str(exc))
             return
-        self._open_started = time.perf_counter()
         self._add_recent(path)
 
         def loaded(result):
@@ -460,7 +464,6 @@ class MainWindow(QMainWindow):
                 "Restoring project",
                 lambda p: ops.restore_project(project, audio, p),
                 lambda opened: self._on_opened(opened, project_path=path),
-                on_error=self._on_restore_error,
             )
 
         self._run("Opening project", lambda p: _load_with_waveform(project.song_path, p), loaded)
@@ -519,9 +522,6 @@ class MainWindow(QMainWindow):
         self.choreography_ready.connect(reopened)
         self.open_project(autosave_path)
 
-    def _on_restore_error(self, message: str) -> None:
-        self.show_error(message)
-
     def _locate_song(self, message: str, old_path: str) -> str:
         if os.environ.get("CHOREO_NO_DIALOGS"):
             self._last_error = message
@@ -561,7 +561,6 @@ class MainWindow(QMainWindow):
         if opened.settings.get("top_k"):
             self.suggestions.k_spin.setValue(int(opened.settings["top_k"]))
         self.doc.select(0)
-        self.timings["open_to_choreography_s"] = time.perf_counter() - self._open_started
         for note in opened.notes:
             self.statusBar().showMessage(note, 10000)
         if opened.warning:

@@ -1,8 +1,9 @@
 """The phrase timeline lane under the waveform: one block per placement.
 
 Each block shows the dance name in its style colour, a lock mark and the confidence (the
-scorer's music fit P(d|u) of the placed dance). Click selects; the time axis is linked to the waveform so both
-zoom and scroll together. Blocks are painted by one item, so a refresh costs one repaint.
+scorer's music fit P(d|u) of the placed dance). Click selects; the time axis is linked to the
+waveform so both zoom and scroll together. Blocks are painted by one item, so a refresh costs
+one repaint.
 """
 
 from __future__ import annotations
