@@ -232,6 +232,12 @@ class MainWindow(QMainWindow):
         self.act_zoom_fit = self._act("Zoom to song", self._zoom_fit, s["zoom_fit"])
         self.act_shortcuts = self._act("Keyboard shortcuts", self.show_shortcuts, s["help"])
         self.act_cancel = self._act("Cancel", self.cancel_job, "Escape")
+        self.swap_actions = [
+            self._act(
+                f"Swap in suggestion {n}", lambda _c=False, r=n - 1: self.swap_suggestion(r), str(n)
+            )
+            for n in range(1, 10)
+        ]
 
     def _build_menus_and_toolbar(self) -> None:
         bar = self.menuBar()

@@ -57,7 +57,7 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 EXTRA = (
-    ("1 … 9", "Swap in suggestion 1 … 9 (in the suggestions list)"),
+    ("1 … 9", "Swap suggestion 1 … 9 onto the selected phrase"),
     ("Enter / double-click", "Swap in the highlighted suggestion"),
     ("Click a suggestion", "Audition it on the selected phrase"),
     ("Click the waveform", "Seek"),

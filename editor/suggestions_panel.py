@@ -2,7 +2,7 @@
 
 Rows show rank, name, style, energy, music fit P(d|u_t), transition in M(prev→d), transition out
 M(d→next) and the combined score; the current placement is marked. A click auditions the row,
-Enter / double-click / a number key (1–9) swaps it in. K is adjustable.
+Enter / double-click swaps it in (the number keys 1–9 are window shortcuts). K is adjustable.
 """
 
 from __future__ import annotations
@@ -96,18 +96,14 @@ class SuggestionsModel(QAbstractTableModel):
 
 
 class _Table(QTableView):
-    """Table that turns Enter and number keys into swap requests."""
+    """Table that turns Enter into a swap request (number keys are window shortcuts)."""
 
     swap_key = Signal(int)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
-        key = event.key()
         row = self.currentIndex().row()
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and row >= 0:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and row >= 0:
             self.swap_key.emit(row)
-            return
-        if Qt.Key.Key_1 <= key <= Qt.Key.Key_9 and not event.modifiers():
-            self.swap_key.emit(key - Qt.Key.Key_1)
             return
         super().keyPressEvent(event)
 

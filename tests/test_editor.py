@@ -95,8 +95,8 @@ def test_swap_suggestion_three_undo_redo(opened, qtbot):
     assert len(rows) >= 3 and rows[0].score >= rows[2].score
     before = doc.choreography[1].dance_id
     target = rows[2].dance_id
-    opened.suggestions.table.setFocus()
-    qtbot.keyClick(opened.suggestions.table, Qt.Key.Key_3)
+    opened.timeline.setFocus()  # number keys work wherever the focus is (not in a text field)
+    qtbot.keyClick(opened.timeline, Qt.Key.Key_3)
     assert doc.choreography[1].dance_id == target
     assert opened.timeline.blocks[1].title.startswith(short_name(opened.engine.dance(target).name))
     # neighbours were re-ranked around the new dance: its transition parts are refreshed
@@ -622,3 +622,15 @@ def test_locked_dance_follows_its_moved_phrase(opened, qtbot):
     assert moved.end_beat == target.end_beat - a.beats_per_bar
     assert doc.choreography[moved.index].dance_id == locked
     assert doc.choreography[moved.index].locked
+
+
+def test_enter_in_the_suggestions_swaps_the_current_row(opened, qtbot):
+    doc = opened.doc
+    doc.select(1)
+    table = opened.suggestions.table
+    table.setFocus()
+    table.setCurrentIndex(opened.suggestions.model.index(1, 0))
+    target = opened.suggestions.rows[1].dance_id
+    qtbot.keyClick(table, Qt.Key.Key_Return)
+    assert doc.choreography[1].dance_id == target
+    assert doc.undo_stack.count() == 1
