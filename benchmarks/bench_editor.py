@@ -9,7 +9,8 @@ Run: ``python benchmarks/bench_editor.py [--song EXTRA_SONG] [--library LIB]`` (
 * swap: one suggestion swapped in with every panel refreshed (timeline, suggestions reranked,
   library usage, status bar) and the changed widgets repainted; a full-window repaint is
   timed as a reference. The motion re-render runs in a worker afterwards and is timed
-  separately. Also the suggestion refresh alone and an audition click.
+  separately. Also the suggestion refresh alone, an audition click, and playback (playhead,
+  timeline and skeleton following at the transport's poll rate).
 
 Figures are printed, never asserted. Targets: interactive ≤ 2 s, swap ≤ 50 ms.
 """
@@ -170,6 +171,28 @@ def swap_latency(app, window, n: int = 40) -> dict[str, list[float]]:
     }
 
 
+def playback_follow(app, window, seconds: float = 3.0) -> str:
+    """Playhead updates per second while playing (silent clock) and the GUI thread's load."""
+    ticks: list[float] = []
+
+    def on_tick(_position: float) -> None:
+        ticks.append(time.perf_counter())
+
+    window.transport.position_changed.connect(on_tick)
+    busy = 0.0
+    window.transport.seek(0.0)
+    window.transport.play()
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        a = time.perf_counter()
+        app.processEvents()
+        busy += time.perf_counter() - a
+        time.sleep(0.001)
+    window.transport.pause()
+    window.transport.position_changed.disconnect(on_tick)
+    return f"{len(ticks) / seconds:.0f} updates/s, GUI thread busy {100 * busy / seconds:.0f}%"
+
+
 def _ms(values: list[float]) -> str:
     if not values:
         return "n/a"
@@ -225,6 +248,7 @@ def main() -> int:
         )
         for label, values in swap_latency(app, window, args.swaps).items():
             print(f"  {label:<28} {_ms(values)}")
+        print(f"  {'playback (playhead follow)':<28} {playback_follow(app, window)}")
     print(f"scorer: {window.engine.scorer_name}; machine: {os.cpu_count()} cores (shared)")
     window.close()
     return 0
