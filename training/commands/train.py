@@ -25,6 +25,8 @@ from core.errors import ChoreoError
 from core.progress import ProgressFn
 
 DEFAULT_PRESET = "cpu"
+DEMO_LABELED = 96
+DEMO_UNLABELED = 192
 
 
 def _library(path: str | None):
@@ -95,8 +97,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("demo-data", help="write the demo labeled + unlabeled song set")
     p.add_argument("out", help="output folder (labeled/ and unlabeled/ are created inside)")
-    p.add_argument("--labeled", type=int, default=72, help="labeled songs (default %(default)s)")
-    p.add_argument("--unlabeled", type=int, default=216,
+    p.add_argument("--labeled", type=int, default=DEMO_LABELED,
+                   help="labeled songs (default %(default)s)")
+    p.add_argument("--unlabeled", type=int, default=DEMO_UNLABELED,
                    help="unlabeled songs (default %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--library", help="dance library folder (default: the demo library)")
@@ -131,8 +134,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="demo data + prepare + full training + bundle, in one go")
     p.add_argument("--out", required=True, help="work folder (data, cache, run)")
     p.add_argument("--bundle", required=True, help="model bundle to write")
-    p.add_argument("--labeled", type=int, default=72)
-    p.add_argument("--unlabeled", type=int, default=216)
+    p.add_argument("--labeled", type=int, default=DEMO_LABELED)
+    p.add_argument("--unlabeled", type=int, default=DEMO_UNLABELED)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--library", help="dance library folder (default: the demo library)")
     p.add_argument("--preset", default=DEFAULT_PRESET)
