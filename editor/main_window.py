@@ -697,14 +697,8 @@ class MainWindow(QMainWindow):
         )
 
     def preview_dance(self, dance_id: str) -> None:
-        """Show one library phrase on the skeleton, looping, from the selected phrase's start."""
-        if self.engine is None:
-            return
-        start = self.doc.phrases[self.doc.selected].start_s if self.doc.selected >= 0 else 0.0
-        positions, parents, fps = ops.dance_preview_scene(self.engine, dance_id)
-        self._render_generation += 1  # a pending render must not replace the preview
-        self.skeleton.set_motion(positions, parents, fps, start_s=start)
-        self.skeleton.set_time(start)
+        """Library preview: the dance on the selected phrase, beat-warped, with the music."""
+        self.audition_dance(dance_id)
 
     # ======================================================================= edits
     def _push_choreography(self, after, text: str, select: int | None = None) -> None:
@@ -918,18 +912,22 @@ class MainWindow(QMainWindow):
         self.transport.audition(p.start_s, p.end_s)
 
     def audition_suggestion(self, row: int) -> None:
-        """Play the selected phrase of the song with this suggestion on the skeleton.
+        """Play the selected phrase of the song with this suggestion on the skeleton."""
+        rows = self.suggestions.rows
+        if 0 <= row < len(rows):
+            self.audition_dance(rows[row].dance_id)
+
+    def audition_dance(self, dance_id: str) -> None:
+        """Play the selected phrase of the song with ``dance_id`` on the skeleton.
 
         The phrase starts playing at once; its beat-warped preview is rendered in a worker
         and replaces the skeleton's motion when ready. The full dance comes back afterwards.
         """
         t = self.doc.selected
-        rows = self.suggestions.rows
-        if not self.doc.ready or t < 0 or not 0 <= row < len(rows):
+        if not self.doc.ready or t < 0:
             return
         p = self.doc.phrases[t]
         seg, chor, engine = self.doc.segmentation, self.doc.choreography, self.engine
-        dance_id = rows[row].dance_id
         self._render_generation += 1
         generation = self._render_generation
         self.transport.audition(p.start_s, p.end_s)

@@ -526,11 +526,6 @@ def render_scene(
     return RenderedScene(positions, parents, fps, metrics)
 
 
-def dance_preview_scene(engine: EngineState, dance_id: str) -> tuple[np.ndarray, np.ndarray, float]:
-    """Joint positions of one library phrase at its own tempo."""
-    return _scene(engine.library.phrase(dance_id).motion)
-
-
 def audition_scene(
     engine: EngineState, seg: Segmentation, chor: Choreography, t: int, dance_id: str
 ) -> tuple[np.ndarray, np.ndarray, float]:

@@ -389,8 +389,13 @@ def test_library_mismatch_keeps_known_placements(opened, qtbot, tmp_path, assets
 
 def test_preview_and_audition_drive_the_skeleton(opened, qtbot):
     dance = opened.engine.library.phrases[0]
+    opened.doc.select(2)
     opened.preview_dance(dance.id)
-    assert opened.skeleton.scene.positions.shape[0] == dance.motion.n_frames
+    p2 = opened.doc.phrases[2]
+    assert opened.transport.playing
+    qtbot.waitUntil(
+        lambda: opened.skeleton.scene.start_s == pytest.approx(p2.start_s), timeout=WAIT_MS
+    )
     opened.doc.select(1)
     opened.audition_suggestion(0)
     p = opened.doc.phrases[1]
