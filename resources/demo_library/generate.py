@@ -17,10 +17,13 @@ from core.library import DancePhrase, Library
 from core.library_import import assemble_library, make_phrase
 from core.progress import ProgressFn, no_progress
 from resources.demo_library import moves
-from resources.demo_library.poser import demo_skeleton, max_pelvis_height, solve_pose
+from resources.demo_library.poser import demo_skeleton, limit_pelvis_height, solve_pose
 from resources.demo_library.tracks import PhraseBuilder
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4  # cache key and fingerprint: bump whenever the output changes
+# Seeds of the phrase compositions; kept at 3 when v4 changed only the arm solver, so each
+# phrase id keeps its moves across that fix.
+COMPOSITION_SEED_VERSION = 3
 FPS = 30.0
 N_COUNTS = 8
 PHRASES_PER_LEVEL = 10
@@ -132,7 +135,7 @@ def _variant_seeds(style: str, energy: int, n_variants: int) -> tuple[tuple[int,
     earlier = _variant_seeds(style, energy, n_variants - 1) if n_variants > 1 else ()
     taken = {moves_used for _, moves_used in earlier}
     for attempt in range(32):
-        key = f"{style}/{energy}/{n_variants - 1}/{attempt}/v{GENERATOR_VERSION}"
+        key = f"{style}/{energy}/{n_variants - 1}/{attempt}/v{COMPOSITION_SEED_VERSION}"
         seed = zlib.crc32(key.encode())
         moves_used = tuple(compose(style, energy, seed)[1])
         if moves_used not in taken:
@@ -148,7 +151,7 @@ def build_phrase(style: str, energy: int, variant: int) -> DancePhrase:
     frames_per_count = FPS * 60.0 / bpm
     n_frames = int(round(N_COUNTS * frames_per_count))
     curves = b.curves(FPS, frames_per_count, n_frames)
-    curves.pelvis[:, 1] = np.minimum(curves.pelvis[:, 1], max_pelvis_height(curves, skeleton))
+    limit_pelvis_height(curves, skeleton)
     motion = solve_pose(skeleton, FPS, curves)
     counts = np.round(np.arange(N_COUNTS) * frames_per_count).astype(np.int64)
     legs = " / ".join(dict.fromkeys(used[0::2]))

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from resources.demo_library.poser import swivel_of
 from resources.demo_library.tracks import PhraseBuilder
 
 # Named hand targets (left hand, chest frame, cm) and elbow poles.
@@ -57,16 +58,18 @@ _POLE_FOR = {"box_up": "down", "box_fwd": "down", "box_down": "up", "heart": "ou
 
 def arms(b: PhraseBuilder, t: float, left: str, right: str, ease: str = "smooth",
          jitter: np.ndarray | None = None) -> None:
-    """Key both hands (and their elbow poles) to named shapes at time ``t``."""
+    """Key both hands to named shapes at time ``t``, each elbow bent towards its shape's pole
+    (keyed as a swivel angle, which stays continuous between keys where a pole would not)."""
     jl = np.zeros(3) if jitter is None else jitter
-    lx, ly, lz = HANDS[left]
-    rx, ry, rz = HANDS[right]
-    b.l_hand.key(t, np.array([lx, ly, lz]) + jl, ease)
-    b.r_hand.key(t, np.array([-rx, ry, rz]) + jl * np.array([-1, 1, 1]), ease)
-    pl = ELBOWS[_POLE_FOR.get(left, "down")]
-    pr = ELBOWS[_POLE_FOR.get(right, "down")]
-    b.l_elbow.key(t, pl, ease)
-    b.r_elbow.key(t, (-pr[0], pr[1], pr[2]), ease)
+    mirror = np.array([-1.0, 1.0, 1.0])
+    l_hand = np.array(HANDS[left]) + jl
+    r_hand = (np.array(HANDS[right]) + jl) * mirror
+    b.l_hand.key(t, l_hand, ease)
+    b.r_hand.key(t, r_hand, ease)
+    l_pole = np.array(ELBOWS[_POLE_FOR.get(left, "down")])
+    r_pole = np.array(ELBOWS[_POLE_FOR.get(right, "down")]) * mirror
+    b.l_swivel.key(t, swivel_of(l_hand, l_pole, 1.0), ease)
+    b.r_swivel.key(t, swivel_of(r_hand, r_pole, -1.0), ease)
 
 
 # ---------------------------------------------------------------- leg patterns

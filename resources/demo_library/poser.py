@@ -68,9 +68,10 @@ def demo_skeleton() -> Skeleton:
 class BodyCurves:
     """Per-frame body parameters (F frames) the solver turns into a Motion.
 
-    Angles in radians; positions in cm. ``*_hand`` targets and ``*_elbow`` pole directions are
-    in the chest (Spine2) frame: x = the dancer's left, y = up, z = forward. Feet are world
-    ankle floor positions ``[F, 3]`` (y = lift above the floor), their heading and heel raise.
+    Angles in radians; positions in cm. ``*_hand`` targets are in the chest (Spine2) frame:
+    x = the dancer's left, y = up, z = forward. ``*_swivel`` is the elbow's swivel angle about
+    the shoulder→hand axis (see :func:`elbow_pole`). Feet are world ankle floor positions
+    ``[F, 3]`` (y = lift above the floor), their heading and heel raise.
     """
 
     facing: np.ndarray
@@ -81,8 +82,8 @@ class BodyCurves:
     head: np.ndarray  # [F, 3] yaw, pitch (nod down +), roll
     l_hand: np.ndarray
     r_hand: np.ndarray
-    l_elbow: np.ndarray
-    r_elbow: np.ndarray
+    l_swivel: np.ndarray  # [F] rad
+    r_swivel: np.ndarray
     l_foot: np.ndarray
     r_foot: np.ndarray
     l_foot_yaw: np.ndarray
@@ -110,6 +111,84 @@ def _frame(bone_dir: np.ndarray, normal: np.ndarray) -> np.ndarray:
     n = normal - np.sum(normal * b1, -1, keepdims=True) * b1
     n = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-9)
     return np.stack([b1, n, np.cross(b1, n)], axis=-1)
+
+
+_SHOULDER_OFF = np.array(_JOINTS[6][2])  # LeftShoulder in the chest frame
+_ARM_OFF = np.array(_JOINTS[7][2])  # LeftArm (the shoulder ball) from LeftShoulder
+# Reference elbow-pole field (left arm, chest frame). It is tangent to the sphere of arm
+# directions and vanishes only at POLE_SINGULAR (back and across the body, where a hand never
+# goes), so the elbow's bend direction is a continuous function of the arm direction
+# everywhere a dance reaches; _POLE_E points the elbow out and back for a hanging arm.
+POLE_SINGULAR = np.array([-1.0, 0.0, -1.0]) / np.sqrt(2.0)
+_POLE_E = np.array([2.12, -1.0, -2.12]) / np.linalg.norm([2.12, -1.0, -2.12])
+# Hand paths stay out of a ball of HAND_KEEP_OUT_CM around a point HAND_KEEP_OUT_SHIFT_CM
+# behind-inside the shoulder (towards POLE_SINGULAR): a wrist ≥ 20 cm from its shoulder in
+# front (elbow flexed ≤ ~135°), ≥ 36 cm behind it, so a hand never passes through the
+# shoulder or the neck, where the arm direction — and the elbow — would turn in a frame.
+HAND_KEEP_OUT_CM = 28.0
+HAND_KEEP_OUT_SHIFT_CM = 8.0
+# Shoulder→wrist reach eased into [12 cm, 99 % of the arm]: beyond ~99 % the elbow position
+# is ill-conditioned (dh/dd → ∞), under 12 cm the arm would fold through itself.
+_REACH_LO = (12.0, 18.0)  # reaches under 18 cm ease towards 12 cm, never below
+_REACH_HI = (0.85 * (UPPER_ARM_CM + FOREARM_CM), 0.99 * (UPPER_ARM_CM + FOREARM_CM))
+
+
+def shoulder_raise(hand_y: np.ndarray) -> np.ndarray:
+    """Shoulder (clavicle) raise in rad for chest-frame hand heights: up to 0.25 overhead."""
+    return np.clip((np.asarray(hand_y) - 10.0) / 50.0, 0.0, 1.0) * 0.25
+
+
+def arm_root_in_chest(hand: np.ndarray) -> np.ndarray:
+    """Left shoulder-ball position in the chest frame for left-hand targets ``[..., 3]``."""
+    r = shoulder_raise(hand[..., 1])
+    return _SHOULDER_OFF + np.stack(
+        [_ARM_OFF[0] * np.cos(r), _ARM_OFF[0] * np.sin(r), np.zeros_like(r)], -1)
+
+
+def _reference_pole(u: np.ndarray) -> np.ndarray:
+    """Unit reference elbow direction ⟂ ``u`` for left-arm directions ``u`` [..., 3]: the
+    pull-back of a constant plane field under stereographic projection from POLE_SINGULAR."""
+    s, e = POLE_SINGULAR, _POLE_E
+    v = (1.0 - u @ s)[..., None] * e + (u @ e)[..., None] * (s - u)
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
+
+def _arm_axes(hand: np.ndarray, sx: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Left-arm coordinates of a hand target: shoulder→hand unit ``u``, reference pole ``v0``
+    and ``u × v0`` (the right arm is mirrored in x first)."""
+    h = np.asarray(hand, float) * np.array([sx, 1.0, 1.0])
+    d = h - arm_root_in_chest(h)
+    u = d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-9)
+    v0 = _reference_pole(u)
+    return u, v0, np.cross(u, v0)
+
+
+def swivel_of(hand: np.ndarray, pole: np.ndarray, sx: float) -> float:
+    """Swivel angle (rad) that bends the elbow towards chest-frame ``pole`` when the hand is
+    at ``hand`` (``sx`` = 1 left arm, −1 right arm); keys store this, not the pole."""
+    u, v0, w0 = _arm_axes(hand, sx)
+    p = np.asarray(pole, float) * np.array([sx, 1.0, 1.0])
+    p = p - (p @ u) * u
+    return float(np.arctan2(p @ w0, p @ v0))
+
+
+def elbow_pole(hand: np.ndarray, swivel: np.ndarray, sx: float) -> np.ndarray:
+    """Chest-frame unit elbow directions ``[F, 3]`` (⟂ the arm) for hand targets and swivel
+    angles: the reference pole turned by ``swivel`` about the shoulder→hand axis. Continuous
+    in both, so an elbow never flips while the hand and the swivel move smoothly."""
+    _, v0, w0 = _arm_axes(hand, sx)
+    phi = np.asarray(swivel, float)[..., None]
+    return (np.cos(phi) * v0 + np.sin(phi) * w0) * np.array([sx, 1.0, 1.0])
+
+
+def _soft_reach(d: np.ndarray) -> np.ndarray:
+    """Shoulder→wrist distances eased into [12, 0.99·arm length] (identity in between, C¹)."""
+    lo_min, lo_knee = _REACH_LO
+    hi_knee, hi_max = _REACH_HI
+    d = np.asarray(d, float)
+    low = lo_knee - (lo_knee - lo_min) * np.tanh((lo_knee - d) / (lo_knee - lo_min))
+    high = hi_knee + (hi_max - hi_knee) * np.tanh((d - hi_knee) / (hi_max - hi_knee))
+    return np.where(d < lo_knee, low, np.where(d > hi_knee, high, d))
 
 
 def two_bone_ik(
@@ -173,17 +252,21 @@ def solve_pose(skeleton: Skeleton, fps: float, c: BodyCurves) -> Motion:
     rot[:, idx["Neck"]] = head_q
     rot[:, idx["Head"]] = head_q
 
-    arms = (("Left", c.l_hand, c.l_elbow, 1.0), ("Right", c.r_hand, c.r_elbow, -1.0))
-    for side, hand, elbow_pole, sx in arms:
+    arms = (("Left", c.l_hand, c.l_swivel, 1.0), ("Right", c.r_hand, c.r_swivel, -1.0))
+    for side, hand, swivel, sx in arms:
         sh_i, arm_i = idx[f"{side}Shoulder"], idx[f"{side}Arm"]
-        raise_amt = np.clip((hand[:, 1] - 10.0) / 50.0, 0.0, 1.0) * 0.25
-        sh_local = quat.about_axis("Z", sx * raise_amt)
+        sh_local = quat.about_axis("Z", sx * shoulder_raise(hand[:, 1]))
         rot[:, sh_i] = sh_local
         g_sh = quat.mul(g_chest, sh_local)
         sh_pos = chest_pos + quat.rotate(g_chest, off[sh_i])
         arm_pos = sh_pos + quat.rotate(g_sh, off[arm_i])
-        target = chest_pos + quat.rotate(g_chest, hand)
-        pole_w = quat.rotate(g_chest, elbow_pole)
+        # reach eased short of full stretch and of a fully folded arm, direction unchanged
+        root_c = off[sh_i] + quat.rotate(sh_local, off[arm_i])
+        d_vec = hand - root_c
+        d = np.linalg.norm(d_vec, axis=-1, keepdims=True)
+        hand_c = root_c + d_vec / np.maximum(d, 1e-9) * _soft_reach(d)
+        target = chest_pos + quat.rotate(g_chest, hand_c)
+        pole_w = quat.rotate(g_chest, elbow_pole(hand, swivel, sx))
         elbow = two_bone_ik(arm_pos, target, pole_w, UPPER_ARM_CM, FOREARM_CM)
         wrist = elbow + FOREARM_CM * (target - elbow) / np.maximum(
             np.linalg.norm(target - elbow, axis=-1, keepdims=True), 1e-9
@@ -217,10 +300,16 @@ def solve_pose(skeleton: Skeleton, fps: float, c: BodyCurves) -> Motion:
     return Motion(skeleton, fps, rot, c.pelvis)
 
 
+# Longest hip→ankle distance the pelvis limit allows: knees keep a soft bend (~28°), because
+# near full extension the knee position is ill-conditioned and a foot lifting off would
+# snap the knee forward in one frame.
+LEG_REACH_FRACTION = 0.97
+
+
 def max_pelvis_height(c: BodyCurves, skeleton: Skeleton) -> np.ndarray:
     """Highest pelvis height per frame at which both legs still reach their ankle targets."""
     idx = {name: i for i, name in enumerate(skeleton.joint_names)}
-    reach = (THIGH_CM + SHIN_CM) * 0.995
+    reach = (THIGH_CM + SHIN_CM) * LEG_REACH_FRACTION
     g_hips = quat.mul(quat.about_axis("Y", c.facing), _ypr(c.hip))
     limit = np.full(len(c.facing), np.inf)
     for side, foot, heel in (("Left", c.l_foot, c.l_heel), ("Right", c.r_foot, c.r_heel)):
@@ -230,3 +319,12 @@ def max_pelvis_height(c: BodyCurves, skeleton: Skeleton) -> np.ndarray:
         top = ankle + np.sqrt(np.maximum(reach * reach - dxz * dxz, 1.0))
         limit = np.minimum(limit, top - hip_off[:, 1])
     return limit
+
+
+def limit_pelvis_height(c: BodyCurves, skeleton: Skeleton, softness_cm: float = 1.5) -> None:
+    """Lower the pelvis (in place) where a leg could not reach its foot: a smooth minimum of
+    the wanted height and :func:`max_pelvis_height` (never above either), so the hips ease
+    into the limit instead of stopping on it with a kink."""
+    want, limit = c.pelvis[:, 1], max_pelvis_height(c, skeleton)
+    gap = np.abs(limit - want) / softness_cm
+    c.pelvis[:, 1] = np.minimum(want, limit) - softness_cm * np.log1p(np.exp(-gap))

@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from resources.demo_library.poser import HIP_HEIGHT_CM, BodyCurves
+from resources.demo_library.poser import (
+    HAND_KEEP_OUT_CM,
+    HAND_KEEP_OUT_SHIFT_CM,
+    HIP_HEIGHT_CM,
+    POLE_SINGULAR,
+    BodyCurves,
+    arm_root_in_chest,
+    swivel_of,
+)
 
 
 def _smooth(s: np.ndarray) -> np.ndarray:
@@ -92,10 +100,62 @@ class Track:
             m = (ts >= t0) & (ts <= t1)
             if np.any(m) and t1 > t0:
                 e = EASES[ease]((ts[m] - t0) / (t1 - t0)).reshape(-1, *([1] * first.ndim))
-                out[m] = v0 + e * (v1 - v0)
+                out[m] = self.between(v0, v1, e)
         last_t, last_v, _ = self.keys[-1]
         out[ts > last_t] = last_v
         return out
+
+    def between(self, v0: np.ndarray, v1: np.ndarray, e: np.ndarray) -> np.ndarray:
+        """Values between two keys at eased fractions ``e`` (0 at ``v0``, 1 at ``v1``)."""
+        return v0 + e * (v1 - v0)
+
+
+class AngleTrack(Track):
+    """A keyed angle (rad) that turns the short way round between keys."""
+
+    def between(self, v0: np.ndarray, v1: np.ndarray, e: np.ndarray) -> np.ndarray:
+        """Angles from ``v0`` towards ``v1`` along the shorter arc."""
+        return v0 + e * (np.mod(v1 - v0 + np.pi, 2.0 * np.pi) - np.pi)
+
+
+class HandTrack(Track):
+    """A chest-frame hand target whose path between keys bends around the shoulder.
+
+    Straight-line paths between arm shapes (hand down → overhead, heart → hip) can pass
+    through the shoulder or behind the neck, where the shoulder→hand direction — and with it
+    the elbow — would turn half a circle in a frame or two. A path that enters the keep-out
+    ball (:data:`~resources.demo_library.poser.HAND_KEEP_OUT_CM` around a point just behind
+    and inside the shoulder) bulges out of it, always to the front and outside, by just
+    enough; the bulge is zero at both keys, so keys and their stops are unchanged.
+    """
+
+    def __init__(self, initial, shoulder: np.ndarray) -> None:
+        super().__init__(initial)
+        self.shoulder = np.asarray(shoulder, float)
+        inward_back = POLE_SINGULAR * np.array([np.sign(self.shoulder[0]), 1.0, 1.0])
+        self.center = self.shoulder + HAND_KEEP_OUT_SHIFT_CM * inward_back
+        self.out_front = -inward_back
+
+    def between(self, v0: np.ndarray, v1: np.ndarray, e: np.ndarray) -> np.ndarray:
+        """Straight path from ``v0`` to ``v1``, bulged out of the keep-out ball."""
+        line = v0 + e * (v1 - v0)
+        delta = v1 - v0
+        length2 = float(delta @ delta)
+        if length2 < 1e-9:
+            return line
+        a = v0 - self.center
+        s_near = float(np.clip(-(a @ delta) / length2, 0.0, 1.0))
+        closest = a + s_near * delta
+        if s_near in (0.0, 1.0) or float(closest @ closest) >= HAND_KEEP_OUT_CM**2:
+            return line
+        away = self.out_front - (self.out_front @ delta) / length2 * delta
+        if np.linalg.norm(away) < 0.2:  # moving along out_front: go round forwards instead
+            away = np.array([0.0, 0.0, 1.0]) - delta[2] / length2 * delta
+        away = away / np.linalg.norm(away)
+        ca = float(closest @ away)  # push along `away` until |closest + h·away| = radius
+        h = -ca + np.sqrt(ca * ca - float(closest @ closest) + HAND_KEEP_OUT_CM**2)
+        peak = 4.0 * max(s_near * (1.0 - s_near), 0.2)
+        return line + 4.0 * e * (1.0 - e) * (h / peak) * away
 
 
 @dataclass
@@ -172,10 +232,12 @@ class PhraseBuilder:
         self.spine = Track([0.0, 0.05, 0.0])
         self.chest = Track(0.0)
         self.head = Track([0.0, 0.0, 0.0])
-        self.l_hand = Track([20.0, -43.0, 9.0])
-        self.r_hand = Track([-20.0, -43.0, 9.0])
-        self.l_elbow = Track([0.3, -1.0, -0.6])
-        self.r_elbow = Track([-0.3, -1.0, -0.6])
+        l_rest, l_pole = np.array([20.0, -43.0, 9.0]), np.array([0.3, -1.0, -0.6])
+        mirror = np.array([-1.0, 1.0, 1.0])
+        self.l_hand = HandTrack(l_rest, arm_root_in_chest(np.array([0.0, 10.0, 0.0])))
+        self.r_hand = HandTrack(l_rest * mirror, self.l_hand.shoulder * mirror)
+        self.l_swivel = AngleTrack(swivel_of(l_rest, l_pole, 1.0))
+        self.r_swivel = AngleTrack(swivel_of(l_rest * mirror, l_pole * mirror, -1.0))
         self.l_heel = Track(0.0)
         self.r_heel = Track(0.0)
         self.l_foot = FootTrack(np.array([stance_cm, 0.0]), 0.08)
@@ -239,7 +301,8 @@ class PhraseBuilder:
         return BodyCurves(
             facing=facing, pelvis=pelvis, hip=hip, spine=spine, chest_pitch=self.chest.sample(ts),
             head=self.head.sample(ts), l_hand=self.l_hand.sample(ts), r_hand=self.r_hand.sample(ts),
-            l_elbow=self.l_elbow.sample(ts), r_elbow=self.r_elbow.sample(ts), l_foot=lf, r_foot=rf,
+            l_swivel=self.l_swivel.sample(ts), r_swivel=self.r_swivel.sample(ts), l_foot=lf,
+            r_foot=rf,
             l_foot_yaw=lyaw, r_foot_yaw=ryaw, l_heel=self.l_heel.sample(ts),
             r_heel=self.r_heel.sample(ts),
         )
