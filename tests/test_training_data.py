@@ -155,7 +155,7 @@ def test_timeline_without_its_song_is_a_clear_error(demo, tmp_path):
 
 def test_choreo_train_writes_a_bundle_the_engine_loads(demo, tmp_path, capsys):
     run = tmp_path / "run"
-    args = ["train", "coascent", "--cache", str(demo["cache"]), "--run", str(run),
+    args = ["train", "coascent", "--cache", str(demo["cache"]), "--run-dir", str(run),
             "--library", str(demo["root"] / "library"), "--preset", "tiny", "--device", "cpu",
             "--set", "pretrain.epochs=1", "--set", "finetune.epochs=2",
             "--set", "coascent.epochs=2"]
@@ -177,18 +177,19 @@ def test_choreo_train_writes_a_bundle_the_engine_loads(demo, tmp_path, capsys):
 
 
 def test_choreo_train_user_mistakes_are_one_line(demo, tmp_path, capsys):
-    assert main(["train", "finetune", "--cache", str(tmp_path), "--run", str(tmp_path / "r"),
-                 "--library", str(demo["root"] / "library")]) == 2
+    assert main(["train", "finetune", "--cache", str(tmp_path), "--run-dir",
+                 str(tmp_path / "r"), "--library", str(demo["root"] / "library")]) == 2
     assert "choreo train prepare" in capsys.readouterr().err
-    assert main(["train", "finetune", "--cache", str(demo["cache"]), "--run",
+    assert main(["train", "finetune", "--cache", str(demo["cache"]), "--run-dir",
                  str(tmp_path / "r"), "--library", str(demo["root"] / "library"),
                  "--set", "pretrain.epochz=3"]) == 2
     assert "pretrain.epochz" in capsys.readouterr().err
 
 
 def test_ablation_runs_groups_i_to_v_and_prints_table_1(demo, tmp_path, capsys):
-    args = ["train", "ablation", "--cache", str(demo["cache"]), "--run", str(tmp_path / "abl"),
-            "--library", str(demo["root"] / "library"), "--preset", "tiny", "--device", "cpu",
+    args = ["train", "ablation", "--cache", str(demo["cache"]), "--run-dir",
+            str(tmp_path / "abl"), "--library", str(demo["root"] / "library"), "--preset", "tiny",
+            "--device", "cpu",
             "--set", "pretrain.epochs=1", "--set", "finetune.epochs=1",
             "--set", "finetune.end_to_end_epochs=1", "--set", "coascent.epochs=1"]
     assert main(args) == 0

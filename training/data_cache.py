@@ -7,8 +7,8 @@ and writes into the cache folder:
 * ``shards/<key[:2]>/<key>/`` per song: ``mel.npy`` [T,128,128], ``melody.npy`` [T,128],
   ``rhythm.npy`` [T,128] (float16, read back with ``np.load(mmap_mode="r")``) and ``meta.json``
   (written last, so a shard with ``meta.json`` is complete). Phrases are rows in song order.
-  ``key`` hashes the feature version, the audio content hash and the phrase boundaries, so
-  an unchanged song is never recomputed (resumable) and an edited one is.
+  ``key`` hashes the version of the analysis code, the audio content hash and the phrase
+  boundaries, so an unchanged song is never recomputed (resumable) and an edited one is.
 * ``dataset.json``: the songs, which are labeled, their dance ids per phrase and the library
   they refer to. Labels live here, not in the shards, so relabeling costs nothing.
 
@@ -121,14 +121,23 @@ def timeline_phrases(timeline: Timeline) -> list[MusicPhrase]:
     ]
 
 
+def analysis_version() -> str:
+    """Version of the analysis, segmentation and feature code (a change invalidates shards)."""
+    import core.phrases
+    from core.feature_cache import CACHE_VERSION
+
+    segmenter = hashlib.sha256(Path(core.phrases.__file__).read_bytes()).hexdigest()[:8]
+    return f"{FEATURE_VERSION}-{CACHE_VERSION}-{segmenter}"
+
+
 def shard_key(source: SongSource, timeline: Timeline | None) -> str:
-    """Content hash of what a shard's features depend on: features, audio, phrase boundaries."""
+    """Content hash of what a shard's features depend on: code version, audio, boundaries."""
     if timeline is None:
         boundaries = "auto"
     else:
         boundaries = ";".join(f"{p.start_s:.4f}-{p.end_s:.4f}" for p in timeline.phrases)
         boundaries += "|" + ",".join(f"{b:.4f}" for b in timeline.beats_s)
-    text = f"{FEATURE_VERSION}|{source.content_hash}|{boundaries}"
+    text = f"{analysis_version()}|{source.content_hash}|{boundaries}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -4,11 +4,11 @@ Sub-commands (each also runs as ``python -m training.<stage>`` and under ``torch
 
 * ``demo-data OUT``: write the deterministic demo labeled + unlabeled song set.
 * ``prepare --labeled DIR --unlabeled DIR --cache DIR``: analyse and cache features (resumable).
-* ``pretrain`` / ``finetune`` / ``coascent`` ``--cache DIR --run DIR``: train up to that stage
-  (finished earlier stages are reused from the run's checkpoints); ``coascent`` also writes
+* ``pretrain`` / ``finetune`` / ``coascent`` ``--cache DIR --run-dir DIR``: train up to that
+  stage (finished earlier stages are reused from the run's checkpoints); ``coascent`` also writes
   the model bundle.
 * ``evaluate --cache DIR --model BUNDLE``: held-out top-1/5/10 of a bundle vs the baselines.
-* ``ablation --cache DIR --run DIR``: Groups I–V, printed as the paper's Table 1.
+* ``ablation --cache DIR --run-dir DIR``: Groups I–V, printed as the paper's Table 1.
 * ``demo --out DIR --bundle PATH``: the one command that builds the bundled model: demo data,
   prepare, pre-train, fine-tune, co-ascent, bundle.
 """
@@ -76,7 +76,8 @@ def _config(args: argparse.Namespace):
 def _add_run_options(p: argparse.ArgumentParser, *, run: bool = True) -> None:
     p.add_argument("--cache", required=True, help="feature cache folder (from `prepare`)")
     if run:
-        p.add_argument("--run", required=True, help="run folder: config, log.csv, checkpoints")
+        p.add_argument("--run-dir", required=True,
+                       help="run folder: config, log.csv, checkpoints, metrics")
     p.add_argument("--library", help="dance library folder (default: the demo library)")
     p.add_argument("--preset", default=DEFAULT_PRESET,
                    help="training preset: paper, cpu or tiny (default %(default)s)")
@@ -119,7 +120,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         p.add_argument("--stop-after", type=int, metavar="EPOCHS",
                        help="stop each stage after this many epochs (resume later)")
         if stage == "coascent":
-            p.add_argument("--bundle", help="model bundle to write (default RUN/model.choreomodel)")
+            p.add_argument("--bundle",
+                           help="model bundle to write (default RUN_DIR/model.choreomodel)")
         p.set_defaults(func=_cmd_stage, stage=stage)
 
     p = sub.add_parser("evaluate", help="held-out top-1/5/10 of a model bundle")
@@ -219,8 +221,8 @@ def _cmd_stage(args: argparse.Namespace) -> int:
     ctx = init_distributed(args.device)
     try:
         data = load_training_data(args.cache, library, config)
-        runner = _runner(args, args.run, ctx)
-        bundle = getattr(args, "bundle", None) or str(Path(args.run) / "model.choreomodel")
+        runner = _runner(args, args.run_dir, ctx)
+        bundle = getattr(args, "bundle", None) or str(Path(args.run_dir) / "model.choreomodel")
         result = train_model(data, library, config, runner, until=args.stage,
                              bundle_path=bundle if args.stage == "coascent" else None)
         if ctx.is_main:
@@ -271,7 +273,7 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
     ctx = init_distributed(args.device)
     try:
         data = load_training_data(args.cache, library, config)
-        results = run_ablation(data, library, config, _runner(args, args.run, ctx))
+        results = run_ablation(data, library, config, _runner(args, args.run_dir, ctx))
         if ctx.is_main:
             print(format_table(results))
     finally:
