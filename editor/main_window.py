@@ -436,11 +436,14 @@ class MainWindow(QMainWindow):
 
         def loaded(result):
             audio, pyramid = result
+            previous = self._snapshot()
             self._show_new_audio(audio, pyramid, path)
             self._run(
                 "Analysing",
                 lambda p: ops.open_new_song(audio, path, self._engine_spec(), p),
                 self._on_opened,
+                on_error=lambda message: self._back_to(previous, message),
+                on_cancel=lambda: self._back_to(previous),
             )
 
         self._run("Opening", lambda p: _load_with_waveform(path, p), loaded)
@@ -465,14 +468,48 @@ class MainWindow(QMainWindow):
 
         def loaded(result):
             audio, pyramid = result
+            previous = self._snapshot()
             self._show_new_audio(audio, pyramid, project.song_path)
             self._run(
                 "Restoring project",
                 lambda p: ops.restore_project(project, audio, p),
                 lambda opened: self._on_opened(opened, project_path=path),
+                on_error=lambda message: self._back_to(previous, message),
+                on_cancel=lambda: self._back_to(previous),
             )
 
         self._run("Opening project", lambda p: _load_with_waveform(project.song_path, p), loaded)
+
+    def _snapshot(self) -> dict | None:
+        """The open choreography, kept while another song opens (None when nothing is open)."""
+        if not self.doc.ready:
+            return None
+        return {
+            "audio": self.doc.audio,
+            "pyramid": self._pyramid,
+            "path": self.doc.song_path,
+            "project_path": self.doc.project_path,
+            "engine": self.engine,
+            "segmentation": self.doc.segmentation,
+            "dirty": self.doc.dirty,
+            "selected": self.doc.selected,
+            "settings": dict(self._opened_settings),
+        }
+
+    def _back_to(self, previous: dict | None, message: str = "") -> None:
+        """Opening failed or was cancelled: put the previous choreography back on screen."""
+        if previous is not None:
+            self._show_new_audio(previous["audio"], previous["pyramid"], previous["path"])
+            opened = ops.Opened(
+                previous["engine"], previous["segmentation"], settings=previous["settings"]
+            )
+            self._on_opened(opened, project_path=previous["project_path"])
+            self.doc.select(previous["selected"])
+            if previous["dirty"]:
+                self.doc.undo_stack.resetClean()
+                self._update_title()
+        if message:
+            self.show_error(message)
 
     def choose_library(self) -> None:
         folder = QFileDialog.getExistingDirectory(

@@ -639,3 +639,25 @@ def test_enter_in_the_suggestions_swaps_the_current_row(opened, qtbot):
     qtbot.keyClick(table, Qt.Key.Key_Return)
     assert doc.choreography[1].dance_id == target
     assert doc.undo_stack.count() == 1
+
+
+def test_song_without_a_beat_keeps_the_open_choreography(opened, qtbot, tmp_path):
+    import soundfile as sf
+
+    doc = opened.doc
+    doc.select(1)
+    opened.swap_suggestion(2)
+    before = doc.choreography.dance_ids
+    song = doc.song_path
+    sr = 22050
+    t = np.arange(sr * 12) / sr
+    drone = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 0.1 * np.sin(2 * np.pi * 0.2 * t))
+    sf.write(str(tmp_path / "drone.wav"), np.stack([drone, drone], 1).astype(np.float32), sr)
+    opened.open_path(str(tmp_path / "drone.wav"), ask_to_save=False)
+    qtbot.waitUntil(lambda: opened._last_error != "", timeout=WAIT_MS)
+    _idle(qtbot, opened)
+    assert "no steady beat" in opened._last_error
+    assert doc.ready and doc.song_path == song
+    assert doc.choreography.dance_ids == before
+    assert doc.dirty, "the unsaved edit is still unsaved"
+    assert len(opened.timeline.blocks) == len(before)
