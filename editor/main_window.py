@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self._opened_settings: dict = {}
         self._pyramid: WavePyramid | None = None
         self.last_metrics = None
+        self._recovering = False
         self.autosaver = Autosaver(self, autosave_dir)
 
         self._build_views()
@@ -498,6 +499,7 @@ class MainWindow(QMainWindow):
 
     def _back_to(self, previous: dict | None, message: str = "") -> None:
         """Opening failed or was cancelled: put the previous choreography back on screen."""
+        self._recovering = False
         if previous is not None:
             self._show_new_audio(previous["audio"], previous["pyramid"], previous["path"])
             opened = ops.Opened(
@@ -554,16 +556,10 @@ class MainWindow(QMainWindow):
 
     def recover(self, autosave_path: str) -> None:
         """Reopen an autosaved project: unsaved (dirty), saving to where it was saved before."""
-
-        def reopened() -> None:
-            self.choreography_ready.disconnect(reopened)
-            original = self._opened_settings.get("project_path", "")
-            self.doc.project_path = str(original or "")
-            self.doc.undo_stack.resetClean()
-            self._update_title()
-
-        self.choreography_ready.connect(reopened)
+        self._recovering = True
         self.open_project(autosave_path)
+        if self._job is None:  # the file could not even be read: nothing is being recovered
+            self._recovering = False
 
     def _locate_song(self, message: str, old_path: str) -> str:
         if os.environ.get("CHOREO_NO_DIALOGS"):
@@ -611,6 +607,11 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._update_actions()
         self.autosaver.start()
+        if self._recovering:
+            self._recovering = False
+            self.doc.project_path = str(self._opened_settings.get("project_path") or "")
+            self.doc.undo_stack.resetClean()
+            self._update_title()
         self.choreography_ready.emit()
 
     # ======================================================================= document → views
