@@ -231,6 +231,11 @@ class MainWindow(QMainWindow):
             self.act_meters.addAction(action)
             self.meter_actions[beats] = action
         self.act_zoom_fit = self._act("Zoom to song", self._zoom_fit, s["zoom_fit"])
+        self.act_zoom_in = self._act("Zoom in", lambda: self.zoom(0.5), s["zoom_in"])
+        self.act_zoom_out = self._act("Zoom out", lambda: self.zoom(2.0), s["zoom_out"])
+        self.act_zoom_phrase = self._act(
+            "Zoom to selected phrase", self._zoom_phrase, s["zoom_phrase"]
+        )
         self.act_shortcuts = self._act("Keyboard shortcuts", self.show_shortcuts, s["help"])
         self.act_cancel = self._act("Cancel", self.cancel_job, "Escape")
         self.swap_actions = [
@@ -268,7 +273,9 @@ class MainWindow(QMainWindow):
         meter = tempo.addMenu("Meter")
         meter.addActions(self.act_meters.actions())
         view = bar.addMenu("&View")
-        view.addAction(self.act_zoom_fit)
+        view.addActions(
+            [self.act_zoom_in, self.act_zoom_out, self.act_zoom_phrase, self.act_zoom_fit]
+        )
         view.addAction(self.library_dock.toggleViewAction())
         view.addAction(self.history_dock.toggleViewAction())
         engine_menu = bar.addMenu("&Library")
@@ -990,6 +997,20 @@ class MainWindow(QMainWindow):
 
     def _zoom_fit(self) -> None:
         self.waveform.getViewBox().setXRange(0, max(self.transport.duration_s, 1.0), padding=0)
+
+    def zoom(self, factor: float) -> None:
+        """Zoom the time axis by ``factor`` around the playhead (kept where it is on screen)."""
+        vb = self.waveform.getViewBox()
+        lo, hi = vb.viewRange()[0]
+        at = min(max(self.transport.position_s(), lo), hi)
+        vb.setXRange(at - (at - lo) * factor, at + (hi - at) * factor, padding=0)
+
+    def _zoom_phrase(self) -> None:
+        t = self.doc.selected
+        if t >= 0 and self.doc.phrases:
+            p = self.doc.phrases[t]
+            margin = 0.1 * (p.end_s - p.start_s)
+            self.waveform.getViewBox().setXRange(p.start_s - margin, p.end_s + margin, padding=0)
 
     # ======================================================================= saving
     def current_project(self):

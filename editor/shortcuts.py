@@ -27,6 +27,9 @@ SHORTCUTS: dict[str, str] = {
     "tap": "T",
     "downbeat": "D",
     "zoom_fit": "Ctrl+0",
+    "zoom_in": "Ctrl+=",
+    "zoom_out": "Ctrl+-",
+    "zoom_phrase": "Z",
     "help": "F1",
 }
 
@@ -53,6 +56,9 @@ DESCRIPTIONS: dict[str, str] = {
     "tap": "Tap tempo",
     "downbeat": "Set the first downbeat at the playhead",
     "zoom_fit": "Zoom to the whole song",
+    "zoom_in": "Zoom in around the playhead",
+    "zoom_out": "Zoom out around the playhead",
+    "zoom_phrase": "Zoom to the selected phrase",
     "help": "This sheet",
 }
 

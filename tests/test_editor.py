@@ -661,3 +661,20 @@ def test_song_without_a_beat_keeps_the_open_choreography(opened, qtbot, tmp_path
     assert doc.choreography.dance_ids == before
     assert doc.dirty, "the unsaved edit is still unsaved"
     assert len(opened.timeline.blocks) == len(before)
+
+
+def test_zoom_keeps_the_playhead_in_view(opened):
+    vb = opened.waveform.getViewBox()
+    opened.transport.seek(10.0)
+    opened.act_zoom_in.trigger()
+    lo, hi = vb.viewRange()[0]
+    assert lo <= 10.0 <= hi and hi - lo < opened.transport.duration_s * 0.6
+    opened.doc.select(2)
+    opened.act_zoom_phrase.trigger()
+    p = opened.doc.phrases[2]
+    lo, hi = vb.viewRange()[0]
+    assert lo <= p.start_s and p.end_s <= hi and hi - lo < 1.3 * (p.end_s - p.start_s)
+    opened.act_zoom_fit.trigger()
+    assert vb.viewRange()[0][1] - vb.viewRange()[0][0] == pytest.approx(
+        opened.transport.duration_s, rel=0.01
+    )
