@@ -116,12 +116,12 @@ def demo_song_path() -> Path:
     """The demo song as a WAV file in the user's cache (written once), so projects can save it."""
     from PySide6.QtCore import QStandardPaths
 
-    from resources.demo_song import render_demo_song
+    import resources.demo_song as generator
 
     cache = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
     path = Path(cache or Path.home() / ".cache" / "choreo-studio") / "demo_song.wav"
-    if not path.exists():
-        render_demo_song().write_wav(path)
+    if not path.exists() or path.stat().st_mtime < Path(generator.__file__).stat().st_mtime:
+        generator.render_demo_song().write_wav(path)  # first run, or the generator changed
     return path
 
 

@@ -678,3 +678,19 @@ def test_zoom_keeps_the_playhead_in_view(opened):
     assert vb.viewRange()[0][1] - vb.viewRange()[0][0] == pytest.approx(
         opened.transport.duration_s, rel=0.01
     )
+
+
+def test_demo_song_file_is_written_once_into_the_user_cache(tmp_path, monkeypatch):
+    import os
+
+    from editor.session_ops import demo_song_path
+
+    make_app()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    path = demo_song_path()
+    assert path.is_file() and str(path).startswith(str(tmp_path / "xdg"))
+    stamp = path.stat().st_mtime_ns
+    assert demo_song_path() == path and path.stat().st_mtime_ns == stamp
+    os.utime(path, (0, 0))  # older than the generator: written again
+    demo_song_path()
+    assert path.stat().st_mtime > 0
