@@ -993,7 +993,8 @@ class MainWindow(QMainWindow):
             on_done=show,
             on_error=self.show_error,
         )
-        QTimer.singleShot(max(1000, int(1000 * (p.end_s - p.start_s)) + 300), restore)
+        # Bound to self so a pending restore dies with the window instead of firing after it.
+        QTimer.singleShot(max(1000, int(1000 * (p.end_s - p.start_s)) + 300), self, restore)
 
     def _zoom_fit(self) -> None:
         self.waveform.getViewBox().setXRange(0, max(self.transport.duration_s, 1.0), padding=0)
