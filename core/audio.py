@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,7 +92,8 @@ def file_content_hash(path: str | os.PathLike[str]) -> str:
 
 
 def load_audio(path: str | os.PathLike[str], max_duration_s: float = MAX_DURATION_S) -> Audio:
-    """Decode ``path`` (wav/flac/ogg/mp3 via libsndfile; other formats via audioread if present).
+    """Decode ``path``: wav/flac/ogg/mp3 via libsndfile; m4a/aac and anything else ffmpeg reads
+    via the ffmpeg binary bundled with imageio-ffmpeg (audioread when that is not installed).
 
     Raises ChoreoError for a missing file, a file that is not audio, a truncated or corrupt file,
     zero length, all silence, or a song longer than ``max_duration_s`` (refused before decoding).
@@ -113,7 +117,8 @@ def load_audio(path: str | os.PathLike[str], max_duration_s: float = MAX_DURATIO
 
 
 def _decode(file_path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
-    """Samples float32 [n, channels] and rate, via soundfile first, audioread as a fallback."""
+    """Samples float32 [n, channels] and rate, via soundfile first, then the bundled ffmpeg
+    (m4a, aac, …), then audioread when imageio-ffmpeg is absent."""
     import soundfile as sf
 
     name = file_path.name
@@ -138,6 +143,9 @@ def _decode(file_path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
                 "the end its header announces) — re-export or re-download the song"
             )
         return data, int(sr)
+    ffmpeg = _bundled_ffmpeg()
+    if ffmpeg is not None:
+        return _decode_ffmpeg(ffmpeg, file_path, max_duration_s)
     return _decode_audioread(file_path, max_duration_s)
 
 
@@ -200,6 +208,98 @@ def _decode_audioread(file_path: Path, max_duration_s: float) -> tuple[np.ndarra
     flat = np.concatenate(blocks) if blocks else np.zeros(0, np.float32)
     flat = flat[: flat.size - flat.size % channels]
     return flat.reshape(-1, channels), sr
+
+
+_CHANNEL_LAYOUTS = {
+    "mono": 1, "stereo": 2, "downmix": 2, "2.1": 3, "3.0": 3, "quad": 4, "4.0": 4, "3.1": 4,
+    "5.0": 5, "4.1": 5, "5.1": 6, "6.0": 6, "hexagonal": 6, "6.1": 7, "7.0": 7, "7.1": 8,
+    "octagonal": 8,
+}
+_FFMPEG_TRUNCATED = ("moov atom not found", "partial file", "truncat", "end of file")
+
+
+def _bundled_ffmpeg() -> str | None:
+    """Path of the ffmpeg binary shipped in the imageio-ffmpeg wheel, or None without it."""
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        return None
+
+
+def _decode_ffmpeg(ffmpeg: str, file_path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
+    """Decode the first audio stream to float32 PCM through a pipe, at the file's own rate and
+    channel count; the stream length is read first so long songs are refused before decoding."""
+    name = file_path.name
+    probe = subprocess.run(
+        [ffmpeg, "-hide_banner", "-nostdin", "-i", str(file_path)],
+        capture_output=True, timeout=60, check=False,
+    ).stderr.decode("utf-8", "replace")
+    stream = re.search(r"Stream #\S+.*?: Audio: .*?(\d+) Hz, ([^,]+)", probe)
+    if stream is None:
+        if any(sign in probe.lower() for sign in _FFMPEG_TRUNCATED):
+            raise ChoreoError(
+                f"{name}: audio file is truncated or corrupt (its index is missing) — re-export "
+                "or re-download the song"
+            )
+        raise ChoreoError(
+            f"{name}: not a readable audio file (no audio stream found) — use wav, flac, ogg, "
+            "mp3 or m4a"
+        )
+    sr, channels = int(stream.group(1)), _layout_channels(stream.group(2))
+    duration = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", probe)
+    header_s = None
+    if duration is not None:
+        hours, minutes, seconds = duration.groups()
+        header_s = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        _refuse_long(name, header_s, max_duration_s)
+    command = [
+        ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i", str(file_path), "-map", "0:a:0",
+        "-vn", "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(channels), "-ar", str(sr),
+        "pipe:1",
+    ]
+    max_bytes = int((max_duration_s + 1.0) * sr * channels * 4)
+    blocks: list[bytes] = []
+    n_read = 0
+    with tempfile.TemporaryFile() as errors, subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=errors
+    ) as proc:
+        assert proc.stdout is not None
+        while block := proc.stdout.read(_HASH_CHUNK):
+            blocks.append(block)
+            n_read += len(block)
+            if n_read > max_bytes:
+                proc.kill()
+                _refuse_long(name, n_read / (4.0 * sr * channels), max_duration_s)
+        returncode = proc.wait()
+        errors.seek(0)
+        error_text = errors.read().decode("utf-8", "replace")
+    flat = np.frombuffer(b"".join(blocks), dtype="<f4")
+    data = flat[: flat.size - flat.size % channels].reshape(-1, channels)
+    decoded_s = data.shape[0] / float(sr)
+    cut_short = header_s is not None and decoded_s < 0.98 * header_s - 0.05
+    if cut_short or any(sign in error_text.lower() for sign in _FFMPEG_TRUNCATED):
+        raise ChoreoError(
+            f"{name}: file is truncated (it ends after {decoded_s:.1f} s, before the end its "
+            "header announces) — re-export or re-download the song"
+        )
+    if returncode != 0:
+        lines = error_text.strip().splitlines() or ["decoder failed"]
+        raise ChoreoError(
+            f"{name}: audio data is truncated or corrupt ({' '.join(lines[-1].split())[:80]}) "
+            "— re-export or re-download the song"
+        )
+    return np.array(data, dtype=np.float32), sr
+
+
+def _layout_channels(layout: str) -> int:
+    """Channel count of an ffmpeg channel-layout name ("stereo", "5.1(side)", "3 channels")."""
+    layout = layout.strip().split("(")[0].strip()
+    counted = re.fullmatch(r"(\d+) channels", layout)
+    if counted:
+        return int(counted.group(1))
+    return _CHANNEL_LAYOUTS.get(layout, 2)
 
 
 def _refuse_long(name: str, duration_s: float, max_duration_s: float) -> None:
