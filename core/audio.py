@@ -280,9 +280,10 @@ def _decode_ffmpeg(ffmpeg: str, file_path: Path, max_duration_s: float) -> tuple
     decoded_s = data.shape[0] / float(sr)
     cut_short = header_s is not None and decoded_s < 0.98 * header_s - 0.05
     if cut_short or any(sign in error_text.lower() for sign in _FFMPEG_TRUNCATED):
+        announced = f" of the {header_s:.1f} s its header announces" if header_s else ""
         raise ChoreoError(
-            f"{name}: file is truncated (it ends after {decoded_s:.1f} s, before the end its "
-            "header announces) — re-export or re-download the song"
+            f"{name}: file is truncated or corrupt (only {decoded_s:.1f} s{announced} decode) — "
+            "re-export or re-download the song"
         )
     if returncode != 0:
         lines = error_text.strip().splitlines() or ["decoder failed"]
