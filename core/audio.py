@@ -254,6 +254,8 @@ def _decode_ffmpeg(ffmpeg: str, file_path: Path, max_duration_s: float) -> tuple
         hours, minutes, seconds = duration.groups()
         header_s = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
         _refuse_long(name, header_s, max_duration_s)
+        if "estimated from bitrate" in probe:  # raw ADTS/MP3 streams: a guess, not a header
+            header_s = None
     command = [
         ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i", str(file_path), "-map", "0:a:0",
         "-vn", "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(channels), "-ar", str(sr),
