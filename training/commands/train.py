@@ -25,8 +25,8 @@ from core.errors import ChoreoError
 from core.progress import ProgressFn
 
 DEFAULT_PRESET = "cpu"
-DEMO_LABELED = 96
-DEMO_UNLABELED = 192
+DEMO_LABELED = 160
+DEMO_UNLABELED = 320
 
 
 def _library(path: str | None):
