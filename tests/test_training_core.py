@@ -293,3 +293,12 @@ def test_config_round_trips_and_rejects_unknown_keys(tmp_path):
     assert TrainConfig.load(path) == config
     with pytest.raises(Exception, match="no setting"):
         config.with_overrides({"pretrain.nope": 1})
+
+
+def test_a_fresh_run_in_an_old_folder_replaces_its_log_rows(tmp_path):
+    config = preset_config("tiny").with_overrides({"pretrain.epochs": 1})
+    for _ in range(2):
+        seed_everything(0)
+        pretrain(tiny_network(), make_phrases(1, 2), config, runner(tmp_path))
+    rows = [r for r in (tmp_path / "log.csv").read_text().split() if ",loss," in r]
+    assert len(rows) == 1

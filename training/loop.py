@@ -85,7 +85,7 @@ class StageRunner:
             state = load_checkpoint(
                 path, modules=modules, optimizer=optimizer, scheduler=scheduler, scaler=amp.scaler
             )
-            self.log.drop_from(stage, state.epoch)
+        self.log.drop_from(stage, state.epoch)  # rows of epochs about to be (re-)run
         last = n_epochs if self.stop_after_epoch is None else min(n_epochs, self.stop_after_epoch)
         for epoch in range(state.epoch, last):
             if done is not None and done(state):
