@@ -13,12 +13,32 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 
+def _process_umask() -> int:
+    """The process umask (read once: ``os.umask`` can only be read by setting it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _process_umask()
+
+
+def give_default_mode(path: str | os.PathLike[str], *, folder: bool = False) -> None:
+    """Give a file or folder made by ``tempfile`` (0600 / 0700) the mode ``open``/``mkdir`` give.
+
+    Exports, projects and model bundles are shared with a team and read by game engines, so
+    they must not stay private to the user who wrote them.
+    """
+    os.chmod(path, (0o777 if folder else 0o666) & ~_UMASK)
+
+
 def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write(fh)`` on a temp file beside ``path``, then atomically replace ``path``."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        give_default_mode(tmp_name)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()

@@ -23,6 +23,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from core.atomic_io import give_default_mode
 from core.errors import ChoreoError
 from core.model_files import BUNDLE_SUFFIX, CONFIG_NAME, FORMAT_VERSION, WEIGHTS_NAME
 from core.networks import RetrievalNetwork
@@ -149,12 +150,14 @@ def save_bundle(bundle: ModelBundle, path: str | os.PathLike[str]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
+        give_default_mode(tmp, folder=True)
         tensors = dict(bundle.weights)
         tensors[TRANSITION_KEY] = torch.from_numpy(np.ascontiguousarray(bundle.transition))
         save_file(tensors, str(tmp / WEIGHTS_NAME))
         text = json.dumps(_config(bundle), indent=1, allow_nan=False)
         (tmp / CONFIG_NAME).write_text(text + "\n", encoding="utf-8")
         for name in (WEIGHTS_NAME, CONFIG_NAME):
+            give_default_mode(tmp / name)
             with open(tmp / name, "rb") as fh:
                 os.fsync(fh.fileno())
         old = None
