@@ -30,8 +30,7 @@ from training.checkpoints import StageState
 from training.config import CoascentConfig, TrainConfig
 from training.distributed import Amp, wrap_ddp
 from training.finetune import classification_losses, embedding_batches, sgd
-from training.loop import StageRunner, train_epoch
-from training.samplers import StepSampler
+from training.loop import StageRunner, stage_sampler, train_epoch
 
 STAGE = "coascent"
 
@@ -164,15 +163,8 @@ def coascent(
         confident = np.flatnonzero(confidence > stage_config.tau)
         items = np.concatenate([np.arange(n_labeled), n_labeled + confident])
         item_labels = np.concatenate([labeled_classes, labels[confident]])
-        sampler = StepSampler(
-            items.size,
-            stage_config.batch_size,
-            seed=config.seed,
-            rank=ctx.rank,
-            world_size=ctx.world_size,
-            accum_steps=config.accum_steps,
-            labels=item_labels,
-            balance=balance,
+        sampler = stage_sampler(
+            items.size, stage_config.batch_size, config, ctx, labels=item_labels, balance=balance
         )
         plan = sampler.steps(epoch)
         values = train_epoch(

@@ -21,8 +21,7 @@ from training.checkpoints import StageState
 from training.config import FinetuneConfig, TrainConfig
 from training.datasets import PhraseSet, micro_batch_loader
 from training.distributed import Amp, DistContext, wrap_ddp
-from training.loop import StageRunner, train_epoch
-from training.samplers import StepSampler
+from training.loop import Plan, StageRunner, phrase_batches, stage_sampler
 
 STAGE = "finetune"
 
@@ -83,7 +82,7 @@ def sgd(
 
 
 def embedding_batches(
-    embeddings: torch.Tensor, labels: torch.Tensor, plan: list[list[np.ndarray]]
+    embeddings: torch.Tensor, labels: torch.Tensor, plan: Plan
 ) -> list[dict[str, torch.Tensor]]:
     """The plan's micro-batches of in-memory embeddings and labels, in order."""
     return [
@@ -111,39 +110,24 @@ def finetune(
     optimizer = sgd(predictor.parameters(), stage_config)
     amp = Amp(ctx, config.amp)
     label_tensor = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
-    sampler = StepSampler(
+    sampler = stage_sampler(
         len(label_tensor),
         stage_config.batch_size,
-        seed=config.seed,
-        rank=ctx.rank,
-        world_size=ctx.world_size,
-        accum_steps=config.accum_steps,
+        config,
+        ctx,
         labels=np.asarray(labels),
         balance=balance,
     )
-
-    def run_epoch(epoch: int, state: StageState) -> dict[str, float]:
-        plan = sampler.steps(epoch)
-        return train_epoch(
-            model,
-            plan,
-            embedding_batches(embeddings, label_tensor, plan),
-            lambda m, b: classification_losses(m, b, amp),
-            optimizer,
-            amp,
-            ctx,
-            desc=f"{stage} {epoch + 1}/{stage_config.epochs}",
-            show_bar=runner.show_bars,
-        )
-
-    return runner.run(
+    return runner.run_sampled(
         stage,
         stage_config.epochs,
-        modules={stage: predictor},
+        module=predictor,
+        model=model,
+        sampler=sampler,
+        batches=lambda plan: embedding_batches(embeddings, label_tensor, plan),
+        loss_fn=lambda m, b: classification_losses(m, b, amp),
         optimizer=optimizer,
-        scheduler=None,
         amp=amp,
-        epoch_fn=run_epoch,
     )
 
 
@@ -174,43 +158,16 @@ def train_end_to_end(
     model = wrap_ddp(classifier, ctx, sync_batchnorm=config.sync_batchnorm)
     optimizer = sgd(classifier.parameters(), stage_config)
     amp = Amp(ctx, config.amp)
-    sampler = StepSampler(
-        len(phrases),
-        stage_config.batch_size,
-        seed=config.seed,
-        rank=ctx.rank,
-        world_size=ctx.world_size,
-        accum_steps=config.accum_steps,
-    )
-
-    def run_epoch(epoch: int, state: StageState) -> dict[str, float]:
-        plan = sampler.steps(epoch)
-        loader = micro_batch_loader(
-            phrases,
-            [micro for step in plan for micro in step],
-            num_workers=config.num_workers,
-            pin_memory=ctx.device.type == "cuda",
-        )
-        return train_epoch(
-            model,
-            plan,
-            loader,
-            lambda m, b: classification_losses(m, b, amp, key="mel"),
-            optimizer,
-            amp,
-            ctx,
-            desc=f"{stage} {epoch + 1}/{stage_config.end_to_end_epochs}",
-            show_bar=runner.show_bars,
-        )
-
-    return runner.run(
+    return runner.run_sampled(
         stage,
         stage_config.end_to_end_epochs,
-        modules={stage: classifier},
+        module=classifier,
+        model=model,
+        sampler=stage_sampler(len(phrases), stage_config.batch_size, config, ctx),
+        batches=lambda plan: phrase_batches(phrases, plan, config, ctx),
+        loss_fn=lambda m, b: classification_losses(m, b, amp, key="mel"),
         optimizer=optimizer,
-        scheduler=None,
         amp=amp,
-        epoch_fn=run_epoch,
     )
 
 

@@ -20,11 +20,17 @@ from torch import nn
 
 from core.progress import ProgressFn, no_progress
 from training.checkpoints import StageState, load_checkpoint, save_checkpoint
+from training.config import TrainConfig
+from training.datasets import PhraseSet, micro_batch_loader
 from training.distributed import Amp, DistContext, no_sync_unless
 from training.run_log import RunLog, progress_bar
+from training.samplers import StepSampler
 
 LossFn = Callable[[nn.Module, dict[str, torch.Tensor]], dict[str, torch.Tensor]]
 """Maps (model, batch on device) to named loss tensors; ``"loss"`` is the one optimised."""
+
+Plan = list[list[np.ndarray]]
+"""One epoch of this rank's micro-batch index arrays, one list per optimizer step."""
 
 
 @dataclass
@@ -107,6 +113,84 @@ class StageRunner:
             self.ctx.barrier()
         return state
 
+    def run_sampled(
+        self,
+        stage: str,
+        n_epochs: int,
+        *,
+        module: nn.Module,
+        model: nn.Module,
+        sampler: StepSampler,
+        batches: Callable[[Plan], Iterable[dict[str, torch.Tensor]]],
+        loss_fn: LossFn,
+        optimizer: torch.optim.Optimizer,
+        amp: Amp,
+        scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    ) -> StageState:
+        """Run a stage whose every epoch is one :func:`train_epoch` over ``sampler``'s plan.
+
+        ``module`` is what the checkpoint holds, ``model`` what trains (it, or its DDP wrapper);
+        ``batches(plan)`` yields the plan's micro-batches in order.
+        """
+
+        def run_epoch(epoch: int, state: StageState) -> dict[str, float]:
+            plan = sampler.steps(epoch)
+            return train_epoch(
+                model,
+                plan,
+                batches(plan),
+                loss_fn,
+                optimizer,
+                amp,
+                self.ctx,
+                desc=f"{stage} {epoch + 1}/{n_epochs}",
+                show_bar=self.show_bars,
+            )
+
+        return self.run(
+            stage,
+            n_epochs,
+            modules={stage: module},
+            optimizer=optimizer,
+            scheduler=scheduler,
+            amp=amp,
+            epoch_fn=run_epoch,
+        )
+
+
+def stage_sampler(
+    n_items: int,
+    batch_size: int,
+    config: TrainConfig,
+    ctx: DistContext,
+    *,
+    labels: np.ndarray | None = None,
+    balance: bool = False,
+) -> StepSampler:
+    """This rank's sampler over ``n_items`` with the run's seed and gradient accumulation."""
+    return StepSampler(
+        n_items,
+        batch_size,
+        seed=config.seed,
+        rank=ctx.rank,
+        world_size=ctx.world_size,
+        accum_steps=config.accum_steps,
+        labels=labels,
+        balance=balance,
+    )
+
+
+def phrase_batches(
+    phrases: PhraseSet, plan: Plan, config: TrainConfig, ctx: DistContext
+) -> torch.utils.data.DataLoader:
+    """The plan's micro-batches of ``phrases``, loaded in order (pinned memory on CUDA)."""
+    return micro_batch_loader(
+        phrases,
+        [micro for step in plan for micro in step],
+        num_workers=config.num_workers,
+        pin_memory=ctx.device.type == "cuda",
+    )
+
 
 def _summary(stage: str, epoch: int, n_epochs: int, values: dict[str, float]) -> str:
     shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items() if k != "lr")
@@ -115,7 +199,7 @@ def _summary(stage: str, epoch: int, n_epochs: int, values: dict[str, float]) ->
 
 def train_epoch(
     model: nn.Module,
-    plan: list[list[np.ndarray]],
+    plan: Plan,
     batches: Iterable[dict[str, torch.Tensor]],
     loss_fn: LossFn,
     optimizer: torch.optim.Optimizer,

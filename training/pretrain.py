@@ -16,10 +16,9 @@ from torch import nn
 from core.networks import RetrievalNetwork
 from training.checkpoints import StageState
 from training.config import PretrainConfig, TrainConfig
-from training.datasets import PhraseSet, micro_batch_loader
+from training.datasets import PhraseSet
 from training.distributed import Amp, wrap_ddp
-from training.loop import StageRunner, train_epoch
-from training.samplers import StepSampler
+from training.loop import StageRunner, phrase_batches, stage_sampler
 
 STAGE = "pretrain"
 
@@ -71,43 +70,17 @@ def pretrain(
         optimizer, step_size=max(stage_config.lr_step_epochs, 1), gamma=stage_config.lr_gamma
     )
     amp = Amp(ctx, config.amp)
-    sampler = StepSampler(
-        len(phrases),
-        stage_config.batch_size,
-        seed=config.seed,
-        rank=ctx.rank,
-        world_size=ctx.world_size,
-        accum_steps=config.accum_steps,
-    )
-
-    def run_epoch(epoch: int, state: StageState) -> dict[str, float]:
-        plan = sampler.steps(epoch)
-        loader = micro_batch_loader(
-            phrases,
-            [micro for step in plan for micro in step],
-            num_workers=config.num_workers,
-            pin_memory=ctx.device.type == "cuda",
-        )
-        return train_epoch(
-            ddp_model,
-            plan,
-            loader,
-            lambda m, b: pretrain_losses(m, b, stage_config, amp),
-            optimizer,
-            amp,
-            ctx,
-            desc=f"{STAGE} {epoch + 1}/{stage_config.epochs}",
-            show_bar=runner.show_bars,
-        )
-
-    return runner.run(
+    return runner.run_sampled(
         STAGE,
         stage_config.epochs,
-        modules={STAGE: model},
+        module=model,
+        model=ddp_model,
+        sampler=stage_sampler(len(phrases), stage_config.batch_size, config, ctx),
+        batches=lambda plan: phrase_batches(phrases, plan, config, ctx),
+        loss_fn=lambda m, b: pretrain_losses(m, b, stage_config, amp),
         optimizer=optimizer,
-        scheduler=scheduler,
         amp=amp,
-        epoch_fn=run_epoch,
+        scheduler=scheduler,
     )
 
 
