@@ -7,6 +7,7 @@ and saved as a normal library folder in the user cache, so every later load is t
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -20,6 +21,27 @@ __all__ = ["load_demo_library", "demo_library_path", "build_demo_library", "demo
 
 _LOADED: dict[Path, Library] = {}
 
+# Code whose output is the library: the generator and the core motion/library modules it calls.
+_GENERATOR_SOURCES = (
+    *sorted(Path(__file__).parent.glob("*.py")),
+    *(Path(__file__).parents[2] / "core" / name for name in (
+        "quaternions.py", "skeleton.py", "motion.py", "kinematic_beats.py",
+        "motion_descriptors.py", "transition_prior.py", "library.py", "library_import.py",
+    )),
+)
+
+
+def _generator_code_hash() -> str:
+    """Hash of the generating code, so a cache made by other code is never loaded.
+
+    ``GENERATOR_VERSION`` alone let an edit made without a bump serve a stale library whose
+    fingerprint no longer matched what a fresh machine generates (and the bundled model).
+    """
+    digest = hashlib.sha256()
+    for path in _GENERATOR_SOURCES:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
 
 def default_cache_dir() -> Path:
     """``$CHOREO_CACHE_DIR``, else ``$XDG_CACHE_HOME/choreo-studio``, else ``~/.cache/...``."""
@@ -31,9 +53,9 @@ def default_cache_dir() -> Path:
 
 
 def demo_library_path(cache_dir: str | Path | None = None) -> Path:
-    """Folder where the demo library (this generator version) is cached."""
+    """Folder where the demo library made by this generator code is cached."""
     base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    return base / f"demo_library_v{GENERATOR_VERSION}"
+    return base / f"demo_library_v{GENERATOR_VERSION}-{_generator_code_hash()}"
 
 
 def load_demo_library(
