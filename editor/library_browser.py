@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from editor.style import style_color
+from editor.tables import RowListModel, set_up_row_table
 
 ALL = "all"
 COLUMNS = ("dance", "style", "energy", "counts", "bpm", "used at")
@@ -32,39 +32,22 @@ USED_COLUMN = 5
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
-class LibraryModel(QAbstractTableModel):
+class LibraryModel(RowListModel):
     """The library's phrases as table rows; ``UserRole`` of any cell is the phrase id."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.phrases: list = []
+        super().__init__(COLUMNS)
         self.used: dict[str, list[int]] = {}
-
-    def set_phrases(self, phrases: Sequence) -> None:
-        self.beginResetModel()
-        self.phrases = list(phrases)
-        self.endResetModel()
 
     def set_used(self, used: dict[str, list[int]]) -> None:
         self.used = used
-        if self.phrases:
+        if self.rows:
             self.dataChanged.emit(
-                self.index(0, USED_COLUMN), self.index(len(self.phrases) - 1, USED_COLUMN)
+                self.index(0, USED_COLUMN), self.index(len(self.rows) - 1, USED_COLUMN)
             )
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.phrases)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        p = self.phrases[index.row()]
+        p = self.rows[index.row()]
         col = index.column()
         if role == Qt.ItemDataRole.UserRole:
             return p.id
@@ -102,7 +85,7 @@ class LibraryFilter(QSortFilterProxyModel):
         self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, _parent: QModelIndex) -> bool:  # noqa: N802
-        p = self.sourceModel().phrases[row]
+        p = self.sourceModel().rows[row]
         return (
             (self.style == ALL or p.style == self.style)
             and (self.energy == ALL or p.energy_label == self.energy)
@@ -134,13 +117,7 @@ class LibraryBrowser(QWidget):
             widget.currentIndexChanged.connect(self._refilter)
         self.search.textChanged.connect(self._refilter)
         self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
+        set_up_row_table(self.table, self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         header = self.table.horizontalHeader()
@@ -167,7 +144,7 @@ class LibraryBrowser(QWidget):
 
     def set_library(self, phrases: Sequence) -> None:
         """Fill the filters and the table from a library's dance phrases."""
-        self.model.set_phrases(phrases)
+        self.model.set_rows(phrases)
         for combo, values in (
             (self.style_combo, sorted({p.style for p in phrases})),
             (self.energy_combo, sorted({p.energy_label for p in phrases})),

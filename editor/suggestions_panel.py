@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from editor.style import style_color
+from editor.tables import RowListModel, set_up_row_table
 
 COLUMNS = ("#", "dance", "style", "energy", "fit", "in", "out", "score")
 
@@ -46,30 +46,15 @@ def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-class SuggestionsModel(QAbstractTableModel):
-    """The rows of the panel (replaced whole on every refresh: a single model reset)."""
+class SuggestionsModel(RowListModel):
+    """The :class:`SuggestionRow` s of the panel (replaced whole on every refresh)."""
+
+    rows: list[SuggestionRow]
 
     def __init__(self, text_color: QColor) -> None:
-        super().__init__()
-        self.rows: list[SuggestionRow] = []
+        super().__init__(COLUMNS)
         self._text = QBrush(text_color)
         self._current = QBrush(QColor("#ffd23f"))
-
-    def set_rows(self, rows: list[SuggestionRow]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         r, c = index.row(), index.column()
@@ -127,13 +112,7 @@ class SuggestionsPanel(QWidget):
         self.k_spin.valueChanged.connect(self.k_changed)
         self.model = SuggestionsModel(self.palette().text().color())
         self.table = _Table()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
+        set_up_row_table(self.table, self.model)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
