@@ -22,19 +22,22 @@ from core.presets import TrainingHyper, get_preset
 CONFIG_FORMAT_VERSION = 1
 CONFIG_KIND = "choreo-train-config"
 
+_PAPER = get_preset("paper").training
+"""The paper's hyper-parameters (§3.5), held by ``core.presets``: the stage settings' defaults."""
+
 
 @dataclass
 class PretrainConfig:
     """Self-supervised pre-training of E with D1/D2/D3 (Eq. 1–4)."""
 
-    epochs: int = 200
-    lr: float = 1e-4
-    lr_step_epochs: int = 50
-    lr_gamma: float = 0.1
-    beta_spe: float = 1.0
-    beta_mld: float = 1.0
-    beta_rym: float = 10.0
-    batch_size: int = 64
+    epochs: int = _PAPER.pretrain_epochs
+    lr: float = _PAPER.pretrain_lr
+    lr_step_epochs: int = _PAPER.pretrain_lr_decay_every_epochs
+    lr_gamma: float = _PAPER.pretrain_lr_decay
+    beta_spe: float = _PAPER.loss_weight_spectrogram
+    beta_mld: float = _PAPER.loss_weight_melody
+    beta_rym: float = _PAPER.loss_weight_rhythm
+    batch_size: int = _PAPER.batch_size
 
 
 @dataclass
@@ -45,12 +48,12 @@ class FinetuneConfig:
     with a linear classifier end to end (the paper does not give their epoch count).
     """
 
-    epochs: int = 500
-    lr: float = 1e-2
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
+    epochs: int = _PAPER.finetune_epochs
+    lr: float = _PAPER.finetune_lr
+    momentum: float = _PAPER.finetune_momentum
+    weight_decay: float = _PAPER.finetune_weight_decay
     balance: bool = True
-    batch_size: int = 64
+    batch_size: int = _PAPER.batch_size
     end_to_end_epochs: int = 500
 
 
@@ -59,13 +62,13 @@ class CoascentConfig:
     """Co-ascent learning of T and the transition matrix M (Algorithm 1, appendix A.2)."""
 
     epochs: int = 50
-    lr: float = 1e-5
-    tau: float = 0.9
-    alpha: float = 0.5
-    refresh_epochs: int = 5
-    m_min: float = 0.01
-    m_max: float = 1.0
-    batch_size: int = 64
+    lr: float = _PAPER.coascent_lr
+    tau: float = _PAPER.coascent_confidence_threshold
+    alpha: float = _PAPER.coascent_momentum
+    refresh_epochs: int = _PAPER.coascent_pseudo_label_every_epochs
+    m_min: float = _PAPER.transition_clip_min
+    m_max: float = _PAPER.transition_clip_max
+    batch_size: int = _PAPER.batch_size
 
 
 @dataclass
