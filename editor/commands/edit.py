@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from core.errors import ChoreoError
@@ -21,10 +24,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def check_display(environ: Mapping[str, str] = os.environ) -> None:
+    """Refuse clearly where Qt would abort: Linux with no X11/Wayland display, no platform."""
+    if not sys.platform.startswith("linux"):
+        return
+    if any(environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        return
+    raise ChoreoError(
+        "no display to open the editor on (DISPLAY and WAYLAND_DISPLAY are unset) — run it in a "
+        "desktop session, or use `choreo auto` for a song without the editor"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
-    """Check the path, then start the Qt application (Qt is imported only here)."""
+    """Check the path and the display, then start the Qt application (Qt is imported only here)."""
     if args.path and not Path(args.path).is_file():
         raise ChoreoError(f"{args.path}: no such file — give a song or a .choreo project")
+    check_display()
     from editor.app import run_editor
 
     return run_editor(args.path, want_sound=not args.no_audio)
