@@ -6,6 +6,8 @@ a one-line ChoreoError, since phrases cannot be cut from them.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from core import beat_tracking, melody, meter, sections
@@ -104,19 +106,13 @@ def reanalyze_beats(
     progress(0.8, "sections")
     secs = sections.find_sections(spectra, beats_s, downbeats, analysis.duration_s)
     progress(1.0, "done")
-    return MusicAnalysis(
-        song_hash=analysis.song_hash,
-        duration_s=analysis.duration_s,
+    # Onsets, melody and the onset envelope do not depend on the beat grid: keep them.
+    return dataclasses.replace(
+        analysis,
         tempo_bpm=tempo,
         beats_s=beats_s,
         downbeats=downbeats,
         beats_per_bar=bpb,
-        onset_env=analysis.onset_env,
-        onset_fps=analysis.onset_fps,
-        onsets_s=analysis.onsets_s,
-        melody_hz=analysis.melody_hz,
-        melody_voiced=analysis.melody_voiced,
-        melody_fps=analysis.melody_fps,
         sections=secs,
         beat_tracker=analysis.beat_tracker + "+user",
     )
