@@ -81,8 +81,9 @@ class LibraryFilter(QSortFilterProxyModel):
         self.setSortRole(SORT_ROLE)
 
     def set_filters(self, style: str, energy: str, text: str) -> None:
+        self.beginFilterChange()
         self.style, self.energy, self.text = style or ALL, energy or ALL, text.strip().lower()
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, row: int, _parent: QModelIndex) -> bool:  # noqa: N802
         p = self.sourceModel().rows[row]
