@@ -59,6 +59,7 @@ def _stage(desc: str):
     from tqdm import tqdm
 
     with tqdm(total=100, desc=desc, unit="%", file=sys.stderr, leave=False,
+              disable=not sys.stderr.isatty(),  # bars on a terminal, clean one-line logs
               bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}") as bar:
 
         def progress(fraction: float, message: str) -> None:
@@ -104,13 +105,14 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ChoreoError(f"{outdir}: cannot write there ({exc.strerror}) — choose another "
                           "-o OUTDIR") from None
+    # Library and model first: a wrong --library/--model is reported before the analysis runs.
+    with _stage("library") as progress:
+        library = load_library(args.library, progress)
+    scorer = load_scorer(library, args.model, use_model=not args.no_model)
     with _stage("analyse") as progress:
         song = open_song(source, progress, use_cache=not args.no_cache)
     if not song.phrases:
         raise ChoreoError(f"{title}: no music phrases found — is it long enough to dance to?")
-    with _stage("library") as progress:
-        library = load_library(args.library, progress)
-    scorer = load_scorer(library, args.model, use_model=not args.no_model)
     engine = Engine(library, scorer, options,
                     DEFAULT_BLEND_S if args.blend is None else args.blend)
     with _stage("choreograph") as progress:
