@@ -7,6 +7,7 @@ and saved as a normal library folder in the user cache, so every later load is t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -31,6 +32,7 @@ _GENERATOR_SOURCES = (
 )
 
 
+@functools.cache
 def _generator_code_hash() -> str:
     """Hash of the generating code, so a cache made by other code is never loaded.
 
