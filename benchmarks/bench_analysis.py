@@ -22,8 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 def _demo_ogg(folder: Path) -> Path:
     import soundfile as sf
-
-    from resources.demo_song import DemoSongSpec, render_demo_song
+    from choreo_studio.resources.demo_song import DemoSongSpec, render_demo_song
 
     structure = (("intro", 4),) + (("verse", 8), ("chorus", 8)) * 7 + (("outro", 4),)
     song = render_demo_song(DemoSongSpec(structure=structure, sr=44100))
@@ -44,13 +43,12 @@ def _timed(label: str, fn, rows: list[tuple[str, float]]):
 def stages(path: Path) -> list[tuple[str, float]]:
     """In-process per-stage timings (modules already imported and JIT-warmed once)."""
     import librosa
-
-    from core import beat_tracking, melody, meter, sections
-    from core.analyzer import analyze_audio, detect_onsets
-    from core.audio import load_audio
-    from core.features import phrase_features
-    from core.phrases import segment
-    from core.spectral import HOP, N_FFT, compute_spectra
+    from choreo_studio.core.analysis import beat_tracking, melody, meter, sections
+    from choreo_studio.core.analysis.analyzer import analyze_audio, detect_onsets
+    from choreo_studio.core.audio.load import load_audio
+    from choreo_studio.core.audio.spectral import HOP, N_FFT, compute_spectra
+    from choreo_studio.core.phrases.features import phrase_features
+    from choreo_studio.core.phrases.segmentation import segment
 
     analyze_audio(load_audio(path))  # warm imports and numba caches
     rows: list[tuple[str, float]] = []
@@ -76,7 +74,8 @@ def stages(path: Path) -> list[tuple[str, float]]:
 
 _OPEN = (
     "import sys, time; t = time.perf_counter(); sys.path.insert(0, {root!r});"
-    "from core.audio import load_audio; from core.song import open_song;"
+    "from choreo_studio.core.audio.load import load_audio;"
+    "from choreo_studio.core.phrases.song import open_song;"
     "a = load_audio({path!r}); t1 = time.perf_counter();"
     "s = open_song(a, cache_dir={cache!r});"
     "print(time.perf_counter() - t, t1 - t, s.from_cache)"

@@ -46,8 +46,8 @@ LAUNCH_SCRIPT = """
 import os, sys, time
 sys.path.insert(0, {root!r})
 from PySide6.QtCore import QTimer
-from editor.app import make_app
-from editor.main_window import MainWindow
+from choreo_studio.editor.app import make_app
+from choreo_studio.editor.main_window import MainWindow
 app = make_app()
 w = MainWindow(want_sound=False)
 w.show()
@@ -214,11 +214,10 @@ def main() -> int:
         f"(median {statistics.median(launch):.2f} s)"
     )
 
+    from choreo_studio.editor.app import make_app
+    from choreo_studio.editor.main_window import MainWindow
+    from choreo_studio.resources.demo_song import DemoSongSpec, render_demo_song
     from PySide6.QtCore import QSettings
-
-    from editor.app import make_app
-    from editor.main_window import MainWindow
-    from resources.demo_song import DemoSongSpec, render_demo_song
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-editor-"))
     os.environ["CHOREO_CACHE_DIR"] = str(tmp / "cache")

@@ -18,10 +18,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.choreography import Choreography, Placement  # noqa: E402
-from core.decoding import DecodeOptions, TransitionScores, decode, section_ties  # noqa: E402
-from core.phrases import MusicPhrase  # noqa: E402
-from core.suggestions import suggest  # noqa: E402
+from choreo_studio.core.choreography.placements import Choreography, Placement  # noqa: E402
+from choreo_studio.core.phrases.segmentation import MusicPhrase  # noqa: E402
+from choreo_studio.core.retrieval.decoding import (  # noqa: E402
+    DecodeOptions,
+    TransitionScores,
+    decode,
+    section_ties,
+)
+from choreo_studio.core.retrieval.suggestions import suggest  # noqa: E402
 
 K, T = 1101, 120
 
@@ -102,13 +107,13 @@ def four_minute_song(bpm: float = 120.0, bars_per_phrase: int = 4):
 
 
 def bench_render() -> list[tuple[str, float, float]]:
-    from core.atomic_io import write_json_atomic
-    from core.export_bvh import write_performance_bvh
-    from core.export_csv import write_timeline_csv
-    from core.export_gltf import write_glb
-    from core.render import render
-    from core.timeline_json import timeline_to_dict, validate_timeline
-    from resources.demo_library.generate import build_demo_library
+    from choreo_studio.core.atomic_io import write_json_atomic
+    from choreo_studio.core.choreography.render import render
+    from choreo_studio.core.export.bvh_file import write_performance_bvh
+    from choreo_studio.core.export.csv_table import write_timeline_csv
+    from choreo_studio.core.export.gltf import write_glb
+    from choreo_studio.core.export.timeline import timeline_to_dict, validate_timeline
+    from choreo_studio.resources.demo_library.generate import build_demo_library
 
     library = build_demo_library(phrases_per_level=2)
     analysis, phrases = four_minute_song()
@@ -142,9 +147,8 @@ def bench_render() -> list[tuple[str, float, float]]:
 
 def bench_encoder() -> list[tuple[str, float, float]]:
     import torch
-
-    from core.networks import RetrievalNetwork
-    from core.presets import PRESETS
+    from choreo_studio.core.retrieval.networks import RetrievalNetwork
+    from choreo_studio.core.retrieval.presets import PRESETS
 
     rows = []
     torch.set_grad_enabled(False)

@@ -27,8 +27,8 @@ def best_of(fn, repeat: int) -> tuple[float, object]:
 
 def long_motion(n_frames: int):
     """A long take: demo phrases strung together (22 joints, 30 fps)."""
-    from core.motion import concatenate
-    from resources.demo_library.generate import build_phrase
+    from choreo_studio.core.motion.motion import concatenate
+    from choreo_studio.resources.demo_library.generate import build_phrase
 
     parts = [build_phrase(s, 2, v) for s in ("hip-hop", "jazz", "popping") for v in range(4)]
     m = concatenate([p.motion for p in parts])
@@ -75,11 +75,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    from core.bvh import read_bvh, write_bvh
-    from core.library import Library
-    from core.motion_preview import contact_sheet, save_gif
-    from core.transition_prior import build_transition_prior
-    from resources.demo_library.generate import build_demo_library
+    from choreo_studio.core.export.preview import contact_sheet, save_gif
+    from choreo_studio.core.library.library import Library
+    from choreo_studio.core.library.transition_prior import build_transition_prior
+    from choreo_studio.core.motion.bvh import read_bvh, write_bvh
+    from choreo_studio.resources.demo_library.generate import build_demo_library
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -15,14 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from core.networks import RetrievalNetwork
-from core.presets import get_preset
-from training.config import PretrainConfig
-from training.datasets import PhraseSet, SongShard
-from training.distributed import Amp, DistContext
-from training.finetune import classification_losses
-from training.pretrain import PretrainModel, pretrain_losses
+from choreo_studio.core.retrieval.networks import RetrievalNetwork
+from choreo_studio.core.retrieval.presets import get_preset
+from choreo_studio.training.config import PretrainConfig
+from choreo_studio.training.datasets import PhraseSet, SongShard
+from choreo_studio.training.distributed import Amp, DistContext
+from choreo_studio.training.finetune import classification_losses
+from choreo_studio.training.pretrain import PretrainModel, pretrain_losses
 
 K = 240
 BATCH = 32

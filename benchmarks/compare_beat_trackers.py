@@ -18,8 +18,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.spectral import compute_spectra  # noqa: E402
-from resources.demo_song import DemoSongSpec, render_demo_song  # noqa: E402
+from choreo_studio.core.audio.spectral import compute_spectra  # noqa: E402
+from choreo_studio.resources.demo_song import DemoSongSpec, render_demo_song  # noqa: E402
+
 from tests.audio_fixtures import SR, click_track, drum_track  # noqa: E402
 
 DEMO_SPECS = [
@@ -63,7 +64,7 @@ def librosa_plp(y: np.ndarray) -> np.ndarray:
 
 
 def choreo_dp(y: np.ndarray) -> np.ndarray:
-    from core import beat_tracking
+    from choreo_studio.core.analysis import beat_tracking
 
     return beat_tracking.track(compute_spectra(y))[1]
 

@@ -1,11 +1,11 @@
 """Compare main-melody extractors on demo songs with known lead notes (mir_eval.melody).
 
-Scores ``core.melody`` (harmonic salience) and, when importable, the offline deep pitch
+Scores ``core.analysis.melody`` (harmonic salience) and, when importable, the offline deep pitch
 trackers whose weights ship in their wheels: swift-f0 (ONNX), torchcrepe (its package imports
 torchaudio) and basic-pitch (run on its bundled ONNX model). Install candidates outside the
 project (``pip install --target DIR``, then ``PYTHONPATH=DIR``). Prints per-song and mean raw
 pitch / chroma accuracy, voicing recall / false alarm, overall accuracy and seconds per minute
-of audio. The numbers behind the choice are in the ``core.melody`` docstring.
+of audio. The numbers behind the choice are in the ``choreo_studio.core.analysis.melody`` docstring.
 
     python benchmarks/compare_melody_extractors.py [salience swift crepe-tiny basic-pitch]
 """
@@ -23,10 +23,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core import melody  # noqa: E402
-from core.audio import ANALYSIS_SR  # noqa: E402
-from core.spectral import compute_spectra  # noqa: E402
-from resources.demo_song import DemoSongSpec, render_demo_song  # noqa: E402
+from choreo_studio.core.analysis import melody  # noqa: E402
+from choreo_studio.core.audio.load import ANALYSIS_SR  # noqa: E402
+from choreo_studio.core.audio.spectral import compute_spectra  # noqa: E402
+from choreo_studio.resources.demo_song import DemoSongSpec, render_demo_song  # noqa: E402
 
 SPECS = (
     DemoSongSpec(style="pop", seed=0),

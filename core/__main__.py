@@ -1,7 +1,7 @@
-"""`python -m core` runs the `choreo` command line."""
+"""`python -m choreo_studio.core` runs the `choreo` command line."""
 
 import sys
 
-from core.cli import main
+from choreo_studio.core.cli import main
 
 sys.exit(main())

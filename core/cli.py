@@ -13,10 +13,12 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from core import __version__
-from core.errors import Cancelled, ChoreoError
+from choreo_studio.core import __version__
+from choreo_studio.core.errors import Cancelled, ChoreoError
 
-COMMAND_PACKAGES = ("core.commands", "training.commands", "editor.commands")
+COMMAND_PACKAGES = tuple(
+    f"choreo_studio.{part}.commands" for part in ("core", "training", "editor")
+)
 DEFAULT_COMMAND = "edit"
 
 

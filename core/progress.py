@@ -1,7 +1,7 @@
 """Progress reporting and cancellation shared by the CLI (tqdm), the GUI and training.
 
 Long stages take a ``progress`` callable: ``progress(fraction, message)`` with fraction in [0, 1].
-Raising :class:`core.errors.Cancelled` from the callable cancels the stage cleanly.
+Raising :class:`choreo_studio.core.errors.Cancelled` from the callable cancels the stage cleanly.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from core.errors import Cancelled
+from choreo_studio.core.errors import Cancelled
 
 ProgressFn = Callable[[float, str], None]
 

@@ -2,7 +2,7 @@
 
 Some analysis stages hold Python's global lock for long stretches (JIT compilation, large
 C routines); in a thread they would freeze the window for up to a second. The child runs
-``core.song.open_song`` on the file, which fills core's content-hash cache, and streams its
+``core.phrases.song.open_song`` on the file, which fills core's content-hash cache, and streams its
 progress as lines on stdout; the editor then opens the song from the cache in a thread.
 Cancel kills the child. A crash in a native library ends the child, not the editor.
 
@@ -16,13 +16,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.errors import ChoreoError
-from core.progress import ProgressFn, no_progress
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.progress import ProgressFn, no_progress
 
 
 def analyze_in_child(path: str, progress: ProgressFn = no_progress) -> None:
     """Analyse ``path`` in a child process into core's cache; ChoreoError on a bad song."""
-    cmd = [sys.executable, "-m", "editor.analysis_process", str(path)]
+    cmd = [sys.executable, "-m", "choreo_studio.editor.analysis_process", str(path)]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
     )
@@ -56,7 +56,7 @@ def analyze_in_child(path: str, progress: ProgressFn = no_progress) -> None:
 
 def main(argv: list[str]) -> int:
     """Child side: analyse one song, print ``PROGRESS f msg`` lines and ``ERROR msg``."""
-    from core.song import open_song
+    from choreo_studio.core.phrases.song import open_song
 
     def report(fraction: float, message: str) -> None:
         print(f"PROGRESS {fraction:.4f} {message}", flush=True)

@@ -10,12 +10,11 @@ import os
 import sys
 
 import pyqtgraph as pg
+from choreo_studio.editor.autosave import pending_recoveries
+from choreo_studio.editor.main_window import MainWindow
+from choreo_studio.editor.style import BACKGROUND, apply_dark_theme
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
-
-from editor.autosave import pending_recoveries
-from editor.main_window import MainWindow
-from editor.style import BACKGROUND, apply_dark_theme
 
 
 def make_app() -> QApplication:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QStandardPaths, QTimer
 
 if TYPE_CHECKING:
-    from editor.main_window import MainWindow
+    from choreo_studio.editor.main_window import MainWindow
 
 AUTOSAVE_INTERVAL_MS = 60_000
 
@@ -57,7 +57,7 @@ class Autosaver(QObject):
         doc = self._window.doc
         if self.path is None or not doc.ready or not doc.dirty:
             return False
-        from core.project import save_project
+        from choreo_studio.core.project.project_file import save_project
 
         try:
             save_project(self._window.current_project(), self.path)

@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from choreo_studio.core.analysis.music_analysis import MusicAnalysis
+from choreo_studio.core.audio.load import Audio
+from choreo_studio.core.choreography.placements import Choreography
+from choreo_studio.core.phrases.features import SongFeatures
+from choreo_studio.core.phrases.segmentation import MusicPhrase, SegmentConstraints
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
-
-from core.audio import Audio
-from core.choreography import Choreography
-from core.features import SongFeatures
-from core.music_analysis import MusicAnalysis
-from core.phrases import MusicPhrase, SegmentConstraints
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Exports from the editor: one motion render shared by every format the user ticked.
 
 JSON timeline, BVH, glTF and CSV are written by ``core``'s exporters; the MP4 is drawn and
-encoded by :mod:`editor.video_export`. Each file is written atomically by its writer.
+encoded by :mod:`choreo_studio.editor.video_export`. Each file is written atomically by its writer.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.audio import Audio
-from core.choreography import Choreography
-from core.errors import ChoreoError
-from core.progress import ProgressFn, no_progress, sub_progress
+from choreo_studio.core.audio.load import Audio
+from choreo_studio.core.choreography.placements import Choreography
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.progress import ProgressFn, no_progress, sub_progress
 
 if TYPE_CHECKING:
-    from editor.document import Segmentation
-    from editor.session_ops import EngineState
+    from choreo_studio.editor.document import Segmentation
+    from choreo_studio.editor.session_ops import EngineState
 
 KNOWN_FORMATS = ("json", "bvh", "glb", "csv", "mp4")
 
@@ -36,7 +36,7 @@ def export_all(
     progress: ProgressFn = no_progress,
 ) -> list[Path]:
     """Write ``formats`` for this choreography into ``out_dir``; returns the written paths."""
-    from editor.session_ops import ensure_dir, render_motion
+    from choreo_studio.editor.session_ops import ensure_dir, render_motion
 
     unknown = [f for f in formats if f not in KNOWN_FORMATS]
     if unknown or not formats:
@@ -48,7 +48,11 @@ def export_all(
     song_name = Path(song_path).name
     written: list[Path] = []
     if "json" in formats or "csv" in formats:
-        from core.timeline_json import timeline_to_dict, validate_timeline, write_timeline
+        from choreo_studio.core.export.timeline import (
+            timeline_to_dict,
+            validate_timeline,
+            write_timeline,
+        )
 
         timeline = timeline_to_dict(
             chor, seg.analysis, seg.phrases, engine.library, fps=fps, song_name=song_name
@@ -67,7 +71,7 @@ def export_all(
             )
         )
     if "csv" in formats:
-        from core.export_csv import write_timeline_csv
+        from choreo_studio.core.export.csv_table import write_timeline_csv
 
         written.append(write_timeline_csv(folder / f"{stem}.timeline.csv", timeline))
     motion_formats = [f for f in formats if f in ("bvh", "glb", "mp4")]
@@ -76,16 +80,16 @@ def export_all(
         return written
     motion = render_motion(engine, seg, chor, fps, sub_progress(progress, 0.0, 0.3))
     if "bvh" in formats:
-        from core.export_bvh import write_performance_bvh
+        from choreo_studio.core.export.bvh_file import write_performance_bvh
 
         written.append(write_performance_bvh(folder / f"{stem}.bvh", motion))
     if "glb" in formats:
-        from core.export_gltf import write_glb
+        from choreo_studio.core.export.gltf import write_glb
 
         written.append(write_glb(folder / f"{stem}.glb", motion))
     progress(0.4, "motion files written")
     if "mp4" in formats:
-        from editor.video_export import write_mp4
+        from choreo_studio.editor.video_export import write_mp4
 
         positions, parents = motion.fk_with_end_sites()
         captions = [

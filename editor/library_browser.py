@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from choreo_studio.editor.style import style_color
+from choreo_studio.editor.tables import RowListModel, set_up_row_table
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
@@ -22,9 +24,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from editor.style import style_color
-from editor.tables import RowListModel, set_up_row_table
 
 ALL = "all"
 COLUMNS = ("dance", "style", "energy", "counts", "bpm", "used at")

@@ -12,6 +12,30 @@ import os
 import time
 from pathlib import Path
 
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.project.project_file import (
+    PROJECT_SUFFIX,
+    LibraryRef,
+    ModelRef,
+    SongMissingError,
+    read_project,
+)
+from choreo_studio.editor import session_ops as ops
+from choreo_studio.editor.autosave import Autosaver
+from choreo_studio.editor.document import Document, Segmentation
+from choreo_studio.editor.exporting import export_all
+from choreo_studio.editor.library_browser import LibraryBrowser
+from choreo_studio.editor.placement_inspector import PlacementInspector
+from choreo_studio.editor.shortcuts import SHORTCUTS, shortcut_sheet_html
+from choreo_studio.editor.skeleton_view import make_skeleton_view
+from choreo_studio.editor.suggestions_panel import SuggestionsPanel
+from choreo_studio.editor.tempo_tools import TapTempo
+from choreo_studio.editor.timeline_view import Block, TimelineView
+from choreo_studio.editor.transport import Transport
+from choreo_studio.editor.undo_commands import SetChoreographyCommand, SetSegmentationCommand
+from choreo_studio.editor.video_export import VIDEO_SIZE
+from choreo_studio.editor.waveform_view import WaveformView, WavePyramid
+from choreo_studio.editor.workers import JobRunner
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -28,31 +52,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from core.errors import ChoreoError
-from core.project import (
-    PROJECT_SUFFIX,
-    LibraryRef,
-    ModelRef,
-    SongMissingError,
-    read_project,
-)
-from editor import session_ops as ops
-from editor.autosave import Autosaver
-from editor.document import Document, Segmentation
-from editor.exporting import export_all
-from editor.library_browser import LibraryBrowser
-from editor.placement_inspector import PlacementInspector
-from editor.shortcuts import SHORTCUTS, shortcut_sheet_html
-from editor.skeleton_view import make_skeleton_view
-from editor.suggestions_panel import SuggestionsPanel
-from editor.tempo_tools import TapTempo
-from editor.timeline_view import Block, TimelineView
-from editor.transport import Transport
-from editor.undo_commands import SetChoreographyCommand, SetSegmentationCommand
-from editor.video_export import VIDEO_SIZE
-from editor.waveform_view import WaveformView, WavePyramid
-from editor.workers import JobRunner
 
 AUDIO_FILTER = "Songs (*.wav *.flac *.ogg *.mp3 *.m4a *.aac *.aiff *.aif)"
 PROJECT_FILTER = f"Choreo Studio projects (*{PROJECT_SUFFIX})"
@@ -1071,7 +1070,7 @@ class MainWindow(QMainWindow):
     def export_dialog(self) -> None:
         if not self.doc.ready:
             return
-        from editor.export_dialog import ExportDialog
+        from choreo_studio.editor.export_dialog import ExportDialog
 
         dialog = ExportDialog(self, default_dir=str(Path(self.doc.song_path).parent))
         if dialog.exec():

@@ -6,10 +6,9 @@ undoable edit. Setting the widgets from the document never emits (signals are bl
 
 from __future__ import annotations
 
+from choreo_studio.core.choreography.placements import Placement
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QWidget
-
-from core.choreography import Placement
 
 
 class PlacementInspector(QWidget):

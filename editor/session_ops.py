@@ -16,15 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from core.audio import Audio, file_content_hash, load_audio
-from core.choreography import Choreography, Placement
-from core.decoding import DecodeOptions, TransitionScores, decode, section_ties
-from core.errors import ChoreoError
-from core.music_analysis import MusicAnalysis
-from core.phrases import MusicPhrase, SegmentConstraints
-from core.progress import ProgressFn, no_progress, sub_progress
-from core.project import (
+from choreo_studio.core.analysis.music_analysis import MusicAnalysis
+from choreo_studio.core.audio.load import Audio, file_content_hash, load_audio
+from choreo_studio.core.choreography.placements import Choreography, Placement
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.phrases.segmentation import MusicPhrase, SegmentConstraints
+from choreo_studio.core.progress import ProgressFn, no_progress, sub_progress
+from choreo_studio.core.project.project_file import (
     LibraryRef,
     ModelRef,
     Project,
@@ -32,14 +30,21 @@ from core.project import (
     relocate_song,
     save_project,
 )
-from core.suggestions import suggest
-from editor.document import Segmentation
-from editor.suggestions_panel import SuggestionRow
+from choreo_studio.core.retrieval.decoding import (
+    DecodeOptions,
+    TransitionScores,
+    decode,
+    section_ties,
+)
+from choreo_studio.core.retrieval.suggestions import suggest
+from choreo_studio.core.user_cache import cache_root, code_hash
+from choreo_studio.editor.document import Segmentation
+from choreo_studio.editor.suggestions_panel import SuggestionRow
 
 if TYPE_CHECKING:
-    from core.library import DancePhrase, Library
-    from core.scoring import Scorer
-    from editor.document import Document
+    from choreo_studio.core.library.library import DancePhrase, Library
+    from choreo_studio.core.retrieval.scoring import Scorer
+    from choreo_studio.editor.document import Document
 
 PREVIEW_FPS = 30.0
 
@@ -94,8 +99,8 @@ class Opened:
 # ============================================================================ engine set-up
 def load_engine(spec: EngineSpec, progress: ProgressFn = no_progress) -> EngineState:
     """The dance library and the best scorer for it (a matching model, else the matcher)."""
-    from core.engine import load_library, load_scorer
-    from core.model_files import find_model_for_library
+    from choreo_studio.core.choreography.engine import load_library, load_scorer
+    from choreo_studio.core.retrieval.model_files import find_model_for_library
 
     library = load_library(spec.library_path or None, sub_progress(progress, 0.0, 0.7))
     scorer = load_scorer(library, spec.model_path or None)
@@ -114,13 +119,10 @@ def load_engine(spec: EngineSpec, progress: ProgressFn = no_progress) -> EngineS
 # ============================================================================ songs
 def demo_song_path() -> Path:
     """The demo song as a WAV file in the user's cache (written once), so projects can save it."""
-    from PySide6.QtCore import QStandardPaths
+    import choreo_studio.resources.demo_song as generator
 
-    import resources.demo_song as generator
-
-    cache = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
-    path = Path(cache or Path.home() / ".cache" / "choreo-studio") / "demo_song.wav"
-    if not path.exists() or path.stat().st_mtime < Path(generator.__file__).stat().st_mtime:
+    path = cache_root() / f"demo_song-{code_hash(generator.__name__)}.wav"
+    if not path.exists():
         generator.render_demo_song().write_wav(path)  # first run, or the generator changed
     return path
 
@@ -137,8 +139,8 @@ def _song(
     audio: Audio, analysis: MusicAnalysis, constraints: SegmentConstraints, progress: ProgressFn
 ):
     """A core Song cut under ``constraints`` (log-mel and features from core's cache)."""
-    from core.feature_cache import FeatureCache
-    from core.song import resegment
+    from choreo_studio.core.phrases.feature_cache import FeatureCache
+    from choreo_studio.core.phrases.song import resegment
 
     cache = FeatureCache(audio.content_hash)
     return resegment(audio, analysis, constraints, progress, cache, cache.load_logmel())
@@ -148,12 +150,12 @@ def open_new_song(
     audio: Audio, path: str, spec: EngineSpec, progress: ProgressFn = no_progress
 ) -> Opened:
     """Analyse, segment, score and decode a freshly opened song."""
-    from core.feature_cache import FeatureCache
-    from core.song import open_song
+    from choreo_studio.core.phrases.feature_cache import FeatureCache
+    from choreo_studio.core.phrases.song import open_song
 
     engine = load_engine(spec, sub_progress(progress, 0.0, 0.15))
     if audio.path and FeatureCache(audio.content_hash).load_analysis() is None:
-        from editor.analysis_process import analyze_in_child
+        from choreo_studio.editor.analysis_process import analyze_in_child
 
         analyze_in_child(audio.path, sub_progress(progress, 0.15, 0.8))
     song = open_song(audio, sub_progress(progress, 0.8, 0.85))
@@ -204,7 +206,7 @@ def restore_project(project: Project, audio: Audio, progress: ProgressFn = no_pr
         MusicAnalysis.from_dict(project.analysis, project.song_path) if project.analysis else None
     )
     if analysis is None:
-        from core.song import open_song
+        from choreo_studio.core.phrases.song import open_song
 
         analysis = open_song(project.song_path, sub_progress(progress, 0.2, 0.7)).analysis
     constraints = constraints_from_dict(project.segmentation)
@@ -467,7 +469,7 @@ def retime(
     beats_per_bar: int | None = None,
 ) -> Segmentation:
     """Tempo tools: re-track beats / downbeats / meter in core, then re-segment."""
-    from core.analyzer import reanalyze_beats
+    from choreo_studio.core.analysis.analyzer import reanalyze_beats
 
     analysis = reanalyze_beats(
         audio,
@@ -492,7 +494,7 @@ def render_motion(
     progress: ProgressFn = no_progress,
 ):
     """The beat-warped, blended Motion of the whole song (core's renderer)."""
-    from core.render import render
+    from choreo_studio.core.choreography.render import render
 
     return render(chor, seg.analysis, seg.phrases, engine.library, fps=fps, progress=progress)
 
@@ -516,7 +518,7 @@ def render_scene(
     engine: EngineState, seg: Segmentation, chor: Choreography, progress: ProgressFn = no_progress
 ) -> RenderedScene:
     """Render the whole dance and measure it (beat hit rate…) for the view and status bar."""
-    from core.metrics import evaluate
+    from choreo_studio.core.choreography.metrics import evaluate
 
     motion = render_motion(engine, seg, chor, PREVIEW_FPS, sub_progress(progress, 0.0, 0.6))
     positions, parents, fps = _scene(motion)
@@ -530,7 +532,7 @@ def audition_scene(
     engine: EngineState, seg: Segmentation, chor: Choreography, t: int, dance_id: str
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Phrase ``t`` danced with ``dance_id``, beat-warped to the song, from the phrase start."""
-    from core.render import render
+    from choreo_studio.core.choreography.render import render
 
     phrase = seg.phrases[t]
     single = Choreography(
@@ -547,7 +549,7 @@ def audition_scene(
 # ============================================================================ metrics
 def quick_metrics(chor: Choreography, measured: Any = None) -> str:
     """Status-bar text: the choreography's counts at once, and the rendered motion's beat hit
-    rate and beat align score once ``measured`` (core.metrics.Metrics) is known."""
+    rate and beat align score once ``measured`` (core.choreography.metrics.Metrics) is known."""
     ids = chor.dance_ids
     repeats = sum(1 for a, b in zip(ids, ids[1:], strict=False) if a == b)
     parts = [

@@ -14,11 +14,10 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+from choreo_studio.editor.style import BACKGROUND
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPen
 from PySide6.QtWidgets import QWidget
-
-from editor.style import BACKGROUND
 
 FLOOR_HALF_CM = 200.0
 FLOOR_STEP_CM = 50.0

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from choreo_studio.editor.style import style_color
+from choreo_studio.editor.tables import RowListModel, set_up_row_table
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import (
@@ -20,9 +22,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from editor.style import style_color
-from editor.tables import RowListModel, set_up_row_table
 
 COLUMNS = ("#", "dance", "style", "energy", "fit", "in", "out", "score")
 

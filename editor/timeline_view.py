@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyqtgraph as pg
+from choreo_studio.editor.style import BACKGROUND, style_color
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
-
-from editor.style import BACKGROUND, style_color
 
 
 @dataclass(frozen=True)

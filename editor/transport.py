@@ -7,9 +7,8 @@ the waveform, timeline and skeleton follow it; playback itself runs in the audio
 from __future__ import annotations
 
 import numpy as np
+from choreo_studio.editor.audio_player import OutputBase, open_output
 from PySide6.QtCore import QObject, QTimer, Signal
-
-from editor.audio_player import OutputBase, open_output
 
 POLL_MS = 16
 

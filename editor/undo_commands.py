@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from choreo_studio.core.choreography.placements import Choreography
 from PySide6.QtGui import QUndoCommand
 
-from core.choreography import Choreography
-
 if TYPE_CHECKING:
-    from editor.document import Document, Segmentation
+    from choreo_studio.editor.document import Document, Segmentation
 
 
 class SetChoreographyCommand(QUndoCommand):

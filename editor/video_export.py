@@ -16,12 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.progress import ProgressFn, no_progress
+from choreo_studio.editor.skeleton_view import OrbitCamera, paint_pose
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter
-
-from core.errors import ChoreoError
-from core.progress import ProgressFn, no_progress
-from editor.skeleton_view import OrbitCamera, paint_pose
 
 VIDEO_SIZE = (960, 540)
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from choreo_studio.editor.style import BACKGROUND, section_color
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter
-
-from editor.style import BACKGROUND, section_color
 
 BASE_BUCKET = 64
 """Samples per min/max bucket at the finest level of the envelope pyramid."""

@@ -13,10 +13,9 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from choreo_studio.core.errors import Cancelled, ChoreoError
+from choreo_studio.core.progress import CancelToken, ProgressFn
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
-
-from core.errors import Cancelled, ChoreoError
-from core.progress import CancelToken, ProgressFn
 
 PROGRESS_MIN_INTERVAL_S = 0.05
 """Progress signals are throttled to at most ~20 per second to keep the GUI thread free."""

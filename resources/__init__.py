@@ -1,5 +1,4 @@
-"""What ships with Choreo Studio: demo song generator, demo library, bundled model, schemas."""
+"""What ships with Choreo Studio: demo song generator, demo library, bundled model, schemas.
 
-from pathlib import Path
-
-RESOURCES_DIR = Path(__file__).resolve().parent
+Found at run time with ``importlib.resources`` (``files("choreo_studio.resources")``).
+"""

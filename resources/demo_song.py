@@ -16,10 +16,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-
-from core.atomic_io import write_atomic
-from core.audio import Audio
-from core.music_analysis import Section
+from choreo_studio.core.analysis.music_analysis import Section
+from choreo_studio.core.atomic_io import write_atomic
+from choreo_studio.core.audio.load import Audio
 
 DEFAULT_STRUCTURE: tuple[tuple[str, int], ...] = (
     ("intro", 4),

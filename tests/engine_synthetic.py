@@ -9,12 +9,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
-
-from core import quaternions as quat
-from core.library import DancePhrase, Library
-from core.motion import Motion
-from core.phrases import MusicPhrase
-from core.skeleton import Skeleton
+from choreo_studio.core.library.library import DancePhrase, Library
+from choreo_studio.core.motion import quaternions as quat
+from choreo_studio.core.motion.motion import Motion
+from choreo_studio.core.motion.skeleton import Skeleton
+from choreo_studio.core.phrases.segmentation import MusicPhrase
 
 
 def skeleton() -> Skeleton:

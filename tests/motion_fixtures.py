@@ -7,12 +7,11 @@ stops on known beats), ``random_motion()``, ``make_phrase_for_test()``, ``small_
 from __future__ import annotations
 
 import numpy as np
-
-from core import quaternions as quat
-from core.library import Library
-from core.library_import import assemble_library, make_phrase
-from core.motion import Motion
-from core.skeleton import Skeleton
+from choreo_studio.core.library.importing import assemble_library, make_phrase
+from choreo_studio.core.library.library import Library
+from choreo_studio.core.motion import quaternions as quat
+from choreo_studio.core.motion.motion import Motion
+from choreo_studio.core.motion.skeleton import Skeleton
 
 
 def small_skeleton() -> Skeleton:

@@ -3,11 +3,11 @@
 import mir_eval
 import numpy as np
 import pytest
+from choreo_studio.core.analysis.analyzer import analyze_audio, reanalyze_beats
+from choreo_studio.core.analysis.music_analysis import MusicAnalysis
+from choreo_studio.core.audio.load import Audio
+from choreo_studio.resources.demo_song import render_demo_song
 
-from core.analyzer import analyze_audio, reanalyze_beats
-from core.audio import Audio
-from core.music_analysis import MusicAnalysis
-from resources.demo_song import render_demo_song
 from tests.audio_fixtures import SR, click_track, drum_track
 
 

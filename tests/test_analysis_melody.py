@@ -3,9 +3,8 @@
 import mir_eval
 import numpy as np
 import pytest
-
-from core.analyzer import analyze_audio
-from resources.demo_song import DemoSongSpec, render_demo_song
+from choreo_studio.core.analysis.analyzer import analyze_audio
+from choreo_studio.resources.demo_song import DemoSongSpec, render_demo_song
 
 SHORT = (("intro", 2), ("verse", 4), ("chorus", 4))
 

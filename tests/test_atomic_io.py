@@ -5,8 +5,7 @@ import os
 import stat
 
 import pytest
-
-from core.atomic_io import write_atomic, write_json_atomic
+from choreo_studio.core.atomic_io import write_atomic, write_json_atomic
 
 
 def _mode(path) -> int:

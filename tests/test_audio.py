@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 import soundfile as sf
+from choreo_studio.core.analysis.analyzer import analyze_audio
+from choreo_studio.core.audio.load import ANALYSIS_SR, Audio, load_audio
+from choreo_studio.core.cli import main
+from choreo_studio.core.errors import ChoreoError
 
-from core.analyzer import analyze_audio
-from core.audio import ANALYSIS_SR, Audio, load_audio
-from core.cli import main
-from core.errors import ChoreoError
 from tests.audio_fixtures import SR, ambient_pad, click_track, speech_like
 
 

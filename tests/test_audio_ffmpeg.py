@@ -5,10 +5,10 @@ import subprocess
 import numpy as np
 import pytest
 import soundfile as sf
+from choreo_studio.core.analysis.analyzer import analyze_audio
+from choreo_studio.core.audio.load import load_audio
+from choreo_studio.core.errors import ChoreoError
 
-from core.analyzer import analyze_audio
-from core.audio import load_audio
-from core.errors import ChoreoError
 from tests.audio_fixtures import click_track
 
 imageio_ffmpeg = pytest.importorskip("imageio_ffmpeg")

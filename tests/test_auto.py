@@ -6,16 +6,15 @@ import json
 import numpy as np
 import pytest
 import torch
-
-from core.cli import main
-from core.library import Library
-from core.model_bundle import make_bundle, save_bundle
-from core.networks import RetrievalNetwork
-from core.presets import get_preset
-from core.song import open_song
-from core.timeline_json import read_timeline
-from resources.demo_library.generate import build_demo_library
-from resources.demo_song import DemoSongSpec, render_demo_song
+from choreo_studio.core.cli import main
+from choreo_studio.core.export.timeline import read_timeline
+from choreo_studio.core.library.library import Library
+from choreo_studio.core.phrases.song import open_song
+from choreo_studio.core.retrieval.model_bundle import make_bundle, save_bundle
+from choreo_studio.core.retrieval.networks import RetrievalNetwork
+from choreo_studio.core.retrieval.presets import get_preset
+from choreo_studio.resources.demo_library.generate import build_demo_library
+from choreo_studio.resources.demo_song import DemoSongSpec, render_demo_song
 
 SHORT = (("verse", 4), ("chorus", 4), ("verse", 4), ("chorus", 4))
 
@@ -73,14 +72,14 @@ def test_auto_uses_a_model_bundle_and_ties_sections(setup, capsys):
     timeline = read_timeline(out / "timeline.json")
     assert timeline.choreography.scorer == "model m (tiny)"
     labels = [p.section_label for p in timeline.phrases]
-    from core.decoding import section_ties
+    from choreo_studio.core.retrieval.decoding import section_ties
     for group in section_ties(labels):
         assert len({timeline.phrases[t].dance_id for t in group}) == 1
 
 
 def test_auto_without_a_song_uses_the_demo_song_and_eval_reads_it(setup, capsys, monkeypatch):
     root, _, _, lib_dir = setup
-    import resources.demo_song as demo_song
+    import choreo_studio.resources.demo_song as demo_song
 
     short = render_demo_song(DemoSongSpec(tempo_bpm=124.0, structure=SHORT, seed=3))
     monkeypatch.setattr(demo_song, "render_demo_song", lambda spec=None: short)

@@ -6,12 +6,16 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-
-from core.errors import ChoreoError
-from core.model_bundle import ModelBundle, load_bundle, make_bundle, save_bundle
-from core.model_files import find_model_for_library
-from core.networks import RetrievalNetwork
-from core.presets import get_preset
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.retrieval.model_bundle import (
+    ModelBundle,
+    load_bundle,
+    make_bundle,
+    save_bundle,
+)
+from choreo_studio.core.retrieval.model_files import find_model_for_library
+from choreo_studio.core.retrieval.networks import RetrievalNetwork
+from choreo_studio.core.retrieval.presets import get_preset
 
 
 def _library(fingerprint="fp-demo", k=5):

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.motion.bvh import bvh_text, parse_bvh, read_bvh, read_bvh_file, write_bvh
 
-from core.bvh import bvh_text, parse_bvh, read_bvh, read_bvh_file, write_bvh
-from core.errors import ChoreoError
 from tests.motion_fixtures import random_motion
 
 CMU = """HIERARCHY

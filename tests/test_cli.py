@@ -1,8 +1,7 @@
 """The `choreo` command line itself: help, version, and one-line errors for unknown commands."""
 
 import pytest
-
-from core.cli import main
+from choreo_studio.core.cli import main
 
 
 def test_version_prints_and_exits_zero(capsys):

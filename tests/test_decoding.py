@@ -5,8 +5,7 @@ import itertools
 
 import numpy as np
 import pytest
-
-from core.decoding import (
+from choreo_studio.core.retrieval.decoding import (
     DecodeOptions,
     TransitionScores,
     decode,

@@ -4,17 +4,16 @@ scorer, solve with locks, vary, suggestions."""
 import numpy as np
 import pytest
 import torch
+from choreo_studio.core.choreography.engine import Engine
+from choreo_studio.core.choreography.placements import Choreography
+from choreo_studio.core.library.library import Library
+from choreo_studio.core.retrieval.decoding import DecodeOptions
+from choreo_studio.core.retrieval.model_bundle import make_bundle
+from choreo_studio.core.retrieval.network_scoring import NetworkScorer
+from choreo_studio.core.retrieval.networks import RetrievalNetwork
+from choreo_studio.core.retrieval.presets import get_preset
+from choreo_studio.core.retrieval.scoring import DescriptorMatcher
 from engine_synthetic import skeleton, swing_phrase, synthetic_song
-
-from core.choreography import Choreography
-from core.decoding import DecodeOptions
-from core.engine import Engine
-from core.library import Library
-from core.model_bundle import make_bundle
-from core.network_scoring import NetworkScorer
-from core.networks import RetrievalNetwork
-from core.presets import get_preset
-from core.scoring import DescriptorMatcher
 
 
 def _library():

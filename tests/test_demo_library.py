@@ -1,14 +1,13 @@
 """The generated demo library: structure, determinism, feet on the floor, variety, beats on
 counts, caching and clean BVH export. Built once per session on one phrase per style/energy."""
 
+import choreo_studio.resources.demo_library as demo
 import numpy as np
 import pytest
-
-import resources.demo_library as demo
-from core.bvh import bvh_text, parse_bvh
-from core.kinematic_beats import beat_hit_rate, velocity_minima_beats
-from core.library import Library
-from resources.demo_library.generate import STYLES, build_demo_library, build_phrase
+from choreo_studio.core.library.library import Library
+from choreo_studio.core.motion.bvh import bvh_text, parse_bvh
+from choreo_studio.core.motion.kinematic_beats import beat_hit_rate, velocity_minima_beats
+from choreo_studio.resources.demo_library.generate import STYLES, build_demo_library, build_phrase
 
 PAPER_STYLES = {"urban", "jazz", "hip-hop", "popping", "k-pop", "locking", "breaking", "ACGN"}
 

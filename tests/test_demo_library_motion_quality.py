@@ -19,10 +19,9 @@ Checked on one phrase per style and energy plus every phrase that popped in gene
 
 import numpy as np
 import pytest
-
-from core import quaternions as quat
-from core.motion import Motion
-from resources.demo_library.generate import build_demo_library, build_phrase
+from choreo_studio.core.motion import quaternions as quat
+from choreo_studio.core.motion.motion import Motion
+from choreo_studio.resources.demo_library.generate import build_demo_library, build_phrase
 
 MAX_WRIST_SPEED_M_S = 10.0
 MAX_JOINT_SPEED_M_S = 6.0

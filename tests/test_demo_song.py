@@ -4,8 +4,7 @@ import time
 
 import numpy as np
 import pytest
-
-from resources.demo_song import STYLES, DemoSongSpec, render_demo_song
+from choreo_studio.resources.demo_song import STYLES, DemoSongSpec, render_demo_song
 
 
 def test_deterministic_and_seed_dependent():

@@ -13,13 +13,13 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from choreo_studio.core.errors import ChoreoError  # noqa: E402
+from choreo_studio.editor.app import make_app  # noqa: E402
+from choreo_studio.editor.main_window import MainWindow, short_name  # noqa: E402
+from choreo_studio.editor.tempo_tools import bpm_from_taps  # noqa: E402
+from choreo_studio.resources.demo_song import DemoSongSpec, render_demo_song  # noqa: E402
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 
-from core.errors import ChoreoError  # noqa: E402
-from editor.app import make_app  # noqa: E402
-from editor.main_window import MainWindow, short_name  # noqa: E402
-from editor.tempo_tools import bpm_from_taps  # noqa: E402
-from resources.demo_song import DemoSongSpec, render_demo_song  # noqa: E402
 from tests import engine_synthetic  # noqa: E402
 
 WAIT_MS = 60_000
@@ -224,13 +224,13 @@ def test_save_reopen_compare(opened, qtbot, tmp_path, assets):
 
 
 def test_export_all_formats(opened, qtbot, tmp_path):
-    from core.bvh import read_bvh
-    from core.timeline_json import read_timeline
+    from choreo_studio.core.export.timeline import read_timeline
+    from choreo_studio.core.motion.bvh import read_bvh
 
     out = tmp_path / "export"
     formats = ["json", "bvh", "glb", "csv"]
     try:
-        from editor.video_export import find_ffmpeg
+        from choreo_studio.editor.video_export import find_ffmpeg
 
         find_ffmpeg()
         formats.append("mp4")
@@ -352,7 +352,7 @@ def test_screenshot_of_main_window(opened, qtbot, tmp_path):
 
 def test_same_as_section_and_arrow_selection(opened, qtbot):
     doc = opened.doc
-    from core.decoding import section_ties
+    from choreo_studio.core.retrieval.decoding import section_ties
 
     groups = section_ties([p.section_label for p in doc.phrases])
     group = next(g for g in groups if len(g) > 1)
@@ -409,7 +409,7 @@ def test_preview_and_audition_drive_the_skeleton(opened, qtbot):
 
 
 def test_cancel_stops_a_running_job(qtbot):
-    from editor.workers import JobRunner
+    from choreo_studio.editor.workers import JobRunner
 
     make_app()
     runner = JobRunner()
@@ -429,7 +429,7 @@ def test_cancel_stops_a_running_job(qtbot):
 
 
 def test_playback_cursor_loops_and_stops():
-    from editor.audio_player import PlaybackCursor
+    from choreo_studio.editor.audio_player import PlaybackCursor
 
     cursor = PlaybackCursor(1000, frame=90, loop=(50, 100))
     spans = cursor.take(30)
@@ -441,14 +441,14 @@ def test_playback_cursor_loops_and_stops():
 
 
 def test_choreo_edit_refuses_a_missing_file(tmp_path, capsys):
-    from core.cli import main
+    from choreo_studio.core.cli import main
 
     assert main(["edit", str(tmp_path / "nope.wav")]) == 2
     assert "no such file" in capsys.readouterr().err
 
 
 def test_wave_pyramid_keeps_peaks_at_every_zoom():
-    from editor.waveform_view import WavePyramid
+    from choreo_studio.editor.waveform_view import WavePyramid
 
     sr = 22050
     samples = np.zeros((sr * 120, 2), dtype=np.float32)
@@ -499,7 +499,7 @@ def test_cancelled_boundary_drag_puts_the_line_back(opened, qtbot):
 
 
 def test_shortcut_sheet_lists_every_shortcut(opened):
-    from editor.shortcuts import DESCRIPTIONS, SHORTCUTS, shortcut_sheet_html
+    from choreo_studio.editor.shortcuts import DESCRIPTIONS, SHORTCUTS, shortcut_sheet_html
 
     assert set(SHORTCUTS) == set(DESCRIPTIONS)
     sheet = shortcut_sheet_html()
@@ -509,7 +509,7 @@ def test_shortcut_sheet_lists_every_shortcut(opened):
 
 
 def test_metronome_clicks_are_mixed_on_beats():
-    from editor.audio_player import SoundDeviceOutput
+    from choreo_studio.editor.audio_player import SoundDeviceOutput
 
     class Device:  # the two calls SoundDeviceOutput makes of the sounddevice module
         @staticmethod
@@ -563,7 +563,7 @@ def test_placement_inspector_edits_are_undoable(opened):
 
 
 def test_set_first_downbeat_and_tap_tempo_dialog(opened, qtbot):
-    from editor.tempo_tools import TapTempo
+    from choreo_studio.editor.tempo_tools import TapTempo
 
     doc = opened.doc
     a = doc.analysis
@@ -585,10 +585,10 @@ def test_set_first_downbeat_and_tap_tempo_dialog(opened, qtbot):
 
 
 def test_child_analysis_reports_errors_and_cancels(tmp_path, assets):
-    from core.audio import file_content_hash
-    from core.errors import Cancelled
-    from core.feature_cache import FeatureCache
-    from editor.analysis_process import analyze_in_child
+    from choreo_studio.core.audio.load import file_content_hash
+    from choreo_studio.core.errors import Cancelled
+    from choreo_studio.core.phrases.feature_cache import FeatureCache
+    from choreo_studio.editor.analysis_process import analyze_in_child
 
     bad = tmp_path / "notes.wav"
     bad.write_text("not audio at all")
@@ -680,17 +680,14 @@ def test_zoom_keeps_the_playhead_in_view(opened):
     )
 
 
-def test_demo_song_file_is_written_once_into_the_user_cache(tmp_path, monkeypatch):
-    import os
-
-    from editor.session_ops import demo_song_path
+def test_demo_song_file_is_written_once_into_the_cache_root(tmp_path, monkeypatch):
+    from choreo_studio.editor.session_ops import demo_song_path
 
     make_app()
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("CHOREO_CACHE_DIR", str(tmp_path / "cache"))  # ignored before: bug
     path = demo_song_path()
-    assert path.is_file() and str(path).startswith(str(tmp_path / "xdg"))
+    assert path.is_file() and path.parent == tmp_path / "cache"
     stamp = path.stat().st_mtime_ns
     assert demo_song_path() == path and path.stat().st_mtime_ns == stamp
-    os.utime(path, (0, 0))  # older than the generator: written again
-    demo_song_path()
-    assert path.stat().st_mtime > 0
+    path.unlink()  # a missing (or, under another generator, differently named) file is written
+    assert demo_song_path() == path and path.is_file()

@@ -1,9 +1,8 @@
 """`choreo edit` from a terminal: clear one-line refusals instead of a Qt abort."""
 
 import pytest
-
-from core.cli import main
-from editor.commands.edit import check_display
+from choreo_studio.core.cli import main
+from choreo_studio.editor.commands.edit import check_display
 
 
 def test_no_display_is_a_one_line_error_not_a_qt_abort(monkeypatch, capsys):

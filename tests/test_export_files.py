@@ -11,16 +11,15 @@ import subprocess
 
 import numpy as np
 import pytest
+from choreo_studio.core.choreography.placements import Choreography, Placement
+from choreo_studio.core.choreography.render import render
+from choreo_studio.core.export.bvh_file import write_performance_bvh
+from choreo_studio.core.export.csv_table import COLUMNS, timeline_csv_text
+from choreo_studio.core.export.gltf import glb_bytes, write_glb
+from choreo_studio.core.export.timeline import timeline_to_dict
+from choreo_studio.core.motion import quaternions as quat
+from choreo_studio.core.motion.bvh import read_bvh
 from engine_synthetic import click_song, library
-
-from core import quaternions as quat
-from core.bvh import read_bvh
-from core.choreography import Choreography, Placement
-from core.export_bvh import write_performance_bvh
-from core.export_csv import COLUMNS, timeline_csv_text
-from core.export_gltf import glb_bytes, write_glb
-from core.render import render
-from core.timeline_json import timeline_to_dict
 
 
 @pytest.fixture(scope="module")

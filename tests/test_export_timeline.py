@@ -5,11 +5,10 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
-from core.beat_warp import repeat_count
-from core.choreography import Choreography, Placement
-from core.errors import ChoreoError
-from core.timeline_json import read_timeline, timeline_to_dict, write_timeline
+from choreo_studio.core.choreography.beat_warp import repeat_count
+from choreo_studio.core.choreography.placements import Choreography, Placement
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.export.timeline import read_timeline, timeline_to_dict, write_timeline
 
 
 def _song():

@@ -4,10 +4,9 @@ import time
 
 import numpy as np
 import pytest
-
-from core.features import FEATURE_SIZE, resize_time
-from core.song import open_song
-from resources.demo_song import DemoSongSpec, render_demo_song
+from choreo_studio.core.phrases.features import FEATURE_SIZE, resize_time
+from choreo_studio.core.phrases.song import open_song
+from choreo_studio.resources.demo_song import DemoSongSpec, render_demo_song
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,15 @@
 
 import numpy as np
 import pytest
-
-from core.kinematic_beats import (
+from choreo_studio.core.motion.kinematic_beats import (
     beat_align_score,
     beat_hit_rate,
     directional_motion,
     offset_beats,
     velocity_minima_beats,
 )
-from core.motion_descriptors import describe, pose_features
+from choreo_studio.core.motion.motion_descriptors import describe, pose_features
+
 from tests.motion_fixtures import beat_motion
 
 

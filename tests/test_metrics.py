@@ -4,17 +4,16 @@ import math
 
 import numpy as np
 import pytest
-from engine_synthetic import bounce_library, click_song
-
-from core.choreography import Choreography, Placement
-from core.metrics import (
+from choreo_studio.core.choreography.metrics import (
     beat_align_score_aist,
     evaluate,
     format_metrics,
     repeat_rate,
     section_consistency,
 )
-from core.render import render
+from choreo_studio.core.choreography.placements import Choreography, Placement
+from choreo_studio.core.choreography.render import render
+from engine_synthetic import bounce_library, click_song
 
 
 def test_beat_align_score_known_answers():

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.motion import quaternions as quat
+from choreo_studio.core.motion.motion import Motion, concatenate
 
-from core import quaternions as quat
-from core.errors import ChoreoError
-from core.motion import Motion, concatenate
 from tests.motion_fixtures import random_motion, small_skeleton
 
 

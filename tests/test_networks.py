@@ -2,10 +2,15 @@
 
 import pytest
 import torch
-
-from core.errors import ChoreoError
-from core.networks import Encoder, Predictor, RetrievalNetwork, SequenceDecoder, SpectrogramDecoder
-from core.presets import PRESETS, Preset, get_preset
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.retrieval.networks import (
+    Encoder,
+    Predictor,
+    RetrievalNetwork,
+    SequenceDecoder,
+    SpectrogramDecoder,
+)
+from choreo_studio.core.retrieval.presets import PRESETS, Preset, get_preset
 
 PAPER = get_preset("paper").network
 

@@ -2,12 +2,11 @@
 
 import numpy as np
 import pytest
-
-from core.analyzer import analyze_audio
-from core.errors import ChoreoError
-from core.music_analysis import MusicAnalysis, Section
-from core.phrases import SegmentConstraints, segment
-from resources.demo_song import DemoSongSpec, render_demo_song
+from choreo_studio.core.analysis.analyzer import analyze_audio
+from choreo_studio.core.analysis.music_analysis import MusicAnalysis, Section
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.phrases.segmentation import SegmentConstraints, segment
+from choreo_studio.resources.demo_song import DemoSongSpec, render_demo_song
 
 
 def _grid_analysis(n_bars: int = 16, bpb: int = 4, pickup: int = 0) -> MusicAnalysis:
@@ -86,7 +85,7 @@ def test_impossible_pins_and_too_short_songs_are_clear_errors():
 
 
 def test_resegment_after_a_meter_correction(demo_waltz):
-    from core.analyzer import reanalyze_beats
+    from choreo_studio.core.analysis.analyzer import reanalyze_beats
 
     song, analysis = demo_waltz
     audio = song.audio()

@@ -6,11 +6,10 @@ import json
 import shutil
 
 import pytest
-
-from core.audio import file_content_hash
-from core.choreography import Choreography, Placement
-from core.errors import ChoreoError
-from core.project import (
+from choreo_studio.core.audio.load import file_content_hash
+from choreo_studio.core.choreography.placements import Choreography, Placement
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.project.project_file import (
     PROJECT_FORMAT_VERSION,
     LibraryMismatchError,
     LibraryRef,

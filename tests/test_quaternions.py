@@ -2,9 +2,8 @@
 
 import numpy as np
 import pytest
-
-from core import quaternions as quat
-from core.errors import ChoreoError
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.motion import quaternions as quat
 
 ORDERS = ["XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX"]
 

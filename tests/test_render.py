@@ -2,14 +2,13 @@
 
 import numpy as np
 import pytest
+from choreo_studio.core.choreography.beat_warp import plan_segments
+from choreo_studio.core.choreography.placements import Choreography, Placement
+from choreo_studio.core.choreography.render import render
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.library.library import Library
+from choreo_studio.core.motion.kinematic_beats import velocity_minima_beats
 from engine_synthetic import click_song, library, skeleton, swing_phrase
-
-from core.beat_warp import plan_segments
-from core.choreography import Choreography, Placement
-from core.errors import ChoreoError
-from core.kinematic_beats import velocity_minima_beats
-from core.library import Library
-from core.render import render
 
 
 def _hand_speed_minima_s(motion):
@@ -86,13 +85,12 @@ def test_far_tempi_go_half_or_double_time(dance_bpm, per_count):
 def test_whole_pipeline_on_a_click_track_dances_on_its_clicks():
     """Audio in: the analysed beats drive the warp, and the dance's beats hit the true clicks."""
     from audio_fixtures import click_track
+    from choreo_studio.core.audio.load import Audio
+    from choreo_studio.core.choreography.engine import Engine
+    from choreo_studio.core.choreography.metrics import evaluate
+    from choreo_studio.core.phrases.song import open_song
+    from choreo_studio.core.retrieval.scoring import DescriptorMatcher
     from engine_synthetic import bounce_library
-
-    from core.audio import Audio
-    from core.engine import Engine
-    from core.metrics import evaluate
-    from core.scoring import DescriptorMatcher
-    from core.song import open_song
 
     samples, true_beats, _ = click_track(112.0, n_bars=8)
     song = open_song(Audio.from_array(samples, 22050, path=None), use_cache=False)

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.motion.skeleton import Skeleton
 
-from core.errors import ChoreoError
-from core.skeleton import Skeleton
 from tests.motion_fixtures import small_skeleton
 
 

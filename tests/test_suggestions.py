@@ -1,8 +1,7 @@
 """Suggestions rank by P(d|u_t)·M(prev→d)·M(d→next) and report the parts."""
 
 import numpy as np
-
-from core.suggestions import suggest
+from choreo_studio.core.retrieval.suggestions import suggest
 
 
 def test_suggestions_follow_the_formula():

@@ -7,10 +7,9 @@ import json
 
 import numpy as np
 import torch
-
-from core.model_bundle import load_bundle
-from core.model_files import bundled_models_folder, find_model_for_library
-from resources.demo_library import load_demo_library
+from choreo_studio.core.retrieval.model_bundle import load_bundle
+from choreo_studio.core.retrieval.model_files import bundled_models_folder, find_model_for_library
+from choreo_studio.resources.demo_library import load_demo_library
 
 
 def test_shipped_model_matches_the_demo_library_and_is_small():

@@ -11,24 +11,28 @@ import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
-
-from core.networks import RetrievalNetwork
-from core.presets import get_preset
-from training.coascent import (
+from choreo_studio.core.retrieval.networks import RetrievalNetwork
+from choreo_studio.core.retrieval.presets import get_preset
+from choreo_studio.training.coascent import (
     coascent,
     initial_transition,
     labeled_transitions,
     rescaled_pseudo_labels,
     updated_transition,
 )
-from training.config import CoascentConfig, TrainConfig, preset_config
-from training.datasets import PhraseSet, SongShard, split_by_song
-from training.distributed import DistContext, init_distributed
-from training.evaluate import accuracy_report, most_frequent_topk, topk_accuracy
-from training.finetune import EncoderClassifier, embed_phrases, finetune, train_end_to_end
-from training.loop import StageRunner, seed_everything
-from training.pretrain import pretrain
-from training.samplers import StepSampler, epoch_order
+from choreo_studio.training.config import CoascentConfig, TrainConfig, preset_config
+from choreo_studio.training.datasets import PhraseSet, SongShard, split_by_song
+from choreo_studio.training.distributed import DistContext, init_distributed
+from choreo_studio.training.evaluate import accuracy_report, most_frequent_topk, topk_accuracy
+from choreo_studio.training.finetune import (
+    EncoderClassifier,
+    embed_phrases,
+    finetune,
+    train_end_to_end,
+)
+from choreo_studio.training.loop import StageRunner, seed_everything
+from choreo_studio.training.pretrain import pretrain
+from choreo_studio.training.samplers import StepSampler, epoch_order
 
 K = 5
 

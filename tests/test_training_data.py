@@ -10,24 +10,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from core.cli import main
-from core.errors import ChoreoError
-from core.library import DancePhrase, Library
-from core.model_bundle import load_bundle
-from core.motion import Motion
-from core.skeleton import Skeleton
-from core.timeline_json import read_timeline
-from training.config import preset_config
-from training.data_cache import (
+from choreo_studio.core.cli import main
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.export.timeline import read_timeline
+from choreo_studio.core.library.library import DancePhrase, Library
+from choreo_studio.core.motion.motion import Motion
+from choreo_studio.core.motion.skeleton import Skeleton
+from choreo_studio.core.retrieval.model_bundle import load_bundle
+from choreo_studio.training.config import preset_config
+from choreo_studio.training.data_cache import (
     find_labeled_songs,
     find_unlabeled_songs,
     prepare_dataset,
     read_manifest,
     write_manifest,
 )
-from training.demo_data import STYLE_AFFINITY, write_demo_set
-from training.pipeline import load_training_data
+from choreo_studio.training.demo_data import STYLE_AFFINITY, write_demo_set
+from choreo_studio.training.pipeline import load_training_data
 
 SHORT = ((("verse", 4), ("chorus", 4)),)  # 8-bar songs: quick to synthesize and analyse
 STYLES = ["urban", "jazz", "hip-hop", "popping", "k-pop", "locking", "breaking", "ACGN"]

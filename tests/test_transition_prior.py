@@ -1,9 +1,13 @@
 """Transition prior M0: range, style dominance, pose continuity, speed."""
 
 import numpy as np
+from choreo_studio.core.library.library import DancePhrase
+from choreo_studio.core.library.transition_prior import (
+    build_transition_prior,
+    pose_distance_cm,
+    style_similarity,
+)
 
-from core.library import DancePhrase
-from core.transition_prior import build_transition_prior, pose_distance_cm, style_similarity
 from tests.motion_fixtures import make_phrase_for_test, small_library
 
 

@@ -10,7 +10,7 @@
 
 All groups share one pre-training, one split by song and one initial T. Each group's stage
 checkpoints under its own name, so an interrupted ablation resumes.
-Runs as ``python -m training.ablation`` (``choreo train ablation``).
+Runs as ``python -m choreo_studio.training.ablation`` (``choreo train ablation``).
 """
 
 from __future__ import annotations
@@ -19,18 +19,27 @@ import copy
 from typing import Any
 
 import torch
-
-from core.atomic_io import write_json_atomic
-from core.library import Library
-from core.networks import Encoder
-from core.presets import get_preset
-from training.coascent import coascent, initial_transition, labeled_transitions
-from training.config import TrainConfig
-from training.datasets import PhraseSet
-from training.evaluate import accuracy_report
-from training.finetune import EncoderClassifier, embed_phrases, finetune, train_end_to_end
-from training.loop import StageRunner, seed_everything
-from training.pipeline import TrainingData, evaluate_predictor, fresh_predictor, pretrained_network
+from choreo_studio.core.atomic_io import write_json_atomic
+from choreo_studio.core.library.library import Library
+from choreo_studio.core.retrieval.networks import Encoder
+from choreo_studio.core.retrieval.presets import get_preset
+from choreo_studio.training.coascent import coascent, initial_transition, labeled_transitions
+from choreo_studio.training.config import TrainConfig
+from choreo_studio.training.datasets import PhraseSet
+from choreo_studio.training.evaluate import accuracy_report
+from choreo_studio.training.finetune import (
+    EncoderClassifier,
+    embed_phrases,
+    finetune,
+    train_end_to_end,
+)
+from choreo_studio.training.loop import StageRunner, seed_everything
+from choreo_studio.training.pipeline import (
+    TrainingData,
+    evaluate_predictor,
+    fresh_predictor,
+    pretrained_network,
+)
 
 GROUPS = {
     "I": ("×", "×", "×", "×"),
@@ -133,6 +142,6 @@ def format_table(results: dict[str, Any]) -> str:
 if __name__ == "__main__":
     import sys
 
-    from training.commands.train import main_stage
+    from choreo_studio.training.commands.train import main_stage
 
     sys.exit(main_stage("ablation"))

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from core.atomic_io import write_atomic
-from core.errors import ChoreoError
+from choreo_studio.core.atomic_io import write_atomic
+from choreo_studio.core.errors import ChoreoError
 
 
 @dataclass

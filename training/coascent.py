@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from choreo_studio.training.checkpoints import StageState
+from choreo_studio.training.config import CoascentConfig, TrainConfig
+from choreo_studio.training.distributed import Amp, wrap_ddp
+from choreo_studio.training.finetune import classification_losses, embedding_batches, sgd
+from choreo_studio.training.loop import StageRunner, stage_sampler, train_epoch
 from torch import nn
-
-from training.checkpoints import StageState
-from training.config import CoascentConfig, TrainConfig
-from training.distributed import Amp, wrap_ddp
-from training.finetune import classification_losses, embedding_batches, sgd
-from training.loop import StageRunner, stage_sampler, train_epoch
 
 STAGE = "coascent"
 
@@ -211,6 +210,6 @@ def coascent(
 if __name__ == "__main__":
     import sys
 
-    from training.commands.train import main_stage
+    from choreo_studio.training.commands.train import main_stage
 
     sys.exit(main_stage(STAGE))

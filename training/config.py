@@ -15,15 +15,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.atomic_io import write_json_atomic
-from core.errors import ChoreoError
-from core.presets import TrainingHyper, get_preset
+from choreo_studio.core.atomic_io import write_json_atomic
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.retrieval.presets import TrainingHyper, get_preset
 
 CONFIG_FORMAT_VERSION = 1
 CONFIG_KIND = "choreo-train-config"
 
 _PAPER = get_preset("paper").training
-"""The paper's hyper-parameters (§3.5), held by ``core.presets``: the stage settings' defaults."""
+"""The paper's hyper-parameters (§3.5) from ``retrieval.presets``: the stage defaults."""
 
 
 @dataclass
@@ -75,7 +75,7 @@ class CoascentConfig:
 class TrainConfig:
     """Everything a run needs besides its data; written as ``config.json`` next to its outputs.
 
-    ``network_preset`` names a preset of ``core.presets``; ``held_out_fraction`` of the labeled
+    ``network_preset`` names a preset of ``retrieval.presets``; ``held_out_fraction`` of the labeled
     songs (never phrases) is kept for evaluation; ``accum_steps`` splits each optimizer step into
     micro-batches, so one process reproduces a ``world``-process run with ``accum_steps = world``.
     """
@@ -175,7 +175,7 @@ def _coerce(value: Any, current: Any, key: str) -> Any:
 
 
 def _from_hyper(preset_name: str, hyper: TrainingHyper) -> TrainConfig:
-    """A config carrying a ``core.presets`` preset's hyper-parameters (one source of truth)."""
+    """A config carrying a ``retrieval.presets`` preset's hyper-parameters (one source of truth)."""
     return TrainConfig(
         preset=preset_name,
         network_preset=preset_name,
@@ -209,7 +209,7 @@ def _from_hyper(preset_name: str, hyper: TrainingHyper) -> TrainConfig:
 
 
 def paper_config() -> TrainConfig:
-    """The settings of the paper (§3.5) with its ResNet50 networks (``core.presets`` paper)."""
+    """The settings of the paper (§3.5) with its ResNet50 networks (``retrieval.presets`` paper)."""
     return _from_hyper("paper", get_preset("paper").training)
 
 

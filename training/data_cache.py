@@ -30,14 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from core.atomic_io import write_atomic, write_json_atomic
-from core.audio import file_content_hash
-from core.errors import ChoreoError
-from core.features import phrase_features
-from core.phrases import MusicPhrase
-from core.progress import ProgressFn, no_progress
-from core.timeline_json import Timeline, read_timeline
+from choreo_studio.core.atomic_io import write_atomic, write_json_atomic
+from choreo_studio.core.audio.load import file_content_hash
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.export.timeline import Timeline, read_timeline
+from choreo_studio.core.phrases.features import phrase_features
+from choreo_studio.core.phrases.segmentation import MusicPhrase
+from choreo_studio.core.progress import ProgressFn, no_progress
 
 FEATURE_VERSION = "features-v1"
 DATASET_FORMAT_VERSION = 1
@@ -123,10 +122,10 @@ def timeline_phrases(timeline: Timeline) -> list[MusicPhrase]:
 
 def analysis_version() -> str:
     """Version of the analysis, segmentation and feature code (a change invalidates shards)."""
-    import core.phrases
-    from core.feature_cache import CACHE_VERSION
+    from choreo_studio.core.phrases.feature_cache import CACHE_VERSION
+    from choreo_studio.core.user_cache import code_hash
 
-    segmenter = hashlib.sha256(Path(core.phrases.__file__).read_bytes()).hexdigest()[:8]
+    segmenter = code_hash("choreo_studio.core.phrases.segmentation", length=8)
     return f"{FEATURE_VERSION}-{CACHE_VERSION}-{segmenter}"
 
 
@@ -150,8 +149,8 @@ def compute_song_shard(source: SongSource, cache_dir: str) -> dict[str, Any]:
 
     Runs in a worker process. Skips the work when the shard is already complete.
     """
-    from core.song import open_song
-    from core.spectral import compute_spectra
+    from choreo_studio.core.audio.spectral import compute_spectra
+    from choreo_studio.core.phrases.song import open_song
 
     timeline = read_timeline(source.timeline_path) if source.timeline_path else None
     key = shard_key(source, timeline)
@@ -309,6 +308,6 @@ def load_shard_arrays(cache_dir: str | os.PathLike[str], key: str) -> dict[str, 
 if __name__ == "__main__":
     import sys
 
-    from training.commands.train import main_stage
+    from choreo_studio.training.commands.train import main_stage
 
     sys.exit(main_stage("prepare"))

@@ -35,14 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from core.choreography import Choreography
-from core.errors import ChoreoError
-from core.library import DancePhrase, Library
-from core.progress import ProgressFn, no_progress
-from core.song import open_song
-from core.timeline_json import write_timeline
-from resources.demo_song import DemoSong, DemoSongSpec, render_demo_song
+from choreo_studio.core.choreography.placements import Choreography
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.export.timeline import write_timeline
+from choreo_studio.core.library.library import DancePhrase, Library
+from choreo_studio.core.phrases.song import open_song
+from choreo_studio.core.progress import ProgressFn, no_progress
+from choreo_studio.resources.demo_song import DemoSong, DemoSongSpec, render_demo_song
 
 STYLE_AFFINITY: dict[str, tuple[tuple[str, float], ...]] = {
     "pop": (("k-pop", 0.6), ("jazz", 0.25), ("urban", 0.15)),
@@ -240,6 +239,6 @@ def write_demo_set(
 if __name__ == "__main__":
     import sys
 
-    from training.commands.train import main_stage
+    from choreo_studio.training.commands.train import main_stage
 
     sys.exit(main_stage("demo-data"))

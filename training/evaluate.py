@@ -76,6 +76,6 @@ def format_report(report: dict[str, dict[str, float]]) -> str:
 if __name__ == "__main__":
     import sys
 
-    from training.commands.train import main_stage
+    from choreo_studio.training.commands.train import main_stage
 
     sys.exit(main_stage("evaluate"))

@@ -6,7 +6,7 @@ optimisation as running E in every step, at a fraction of the cost. Cross-entrop
 library phrases; SGD 1e-2, momentum 0.9, weight decay 5e-4; optional class-balanced sampling
 (the paper's Group IV). :func:`train_end_to_end` trains E with a linear classifier instead
 (ablation Groups I and II, "no attention").
-Runs as ``python -m training.finetune`` (see ``choreo train finetune --help``).
+Runs as ``python -m choreo_studio.training.finetune`` (see ``choreo train finetune --help``).
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from choreo_studio.core.retrieval.networks import Encoder
+from choreo_studio.training.checkpoints import StageState
+from choreo_studio.training.config import FinetuneConfig, TrainConfig
+from choreo_studio.training.datasets import PhraseSet, micro_batch_loader
+from choreo_studio.training.distributed import Amp, DistContext, wrap_ddp
+from choreo_studio.training.loop import Plan, StageRunner, phrase_batches, stage_sampler
 from torch import nn
-
-from core.networks import Encoder
-from training.checkpoints import StageState
-from training.config import FinetuneConfig, TrainConfig
-from training.datasets import PhraseSet, micro_batch_loader
-from training.distributed import Amp, DistContext, wrap_ddp
-from training.loop import Plan, StageRunner, phrase_batches, stage_sampler
 
 STAGE = "finetune"
 
@@ -174,6 +173,6 @@ def train_end_to_end(
 if __name__ == "__main__":
     import sys
 
-    from training.commands.train import main_stage
+    from choreo_studio.training.commands.train import main_stage
 
     sys.exit(main_stage(STAGE))

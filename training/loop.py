@@ -16,15 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from choreo_studio.core.progress import ProgressFn, no_progress
+from choreo_studio.training.checkpoints import StageState, load_checkpoint, save_checkpoint
+from choreo_studio.training.config import TrainConfig
+from choreo_studio.training.datasets import PhraseSet, micro_batch_loader
+from choreo_studio.training.distributed import Amp, DistContext, no_sync_unless
+from choreo_studio.training.run_log import RunLog, progress_bar
+from choreo_studio.training.samplers import StepSampler
 from torch import nn
-
-from core.progress import ProgressFn, no_progress
-from training.checkpoints import StageState, load_checkpoint, save_checkpoint
-from training.config import TrainConfig
-from training.datasets import PhraseSet, micro_batch_loader
-from training.distributed import Amp, DistContext, no_sync_unless
-from training.run_log import RunLog, progress_bar
-from training.samplers import StepSampler
 
 LossFn = Callable[[nn.Module, dict[str, torch.Tensor]], dict[str, torch.Tensor]]
 """Maps (model, batch on device) to named loss tensors; ``"loss"`` is the one optimised."""

@@ -15,26 +15,25 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from core.atomic_io import write_json_atomic
-from core.errors import ChoreoError
-from core.library import Library
-from core.model_bundle import make_bundle, save_bundle
-from core.networks import Predictor, RetrievalNetwork
-from core.presets import Preset, get_preset
-from training.coascent import (
+from choreo_studio.core.atomic_io import write_json_atomic
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.library.library import Library
+from choreo_studio.core.retrieval.model_bundle import make_bundle, save_bundle
+from choreo_studio.core.retrieval.networks import Predictor, RetrievalNetwork
+from choreo_studio.core.retrieval.presets import Preset, get_preset
+from choreo_studio.training.coascent import (
     coascent,
     initial_transition,
     labeled_transitions,
     predict_probabilities,
 )
-from training.config import TrainConfig
-from training.data_cache import load_shard_arrays, read_manifest
-from training.datasets import UNLABELED, PhraseSet, SongShard, split_by_song
-from training.evaluate import accuracy_report
-from training.finetune import embed_phrases, finetune
-from training.loop import StageRunner, seed_everything
-from training.pretrain import pretrain
+from choreo_studio.training.config import TrainConfig
+from choreo_studio.training.data_cache import load_shard_arrays, read_manifest
+from choreo_studio.training.datasets import UNLABELED, PhraseSet, SongShard, split_by_song
+from choreo_studio.training.evaluate import accuracy_report
+from choreo_studio.training.finetune import embed_phrases, finetune
+from choreo_studio.training.loop import StageRunner, seed_everything
+from choreo_studio.training.pretrain import pretrain
 
 STAGES = ("pretrain", "finetune", "coascent")
 

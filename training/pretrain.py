@@ -4,21 +4,20 @@ L = β1·L_spe + β2·L_mld + β3·L_rym (Eq. 4) with L_spe = |D1(E(mel)) − me
 L_mld = |D2(E(mel)) − melody|₁ (Eq. 2) and L_rym = BCE(D3(E(mel)), rhythm) (Eq. 3); the
 means over elements are used. BCE is computed from D3's logits (the same loss as BCE after
 its sigmoid, numerically safe). Adam, learning rate ×γ every ``lr_step_epochs`` epochs.
-Runs as ``python -m training.pretrain`` (see ``choreo train pretrain --help``).
+Runs as ``python -m choreo_studio.training.pretrain`` (see ``choreo train pretrain --help``).
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from choreo_studio.core.retrieval.networks import RetrievalNetwork
+from choreo_studio.training.checkpoints import StageState
+from choreo_studio.training.config import PretrainConfig, TrainConfig
+from choreo_studio.training.datasets import PhraseSet
+from choreo_studio.training.distributed import Amp, wrap_ddp
+from choreo_studio.training.loop import StageRunner, phrase_batches, stage_sampler
 from torch import nn
-
-from core.networks import RetrievalNetwork
-from training.checkpoints import StageState
-from training.config import PretrainConfig, TrainConfig
-from training.datasets import PhraseSet
-from training.distributed import Amp, wrap_ddp
-from training.loop import StageRunner, phrase_batches, stage_sampler
 
 STAGE = "pretrain"
 
@@ -87,6 +86,6 @@ def pretrain(
 if __name__ == "__main__":
     import sys
 
-    from training.commands.train import main_stage
+    from choreo_studio.training.commands.train import main_stage
 
     sys.exit(main_stage(STAGE))

@@ -15,9 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from choreo_studio.core.atomic_io import write_bytes_atomic
 from tqdm import tqdm
-
-from core.atomic_io import write_bytes_atomic
 
 FIELDS = ("stage", "epoch", "name", "value", "elapsed_s")
 

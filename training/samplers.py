@@ -12,8 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
-from core.errors import ChoreoError
+from choreo_studio.core.errors import ChoreoError
 
 
 def class_balanced_weights(labels: np.ndarray) -> np.ndarray:

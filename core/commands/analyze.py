@@ -9,8 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.atomic_io import write_json_atomic
-from core.song import Song, open_song
+from choreo_studio.core.atomic_io import write_json_atomic
+from choreo_studio.core.phrases.song import Song, open_song
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         source = Path(args.song)
         title = source.name
     else:
-        from resources.demo_song import render_demo_song
+        from choreo_studio.resources.demo_song import render_demo_song
 
         demo = render_demo_song()
         source, title = demo.audio(), demo.name

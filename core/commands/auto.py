@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from core.errors import ChoreoError
+from choreo_studio.core.errors import ChoreoError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -71,7 +71,7 @@ def _stage(desc: str):
 
 
 def _options(args: argparse.Namespace):
-    from core.decoding import DecodeOptions
+    from choreo_studio.core.retrieval.decoding import DecodeOptions
 
     if args.max_uses is not None and args.max_uses < 1:
         raise ChoreoError(f"--max-uses {args.max_uses}: must be at least 1")
@@ -87,10 +87,10 @@ def _options(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.choreography import DEFAULT_BLEND_S
-    from core.engine import Engine, load_library, load_scorer
-    from core.metrics import format_metrics
-    from core.song import open_song
+    from choreo_studio.core.choreography.engine import Engine, load_library, load_scorer
+    from choreo_studio.core.choreography.metrics import format_metrics
+    from choreo_studio.core.choreography.placements import DEFAULT_BLEND_S
+    from choreo_studio.core.phrases.song import open_song
 
     if args.blend is not None and not 0.0 <= args.blend <= 2.0:
         raise ChoreoError(f"--blend {args.blend}: use 0 to 2 seconds")
@@ -148,7 +148,7 @@ def _song_source(song: str | None, outdir: Path) -> tuple[Path, str]:
     if song:
         path = Path(song)
         return path, path.name
-    from resources.demo_song import render_demo_song
+    from choreo_studio.resources.demo_song import render_demo_song
 
     demo = render_demo_song()
     return demo.write_wav(outdir / "song.wav"), demo.name

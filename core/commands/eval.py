@@ -12,7 +12,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from core.errors import ChoreoError
+from choreo_studio.core.errors import ChoreoError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,13 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.commands.auto import _stage
-    from core.engine import load_library
-    from core.metrics import evaluate, format_metrics
-    from core.phrases import MusicPhrase
-    from core.render import render
-    from core.song import open_song
-    from core.timeline_json import read_timeline
+    from choreo_studio.core.choreography.engine import load_library
+    from choreo_studio.core.choreography.metrics import evaluate, format_metrics
+    from choreo_studio.core.choreography.render import render
+    from choreo_studio.core.commands.auto import _stage
+    from choreo_studio.core.export.timeline import read_timeline
+    from choreo_studio.core.phrases.segmentation import MusicPhrase
+    from choreo_studio.core.phrases.song import open_song
 
     timeline = read_timeline(args.timeline)
     with _stage("analyse") as progress:

@@ -12,8 +12,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from core.errors import ChoreoError
-from core.progress import ProgressFn
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.progress import ProgressFn
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -86,10 +86,10 @@ def _progress_bar(desc: str):
 
 def open_library(spec: str, progress: ProgressFn):
     """The library folder ``spec``, or the demo library for ``demo``."""
-    from core.library import Library
+    from choreo_studio.core.library.library import Library
 
     if spec == "demo" and not Path(spec).exists():
-        from resources.demo_library import load_demo_library
+        from choreo_studio.resources.demo_library import load_demo_library
 
         return load_demo_library(progress)
     return Library.load(spec, progress)
@@ -97,7 +97,7 @@ def open_library(spec: str, progress: ProgressFn):
 
 def run_import(args: argparse.Namespace) -> int:
     """`choreo library import DIR -o LIB`."""
-    from core.library_import import ImportOptions, import_folder
+    from choreo_studio.core.library.importing import ImportOptions, import_folder
 
     options = ImportOptions(style=args.style, energy=args.energy, bpm=args.bpm,
                             first_beat_s=args.first_beat_s, cut=args.cut,
@@ -185,8 +185,8 @@ def _round_robin(library) -> list:
 
 def run_preview(args: argparse.Namespace) -> int:
     """`choreo library preview LIB [ID...] -o out.gif|png`."""
-    from core.motion import concatenate
-    from core.motion_preview import contact_sheet, save_gif
+    from choreo_studio.core.export.preview import contact_sheet, save_gif
+    from choreo_studio.core.motion.motion import concatenate
 
     bar, progress = _progress_bar("load")
     with bar:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from core.errors import ChoreoError
+from choreo_studio.core.errors import ChoreoError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,6 +41,6 @@ def run(args: argparse.Namespace) -> int:
     if args.path and not Path(args.path).is_file():
         raise ChoreoError(f"{args.path}: no such file — give a song or a .choreo project")
     check_display()
-    from editor.app import run_editor
+    from choreo_studio.editor.app import run_editor
 
     return run_editor(args.path, want_sound=not args.no_audio)

@@ -7,57 +7,37 @@ and saved as a normal library folder in the user cache, so every later load is t
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import os
 from pathlib import Path
 
-from core.errors import ChoreoError
-from core.library import Library
-from core.progress import ProgressFn, no_progress
-from resources.demo_library.generate import GENERATOR_VERSION, build_demo_library
-from resources.demo_library.poser import demo_skeleton
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.library.library import Library
+from choreo_studio.core.progress import ProgressFn, no_progress
+from choreo_studio.core.user_cache import cache_root, code_hash
+from choreo_studio.resources.demo_library.generate import GENERATOR_VERSION, build_demo_library
+from choreo_studio.resources.demo_library.poser import demo_skeleton
 
 __all__ = ["load_demo_library", "demo_library_path", "build_demo_library", "demo_skeleton"]
 
 _LOADED: dict[Path, Library] = {}
 
 # Code whose output is the library: the generator and the core motion/library modules it calls.
-_GENERATOR_SOURCES = (
-    *sorted(Path(__file__).parent.glob("*.py")),
-    *(Path(__file__).parents[2] / "core" / name for name in (
-        "quaternions.py", "skeleton.py", "motion.py", "kinematic_beats.py",
-        "motion_descriptors.py", "transition_prior.py", "library.py", "library_import.py",
-    )),
+# (``GENERATOR_VERSION`` alone let an edit made without a bump serve a stale library whose
+# fingerprint no longer matched what a fresh machine generates, and the bundled model.)
+_GENERATOR_MODULES = (
+    "choreo_studio.resources.demo_library",
+    *(f"choreo_studio.resources.demo_library.{name}" for name in (
+        "generate", "moves", "poser", "tracks")),
+    *(f"choreo_studio.core.{name}" for name in (
+        "motion.quaternions", "motion.skeleton", "motion.motion", "motion.kinematic_beats",
+        "motion.motion_descriptors", "library.transition_prior", "library.library",
+        "library.importing")),
 )
-
-
-@functools.cache
-def _generator_code_hash() -> str:
-    """Hash of the generating code, so a cache made by other code is never loaded.
-
-    ``GENERATOR_VERSION`` alone let an edit made without a bump serve a stale library whose
-    fingerprint no longer matched what a fresh machine generates (and the bundled model).
-    """
-    digest = hashlib.sha256()
-    for path in _GENERATOR_SOURCES:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:10]
-
-
-def default_cache_dir() -> Path:
-    """``$CHOREO_CACHE_DIR``, else ``$XDG_CACHE_HOME/choreo-studio``, else ``~/.cache/...``."""
-    env = os.environ.get("CHOREO_CACHE_DIR")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "choreo-studio"
 
 
 def demo_library_path(cache_dir: str | Path | None = None) -> Path:
     """Folder where the demo library made by this generator code is cached."""
-    base = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    return base / f"demo_library_v{GENERATOR_VERSION}-{_generator_code_hash()}"
+    base = Path(cache_dir) if cache_dir is not None else cache_root()
+    return base / f"demo_library_v{GENERATOR_VERSION}-{code_hash(*_GENERATOR_MODULES)}"
 
 
 def load_demo_library(

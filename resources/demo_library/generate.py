@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-
-from core.library import DancePhrase, Library
-from core.library_import import assemble_library, make_phrase
-from core.progress import ProgressFn, no_progress
-from resources.demo_library import moves
-from resources.demo_library.poser import demo_skeleton, limit_pelvis_height, solve_pose
-from resources.demo_library.tracks import PhraseBuilder
+from choreo_studio.core.library.importing import assemble_library, make_phrase
+from choreo_studio.core.library.library import DancePhrase, Library
+from choreo_studio.core.progress import ProgressFn, no_progress
+from choreo_studio.resources.demo_library import moves
+from choreo_studio.resources.demo_library.poser import (
+    demo_skeleton,
+    limit_pelvis_height,
+    solve_pose,
+)
+from choreo_studio.resources.demo_library.tracks import PhraseBuilder
 
 GENERATOR_VERSION = 4  # cache key and fingerprint: bump whenever the output changes
 # Seeds of the phrase compositions; kept at 3 when v4 changed only the arm solver, so each

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-
-from resources.demo_library.poser import swivel_of
-from resources.demo_library.tracks import PhraseBuilder
+from choreo_studio.resources.demo_library.poser import swivel_of
+from choreo_studio.resources.demo_library.tracks import PhraseBuilder
 
 # Named hand targets (left hand, chest frame, cm) and elbow poles.
 HANDS: dict[str, tuple[float, float, float]] = {

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from core import quaternions as quat
-from core.motion import Motion
-from core.skeleton import Skeleton
+from choreo_studio.core.motion import quaternions as quat
+from choreo_studio.core.motion.motion import Motion
+from choreo_studio.core.motion.skeleton import Skeleton
 
 _JOINTS = [
     ("Hips", -1, (0.0, 95.0, 0.0)),

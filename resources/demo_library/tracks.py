@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from resources.demo_library.poser import (
+from choreo_studio.resources.demo_library.poser import (
     HAND_KEEP_OUT_CM,
     HAND_KEEP_OUT_SHIFT_CM,
     HIP_HEIGHT_CM,

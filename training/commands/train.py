@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.errors import ChoreoError
-from core.progress import ProgressFn
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.progress import ProgressFn
 
 DEFAULT_PRESET = "cpu"
 DEMO_LABELED = 160
@@ -31,7 +31,7 @@ DEMO_UNLABELED = 320
 
 def _library(path: str | None):
     """The library folder given, else the demo library (generated once, then cached)."""
-    from core.engine import load_library
+    from choreo_studio.core.choreography.engine import load_library
 
     return load_library(path)
 
@@ -61,7 +61,7 @@ def _bar_progress(desc: str) -> tuple[ProgressFn, Any]:
 
 
 def _config(args: argparse.Namespace):
-    from training.config import TrainConfig, preset_config
+    from choreo_studio.training.config import TrainConfig, preset_config
 
     config = TrainConfig.load(args.config) if args.config else preset_config(args.preset)
     overrides = {}
@@ -149,7 +149,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
-    from training.demo_data import write_demo_set
+    from choreo_studio.training.demo_data import write_demo_set
 
     library = _library(args.library)
     progress, bar = _bar_progress("demo songs")
@@ -162,13 +162,13 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def _prepare(labeled: str, unlabeled: str | None, cache: str, library, workers: int) -> None:
-    from training.data_cache import (
+    from choreo_studio.training.data_cache import (
         find_labeled_songs,
         find_unlabeled_songs,
         prepare_dataset,
         write_manifest,
     )
-    from training.distributed import init_distributed
+    from choreo_studio.training.distributed import init_distributed
 
     ctx = init_distributed("cpu")
     labeled_sources = find_labeled_songs(labeled)
@@ -205,16 +205,16 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def _runner(args: argparse.Namespace, run_dir: str, ctx):
-    from training.loop import StageRunner
+    from choreo_studio.training.loop import StageRunner
 
     return StageRunner.create(run_dir, ctx, progress=_printer(ctx.is_main), resume=args.resume,
                               stop_after_epoch=getattr(args, "stop_after", None))
 
 
 def _cmd_stage(args: argparse.Namespace) -> int:
-    from training.distributed import init_distributed
-    from training.evaluate import format_report
-    from training.pipeline import load_training_data, train_model
+    from choreo_studio.training.distributed import init_distributed
+    from choreo_studio.training.evaluate import format_report
+    from choreo_studio.training.pipeline import load_training_data, train_model
 
     config = _config(args)
     library = _library(args.library)
@@ -242,11 +242,11 @@ def _print_result(metrics: dict[str, Any], format_report) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from core.model_bundle import load_bundle
-    from training.distributed import init_distributed
-    from training.evaluate import format_report
-    from training.finetune import embed_phrases
-    from training.pipeline import evaluate_predictor, load_training_data
+    from choreo_studio.core.retrieval.model_bundle import load_bundle
+    from choreo_studio.training.distributed import init_distributed
+    from choreo_studio.training.evaluate import format_report
+    from choreo_studio.training.finetune import embed_phrases
+    from choreo_studio.training.pipeline import evaluate_predictor, load_training_data
 
     config = _config(args)
     library = _library(args.library)
@@ -264,9 +264,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_ablation(args: argparse.Namespace) -> int:
-    from training.ablation import format_table, run_ablation
-    from training.distributed import init_distributed
-    from training.pipeline import load_training_data
+    from choreo_studio.training.ablation import format_table, run_ablation
+    from choreo_studio.training.distributed import init_distributed
+    from choreo_studio.training.pipeline import load_training_data
 
     config = _config(args)
     library = _library(args.library)
@@ -282,10 +282,10 @@ def _cmd_ablation(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from training.demo_data import write_demo_set
-    from training.distributed import init_distributed
-    from training.evaluate import format_report
-    from training.pipeline import load_training_data, train_model
+    from choreo_studio.training.demo_data import write_demo_set
+    from choreo_studio.training.distributed import init_distributed
+    from choreo_studio.training.evaluate import format_report
+    from choreo_studio.training.pipeline import load_training_data, train_model
 
     started = time.monotonic()
     out = Path(args.out)
@@ -310,6 +310,6 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def main_stage(stage: str) -> int:
     """Entry point of ``python -m training.<stage>``: ``choreo train <stage> ARGS``."""
-    from core.cli import main
+    from choreo_studio.core.cli import main
 
     return main(["train", stage, *sys.argv[1:]])

@@ -1,0 +1,171 @@
+"""The result of analysing a song: tempo, beats, downbeats, meter, onsets, melody and sections.
+
+:class:`MusicAnalysis` is the shared data model the phrase segmenter, the features, the editor
+and training read. Times are seconds; beats are indices into ``beats_s``. It round-trips
+through JSON (``format_version``) so an analysis can be saved, shared and cached.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from choreo_studio.core.atomic_io import write_json_atomic
+from choreo_studio.core.errors import ChoreoError
+
+ANALYSIS_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Section:
+    """A long fragment of the song (verse, chorus…); repeated material shares ``label``."""
+
+    start_s: float
+    end_s: float
+    label: str
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass
+class MusicAnalysis:
+    """Everything the analysis found in one song.
+
+    ``beats_s`` float64[B] beat times; ``downbeats`` int[D] indices into ``beats_s`` of the first
+    beat of each bar; ``onset_env`` float32 onset strength sampled at ``onset_fps``;
+    ``melody_hz`` float32 main-melody f0 at ``melody_fps`` (0 where unvoiced) with
+    ``melody_voiced`` bool; ``sections`` cover ``[0, duration_s]`` in order.
+    """
+
+    song_hash: str
+    duration_s: float
+    tempo_bpm: float
+    beats_s: np.ndarray
+    downbeats: np.ndarray
+    beats_per_bar: int
+    onset_env: np.ndarray
+    onset_fps: float
+    onsets_s: np.ndarray
+    melody_hz: np.ndarray
+    melody_voiced: np.ndarray
+    melody_fps: float
+    sections: list[Section] = field(default_factory=list)
+    beat_tracker: str = ""
+
+    def __post_init__(self) -> None:
+        self.beats_s = np.asarray(self.beats_s, dtype=np.float64)
+        self.downbeats = np.asarray(self.downbeats, dtype=np.int64)
+        self.onset_env = np.asarray(self.onset_env, dtype=np.float32)
+        self.onsets_s = np.asarray(self.onsets_s, dtype=np.float64)
+        self.melody_hz = np.asarray(self.melody_hz, dtype=np.float32)
+        self.melody_voiced = np.asarray(self.melody_voiced, dtype=bool)
+
+    @property
+    def n_beats(self) -> int:
+        return int(self.beats_s.size)
+
+    @property
+    def n_bars(self) -> int:
+        return int(self.downbeats.size)
+
+    @property
+    def meter(self) -> str:
+        """Time signature as text, e.g. ``"4/4"`` or ``"3/4"``."""
+        return f"{self.beats_per_bar}/4"
+
+    @property
+    def downbeats_s(self) -> np.ndarray:
+        """Times (s) of the downbeats."""
+        return self.beats_s[self.downbeats]
+
+    def beat_at(self, time_s: float) -> int:
+        """Index of the beat nearest to ``time_s``."""
+        return int(np.argmin(np.abs(self.beats_s - time_s)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (arrays as lists, floats rounded to what matters)."""
+        return {
+            "format_version": ANALYSIS_FORMAT_VERSION,
+            "kind": "choreo-music-analysis",
+            "song_hash": self.song_hash,
+            "duration_s": round(float(self.duration_s), 6),
+            "tempo_bpm": round(float(self.tempo_bpm), 4),
+            "meter": self.meter,
+            "beats_per_bar": int(self.beats_per_bar),
+            "beat_tracker": self.beat_tracker,
+            "beats_s": _rounded(self.beats_s, 5),
+            "downbeats": [int(i) for i in self.downbeats],
+            "onsets_s": _rounded(self.onsets_s, 5),
+            "onset_fps": float(self.onset_fps),
+            "onset_env": _rounded(self.onset_env, 4),
+            "melody_fps": float(self.melody_fps),
+            "melody_hz": _rounded(self.melody_hz, 2),
+            "melody_voiced": [bool(v) for v in self.melody_voiced],
+            "sections": [
+                {"start_s": round(s.start_s, 5), "end_s": round(s.end_s, 5), "label": s.label}
+                for s in self.sections
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "analysis") -> MusicAnalysis:
+        """Rebuild from :meth:`to_dict` output; a bad version or missing field is a ChoreoError."""
+        version = data.get("format_version") if isinstance(data, dict) else None
+        if version != ANALYSIS_FORMAT_VERSION:
+            raise ChoreoError(
+                f"{source}: unsupported analysis format_version {version!r} (expected "
+                f"{ANALYSIS_FORMAT_VERSION}) — re-run `choreo analyze` on the song"
+            )
+        try:
+            return cls(
+                song_hash=str(data["song_hash"]),
+                duration_s=float(data["duration_s"]),
+                tempo_bpm=float(data["tempo_bpm"]),
+                beats_s=np.asarray(data["beats_s"], dtype=np.float64),
+                downbeats=np.asarray(data["downbeats"], dtype=np.int64),
+                beats_per_bar=int(data["beats_per_bar"]),
+                onset_env=np.asarray(data["onset_env"], dtype=np.float32),
+                onset_fps=float(data["onset_fps"]),
+                onsets_s=np.asarray(data["onsets_s"], dtype=np.float64),
+                melody_hz=np.asarray(data["melody_hz"], dtype=np.float32),
+                melody_voiced=np.asarray(data["melody_voiced"], dtype=bool),
+                melody_fps=float(data["melody_fps"]),
+                sections=[
+                    Section(float(s["start_s"]), float(s["end_s"]), str(s["label"]))
+                    for s in data["sections"]
+                ],
+                beat_tracker=str(data.get("beat_tracker", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ChoreoError(
+                f"{source}: analysis file is incomplete or damaged ({exc!s}) — re-run "
+                "`choreo analyze` on the song"
+            ) from None
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write as JSON atomically."""
+        return write_json_atomic(path, self.to_dict(), indent=None)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> MusicAnalysis:
+        """Read a JSON file written by :meth:`save` (or ``choreo analyze -o``)."""
+        file_path = Path(path)
+        try:
+            data = json.loads(file_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ChoreoError(f"{file_path}: no such analysis file — check the path") from None
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise ChoreoError(
+                f"{file_path.name}: not an analysis JSON file — re-run `choreo analyze`"
+            ) from None
+        return cls.from_dict(data, source=file_path.name)
+
+
+def _rounded(values: np.ndarray, decimals: int) -> list[float]:
+    return [float(v) for v in np.round(np.asarray(values, dtype=np.float64), decimals)]

@@ -1,0 +1,137 @@
+"""Long fragments (sections) by spectral clustering of a beat-synchronous recurrence graph.
+
+This is McFee & Ellis' Laplacian segmentation (as in librosa's example, paper §3.1 step 1):
+beat-synchronous chroma and timbre, a recurrence (repetition) graph plus a sequence graph, the
+first eigenvectors of its normalised Laplacian clustered with k-means. Beats in the same cluster
+are the same material, so repeated choruses share a label. Section boundaries are then snapped
+to downbeats and sections shorter than two bars are merged into their neighbour.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from choreo_studio.core.analysis.music_analysis import Section
+from choreo_studio.core.audio.spectral import Spectra
+
+MIN_CLUSTERS = 2
+MIN_CLUSTERS_LONG = 3  # songs of 24+ bars nearly always have 3+ kinds of material, 64+ bars 4+
+MAX_CLUSTERS = 6
+MIN_SECTION_BARS = 4
+MEMORY_BARS = 4  # each bar is compared with its context of this many bars (a phrase)
+_SEQUENCE_WEIGHT = 0.5  # mu in McFee & Ellis: balance of repetition vs. sequence links
+
+
+def find_sections(
+    spectra: Spectra,
+    beats_s: np.ndarray,
+    downbeats: np.ndarray,
+    duration_s: float,
+) -> list[Section]:
+    """Sections covering [0, duration_s], starting on downbeats, labelled A, B, C… by material."""
+    if beats_s.size < 8 or downbeats.size < 2 * MIN_SECTION_BARS:
+        return [Section(0.0, float(duration_s), "A")]
+    bar_labels = _cluster_bars(spectra, beats_s, downbeats)
+    labels = bar_labels[np.clip(np.searchsorted(downbeats, np.arange(beats_s.size), "right") - 1,
+                                0, downbeats.size - 1)]
+    starts = _snap_to_downbeats(labels, downbeats)
+    starts = _merge_short(starts, downbeats)
+    return _label_sections(starts, labels, beats_s, duration_s)
+
+
+def _bar_features(
+    spectra: Spectra, beats_s: np.ndarray, downbeats: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bar-synchronous (chroma + timbre, z-scored) and timbre-only features, [dims, bars]."""
+    import librosa
+
+    frames = np.clip(np.round(beats_s[downbeats] * spectra.fps).astype(int), 0,
+                     spectra.n_frames - 1)
+    chroma = spectra.chroma
+    mfcc = librosa.feature.mfcc(S=spectra.logmel_db, n_mfcc=13)
+    bounds = np.concatenate([[0], frames[1:], [spectra.n_frames]])
+    chroma_sync = librosa.util.sync(chroma, bounds, aggregate=np.mean)
+    mfcc_sync = librosa.util.sync(mfcc, bounds, aggregate=np.mean)
+
+    def _z(x: np.ndarray) -> np.ndarray:
+        return (x - x.mean(axis=1, keepdims=True)) / (x.std(axis=1, keepdims=True) + 1e-9)
+
+    both = np.vstack([_z(chroma_sync), _z(mfcc_sync)])
+    return both, mfcc_sync
+
+
+def _cluster_bars(spectra: Spectra, beats_s: np.ndarray, downbeats: np.ndarray) -> np.ndarray:
+    """Cluster label per bar (k chosen by the largest eigengap of the Laplacian)."""
+    import librosa
+    import scipy.linalg
+    import scipy.ndimage
+    from scipy.cluster.vq import kmeans2
+
+    feats, mfcc = _bar_features(spectra, beats_s, downbeats)
+    n = feats.shape[1]
+    width = max(2, min(MEMORY_BARS, n // 8))
+    rec = librosa.segment.recurrence_matrix(feats, width=width, mode="affinity", sym=True)
+    rec = librosa.segment.path_enhance(rec, MEMORY_BARS + 1)
+    path_dist = np.sum(np.diff(mfcc, axis=1) ** 2, axis=0)
+    sigma = np.median(path_dist) + 1e-9
+    path_sim = np.exp(-path_dist / sigma)
+    seq = np.diag(path_sim, k=1) + np.diag(path_sim, k=-1)
+    deg_path = seq.sum(axis=1)
+    deg_rec = rec.sum(axis=1)
+    mu = deg_path.dot(deg_path + deg_rec) / (np.sum((deg_path + deg_rec) ** 2) + 1e-9)
+    mu = float(np.clip(mu, 0.2, 0.8)) if np.isfinite(mu) else _SEQUENCE_WEIGHT
+    graph = mu * rec + (1 - mu) * seq
+    lap = scipy.sparse.csgraph.laplacian(graph, normed=True)
+    evals, evecs = scipy.linalg.eigh(lap)
+    evecs = scipy.ndimage.median_filter(evecs, size=(3, 1))
+    gaps = np.diff(evals[: MAX_CLUSTERS + 1])
+    k_min = MIN_CLUSTERS if n < 24 else (MIN_CLUSTERS_LONG if n < 64 else MIN_CLUSTERS_LONG + 1)
+    k = int(np.argmax(gaps[k_min - 1 : MAX_CLUSTERS]) + k_min)
+    cum = np.cumsum(evecs**2, axis=1) ** 0.5
+    x = evecs[:, :k] / (cum[:, k - 1 : k] + 1e-9)
+    rng = np.random.default_rng(0)
+    _, labels = kmeans2(x, k, minit="++", seed=rng, iter=30)
+    return labels.astype(np.int64)
+
+
+def _snap_to_downbeats(labels: np.ndarray, downbeats: np.ndarray) -> list[int]:
+    """Section start beats: each label change moved to the nearest downbeat (deduplicated)."""
+    changes = np.flatnonzero(np.diff(labels)) + 1
+    starts = {0}
+    for c in changes:
+        starts.add(int(downbeats[int(np.argmin(np.abs(downbeats - c)))]))
+    if downbeats[0] in starts and downbeats[0] != 0:
+        starts.discard(int(downbeats[0]))
+    return sorted(starts)
+
+
+def _merge_short(starts: list[int], downbeats: np.ndarray) -> list[int]:
+    """Drop section starts that leave a section shorter than MIN_SECTION_BARS bars."""
+    merged = [starts[0]]
+    for s in starts[1:]:
+        bars = int(np.count_nonzero((downbeats >= merged[-1]) & (downbeats < s)))
+        if bars >= MIN_SECTION_BARS:
+            merged.append(s)
+    if len(merged) > 1:
+        tail_bars = int(np.count_nonzero(downbeats >= merged[-1]))
+        if tail_bars < MIN_SECTION_BARS:
+            merged.pop()
+    return merged
+
+
+def _label_sections(
+    starts: list[int], labels: np.ndarray, beats_s: np.ndarray, duration_s: float
+) -> list[Section]:
+    """Name each section by its majority cluster; letters in order of first appearance."""
+    names: dict[int, str] = {}
+    sections: list[Section] = []
+    ends = starts[1:] + [labels.size]
+    for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        cluster = int(np.bincount(labels[a:b]).argmax())
+        name = names.setdefault(cluster, chr(ord("A") + len(names)))
+        start_s = 0.0 if k == 0 else float(beats_s[a])
+        end_s = float(duration_s) if b >= labels.size else float(beats_s[b])
+        if sections and sections[-1].label == name:
+            sections[-1] = Section(sections[-1].start_s, end_s, name)
+        else:
+            sections.append(Section(start_s, end_s, name))
+    return sections

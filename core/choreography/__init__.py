@@ -1,0 +1,1 @@
+"""Choreography: placements, beat warping, rendering, metrics, the session engine."""

@@ -1,0 +1,1 @@
+"""Export: the JSON timeline, BVH, glTF, CSV and preview images of a choreography."""

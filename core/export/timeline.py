@@ -1,0 +1,289 @@
+"""The phrase timeline as JSON: export for game engines, reload in the editor, labels for training.
+
+The format is described by ``resources/schemas/timeline.schema.json`` (``format_version`` 1).
+Reading validates against the schema and checks the timing is consistent, so a bad file is a
+one-line :class:`ChoreoError` naming the file, the place and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jsonschema
+import numpy as np
+from choreo_studio.core import __version__
+from choreo_studio.core.atomic_io import write_json_atomic
+from choreo_studio.core.choreography.beat_warp import repeat_count, resolved_beats_per_count
+from choreo_studio.core.choreography.placements import Choreography, Placement
+from choreo_studio.core.errors import ChoreoError
+
+if TYPE_CHECKING:
+    from choreo_studio.core.analysis.music_analysis import MusicAnalysis
+    from choreo_studio.core.library.library import Library
+    from choreo_studio.core.phrases.segmentation import MusicPhrase
+
+FORMAT_VERSION = 1
+KIND = "choreo-timeline"
+
+
+@lru_cache(maxsize=1)
+def timeline_schema() -> dict[str, Any]:
+    """The shipped JSON Schema of the timeline format."""
+    text = (resources.files("resources") / "schemas" / "timeline.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@dataclass(frozen=True)
+class TimelinePhrase:
+    """One row of a timeline file: a music phrase's timing and the dance placed on it."""
+
+    index: int
+    start_s: float
+    end_s: float
+    start_frame: int
+    end_frame: int
+    start_beat: int
+    end_beat: int
+    n_bars: int
+    section_label: str
+    dance_id: str
+    dance_name: str
+    repeats: int
+
+
+@dataclass
+class Timeline:
+    """A timeline file read back: song timing, library identity, phrases and the choreography."""
+
+    song_hash: str
+    song_name: str
+    duration_s: float
+    tempo_bpm: float
+    beats_per_bar: int
+    beats_s: np.ndarray
+    downbeats: np.ndarray
+    library_name: str
+    library_fingerprint: str
+    library_n_phrases: int
+    fps: float
+    phrases: list[TimelinePhrase]
+    choreography: Choreography
+
+    def labels(self) -> list[tuple[float, float, str]]:
+        """``(start_s, end_s, dance_id)`` per music phrase: the form training uses as labels."""
+        return [(p.start_s, p.end_s, p.dance_id) for p in self.phrases]
+
+
+def _score(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def timeline_to_dict(
+    choreography: Choreography,
+    analysis: MusicAnalysis,
+    phrases: Sequence[MusicPhrase],
+    library: Library | None = None,
+    *,
+    fps: float = 30.0,
+    song_name: str = "",
+) -> dict[str, Any]:
+    """The JSON object of a timeline (see the schema); ``library`` supplies names and lengths."""
+    if len(phrases) != len(choreography):
+        raise ValueError(f"{len(phrases)} music phrases but {len(choreography)} placements")
+    by_id = {str(d.id): d for d in library.phrases} if library is not None else {}
+    rows = []
+    for phrase, placement in zip(phrases, choreography.placements, strict=True):
+        dance = by_id.get(placement.dance_id)
+        n_beats = int(phrase.end_beat) - int(phrase.start_beat)
+        per_count = 1.0 if placement.beats_per_count is None else placement.beats_per_count
+        if dance is not None:
+            per_count = resolved_beats_per_count(placement, phrase, dance)
+        rows.append(
+            {
+                "index": int(phrase.index),
+                "start_s": float(phrase.start_s),
+                "end_s": float(phrase.end_s),
+                "start_frame": int(round(phrase.start_s * fps)),
+                "end_frame": int(round(phrase.end_s * fps)),
+                "start_beat": int(phrase.start_beat),
+                "end_beat": int(phrase.end_beat),
+                "n_bars": int(phrase.n_bars),
+                "section_label": str(phrase.section_label),
+                "dance_id": placement.dance_id,
+                "dance_name": str(dance.name) if dance is not None else placement.dance_id,
+                "locked": placement.locked,
+                "blend_s": float(placement.blend_s),
+                "mirror": placement.mirror,
+                "mirror_on_repeat": placement.mirror_on_repeat,
+                "repeats": repeat_count(n_beats, int(dance.n_counts), per_count)
+                if dance is not None else 1,
+                "beats_per_count": per_count,
+                "beats_per_count_auto": placement.beats_per_count is None,
+                "scores": {
+                    "music_fit": _score(placement.music_fit),
+                    "transition_in": _score(placement.transition_in),
+                    "transition_out": _score(placement.transition_out),
+                },
+            }
+        )
+    return {
+        "format_version": FORMAT_VERSION,
+        "kind": KIND,
+        "generator": f"choreo-studio {__version__}",
+        "song": {
+            "hash": str(analysis.song_hash),
+            "name": song_name,
+            "duration_s": float(analysis.duration_s),
+            "tempo_bpm": float(analysis.tempo_bpm),
+            "beats_per_bar": int(analysis.beats_per_bar),
+            "beats_s": [round(float(b), 6) for b in analysis.beats_s],
+            "downbeats": [int(i) for i in analysis.downbeats],
+        },
+        "library": {
+            "name": str(library.name) if library is not None else "",
+            "fingerprint": str(library.fingerprint) if library is not None else "",
+            "n_phrases": len(library.phrases) if library is not None else 0,
+        },
+        "fps": float(fps),
+        "scorer": choreography.scorer,
+        "decoder": choreography.decoder,
+        "phrases": rows,
+    }
+
+
+def write_timeline(
+    path: str | os.PathLike[str],
+    choreography: Choreography,
+    analysis: MusicAnalysis,
+    phrases: Sequence[MusicPhrase],
+    library: Library | None = None,
+    *,
+    fps: float = 30.0,
+    song_name: str = "",
+) -> Path:
+    """Validate and atomically write the timeline JSON of ``choreography`` to ``path``."""
+    obj = timeline_to_dict(
+        choreography, analysis, phrases, library, fps=fps, song_name=song_name
+    )
+    validate_timeline(obj, str(path))
+    return write_json_atomic(path, obj)
+
+
+def _where(error: jsonschema.ValidationError) -> str:
+    return "/".join(str(p) for p in error.absolute_path) or "top level"
+
+
+def validate_timeline(obj: Any, source: str = "timeline") -> None:
+    """Raise a one-line :class:`ChoreoError` if ``obj`` is not a consistent timeline."""
+    fix = "export the timeline again from Choreo Studio or fix that field"
+    if not isinstance(obj, dict):
+        raise ChoreoError(f"{source}: not a Choreo Studio timeline (not a JSON object) — {fix}")
+    version = obj.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ChoreoError(
+            f"{source}: timeline format_version {version!r} is not supported (this version reads "
+            f"{FORMAT_VERSION}) — export it again with this version of Choreo Studio"
+        )
+    validator = jsonschema.Draft202012Validator(timeline_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
+    if error is not None:
+        raise ChoreoError(f"{source}: {_where(error)}: {error.message} — {fix}")
+    n_beats = len(obj["song"]["beats_s"])
+    previous_end = 0.0
+    for i, row in enumerate(obj["phrases"]):
+        where = f"{source}: phrases/{i}"
+        if row["index"] != i:
+            raise ChoreoError(f"{where}: index is {row['index']}, expected {i} — {fix}")
+        if not row["end_s"] > row["start_s"]:
+            raise ChoreoError(f"{where}: end_s {row['end_s']} is not after start_s — {fix}")
+        if not row["end_beat"] > row["start_beat"]:
+            raise ChoreoError(f"{where}: end_beat is not after start_beat — {fix}")
+        if n_beats and row["end_beat"] > n_beats:
+            raise ChoreoError(
+                f"{where}: end_beat {row['end_beat']} is past the song's {n_beats} beats — {fix}"
+            )
+        if row["start_s"] < previous_end - 1e-6:
+            raise ChoreoError(f"{where}: starts before the previous phrase ends — {fix}")
+        previous_end = row["end_s"]
+
+
+def timeline_from_dict(obj: Any, source: str = "timeline") -> Timeline:
+    """Validate a parsed timeline JSON object and turn it into a :class:`Timeline`."""
+    validate_timeline(obj, source)
+    rows = obj["phrases"]
+    phrases = [
+        TimelinePhrase(
+            index=r["index"],
+            start_s=float(r["start_s"]),
+            end_s=float(r["end_s"]),
+            start_frame=r["start_frame"],
+            end_frame=r["end_frame"],
+            start_beat=r["start_beat"],
+            end_beat=r["end_beat"],
+            n_bars=r.get("n_bars", 0),
+            section_label=r.get("section_label", ""),
+            dance_id=r["dance_id"],
+            dance_name=r["dance_name"],
+            repeats=r["repeats"],
+        )
+        for r in rows
+    ]
+    placements = [
+        Placement(
+            phrase_index=r["index"],
+            dance_id=r["dance_id"],
+            locked=r["locked"],
+            mirror=r["mirror"],
+            blend_s=float(r["blend_s"]),
+            mirror_on_repeat=r["mirror_on_repeat"],
+            music_fit=r.get("scores", {}).get("music_fit"),
+            transition_in=r.get("scores", {}).get("transition_in"),
+            transition_out=r.get("scores", {}).get("transition_out"),
+            beats_per_count=None if r.get("beats_per_count_auto", True)
+            else float(r["beats_per_count"]),
+        )
+        for r in rows
+    ]
+    song, lib = obj["song"], obj["library"]
+    return Timeline(
+        song_hash=song["hash"],
+        song_name=song.get("name", ""),
+        duration_s=float(song["duration_s"]),
+        tempo_bpm=float(song["tempo_bpm"]),
+        beats_per_bar=int(song["beats_per_bar"]),
+        beats_s=np.asarray(song["beats_s"], dtype=np.float64),
+        downbeats=np.asarray(song.get("downbeats", []), dtype=np.int64),
+        library_name=lib["name"],
+        library_fingerprint=lib["fingerprint"],
+        library_n_phrases=int(lib["n_phrases"]),
+        fps=float(obj["fps"]),
+        phrases=phrases,
+        choreography=Choreography(placements, obj["scorer"], obj["decoder"]),
+    )
+
+
+def read_timeline(path: str | os.PathLike[str]) -> Timeline:
+    """Read and validate a timeline JSON file; any problem is a one-line :class:`ChoreoError`."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ChoreoError(f"{source}: no such timeline file — check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ChoreoError(f"{source}: cannot read the timeline ({exc}) — check the file") from None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ChoreoError(
+            f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}) — "
+            "export the timeline again"
+        ) from None
+    return timeline_from_dict(obj, source)

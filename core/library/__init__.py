@@ -1,0 +1,1 @@
+"""Dance-phrase libraries: the library on disk, importing takes, the transition prior M0."""

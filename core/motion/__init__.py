@@ -1,0 +1,1 @@
+"""Motion: skeletons, quaternions, joint rotations over time, BVH, kinematic beats, descriptors."""

@@ -1,0 +1,1 @@
+"""Retrieval: the paper's networks, presets, bundles, music-fit scorers, suggestions, decoders."""

@@ -1,0 +1,40 @@
+"""The trained scorer: E + T of a model bundle give P(d | u_t) for every phrase, in batches."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from choreo_studio.core.progress import ProgressFn
+from choreo_studio.core.retrieval.model_bundle import ModelBundle
+from choreo_studio.core.retrieval.scoring import Scorer
+
+if TYPE_CHECKING:
+    from choreo_studio.core.library.library import Library
+    from choreo_studio.core.phrases.song import Song
+
+BATCH_SIZE = 32
+
+
+class NetworkScorer(Scorer):
+    """P(d | u_t) = softmax(T(E(mel_t))) with the bundle's learned transition matrix M."""
+
+    def __init__(self, bundle: ModelBundle, library: Library) -> None:
+        super().__init__()
+        bundle.check_library(library)
+        self.bundle = bundle
+        self.name = bundle.name
+        self.transition = bundle.transition
+        self.network = bundle.build_network()
+
+    @torch.no_grad()
+    def _compute(self, song: Song, progress: ProgressFn) -> np.ndarray:
+        mel = song.features.mel
+        out = np.zeros((mel.shape[0], self.bundle.n_dances), dtype=np.float32)
+        for start in range(0, mel.shape[0], BATCH_SIZE):
+            progress(start / max(mel.shape[0], 1), f"{self.name}: scoring phrases")
+            batch = torch.from_numpy(np.ascontiguousarray(mel[start : start + BATCH_SIZE]))
+            out[start : start + BATCH_SIZE] = self.network(batch.float()).numpy()
+        progress(1.0, f"{self.name}: scored")
+        return out

@@ -1,0 +1,214 @@
+"""The networks of Duan et al. 2021 (appendix A.1): encoder E, decoders D1/D2/D3, predictor T.
+
+Interpretation notes (the tables leave these open; the chosen reading is the one that gives the
+stated sizes):
+
+* Input: one 128×128 mel per music phrase in the layout of ``SongFeatures.mel``
+  ([mel band, time]). The encoder transposes it to an image of height = time so that the
+  feature layer's ``AdaptiveAvgPool2d((None, 1))`` keeps time and gives the *temporal* feature
+  f_t of 512×4 (from which D2/D3 decode the melody and rhythm curves over time). D1 returns
+  its reconstruction in the same [mel band, time] layout as its target.
+* Conv_6 "2048x1x1 / 1": f_t is stated to be 512×4×1, so Conv_6 is a 1×1 convolution *from* the
+  2048 channels of Conv_5 *to* 512 (``embed_dim``) channels; read literally (2048 filters) it
+  would contradict the stated f_t.
+* Bottlenecks are ResNet50's (1×1, 3×3 with the stride, 1×1 expanding ×4, BN after each conv,
+  projection shortcut when the shape changes); Conv_1 has no bias (BN follows).
+* D1 padding: 0 for the first 4×4 stride-1 layer (1→4), 1 for every 4×4 stride-2 layer (×2) and
+  for every 3×3 stride-1 layer (same size); no activation on the output (L1 loss on log-mel).
+* D2/D3: ConvTranspose1d kernel 2 stride 2 doubles the length 4→8→…→128; D3 ends in a sigmoid
+  (use :meth:`SequenceDecoder.logits` with ``BCEWithLogitsLoss`` for numerically safe training).
+* Res-Att block (Fig. 6, after ResNet and SENet, global pooling removed):
+  h = FC(512→1024) → ReLU → FC(1024→512); s = sigmoid(FC(16→512)(ReLU(FC(512→16)(h))));
+  out = ReLU(x + h·s). T = Linear(512,512) → ReLU → 3 Res-Att → Linear(512, K) (logits;
+  :meth:`Predictor.probabilities` applies the softmax of Eq. 5).
+"""
+
+from __future__ import annotations
+
+import torch
+from choreo_studio.core.retrieval.presets import NetworkShape
+from torch import nn
+
+EXPANSION = 4
+
+
+class Bottleneck(nn.Module):
+    """ResNet50 bottleneck: 1×1 reduce, 3×3 (with the stride), 1×1 expand ×4, residual add."""
+
+    def __init__(self, in_channels: int, planes: int, stride: int = 1) -> None:
+        super().__init__()
+        out_channels = planes * EXPANSION
+        self.conv1 = nn.Conv2d(in_channels, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, out_channels, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out_channels)
+        self.relu = nn.ReLU(inplace=True)
+        self.shortcut: nn.Module = nn.Identity()
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                nn.BatchNorm2d(out_channels),
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + self.shortcut(x))
+
+
+def _stage(in_channels: int, planes: int, n_blocks: int, stride: int) -> nn.Sequential:
+    blocks = [Bottleneck(in_channels, planes, stride)]
+    blocks += [Bottleneck(planes * EXPANSION, planes) for _ in range(n_blocks - 1)]
+    return nn.Sequential(*blocks)
+
+
+class Encoder(nn.Module):
+    """E (Table 3): mel 128×128 → temporal feature f_t [B, C, 4] and embedding u [B, C]."""
+
+    def __init__(self, shape: NetworkShape) -> None:
+        super().__init__()
+        w = shape.base_width
+        self.conv1 = nn.Sequential(
+            nn.Conv2d(1, w, 7, stride=2, padding=3, bias=False),
+            nn.BatchNorm2d(w),
+            nn.ReLU(inplace=True),
+        )
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.conv2 = _stage(w, w, shape.blocks[0], 1)
+        self.conv3 = _stage(w * EXPANSION, w * 2, shape.blocks[1], 2)
+        self.conv4 = _stage(w * 2 * EXPANSION, w * 4, shape.blocks[2], 2)
+        self.conv5 = _stage(w * 4 * EXPANSION, w * 8, shape.blocks[3], 2)
+        self.conv6 = nn.Conv2d(w * 8 * EXPANSION, shape.embed_dim, 1)
+        self.feature_pool = nn.AdaptiveAvgPool2d((None, 1))
+        self.embedding_pool = nn.AdaptiveAvgPool2d((1, None))
+
+    def forward(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``mel`` [B, mel band, time] (``SongFeatures.mel``) → (f_t [B, C, 4], u [B, C])."""
+        x = mel.transpose(-1, -2).unsqueeze(1)  # image of height = time, width = mel band
+        x = self.maxpool(self.conv1(x))
+        x = self.conv5(self.conv4(self.conv3(self.conv2(x))))
+        x = self.conv6(x)
+        f_t = self.feature_pool(x)  # [B, C, 4, 1]
+        u = self.embedding_pool(f_t)  # [B, C, 1, 1]
+        return f_t.flatten(2), u.flatten(1)
+
+
+def _deconv2d(c_in: int, c_out: int, kernel: int, stride: int, padding: int) -> list[nn.Module]:
+    return [
+        nn.ConvTranspose2d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    ]
+
+
+class SpectrogramDecoder(nn.Module):
+    """D1 (Table 4): u [B, C] → reconstructed mel [B, mel band, time] = [B, 128, 128]
+    (8 ConvTranspose2d layers)."""
+
+    def __init__(self, shape: NetworkShape) -> None:
+        super().__init__()
+        c = shape.embed_dim
+        widths = [c, c, c // 2, c // 2, c // 4, c // 4, c // 8]
+        layers: list[nn.Module] = []
+        layers += _deconv2d(c, widths[0], 4, 1, 0)  # 1 → 4
+        layers += _deconv2d(widths[0], widths[1], 4, 2, 1)  # 8
+        layers += _deconv2d(widths[1], widths[2], 4, 2, 1)  # 16
+        layers += _deconv2d(widths[2], widths[3], 4, 2, 1)  # 32
+        layers += _deconv2d(widths[3], widths[4], 3, 1, 1)  # 32
+        layers += _deconv2d(widths[4], widths[5], 4, 2, 1)  # 64
+        layers += _deconv2d(widths[5], widths[6], 3, 1, 1)  # 64
+        layers.append(nn.ConvTranspose2d(widths[6], 1, 4, stride=2, padding=1))  # 128
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        return self.layers(u[:, :, None, None]).squeeze(1).transpose(-1, -2)
+
+
+class SequenceDecoder(nn.Module):
+    """D2 / D3 (Table 5): f_t [B, C, 4] → a 128-long curve [B, 128] (melody, or rhythm with
+    ``sigmoid=True``)."""
+
+    def __init__(self, shape: NetworkShape, *, sigmoid: bool = False) -> None:
+        super().__init__()
+        c = shape.embed_dim
+        widths = [c, c // 2, c // 4, c // 8, c // 16]
+        layers: list[nn.Module] = []
+        c_in = c
+        for width in widths:  # 4 → 8 → 16 → 32 → 64 → 128
+            layers += [nn.ConvTranspose1d(c_in, width, 2, stride=2), nn.ReLU(inplace=True)]
+            c_in = width
+        layers.append(nn.Conv1d(c_in, 1, 1))
+        self.layers = nn.Sequential(*layers)
+        self.sigmoid = sigmoid
+
+    def logits(self, f_t: torch.Tensor) -> torch.Tensor:
+        """The output before the final sigmoid, [B, 128]."""
+        return self.layers(f_t).squeeze(1)
+
+    def forward(self, f_t: torch.Tensor) -> torch.Tensor:
+        out = self.logits(f_t)
+        return torch.sigmoid(out) if self.sigmoid else out
+
+
+class ResAttBlock(nn.Module):
+    """Res-Att (Fig. 6): FC 512→1024→512 with an SE gate 512→16→512 on a residual path."""
+
+    def __init__(self, dim: int, hidden: int, se_dim: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+        self.se_down = nn.Linear(dim, se_dim)
+        self.se_up = nn.Linear(se_dim, dim)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.fc2(self.relu(self.fc1(x)))
+        gate = torch.sigmoid(self.se_up(self.relu(self.se_down(h))))
+        return self.relu(x + h * gate)
+
+
+class Predictor(nn.Module):
+    """T (Table 6): u [B, C] → logits over the K dance phrases of the library."""
+
+    def __init__(self, shape: NetworkShape, n_dances: int) -> None:
+        super().__init__()
+        c = shape.embed_dim
+        self.inp = nn.Sequential(nn.Linear(c, c), nn.ReLU(inplace=True))
+        self.blocks = nn.Sequential(
+            *[ResAttBlock(c, shape.predictor_hidden, shape.se_dim) for _ in range(shape.n_res_att)]
+        )
+        self.out = nn.Linear(c, n_dances)
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        return self.out(self.blocks(self.inp(u)))
+
+    def probabilities(self, u: torch.Tensor) -> torch.Tensor:
+        """P(d | u): the softmax of the logits, [B, K]."""
+        return torch.softmax(self.forward(u), dim=-1)
+
+
+class RetrievalNetwork(nn.Module):
+    """E + T, the part that runs at inference: mel → P(d | u); decoders only for pre-training.
+
+    Parameter names (``encoder.*``, ``predictor.*``, ``d1.*``, ``d2.*``, ``d3.*``) are the keys
+    of a model bundle's safetensors file.
+    """
+
+    def __init__(self, shape: NetworkShape, n_dances: int, *, with_decoders: bool = False) -> None:
+        super().__init__()
+        self.shape = shape
+        self.n_dances = n_dances
+        self.encoder = Encoder(shape)
+        self.predictor = Predictor(shape, n_dances)
+        if with_decoders:
+            self.d1 = SpectrogramDecoder(shape)
+            self.d2 = SequenceDecoder(shape)
+            self.d3 = SequenceDecoder(shape, sigmoid=True)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        """Mel [B, mel band, time] (``SongFeatures.mel``) → P(d | u) [B, K]."""
+        _, u = self.encoder(mel)
+        return self.predictor.probabilities(u)

@@ -1,0 +1,161 @@
+"""Scorers: P(d | u_t) for every music phrase of a song over the K dance phrases of a library.
+
+Two scorers share one interface (:class:`Scorer`): the trained network of a model bundle
+(:mod:`retrieval.network_scoring`, imports torch) and, until a model exists for a library (a freshly
+imported studio library), the :class:`DescriptorMatcher` below. Each scorer names itself
+(``name``) so the CLI and the UI can say which one is in use, and brings the transition matrix
+M the decoders should use (the bundle's learned M, or the library's prior M0). Results are
+cached per (song hash, phrase segmentation) inside the scorer, so re-solving and suggestions
+never recompute them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+from choreo_studio.core.choreography.beat_warp import (
+    BEATS_PER_COUNT_CHOICES,
+    TIME_CHANGE_COST_OCTAVES,
+)
+from choreo_studio.core.progress import ProgressFn, no_progress
+
+if TYPE_CHECKING:
+    from choreo_studio.core.library.library import Library
+    from choreo_studio.core.phrases.segmentation import MusicPhrase
+    from choreo_studio.core.phrases.song import Song
+
+CACHE_SIZE = 16
+
+
+def segmentation_key(song_hash: str, phrases: Sequence[MusicPhrase]) -> str:
+    """A key for one song cut into phrases (changes when the user moves a boundary)."""
+    h = hashlib.sha256(song_hash.encode("utf-8"))
+    for p in phrases:
+        h.update(f"{p.start_s:.4f}-{p.end_s:.4f};".encode())
+    return h.hexdigest()[:24]
+
+
+class Scorer:
+    """Base of the scorers: ``probabilities(song)`` → P(d | u_t) [T, K] float32, cached."""
+
+    name: str = "scorer"
+    transition: np.ndarray
+
+    def __init__(self) -> None:
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def probabilities(self, song: Song, progress: ProgressFn = no_progress) -> np.ndarray:
+        """P(d | u_t) for each phrase of ``song`` (rows sum to 1), from the cache when known."""
+        key = segmentation_key(song.analysis.song_hash, song.phrases)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            progress(1.0, f"{self.name}: cached")
+            return self._cache[key]
+        result = np.asarray(self._compute(song, progress), dtype=np.float32)
+        result.setflags(write=False)
+        self._cache[key] = result
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return result
+
+    def _compute(self, song: Song, progress: ProgressFn) -> np.ndarray:
+        raise NotImplementedError
+
+
+def music_descriptors(song: Song) -> np.ndarray:
+    """Per phrase [T, 4]: tempo (BPM), energy (0–1), onsets per beat, strength (0–1).
+
+    Energy mixes the phrase's mean mel level with its rank inside the song (quiet verse, loud
+    chorus); strength is the mean onset-envelope height at the phrase's onsets relative to the
+    song's strong onsets (95th percentile).
+    """
+    analysis, phrases = song.analysis, song.phrases
+    n = len(phrases)
+    out = np.zeros((n, 4))
+    if n == 0:
+        return out
+    level = song.features.mel.reshape(n, -1).mean(axis=1).astype(np.float64)
+    rank = (np.argsort(np.argsort(level)) / max(n - 1, 1)) if n > 1 else np.full(1, 0.5)
+    span = max(float(level.max() - level.min()), 1e-6)
+    relative = (level - level.min()) / span if n > 1 else np.full(1, 0.5)
+    env = np.asarray(analysis.onset_env, dtype=np.float64)
+    onsets_s = np.asarray(analysis.onsets_s, dtype=np.float64)
+    onset_frames = np.clip(np.round(onsets_s * analysis.onset_fps).astype(np.int64), 0,
+                           max(env.size - 1, 0))
+    at_onsets = env[onset_frames] if env.size else np.zeros(onsets_s.size)
+    scale = float(np.percentile(at_onsets, 95)) if at_onsets.size else 1.0
+    for t, p in enumerate(phrases):
+        n_beats = max(p.end_beat - p.start_beat, 1)
+        duration = max(p.end_s - p.start_s, 1e-6)
+        inside = (onsets_s >= p.start_s) & (onsets_s < p.end_s)
+        strength = 0.0
+        if inside.any() and scale > 0:
+            strength = float(np.clip(at_onsets[inside].mean() / scale, 0.0, 1.0))
+        out[t] = (60.0 * n_beats / duration, 0.0, np.count_nonzero(inside) / n_beats, strength)
+    out[:, 1] = np.clip(0.4 * level / max(level.max(), 1e-6) + 0.3 * rank + 0.3 * relative, 0, 1)
+    return out
+
+
+def dance_descriptors(library: Library) -> np.ndarray:
+    """Per dance phrase [K, 4]: tempo (BPM), energy (0–1), kinematic beats per count,
+    strength (0–1, rank of the acceleration peaks inside the library)."""
+    k = len(library.phrases)
+    out = np.zeros((k, 4))
+    strength = np.zeros(k)
+    for i, d in enumerate(library.phrases):
+        per_count = d.descriptors.get("beats_per_count", 1.0)
+        out[i, :3] = (d.bpm, (float(d.energy) - 1.0) / 2.0, per_count)
+        strength[i] = d.descriptors.get("strength_m_s2", 0.0)
+    out[:, 3] = np.argsort(np.argsort(strength)) / max(k - 1, 1) if k > 1 else 0.5
+    return out
+
+
+class DescriptorMatcher(Scorer):
+    """Scores music against dance by descriptors, for libraries without a trained model.
+
+    Distance per (phrase, dance): tempo ratio (|log2|, an octave off costs 1, at the best of one
+    count per beat, half time or double time — see :mod:`choreography.beat_warp`), energy, onset
+    density vs kinematic-beat density (per beat / per count), strength, and whether the dance
+    phrase's counts tile the music phrase's beats (a cut last repeat costs). P(d | u_t) is a
+    softmax of −distance / ``temperature``, sharp enough that decoding stays decisive.
+    """
+
+    name = "descriptor matcher"
+    WEIGHTS = np.array([1.0, 1.5, 0.6, 0.8])
+    TILING_COST = 0.4
+
+    def __init__(self, library: Library, temperature: float = 0.08) -> None:
+        super().__init__()
+        self.library = library
+        self.transition = library.transition_prior
+        self.temperature = temperature
+        self._dances = dance_descriptors(library)
+        self._counts = np.array([max(d.n_counts, 1) for d in library.phrases])
+
+    def distances(self, song: Song) -> np.ndarray:
+        """Weighted descriptor distance [T, K] (0 = perfect match)."""
+        music = music_descriptors(song)
+        dance = self._dances
+        ratio = np.log2(np.maximum(music[:, None, 0], 1) / np.maximum(dance[None, :, 0], 1))
+        tempo = np.min([np.abs(ratio - np.log2(b)) + TIME_CHANGE_COST_OCTAVES * (b != 1.0)
+                        for b in BEATS_PER_COUNT_CHOICES], axis=0)
+        energy = np.abs(music[:, None, 1] - dance[None, :, 1])
+        density = np.abs(np.minimum(music[:, None, 2], 2.0) - np.minimum(dance[None, :, 2], 2.0))
+        strength = np.abs(music[:, None, 3] - dance[None, :, 3])
+        parts = np.stack([tempo, energy, density / 2.0, strength], axis=-1)
+        dist = parts @ self.WEIGHTS
+        n_beats = np.array([max(p.end_beat - p.start_beat, 1) for p in song.phrases])
+        dist += self.TILING_COST * ((n_beats[:, None] % self._counts[None, :]) != 0)
+        return dist
+
+    def _compute(self, song: Song, progress: ProgressFn) -> np.ndarray:
+        progress(0.0, "matching descriptors")
+        logits = -self.distances(song) / self.temperature
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        progress(1.0, "matched")
+        return p / p.sum(axis=1, keepdims=True)
