@@ -37,7 +37,7 @@ KIND = "choreo-timeline"
 @lru_cache(maxsize=1)
 def timeline_schema() -> dict[str, Any]:
     """The shipped JSON Schema of the timeline format."""
-    text = (resources.files("resources") / "schemas" / "timeline.schema.json").read_text("utf-8")
+    text = (resources.files("choreo_studio.resources") / "schemas" / "timeline.schema.json").read_text("utf-8")
     return json.loads(text)
 
 
