@@ -37,7 +37,8 @@ KIND = "choreo-timeline"
 @lru_cache(maxsize=1)
 def timeline_schema() -> dict[str, Any]:
     """The shipped JSON Schema of the timeline format."""
-    text = (resources.files("choreo_studio.resources") / "schemas" / "timeline.schema.json").read_text("utf-8")
+    schemas = resources.files("choreo_studio.resources") / "schemas"
+    text = (schemas / "timeline.schema.json").read_text("utf-8")
     return json.loads(text)
 
 
