@@ -1,16 +1,65 @@
-"""Atomic file writes: write a temporary file beside the target, fsync, then rename over it.
+"""Atomic file writes and the one boundary where OS errors become one-line ChoreoErrors.
 
-A crash or a full disk never leaves a half-written project, library or export behind.
+Every write goes through here: a temporary file beside the target, fsync, then a rename over
+it, so a crash or a full disk never leaves a half-written project, library or export behind;
+permission, read-only, full-disk, wrong-kind and name-too-long errors say which path, what is
+wrong and what to do.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from choreo_studio.core.errors import ChoreoError, PathError
+
+_OS_PROBLEMS: dict[int, tuple[str, str]] = {
+    errno.EACCES: ("permission denied", "choose a location you may {verb}, or change its rights"),
+    errno.EPERM: ("operation not permitted", "choose a location you may {verb}, or change its "
+                  "rights"),
+    errno.EROFS: ("the file system is read-only", "choose a folder on a writable disk"),
+    errno.ENOSPC: ("the disk is full", "free some space or choose another disk"),
+    errno.EDQUOT: ("the disk quota is exceeded", "free some space or choose another disk"),
+    errno.EISDIR: ("it is a folder, not a file", "give a file name, not a folder"),
+    errno.ENOTDIR: ("a part of the path is a file, not a folder",
+                    "choose a path whose parent folders are folders"),
+    errno.ENAMETOOLONG: ("the name is too long", "choose a shorter file name or folder"),
+    errno.ENOENT: ("no such file or folder", "check the path"),
+    errno.EEXIST: ("a file is in the way", "remove it or choose another path"),
+    errno.ENOTEMPTY: ("the folder is not empty", "empty it or choose another folder"),
+    errno.ELOOP: ("too many symbolic links", "check the path"),
+    errno.EMFILE: ("too many open files", "close other programs and try again"),
+    errno.EIO: ("an input/output error (failing disk?)", "check the disk and try again"),
+}
+
+
+def os_error(exc: OSError, path: str | os.PathLike[str], action: str = "write") -> PathError:
+    """The one-line error for an OS failure to ``action`` (read/write/create) ``path``."""
+    where = exc.filename if exc.filename is not None else path
+    where = os.fsdecode(where) if isinstance(where, (bytes, os.PathLike)) else str(where)
+    if len(where) > 300:
+        where = where[:150] + "…" + where[-100:]
+    problem, fix = _OS_PROBLEMS.get(exc.errno or -1, (exc.strerror or str(exc), "check the path"))
+    verb = "read" if action == "read" else "write to"
+    return PathError(f"{where}: cannot {action} ({problem}) — {fix.format(verb=verb)}", exc.errno)
+
+
+def make_folder(path: str | os.PathLike[str]) -> Path:
+    """Create ``path`` and its parents (if missing); any OS failure is a one-line PathError."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise PathError(f"{folder}: cannot create the folder (a file of that name is in the "
+                        "way) — choose another folder or remove the file", errno.EEXIST) from None
+    except OSError as exc:
+        raise os_error(exc, folder, "create") from None
+    return folder
 
 
 def _process_umask() -> int:
@@ -35,8 +84,15 @@ def give_default_mode(path: str | os.PathLike[str], *, folder: bool = False) -> 
 def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write(fh)`` on a temp file beside ``path``, then atomically replace ``path``."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    if os.path.isdir(target):
+        raise PathError(f"{target}: cannot write (it is a folder, not a file) — give a file "
+                        "name, not a folder", errno.EISDIR)
+    make_folder(target.parent)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name[:100]}.", suffix=".tmp",
+                                        dir=target.parent)
+    except OSError as exc:
+        raise os_error(exc, target) from None
     try:
         give_default_mode(tmp_name)
         with os.fdopen(fd, "wb") as fh:
@@ -44,6 +100,9 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp_name, target)
+    except OSError as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise os_error(exc, target) from None
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
@@ -57,5 +116,10 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 1) -> Path:
     """Atomically write ``obj`` as UTF-8 JSON (NaN is refused so files stay standard JSON)."""
-    text = json.dumps(obj, indent=indent, allow_nan=False, ensure_ascii=False)
+    try:
+        text = json.dumps(obj, indent=indent, allow_nan=False, ensure_ascii=False)
+    except ValueError as exc:
+        raise ChoreoError(f"{path}: not written, a value is not a finite number ({exc}) — "
+                          "the file on disk is unchanged; undo the last edit and save again"
+                          ) from None
     return write_bytes_atomic(path, text.encode("utf-8") + b"\n")

@@ -57,11 +57,12 @@ class Autosaver(QObject):
         doc = self._window.doc
         if self.path is None or not doc.ready or not doc.dirty:
             return False
+        from choreo_studio.core.errors import ChoreoError
         from choreo_studio.core.project.project_file import save_project
 
         try:
             save_project(self._window.current_project(), self.path)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, ChoreoError) as exc:
             self._window.statusBar().showMessage(f"autosave failed: {exc}", 5000)
             return False
         return True

@@ -1,11 +1,98 @@
-"""Atomic writes: the target is replaced whole, a failed write leaves the old file, and saved
-files get the same permissions a plain ``open`` would give (teams share exports and bundles)."""
+"""Atomic writes and the OS-error boundary: the target is replaced whole, a failed write leaves
+the old file, saved files get a plain ``open``'s permissions, and writes that cannot happen give
+one line naming the path and a fix."""
 
+import errno
 import os
 import stat
 
 import pytest
-from choreo_studio.core.atomic_io import write_atomic, write_json_atomic
+from choreo_studio.core.atomic_io import (
+    make_folder,
+    os_error,
+    write_atomic,
+    write_bytes_atomic,
+    write_json_atomic,
+)
+from choreo_studio.core.errors import ChoreoError, PathError
+
+
+def test_writes_and_replaces(tmp_path):
+    target = tmp_path / "sub" / "a.bin"
+    write_bytes_atomic(target, b"one")
+    write_bytes_atomic(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["a.bin"]
+
+
+def test_target_is_a_folder(tmp_path):
+    with pytest.raises(PathError, match="folder, not a file") as info:
+        write_bytes_atomic(tmp_path, b"x")
+    assert info.value.errno == errno.EISDIR
+
+
+def test_parent_is_a_file(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("keep me")
+    with pytest.raises(PathError, match="file") as info:
+        write_bytes_atomic(blocker / "out.json", b"x")
+    assert str(blocker) in str(info.value)
+    assert blocker.read_text() == "keep me"
+    with pytest.raises(PathError, match="a file of that name is in the way"):
+        make_folder(blocker)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs POSIX, not root")
+def test_read_only_folder_keeps_the_old_file(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    old = folder / "a.json"
+    old.write_text("old")
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(PathError, match="permission denied") as info:
+            write_json_atomic(old, {"new": 1})
+    finally:
+        folder.chmod(0o755)
+    assert "\n" not in str(info.value)
+    assert old.read_text() == "old"
+    assert [p.name for p in folder.iterdir()] == ["a.json"]
+
+
+def test_name_too_long(tmp_path):
+    with pytest.raises(PathError, match="name is too long"):
+        write_bytes_atomic(tmp_path / ("n" * 300), b"x")
+
+
+@pytest.mark.parametrize(
+    ("code", "needle"),
+    [(errno.ENOSPC, "disk is full"), (errno.EROFS, "read-only"), (errno.EACCES, "permission")],
+)
+def test_errno_messages(code, needle):
+    error = os_error(OSError(code, os.strerror(code), "/x/y"), "/x/y")
+    assert needle in str(error) and str(error).startswith("/x/y: cannot write")
+    assert error.errno == code
+
+
+def test_full_disk_during_write_leaves_no_temp(tmp_path):
+    target = tmp_path / "a.bin"
+    target.write_bytes(b"old")
+
+    def fail(fh):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(PathError, match="disk is full"):
+        write_atomic(target, fail)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.bin"]
+
+
+def test_nan_is_a_one_line_error_and_the_file_is_kept(tmp_path):
+    target = tmp_path / "p.json"
+    target.write_text("{}")
+    with pytest.raises(ChoreoError, match="not a finite number"):
+        write_json_atomic(target, {"score": float("nan")})
+    assert target.read_text() == "{}"
 
 
 def _mode(path) -> int:

@@ -60,7 +60,7 @@ def load_demo_library(
         library = build_demo_library(progress=progress)
         try:
             library.save(folder)
-        except OSError:
+        except (OSError, ChoreoError):
             pass  # read-only cache: keep the in-memory library
     _LOADED[folder] = library
     return library
