@@ -18,14 +18,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from choreo_studio.core.choreography.placements import Choreography, Placement
+from choreo_studio.core.library.tempo import BEATS_PER_COUNT_CHOICES, TIME_CHANGE_COST_OCTAVES
 
 if TYPE_CHECKING:
     from choreo_studio.core.library.library import DancePhrase, Library
     from choreo_studio.core.phrases.segmentation import MusicPhrase
-
-BEATS_PER_COUNT_CHOICES = (0.5, 1.0, 2.0)
-TIME_CHANGE_COST_OCTAVES = 0.35
-"""Extra tempo mismatch charged for going half or double time (prefer one count per beat)."""
 
 
 def phrase_bpm(phrase: MusicPhrase) -> float:

@@ -2,7 +2,8 @@
 
 :class:`Engine` ties the pieces together for the CLI (``choreo auto``/``choreo eval``) and any
 other front end: score every phrase (cached), decode with locks/ties/repetition limits, vary,
-suggest alternatives, render the motion, export the files and measure the result.
+suggest alternatives, render the motion and measure the result (``export.files`` writes
+the files).
 """
 
 from __future__ import annotations
@@ -158,26 +159,6 @@ class Engine:
 
         return render(choreography, song.analysis, song.phrases, self.library, fps=fps,
                       progress=progress)
-
-    def export(self, song: Song, choreography: Choreography, motion: Motion,
-               outdir: str | os.PathLike[str], *, song_name: str = "") -> dict[str, Path]:
-        """Write timeline.json, timeline.csv, dance.bvh and dance.glb into ``outdir``."""
-        from choreo_studio.core.atomic_io import write_json_atomic
-        from choreo_studio.core.export.bvh_file import write_performance_bvh
-        from choreo_studio.core.export.csv_table import write_timeline_csv
-        from choreo_studio.core.export.gltf import write_glb
-        from choreo_studio.core.export.timeline import timeline_to_dict, validate_timeline
-
-        folder = Path(outdir)
-        timeline = timeline_to_dict(choreography, song.analysis, song.phrases, self.library,
-                                    fps=motion.fps, song_name=song_name)
-        validate_timeline(timeline, str(folder / "timeline.json"))
-        return {
-            "timeline": write_json_atomic(folder / "timeline.json", timeline),
-            "csv": write_timeline_csv(folder / "timeline.csv", timeline),
-            "bvh": write_performance_bvh(folder / "dance.bvh", motion),
-            "glb": write_glb(folder / "dance.glb", motion, name=song_name or "Dance"),
-        }
 
     def metrics(self, song: Song, choreography: Choreography, motion: Motion) -> Metrics:
         """Beat and arrangement metrics of a rendered choreography."""

@@ -90,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from choreo_studio.core.choreography.engine import Engine, load_library, load_scorer
     from choreo_studio.core.choreography.metrics import format_metrics
     from choreo_studio.core.choreography.placements import DEFAULT_BLEND_S
+    from choreo_studio.core.export.files import write_exports
     from choreo_studio.core.phrases.song import open_song
 
     if args.blend is not None and not 0.0 <= args.blend <= 2.0:
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     with _stage("render") as progress:
         motion = engine.render(song, choreography, fps=args.fps, progress=progress)
     try:
-        files = engine.export(song, choreography, motion, outdir, song_name=title)
+        files = write_exports(song, choreography, motion, library, outdir, song_name=title)
     except OSError as exc:
         raise ChoreoError(f"{outdir}: cannot write the exports ({exc.strerror}) — free some "
                           "space or choose another -o OUTDIR") from None

@@ -17,10 +17,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from choreo_studio.core.choreography.beat_warp import (
-    BEATS_PER_COUNT_CHOICES,
-    TIME_CHANGE_COST_OCTAVES,
-)
+from choreo_studio.core.library.tempo import BEATS_PER_COUNT_CHOICES, TIME_CHANGE_COST_OCTAVES
 from choreo_studio.core.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
