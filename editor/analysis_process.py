@@ -6,7 +6,8 @@ C routines); in a thread they would freeze the window for up to a second. The ch
 progress as lines on stdout; the editor then opens the song from the cache in a thread.
 Cancel kills the child. A crash in a native library ends the child, not the editor.
 
-Run as ``python -m editor.analysis_process SONG`` (what :func:`analyze_in_child` does).
+Run as ``python -P -m choreo_studio.editor.analysis_process SONG`` (what
+:func:`analyze_in_child` does).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from choreo_studio.core.progress import ProgressFn, no_progress
 
 def analyze_in_child(path: str, progress: ProgressFn = no_progress) -> None:
     """Analyse ``path`` in a child process into core's cache; ChoreoError on a bad song."""
-    cmd = [sys.executable, "-m", "choreo_studio.editor.analysis_process", str(path)]
+    # -P: the current folder is not put on sys.path, so a user's core.py there cannot shadow us
+    cmd = [sys.executable, "-P", "-m", "choreo_studio.editor.analysis_process", str(path)]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ)
     )
