@@ -182,6 +182,18 @@ def require_float(
     return float(check_number(value, where.at(key), lo=lo, hi=hi))
 
 
+def check_str(value: Any, where: Where, *, max_len: int = 4096,
+              choices: tuple[str, ...] | None = None) -> str:
+    """A string of at most ``max_len`` characters (one of ``choices`` if given)."""
+    if not isinstance(value, str):
+        raise where.error(f"must be a string (got {_type_name(value)} {short_repr(value)})")
+    if len(value) > max_len:
+        raise where.error(f"is {len(value)} characters long (at most {max_len})")
+    if choices is not None and value not in choices:
+        raise where.error(f"must be one of {', '.join(choices)} (got {short_repr(value)})")
+    return value
+
+
 def require_str(
     obj: Mapping[str, Any], key: str, where: Where, *, default: Any = _MISSING,
     max_len: int = 4096, choices: tuple[str, ...] | None = None,
@@ -190,15 +202,7 @@ def require_str(
     value = _get(obj, key, where, default)
     if value is default and default is not _MISSING:
         return value
-    if not isinstance(value, str):
-        raise where.at(key).error(f"must be a string (got {_type_name(value)} "
-                                  f"{short_repr(value)})")
-    if len(value) > max_len:
-        raise where.at(key).error(f"is {len(value)} characters long (at most {max_len})")
-    if choices is not None and value not in choices:
-        raise where.at(key).error(f"must be one of {', '.join(choices)} (got "
-                                  f"{short_repr(value)})")
-    return value
+    return check_str(value, where.at(key), max_len=max_len, choices=choices)
 
 
 def require_bool(obj: Mapping[str, Any], key: str, where: Where, *,

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,18 @@ import numpy as np
 import torch
 from choreo_studio.core.atomic_io import give_default_mode
 from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.json_files import (
+    Where,
+    check_number,
+    check_str,
+    read_json_file,
+    require_dict,
+    require_int,
+    require_list,
+    require_object,
+    require_str,
+    short_repr,
+)
 from choreo_studio.core.retrieval.model_files import (
     BUNDLE_SUFFIX,
     CONFIG_NAME,
@@ -37,6 +50,29 @@ if TYPE_CHECKING:
     from choreo_studio.core.library.library import Library
 
 TRANSITION_KEY = "transition_matrix"
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
+MAX_DANCES = 1_000_000
+
+
+def state_mismatch(expected: Mapping[str, torch.Tensor], given: Mapping[str, torch.Tensor]) -> str:
+    """What keeps ``given`` from loading into a module whose state is ``expected`` ("" if fits).
+
+    Compared before ``load_state_dict`` so a wrong file is one line, not torch's size-mismatch
+    dump.
+    """
+    unexpected = sorted(set(given) - set(expected))
+    missing = sorted(set(expected) - set(given))
+    wrong = [(k, tuple(given[k].shape), tuple(expected[k].shape))
+             for k in sorted(set(given) & set(expected)) if given[k].shape != expected[k].shape]
+    if wrong:
+        name, got, want = wrong[0]
+        return (f"{len(wrong)} tensors of the wrong shape, e.g. {short_repr(name)} is "
+                f"{list(got)}, the network needs {list(want)}")
+    if missing:
+        return f"{len(missing)} tensors missing, e.g. {short_repr(missing[0])}"
+    if unexpected:
+        return f"{len(unexpected)} unknown tensors, e.g. {short_repr(unexpected[0])}"
+    return ""
 
 
 @dataclass
@@ -67,14 +103,12 @@ class ModelBundle:
         """The network with the bundle's weights loaded, in eval mode."""
         with_decoders = any(k.startswith("d1.") for k in self.weights)
         net = RetrievalNetwork(self.preset.network, self.n_dances, with_decoders=with_decoders)
-        missing, unexpected = net.load_state_dict(self.weights, strict=False)
-        if missing or unexpected:
-            where = self.path or "model bundle"
-            raise ChoreoError(
-                f"{where}: weights do not fit preset {self.preset.name!r} "
-                f"({len(missing)} missing, {len(unexpected)} unexpected) — retrain or re-export "
-                "the bundle"
-            )
+        where = self.path or "model bundle"
+        problem = state_mismatch(net.state_dict(), self.weights)
+        if problem:
+            raise ChoreoError(f"{where}: weights do not fit preset {self.preset.name!r} "
+                              f"({problem}) — retrain or re-export the bundle")
+        net.load_state_dict(self.weights)
         return net.eval()
 
     @classmethod
@@ -179,6 +213,55 @@ def save_bundle(bundle: ModelBundle, path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def _network_shape(network: dict[str, Any], where: Where) -> dict[str, Any]:
+    """The preset's network sizes, each an integer in a range that can be built (no 1e9 widths)."""
+    limits = {"base_width": 256, "embed_dim": 4096, "predictor_hidden": 8192, "se_dim": 1024,
+              "n_res_att": 32, "input_size": 1024, "f_t_length": 64}
+    shape: dict[str, Any] = {
+        key: require_int(network, key, where, lo=1, hi=hi) for key, hi in limits.items()
+        if key in network
+    }
+    blocks = require_list(network, "blocks", where, min_len=4, max_len=4)
+    shape["blocks"] = [int(check_number(b, where.at("blocks").at(i), lo=1, hi=64, integer=True))
+                       for i, b in enumerate(blocks)]
+    return shape
+
+
+def _read_config(folder: Path, fix: str) -> tuple[Preset, list[str], dict[str, str], int, dict]:
+    """The checked fields of ``model.json``: preset, dance ids, library identity, K, info."""
+    path = folder / CONFIG_NAME
+    where = Where(str(path), fix)
+    config = require_object(read_json_file(path, fix=fix, max_bytes=MAX_CONFIG_BYTES), where)
+    version = config.get("format_version")
+    if isinstance(version, bool) or version != FORMAT_VERSION:
+        raise ChoreoError(f"{path}: model format_version {short_repr(version)} is not supported "
+                          f"(this version reads {FORMAT_VERSION}) — {fix}")
+    k = require_int(config, "n_dances", where, lo=1, hi=MAX_DANCES)
+    ids = require_list(config, "dance_ids", where, min_len=k, max_len=k)
+    dance_ids = [check_str(d, where.at("dance_ids").at(i), max_len=1024)
+                 for i, d in enumerate(ids)]
+    library = require_dict(config, "library", where)
+    identity = {key: require_str(library, key, where.at("library"), default="")
+                for key in ("name", "fingerprint")}
+    info = require_dict(config, "info", where, default={})
+    preset_dict = require_dict(config, "preset", where)
+    shape = _network_shape(require_dict(preset_dict, "network", where.at("preset")),
+                           where.at("preset").at("network"))
+    try:
+        preset = Preset.from_dict({**preset_dict, "network": shape})
+    except ChoreoError as exc:
+        raise ChoreoError(f"{path}: {exc}") from None
+    return preset, dance_ids, identity, k, info
+
+
+def _check_finite(tensors: dict[str, torch.Tensor], path: Path, fix: str) -> None:
+    """Refuse weights holding NaN/inf (they would give the same dance on every phrase)."""
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ChoreoError(f"{path}: tensor {short_repr(name)} holds NaN or infinite values "
+                              f"— {fix}")
+
+
 def load_bundle(path: str | os.PathLike[str]) -> ModelBundle:
     """Read a bundle folder; anything wrong with it is a one-line ChoreoError."""
     folder = Path(path)
@@ -186,40 +269,28 @@ def load_bundle(path: str | os.PathLike[str]) -> ModelBundle:
     if not (folder / CONFIG_NAME).is_file() or not (folder / WEIGHTS_NAME).is_file():
         raise ChoreoError(f"{folder}: not a model bundle (needs {CONFIG_NAME} and "
                           f"{WEIGHTS_NAME}) — {fix}")
-    try:
-        config = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ChoreoError(f"{folder / CONFIG_NAME}: not valid JSON ({exc}) — {fix}") from None
-    if not isinstance(config, dict) or config.get("format_version") != FORMAT_VERSION:
-        version = config.get("format_version") if isinstance(config, dict) else None
-        raise ChoreoError(
-            f"{folder / CONFIG_NAME}: model format_version {version!r} is not supported "
-            f"(this version reads {FORMAT_VERSION}) — {fix}"
-        )
+    preset, dance_ids, library, k, info = _read_config(folder, fix)
     try:
         tensors = load_file(str(folder / WEIGHTS_NAME))
     except (SafetensorError, OSError) as exc:
-        raise ChoreoError(f"{folder / WEIGHTS_NAME}: cannot read weights ({exc}) — {fix}") from None
-    try:
-        preset = Preset.from_dict(config["preset"])
-        dance_ids = [str(i) for i in config["dance_ids"]]
-        library = config["library"]
-        transition = tensors.pop(TRANSITION_KEY).numpy().astype(np.float32)
-        k = int(config["n_dances"])
-    except (KeyError, TypeError, ChoreoError) as exc:
-        raise ChoreoError(f"{folder}: incomplete model bundle ({exc}) — {fix}") from None
-    if len(dance_ids) != k or transition.shape != (k, k):
-        raise ChoreoError(
-            f"{folder}: K={k} but {len(dance_ids)} dance ids and a {transition.shape} "
-            f"transition matrix — {fix}"
-        )
+        raise ChoreoError(f"{folder / WEIGHTS_NAME}: cannot read weights "
+                          f"({short_repr(str(exc), 120)}) — {fix}") from None
+    _check_finite(tensors, folder / WEIGHTS_NAME, fix)
+    if TRANSITION_KEY not in tensors:
+        raise ChoreoError(f"{folder / WEIGHTS_NAME}: no {TRANSITION_KEY} — {fix}")
+    transition = tensors.pop(TRANSITION_KEY).numpy().astype(np.float32)
+    if transition.shape != (k, k):
+        raise ChoreoError(f"{folder}: K={k} but a {transition.shape} transition matrix — {fix}")
+    if (transition < 0).any():
+        raise ChoreoError(f"{folder / WEIGHTS_NAME}: the transition matrix has negative "
+                          f"entries — {fix}")
     return ModelBundle(
         preset=preset,
         dance_ids=dance_ids,
-        library_name=str(library.get("name", "")),
-        library_fingerprint=str(library.get("fingerprint", "")),
+        library_name=library["name"],
+        library_fingerprint=library["fingerprint"],
         transition=transition,
         weights=tensors,
-        info=dict(config.get("info", {})),
+        info=dict(info),
         path=folder,
     )

@@ -3,10 +3,12 @@ no model is used). Loading and saving bundles is in :mod:`core.retrieval.model_b
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.json_files import read_json_file
 
 if TYPE_CHECKING:
     from choreo_studio.core.library.library import Library
@@ -34,13 +36,14 @@ def find_model_for_library(library: Library, folders: Sequence[Path] | None = No
             continue
         for candidate in sorted(folder.glob(f"*{BUNDLE_SUFFIX}")):
             try:
-                config = json.loads((candidate / CONFIG_NAME).read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+                config = read_json_file(candidate / CONFIG_NAME, max_bytes=64 * 1024 * 1024)
+            except ChoreoError:
                 continue
+            identity = config.get("library") if isinstance(config, dict) else None
             if (
-                isinstance(config, dict)
+                isinstance(identity, dict)
                 and config.get("format_version") == FORMAT_VERSION
-                and config.get("library", {}).get("fingerprint") == library.fingerprint
+                and identity.get("fingerprint") == library.fingerprint
             ):
                 return candidate
     return None
