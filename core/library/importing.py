@@ -15,13 +15,24 @@ root height scaled by the leg-length ratio), which is a simple retarget.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.json_files import (
+    Where,
+    check_str,
+    read_json_file,
+    require_bool,
+    require_float,
+    require_int,
+    require_list,
+    require_object,
+    require_str,
+    short_repr,
+)
 from choreo_studio.core.library.library import DancePhrase, Library
 from choreo_studio.core.library.transition_prior import build_transition_prior
 from choreo_studio.core.motion import quaternions as quat
@@ -73,22 +84,33 @@ class ImportOptions:
 
 
 def _read_sidecar(bvh_path: Path) -> dict:
-    """The clip's sidecar JSON (``clip.json`` beside ``clip.bvh``), or an empty dict."""
+    """The clip's sidecar JSON (``clip.json`` beside ``clip.bvh``) with typed fields, or {}."""
     path = bvh_path.with_suffix(".json")
     if not path.is_file():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ChoreoError(f"{path}: unreadable sidecar JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise ChoreoError(f"{path}: sidecar must be a JSON object")
+    fix = "fix the sidecar (see choreo library import --help)"
+    where = Where(str(path), fix)
+    data = require_object(read_json_file(path, fix=fix, max_bytes=1024 * 1024), where)
     unknown = set(data) - SIDECAR_KEYS
     if unknown:
         raise ChoreoError(
-            f"{path}: unknown sidecar keys {sorted(unknown)} — allowed: {sorted(SIDECAR_KEYS)}"
+            f"{path}: unknown sidecar keys {short_repr(sorted(unknown), 80)} — allowed: "
+            f"{sorted(SIDECAR_KEYS)}"
         )
-    return data
+    checks = {
+        "style": lambda k: require_str(data, k, where, max_len=200),
+        "name": lambda k: require_str(data, k, where, max_len=200),
+        "unit": lambda k: require_str(data, k, where, max_len=16),
+        "up": lambda k: require_str(data, k, where, max_len=16),
+        "energy": lambda k: require_int(data, k, where, lo=1, hi=3),
+        "bpm": lambda k: require_float(data, k, where, lo=20.0, hi=300.0),
+        "first_beat_s": lambda k: require_float(data, k, where, lo=0.0, hi=1e6),
+        "cut": lambda k: require_bool(data, k, where),
+        "n_counts": lambda k: require_int(data, k, where, lo=1, hi=1024),
+        "tags": lambda k: [check_str(t, where.at(k).at(i), max_len=100)
+                           for i, t in enumerate(require_list(data, k, where, max_len=100))],
+    }
+    return {key: checks[key](key) for key in data}
 
 
 def _auto_unit(height: float) -> str:
