@@ -9,7 +9,6 @@ presets keep every rule and shrink only the network preset, epochs and batch siz
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +16,18 @@ from typing import Any
 
 from choreo_studio.core.atomic_io import write_json_atomic
 from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.json_files import (
+    Where,
+    check_number,
+    read_json_file,
+    require_bool,
+    require_dict,
+    require_float,
+    require_int,
+    require_list,
+    require_object,
+    require_str,
+)
 from choreo_studio.core.retrieval.presets import TrainingHyper, get_preset
 
 CONFIG_FORMAT_VERSION = 1
@@ -108,16 +119,19 @@ class TrainConfig:
                 f"{source}: not a training config of format_version {CONFIG_FORMAT_VERSION} — "
                 "write one with `choreo train config`"
             )
+        where = Where(source, "fix the value or write a new config with `choreo train config`")
         body = {k: v for k, v in data.items() if k not in ("format_version", "kind")}
+        sections = {"pretrain": PretrainConfig, "finetune": FinetuneConfig,
+                    "coascent": CoascentConfig}
         try:
             stages = {
-                "pretrain": PretrainConfig(**body.pop("pretrain", {})),
-                "finetune": FinetuneConfig(**body.pop("finetune", {})),
-                "coascent": CoascentConfig(**body.pop("coascent", {})),
+                name: kind(**_typed_fields(kind, require_dict(body, name, where, default={}),
+                                           where.at(name)))
+                for name, kind in sections.items()
             }
-            if "topk" in body:
-                body["topk"] = tuple(int(k) for k in body["topk"])
-            return cls(**body, **stages)
+            for name in sections:
+                body.pop(name, None)
+            return cls(**_typed_fields(cls, body, where), **stages)
         except TypeError as exc:
             raise ChoreoError(f"{source}: {exc} — check the keys of the training config") from None
 
@@ -128,13 +142,9 @@ class TrainConfig:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> TrainConfig:
         """Read a config written by :meth:`save`."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ChoreoError(f"{path}: no such training config — check the path") from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ChoreoError(f"{path}: cannot read the training config ({exc})") from None
-        return cls.from_dict(data, str(path))
+        data = read_json_file(path, fix="write one with `choreo train config`",
+                              max_bytes=16 * 1024 * 1024)
+        return cls.from_dict(require_object(data, Where(str(path))), str(path))
 
     def with_overrides(self, overrides: dict[str, Any]) -> TrainConfig:
         """A copy with dotted keys replaced, e.g. ``{"pretrain.epochs": 3, "seed": 1}``."""
@@ -150,6 +160,36 @@ class TrainConfig:
                 raise ChoreoError(f"training config has no setting {key!r}")
             node[leaf] = _coerce(value, node[leaf], key)
         return TrainConfig.from_dict(data)
+
+
+_AT_LEAST_ONE = {"accum_steps", "checkpoint_every", "batch_size", "refresh_epochs",
+                 "lr_step_epochs"}
+
+
+def _typed_fields(kind: type, section: dict[str, Any], where: Where) -> dict[str, Any]:
+    """``section``'s known settings checked against the type of their default (unknown: as is).
+
+    ``lr: "fast"``, ``amp: "no"`` or a NaN learning rate are one line naming the setting.
+    """
+    defaults = {f.name: getattr(kind(), f.name) for f in dataclasses.fields(kind)
+                if f.name not in ("pretrain", "finetune", "coascent")}
+    typed = dict(section)
+    for key, default in defaults.items():
+        if key not in section:
+            continue
+        if isinstance(default, bool):
+            typed[key] = require_bool(section, key, where)
+        elif isinstance(default, int):
+            typed[key] = require_int(section, key, where, lo=int(key in _AT_LEAST_ONE), hi=10**9)
+        elif isinstance(default, float):
+            typed[key] = require_float(section, key, where, lo=0.0, hi=1e9)
+        elif isinstance(default, str):
+            typed[key] = require_str(section, key, where, max_len=200)
+        elif isinstance(default, tuple):
+            items = require_list(section, key, where, min_len=1, max_len=100)
+            typed[key] = tuple(int(check_number(v, where.at(key).at(i), lo=1, hi=10**6,
+                                                integer=True)) for i, v in enumerate(items))
+    return typed
 
 
 def _coerce(value: Any, current: Any, key: str) -> Any:
