@@ -20,6 +20,15 @@ COMMAND_PACKAGES = tuple(
     f"choreo_studio.{part}.commands" for part in ("core", "training", "editor")
 )
 DEFAULT_COMMAND = "edit"
+OPTIONAL_MODULES = {
+    "PySide6": ("gui", "the editor"),
+    "pyqtgraph": ("gui", "the editor"),
+    "OpenGL": ("gui", "the editor"),
+    "sounddevice": ("gui", "the editor"),
+    "torch": ("model", "a trained model"),
+    "safetensors": ("model", "a trained model"),
+}
+"""Modules only an extra installs: (extra, what needs them), for the one-line hint."""
 
 
 def _command_modules() -> list[str]:
@@ -64,12 +73,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ChoreoError as exc:
         print(f"choreo: error: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:
+        hint = missing_extra_hint(exc, args.command)
+        if hint is None:
+            raise
+        print(f"choreo: error: {hint}", file=sys.stderr)
+        return 2
     except Cancelled:
         print("choreo: cancelled", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
         print("choreo: interrupted", file=sys.stderr)
         return 130
+
+
+def missing_extra_hint(exc: ModuleNotFoundError, command: str | None) -> str | None:
+    """How to install the extra that provides the missing module (None: not an extra's)."""
+    top = (exc.name or "").split(".")[0]
+    if top not in OPTIONAL_MODULES:
+        return None
+    extra, needed_by = OPTIONAL_MODULES[top]
+    if command == "train":
+        extra, needed_by = "train", "training"
+    hint = (f"{needed_by} needs {top}, which is not installed — "
+            f"pip install 'choreo-studio[{extra}]'")
+    if command == "auto" and extra == "model":
+        hint += ", or pass --no-model for the descriptor matcher"
+    return hint
 
 
 if __name__ == "__main__":

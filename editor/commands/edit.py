@@ -44,3 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from choreo_studio.editor.app import run_editor
 
     return run_editor(args.path, want_sound=not args.no_audio)
+
+
+def main() -> int:
+    """Entry point of the ``choreo-studio`` GUI script: ``choreo edit [SONG | PROJECT]``."""
+    from choreo_studio.core.cli import main as cli_main
+
+    return cli_main(["edit", *sys.argv[1:]])
