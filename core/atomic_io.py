@@ -81,6 +81,61 @@ def give_default_mode(path: str | os.PathLike[str], *, folder: bool = False) -> 
     os.chmod(path, (0o777 if folder else 0o666) & ~_UMASK)
 
 
+def _probe_folder(folder: Path, target: Path) -> None:
+    """Create and remove a temporary file in ``folder``: the OS says whether writing works there."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".choreo-probe.", dir=folder)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        exc.filename = None  # name the user's path, not the probe's
+        raise os_error(exc, target) from None
+
+
+def _nearest_existing(path: Path) -> Path:
+    """``path`` or its closest ancestor that exists (where a write would have to start)."""
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            return candidate
+    return Path(".")
+
+
+def _check_path(path: Path) -> None:
+    """Refuse names the OS cannot take (too long, a file where a folder must be)."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise os_error(exc, path) from None
+    existing = _nearest_existing(path.parent)
+    if not os.path.isdir(existing):
+        raise PathError(f"{path}: cannot write ({existing} is a file, not a folder) — "
+                        "choose a path whose parent folders are folders", errno.ENOTDIR)
+
+
+def check_output_file(path: str | os.PathLike[str]) -> Path:
+    """Before any long work: refuse an output file that could not be written, in one line."""
+    target = Path(path)
+    if os.path.isdir(target):
+        raise PathError(f"{target}: cannot write (it is a folder, not a file) — give a file "
+                        "name, not a folder", errno.EISDIR)
+    _check_path(target)
+    _probe_folder(_nearest_existing(target.parent), target)
+    return target
+
+
+def check_output_folder(path: str | os.PathLike[str]) -> Path:
+    """Before any long work: refuse an output folder that could not be written, in one line."""
+    folder = Path(path)
+    if os.path.lexists(folder) and not os.path.isdir(folder):
+        raise PathError(f"{folder}: cannot write there (it is a file, not a folder) — choose "
+                        "a folder", errno.ENOTDIR)
+    _check_path(folder)
+    _probe_folder(_nearest_existing(folder), folder)
+    return folder
+
+
 def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write(fh)`` on a temp file beside ``path``, then atomically replace ``path``."""
     target = Path(path)

@@ -122,3 +122,43 @@ def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
         write_atomic(target, explode)
     assert target.read_text().strip() == '{\n "v": 1\n}'
     assert [p.name for p in tmp_path.iterdir()] == ["project.choreo"]
+
+
+def test_output_checks_before_work(tmp_path):
+    from choreo_studio.core.atomic_io import check_output_file, check_output_folder
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert check_output_file(tmp_path / "new" / "deeper" / "a.json") == (
+        tmp_path / "new" / "deeper" / "a.json")
+    assert not (tmp_path / "new").exists()
+    assert check_output_folder(tmp_path / "out") == tmp_path / "out"
+    with pytest.raises(PathError, match="it is a folder"):
+        check_output_file(tmp_path)
+    with pytest.raises(PathError, match="not a folder"):
+        check_output_file(blocker / "a.json")
+    with pytest.raises(PathError, match="not a folder"):
+        check_output_file(blocker / "sub" / "a.json")
+    with pytest.raises(PathError, match="it is a file"):
+        check_output_folder(blocker)
+    with pytest.raises(PathError, match="not a folder"):
+        check_output_folder(blocker / "lib")
+    with pytest.raises(PathError, match="too long"):
+        check_output_folder(tmp_path / ("n" * 300))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+@pytest.mark.parametrize(("code", "needle"), [(errno.EROFS, "read-only"),
+                                              (errno.EACCES, "permission denied")])
+def test_output_check_reports_what_the_os_says(tmp_path, monkeypatch, code, needle):
+    from choreo_studio.core import atomic_io
+
+    def refuse(*args, **kwargs):
+        raise OSError(code, os.strerror(code), str(tmp_path / ".choreo-probe.x"))
+
+    monkeypatch.setattr(atomic_io.tempfile, "mkstemp", refuse)
+    with pytest.raises(PathError, match=needle) as info:
+        atomic_io.check_output_folder(tmp_path / "out")
+    assert str(info.value).startswith(f"{tmp_path / 'out'}: ")
+    with pytest.raises(PathError, match=needle):
+        write_bytes_atomic(tmp_path / "a.bin", b"x")

@@ -7,7 +7,6 @@ through JSON (``format_version``) so an analysis can be saved, shared and cached
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 from choreo_studio.core.atomic_io import write_json_atomic
 from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.json_files import read_json_file
 
 ANALYSIS_FORMAT_VERSION = 1
 
@@ -156,14 +156,7 @@ class MusicAnalysis:
     def load(cls, path: str | os.PathLike[str]) -> MusicAnalysis:
         """Read a JSON file written by :meth:`save` (or ``choreo analyze -o``)."""
         file_path = Path(path)
-        try:
-            data = json.loads(file_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ChoreoError(f"{file_path}: no such analysis file — check the path") from None
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise ChoreoError(
-                f"{file_path.name}: not an analysis JSON file — re-run `choreo analyze`"
-            ) from None
+        data = read_json_file(file_path, fix="re-run `choreo analyze`")
         return cls.from_dict(data, source=file_path.name)
 
 

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from choreo_studio.core.atomic_io import write_json_atomic
+from choreo_studio.core.atomic_io import check_output_file, write_json_atomic
 from choreo_studio.core.phrases.song import Song, open_song
 
 
@@ -30,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    if args.output:
+        check_output_file(args.output)
     if args.song:
         source = Path(args.song)
         title = source.name

@@ -12,6 +12,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from choreo_studio.core.atomic_io import check_output_file, check_output_folder
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.progress import ProgressFn
 
@@ -104,6 +105,7 @@ def run_import(args: argparse.Namespace) -> int:
                             n_counts=args.n_counts, unit=args.unit, up=args.up)
     if args.n_counts < 1:
         raise ChoreoError(f"--counts {args.n_counts}: a phrase needs at least one count")
+    check_output_folder(args.output)
     bar, progress = _progress_bar("import")
     with bar:
         library = import_folder(args.folder, args.name, options, progress)
@@ -188,6 +190,7 @@ def run_preview(args: argparse.Namespace) -> int:
     from choreo_studio.core.export.preview import contact_sheet, save_gif
     from choreo_studio.core.motion.motion import concatenate
 
+    check_output_file(args.output)
     bar, progress = _progress_bar("load")
     with bar:
         library = open_library(args.library, progress)

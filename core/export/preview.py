@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from choreo_studio.core.atomic_io import write_atomic
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.library.library import DancePhrase
 from choreo_studio.core.motion.motion import Motion
@@ -23,6 +24,7 @@ RIGHT = (235, 120, 40)
 CENTER = (60, 60, 70)
 BG = (250, 250, 247)
 GRID = (215, 215, 210)
+MAX_GIF_FRAMES = 900  # 60 s at 15 fps; longer takes are decimated
 
 
 @dataclass
@@ -157,14 +159,13 @@ def render_frames(
 
 def save_gif(motion: Motion, path: str | Path, count_frames: Sequence[int] | None = None,
              title: str = "", size: tuple[int, int] = (320, 360), max_fps: float = 15.0) -> Path:
-    """Animated GIF of ``motion`` (frame rate reduced to at most ``max_fps``)."""
-    step = max(1, int(round(motion.fps / max_fps)))
+    """Animated GIF of ``motion`` (at most ``max_fps`` and ``MAX_GIF_FRAMES`` frames: a very
+    long take is decimated, still playing in real time, instead of rendering for minutes)."""
+    step = max(1, int(round(motion.fps / max_fps)), -(-motion.n_frames // MAX_GIF_FRAMES))
     frames = render_frames(motion, size, count_frames=count_frames, title=title, step=step)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     duration_ms = int(round(1000.0 * step / motion.fps))
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
-    return path
+    return write_atomic(path, lambda fh: frames[0].save(
+        fh, format="GIF", save_all=True, append_images=frames[1:], duration=duration_ms, loop=0))
 
 
 def contact_sheet(
@@ -203,10 +204,7 @@ def contact_sheet(
                             alpha=0.22 / g, head_joint=head)
             draw_figure(draw, pts[min(int(f), m.n_frames - 1)], parents, colors, cam, origin,
                         center, width=2.6, head_joint=head)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img.save(path)
-    return path
+    return write_atomic(path, lambda fh: img.save(fh, format="PNG"))
 
 
 def _wrap(text: str, n: int) -> list[str]:
