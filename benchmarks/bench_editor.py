@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ["CHOREO_NO_DIALOGS"] = "1"
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -119,8 +118,8 @@ def open_song(app, window, path: str) -> tuple[float, float]:
     meanwhile."""
     with StallMonitor() as monitor:
         t0 = time.perf_counter()
-        window.open_path(path, ask_to_save=False)
-        _wait(app, lambda: window.doc.ready and window._job is None)
+        window.files.open_path(path, ask_to_save=False)
+        _wait(app, lambda: window.doc.ready and not window.jobs.running("open"))
         app.processEvents()
         window.repaint()
         elapsed = time.perf_counter() - t0
@@ -140,7 +139,7 @@ def swap_latency(app, window, n: int = 40) -> dict[str, list[float]]:
             continue
         row = 1 + i % max(1, min(4, len(window.suggestions.rows) - 1))
         t0 = time.perf_counter()
-        window.swap_suggestion(row)
+        window.edits.swap_suggestion(row)
         app.processEvents()  # repaints what changed: timeline, suggestions, library, status
         swap.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
@@ -216,6 +215,7 @@ def main() -> int:
 
     from choreo_studio.editor.app import make_app
     from choreo_studio.editor.main_window import MainWindow
+    from choreo_studio.editor.prompter import DISCARD, ScriptedPrompter
     from choreo_studio.resources.demo_song import DemoSongSpec, render_demo_song
     from PySide6.QtCore import QSettings
 
@@ -232,7 +232,12 @@ def main() -> int:
     app = make_app()
     settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("library_path", args.library)
-    window = MainWindow(settings, want_sound=False, autosave_dir=str(tmp / "autosave"))
+    window = MainWindow(
+        settings,
+        want_sound=False,
+        autosave_dir=str(tmp / "autosave"),
+        prompter=ScriptedPrompter(default=DISCARD),
+    )
     window.resize(1400, 860)
     window.show()
     for name, path in songs.items():

@@ -6,15 +6,15 @@ event loop, so launch-to-interactive does not wait for the song.
 
 from __future__ import annotations
 
-import os
 import sys
 
 import pyqtgraph as pg
-from choreo_studio.editor.autosave import pending_recoveries
+from choreo_studio.editor.autosave import describe_recovery, pending_recoveries
 from choreo_studio.editor.main_window import MainWindow
+from choreo_studio.editor.prompter import YES
 from choreo_studio.editor.style import BACKGROUND, apply_dark_theme
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 
 def make_app() -> QApplication:
@@ -28,22 +28,31 @@ def make_app() -> QApplication:
 
 
 def offer_recovery(window: MainWindow) -> bool:
-    """If an autosave was left by a crash, offer to reopen it; True when it was reopened."""
+    """If an autosave was left by a crash, offer to reopen it; True when it was reopened.
+
+    Declining never deletes silently: the user is asked whether to delete the autosave, and
+    one kept is offered again at the next launch.
+    """
     found = pending_recoveries(window.autosaver.folder)
-    if not found or os.environ.get("CHOREO_NO_DIALOGS"):
+    if not found:
         return False
-    answer = QMessageBox.question(
-        window,
+    newest = describe_recovery(found[0])
+    others = f"\n\n({len(found) - 1} older autosaves are kept too.)" if len(found) > 1 else ""
+    answer = window.prompter.ask(
         "Recover unsaved work",
         f"Choreo Studio did not close cleanly. Reopen the unsaved choreography "
-        f"{found[0].name} (autosaved)?",
+        f"{newest.description}?{others}",
     )
-    if answer != QMessageBox.StandardButton.Yes:
-        for path in found:
-            path.unlink(missing_ok=True)
-        return False
-    window.recover(str(found[0]))
-    return True
+    if answer == YES:
+        return window.files.recover(str(newest.path))
+    confirm = window.prompter.ask(
+        "Delete the unsaved work?",
+        f"Delete the autosave of {newest.description}? It cannot be recovered afterwards. "
+        "Answer No to keep it and be asked again next time.",
+    )
+    if confirm == YES:
+        newest.path.unlink(missing_ok=True)
+    return False
 
 
 def start(window: MainWindow, path: str | None) -> None:
@@ -51,9 +60,9 @@ def start(window: MainWindow, path: str | None) -> None:
     if offer_recovery(window):
         return
     if path:
-        window.open_path(path, ask_to_save=False)
+        window.files.open_path(path, ask_to_save=False)
     else:
-        window.open_demo()
+        window.files.open_demo()
 
 
 def run_editor(path: str | None = None, *, want_sound: bool = True) -> int:

@@ -1,25 +1,39 @@
 """Autosave and crash recovery.
 
-While a choreography is open and has unsaved changes, the project is written atomically every
-minute to the autosave folder (one file per song). A clean save or close removes it; a file
-still there at launch means the editor did not close cleanly, and the user is offered it.
+The :class:`Autosaver` listens to the document's undo stack: a few seconds after each edit
+(debounced), when the application loses focus, and on a slow timer, an unsaved choreography
+is written atomically to the autosave folder (one file per song, named after it). A clean save
+or close removes what this session wrote; a file still there at launch means the editor did
+not close cleanly, and :func:`describe_recovery` names its project and song for the offer.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QStandardPaths, QTimer
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.project.project_file import PROJECT_SUFFIX, save_project
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
 
 if TYPE_CHECKING:
-    from choreo_studio.editor.main_window import MainWindow
+    from choreo_studio.editor.document import Document
 
+AUTOSAVE_DELAY_MS = 2_000
+"""Quiet time after an edit before it is autosaved (a burst of edits is written once)."""
 AUTOSAVE_INTERVAL_MS = 60_000
+"""The slow timer that catches anything the edit and focus triggers missed."""
+MAX_NAME = 48
 
 
 def default_autosave_dir() -> Path:
+    """The per-user folder autosaves go to (the application's data folder)."""
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
     return Path(base or Path.home() / ".choreo-studio") / "autosave"
 
@@ -29,49 +43,142 @@ def pending_recoveries(folder: str | os.PathLike[str] | None = None) -> list[Pat
     root = Path(folder) if folder else default_autosave_dir()
     if not root.is_dir():
         return []
-    return sorted(root.glob("*.choreo"), key=lambda p: p.stat().st_mtime, reverse=True)
+    return sorted(root.glob(f"*{PROJECT_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What an autosave holds, in the words the recovery offer uses."""
+
+    path: Path
+    song: str
+    project: str
+    saved_at: str
+
+    @property
+    def description(self) -> str:
+        """``"dance.choreo (song: intro.wav), autosaved 21:05"`` — no hashes."""
+        what = f"{self.project} (song: {self.song})" if self.project else f"the song {self.song}"
+        return f"{what}, autosaved {self.saved_at}"
+
+
+def describe_recovery(path: Path) -> Recovery:
+    """Read the song and project names of an autosave (a damaged file still gets its name)."""
+    song, project = path.stem, ""
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        song = Path(str(data["song"]["absolute_path"])).name or song
+        project = Path(str((data.get("settings") or {}).get("project_path") or "")).name
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    try:
+        stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
+    except OSError:
+        stamp = "at an unknown time"
+    return Recovery(path, song, project, stamp)
+
+
+def autosave_name(song_path: str, content_hash: str) -> str:
+    """The autosave file of a song: its readable stem plus a short hash (two songs never clash)."""
+    stem = "".join(c if c.isalnum() or c in "-_ " else "_" for c in Path(song_path).stem)
+    return f"{stem[:MAX_NAME].strip() or 'song'}-{content_hash[:8]}{PROJECT_SUFFIX}"
 
 
 class Autosaver(QObject):
-    """Writes the window's project to the autosave folder on a timer while it is dirty."""
+    """Writes ``make_project()`` to the autosave folder whenever the document has unsaved edits.
+
+    ``notify`` shows a failed autosave (it never raises). Only files this session wrote are
+    removed by :meth:`discard`; an autosave left by a crash stays until the user decides.
+    """
 
     def __init__(
-        self, window: MainWindow, folder: str | None = None, interval_ms: int = AUTOSAVE_INTERVAL_MS
+        self,
+        doc: Document,
+        make_project: Callable[[], Any],
+        folder: str | os.PathLike[str] | None = None,
+        *,
+        notify: Callable[[str], None] = lambda _m: None,
+        delay_ms: int = AUTOSAVE_DELAY_MS,
+        interval_ms: int = AUTOSAVE_INTERVAL_MS,
     ) -> None:
-        super().__init__(window)
-        self._window = window
+        super().__init__(doc)
+        self._doc = doc
+        self._make_project = make_project
+        self._notify = notify
         self.folder = Path(folder) if folder else default_autosave_dir()
+        self.path: Path | None = None
+        self._written: set[Path] = set()
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(delay_ms)
+        self._debounce.timeout.connect(self.save_now)
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.save_now)
-        self.path: Path | None = None
+        doc.undo_stack.indexChanged.connect(self._on_edit)
+        doc.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        app = QGuiApplication.instance()
+        if app is not None:
+            app.applicationStateChanged.connect(self._on_application_state)
 
     def start(self) -> None:
-        self.discard()
-        song_hash = self._window.doc.audio.content_hash if self._window.doc.audio else "song"
-        self.path = self.folder / f"{song_hash[:16]}.choreo"
+        """A choreography was installed: autosave it from now on (the slow timer runs)."""
         self._timer.start()
+        if self._doc.dirty:
+            self._debounce.start()
+
+    def _on_edit(self, _index: int) -> None:
+        if self._doc.dirty:
+            self._debounce.start()
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        """Dirty: autosave soon. Clean again (saved, or undone back to the saved state): the
+        autosave holds nothing worth recovering."""
+        if clean:
+            self.discard()
+        else:
+            self._debounce.start()
+
+    def _on_application_state(self, state: Qt.ApplicationState) -> None:
+        if state != Qt.ApplicationState.ApplicationActive:
+            self.save_now()
 
     def save_now(self) -> bool:
         """Autosave if there are unsaved changes; never raises (a failed autosave is shown)."""
-        doc = self._window.doc
-        if self.path is None or not doc.ready or not doc.dirty:
+        self._debounce.stop()
+        doc = self._doc
+        if not doc.ready or not doc.dirty or doc.audio is None:
             return False
-        from choreo_studio.core.errors import ChoreoError
-        from choreo_studio.core.project.project_file import save_project
-
+        path = self.folder / autosave_name(doc.song_path, doc.audio.content_hash)
         try:
-            save_project(self._window.current_project(), self.path)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            save_project(self._make_project(), path)
         except (OSError, ValueError, ChoreoError) as exc:
-            self._window.statusBar().showMessage(f"autosave failed: {exc}", 5000)
+            self._notify(f"autosave failed: {exc}")
             return False
+        if self.path is not None and self.path != path:
+            self._remove(self.path)
+        self.path = path
+        self._written.add(path)
         return True
 
+    def adopt(self, path: str | os.PathLike[str]) -> None:
+        """Take over a recovered autosave: it goes when this session saves or discards."""
+        self._written.add(Path(path))
+
     def discard(self) -> None:
-        if self.path is not None:
-            self.path.unlink(missing_ok=True)
+        """Remove what this session autosaved (after a clean save, or a close that discards)."""
+        self._debounce.stop()
+        for path in list(self._written):
+            self._remove(path)
+        self.path = None
+
+    def _remove(self, path: Path) -> None:
+        path.unlink(missing_ok=True)
+        self._written.discard(path)
 
     def stop(self, discard: bool = False) -> None:
+        self._debounce.stop()
         self._timer.stop()
         if discard:
             self.discard()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from choreo_studio.editor.prompter import Prompter
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
@@ -27,9 +27,10 @@ FORMATS = {
 class ExportDialog(QDialog):
     """Pick an output folder, formats and frame rate; results in ``out_dir``/``formats``/``fps``."""
 
-    def __init__(self, parent: QWidget | None, default_dir: str) -> None:
+    def __init__(self, parent: QWidget | None, default_dir: str, prompter: Prompter) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export")
+        self._prompter = prompter
         self.folder = QLineEdit(default_dir)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -57,7 +58,7 @@ class ExportDialog(QDialog):
         form.addRow(buttons)
 
     def _browse(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Export to", self.folder.text())
+        path = self._prompter.choose_folder("Export to", self.folder.text())
         if path:
             self.folder.setText(path)
 

@@ -16,6 +16,7 @@ pytest.importorskip("pytestqt")
 from choreo_studio.core.errors import ChoreoError  # noqa: E402
 from choreo_studio.editor.app import make_app  # noqa: E402
 from choreo_studio.editor.main_window import MainWindow, short_name  # noqa: E402
+from choreo_studio.editor.prompter import DISCARD, ScriptedPrompter  # noqa: E402
 from choreo_studio.editor.tempo_tools import bpm_from_taps  # noqa: E402
 from choreo_studio.resources.demo_song import DemoSongSpec, render_demo_song  # noqa: E402
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
@@ -42,7 +43,6 @@ def assets(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _quiet(monkeypatch, assets):
-    monkeypatch.setenv("CHOREO_NO_DIALOGS", "1")
     monkeypatch.setenv("CHOREO_CACHE_DIR", str(assets["cache"]))
 
 
@@ -50,7 +50,12 @@ def _window(qtbot, tmp_path, assets, *, want_sound: bool = False) -> MainWindow:
     make_app()
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("library_path", str(assets["library"]))
-    window = MainWindow(settings, want_sound=want_sound, autosave_dir=str(tmp_path / "autosave"))
+    window = MainWindow(
+        settings,
+        want_sound=want_sound,
+        autosave_dir=str(tmp_path / "autosave"),
+        prompter=ScriptedPrompter(default=DISCARD),
+    )
     qtbot.addWidget(window)
     window.resize(1400, 860)
     window.show()
@@ -58,7 +63,7 @@ def _window(qtbot, tmp_path, assets, *, want_sound: bool = False) -> MainWindow:
 
 
 def _open(qtbot, window: MainWindow, path) -> None:
-    window.open_path(str(path), ask_to_save=False)
+    window.files.open_path(str(path), ask_to_save=False)
     qtbot.waitUntil(lambda: window.doc.ready and not window.jobs.busy, timeout=WAIT_MS)
     assert window._last_error == ""
 
@@ -117,19 +122,19 @@ def test_lock_then_resolve_and_vary_keep_the_lock(opened, qtbot):
     doc = opened.doc
     doc.select(1)
     rows = opened.suggestions.rows
-    opened.swap_suggestion(len(rows) - 1)  # a poor choice the solver would not make
+    opened.edits.swap_suggestion(len(rows) - 1)  # a poor choice the solver would not make
     locked_dance = doc.choreography[1].dance_id
-    opened.act_lock.trigger()
+    opened.action("lock").trigger()
     assert doc.choreography[1].locked
     assert opened.timeline.blocks[1].locked
-    for action in (opened.act_resolve, opened.act_vary):
+    for action in (opened.action("resolve"), opened.action("vary")):
         action.trigger()
         _idle(qtbot, opened)
         assert doc.choreography[1].dance_id == locked_dance
         assert doc.choreography[1].locked
     ids = doc.choreography.dance_ids
     assert all(a != b for a, b in zip(ids, ids[1:], strict=False)), "no back-to-back repeats"
-    opened.act_lock.trigger()
+    opened.action("lock").trigger()
     assert not doc.choreography[1].locked
 
 
@@ -168,19 +173,19 @@ def test_split_at_playhead_and_merge(opened, qtbot):
     a = doc.analysis
     mid_beat = longest.start_beat + 2 * a.beats_per_bar
     opened.transport.seek(float(a.beats_s[mid_beat]) + 0.05)
-    opened.act_split.trigger()
+    opened.action("split").trigger()
     _idle(qtbot, opened)
     assert len(doc.phrases) == n + 1
     assert any(p.start_beat == mid_beat for p in doc.phrases)
     doc.select(next(p.index for p in doc.phrases if p.end_beat == mid_beat))
-    opened.act_merge.trigger()
+    opened.action("merge").trigger()
     _idle(qtbot, opened)
     assert not any(p.start_beat == mid_beat for p in doc.phrases)
 
 
 def test_meter_change_resegments_and_undoes(opened, qtbot):
     doc = opened.doc
-    opened.set_meter(3)
+    opened.edits.set_meter(3)
     _idle(qtbot, opened)
     assert doc.analysis.beats_per_bar == 3
     assert all(np.diff(doc.analysis.downbeats) % 3 == 0)
@@ -199,11 +204,11 @@ def test_tap_tempo_maths():
 def test_save_reopen_compare(opened, qtbot, tmp_path, assets):
     doc = opened.doc
     doc.select(2)
-    opened.swap_suggestion(1)
-    opened.act_lock.trigger()
-    opened.toggle_mirror()
+    opened.edits.swap_suggestion(1)
+    opened.action("lock").trigger()
+    opened.edits.toggle_mirror()
     path = tmp_path / "dance.choreo"
-    assert opened.save_to(str(path))
+    assert opened.files.save_to(str(path))
     assert not doc.dirty
     saved = json.loads(path.read_text())
     assert saved["format_version"] == 1
@@ -237,7 +242,7 @@ def test_export_all_formats(opened, qtbot, tmp_path):
     except ChoreoError:
         pass
     written = []
-    opened.export(str(out), formats, video_size=(320, 180), on_done=written.extend)
+    opened.files.export(str(out), formats, video_size=(320, 180), on_done=written.extend)
     _idle(qtbot, opened)
     assert opened._last_error == ""
     names = {p.suffix for p in written}
@@ -259,7 +264,7 @@ def test_bad_song_keeps_the_open_project(opened, qtbot, tmp_path):
     before = opened.doc.choreography
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk")
-    opened.open_path(str(broken), ask_to_save=False)
+    opened.files.open_path(str(broken), ask_to_save=False)
     qtbot.waitUntil(lambda: opened._last_error != "", timeout=WAIT_MS)
     assert "broken.wav" in opened._last_error
     assert opened.doc.choreography is before and opened.doc.ready
@@ -270,17 +275,17 @@ def test_project_whose_song_moved_or_is_newer(opened, qtbot, tmp_path, assets):
     shutil.copy(assets["song"], song)
     _open(qtbot, opened, song)
     project = tmp_path / "p.choreo"
-    assert opened.save_to(str(project))
+    assert opened.files.save_to(str(project))
     song.rename(tmp_path / "moved.wav")
     before = opened.doc.choreography
-    opened.open_path(str(project), ask_to_save=False)
+    opened.files.open_path(str(project), ask_to_save=False)
     assert "locate the song file" in opened._last_error
     assert opened.doc.choreography is before
     data = json.loads(project.read_text())
     data["format_version"] = 99
     project.write_text(json.dumps(data))
     opened._last_error = ""
-    opened.open_path(str(project), ask_to_save=False)
+    opened.files.open_path(str(project), ask_to_save=False)
     assert "newer Choreo Studio" in opened._last_error
     assert opened.doc.choreography is before
 
@@ -288,16 +293,16 @@ def test_project_whose_song_moved_or_is_newer(opened, qtbot, tmp_path, assets):
 def test_autosave_and_recovery(opened, qtbot, tmp_path, assets):
     doc = opened.doc
     doc.select(0)
-    opened.swap_suggestion(1)
+    opened.edits.swap_suggestion(1)
     assert opened.autosaver.save_now()
     autosaved = opened.autosaver.path
     assert autosaved.is_file()
     other = _window(qtbot, tmp_path / "after-crash", assets)
-    other.recover(str(autosaved))
+    other.files.recover(str(autosaved))
     qtbot.waitUntil(lambda: other.doc.ready and not other.jobs.busy, timeout=WAIT_MS)
     assert other.doc.choreography.dance_ids == doc.choreography.dance_ids
     assert other.doc.dirty, "recovered work is unsaved until the user saves it"
-    assert opened.save_to(str(tmp_path / "saved.choreo"))
+    assert opened.files.save_to(str(tmp_path / "saved.choreo"))
     assert not autosaved.exists(), "a clean save removes the autosave"
 
 
@@ -324,9 +329,9 @@ def test_starts_and_plays_without_an_audio_device(qtbot, tmp_path, assets, monke
     window = _window(qtbot, tmp_path, assets, want_sound=True)
     _open(qtbot, window, assets["song"])
     assert "silent clock" in window.transport.description
-    window.act_play.trigger()
+    window.action("play").trigger()
     qtbot.waitUntil(lambda: window.transport.position_s() > 0.1, timeout=5000)
-    window.act_play.trigger()
+    window.action("play").trigger()
     assert not window.transport.playing
     p = window.doc.phrases[1]
     window.transport.audition(p.start_s, p.start_s + 0.15)
@@ -357,11 +362,11 @@ def test_same_as_section_and_arrow_selection(opened, qtbot):
     groups = section_ties([p.section_label for p in doc.phrases])
     group = next(g for g in groups if len(g) > 1)
     doc.select(group[0])
-    opened.act_next.trigger()
+    opened.action("next").trigger()
     assert doc.selected == group[0] + 1
-    opened.act_prev.trigger()
+    opened.action("prev").trigger()
     assert doc.selected == group[0]
-    opened.act_same.trigger()
+    opened.action("same").trigger()
     first = doc.choreography[group[0]].dance_id
     assert all(doc.choreography[i].dance_id == first for i in group)
     doc.undo_stack.undo()
@@ -371,15 +376,15 @@ def test_same_as_section_and_arrow_selection(opened, qtbot):
 def test_library_mismatch_keeps_known_placements(opened, qtbot, tmp_path, assets):
     doc = opened.doc
     doc.select(0)
-    opened.act_lock.trigger()
+    opened.action("lock").trigger()
     path = tmp_path / "other-library.choreo"
-    assert opened.save_to(str(path))
+    assert opened.files.save_to(str(path))
     data = json.loads(path.read_text())
     data["library"]["fingerprint"] = "another-library"
     data["choreography"]["placements"][1]["dance_id"] = "gone-from-library"
     path.write_text(json.dumps(data))
     again = _window(qtbot, tmp_path / "mismatch", assets)
-    again.open_path(str(path), ask_to_save=False)
+    again.files.open_path(str(path), ask_to_save=False)
     qtbot.waitUntil(lambda: again.doc.ready and not again.jobs.busy, timeout=WAIT_MS)
     assert "re-solve the rest" in again._last_error
     assert again.doc.choreography[0].dance_id == doc.choreography[0].dance_id
@@ -479,7 +484,7 @@ def test_drop_a_song_and_recent_files(qtbot, tmp_path, assets):
     window.dropEvent(event)
     qtbot.waitUntil(lambda: window.doc.ready and not window.jobs.busy, timeout=WAIT_MS)
     assert window.doc.song_path == str(assets["song"])
-    assert window.recent_files()[0] == str(assets["song"].resolve())
+    assert window.files.recent_files()[0] == str(assets["song"].resolve())
 
 
 def test_cancelled_boundary_drag_puts_the_line_back(opened, qtbot):
@@ -505,7 +510,7 @@ def test_shortcut_sheet_lists_every_shortcut(opened):
     sheet = shortcut_sheet_html()
     for key in SHORTCUTS.values():
         assert f"<b>{key}</b>" in sheet
-    assert opened.act_play.shortcut().toString() == "Space"
+    assert opened.action("play").shortcut().toString() == "Space"
 
 
 def test_metronome_clicks_are_mixed_on_beats():
@@ -533,7 +538,7 @@ def test_switching_library_keeps_what_exists(opened, qtbot, tmp_path):
     small = engine_synthetic.library(k=6)
     small.save(tmp_path / "small")
     before = opened.doc.choreography.dance_ids
-    opened.use_engine(library_path=str(tmp_path / "small"))
+    opened.files.use_engine(library_path=str(tmp_path / "small"))
     qtbot.waitUntil(
         lambda: len(opened.engine.library) == 6 and not opened.jobs.busy, timeout=WAIT_MS
     )
@@ -558,7 +563,7 @@ def test_placement_inspector_edits_are_undoable(opened):
     doc.undo_stack.undo()
     assert doc.choreography[2].blend_s != pytest.approx(0.6)
     assert inspector.blend.value() == pytest.approx(doc.choreography[2].blend_s)
-    opened.act_lock.trigger()
+    opened.action("lock").trigger()
     assert not inspector.isEnabled()
 
 
@@ -569,7 +574,7 @@ def test_set_first_downbeat_and_tap_tempo_dialog(opened, qtbot):
     a = doc.analysis
     beat = int(a.downbeats[1]) + 1  # the second beat of bar 2
     opened.transport.seek(float(a.beats_s[beat]) + 0.01)
-    opened.act_downbeat.trigger()
+    opened.action("downbeat").trigger()
     _idle(qtbot, opened)
     assert doc.analysis is not a
     nearest = doc.analysis.beat_at(float(a.beats_s[beat]))
@@ -614,8 +619,8 @@ def test_locked_dance_follows_its_moved_phrase(opened, qtbot):
     doc = opened.doc
     target = next(p for p in doc.phrases[1:] if p.n_bars >= 4)
     doc.select(target.index)
-    opened.swap_suggestion(len(opened.suggestions.rows) - 1)
-    opened.act_lock.trigger()
+    opened.edits.swap_suggestion(len(opened.suggestions.rows) - 1)
+    opened.action("lock").trigger()
     locked = doc.choreography[target.index].dance_id
     a = doc.analysis
     # move its end one bar earlier: the phrase changes but keeps most of its music
@@ -646,14 +651,14 @@ def test_song_without_a_beat_keeps_the_open_choreography(opened, qtbot, tmp_path
 
     doc = opened.doc
     doc.select(1)
-    opened.swap_suggestion(2)
+    opened.edits.swap_suggestion(2)
     before = doc.choreography.dance_ids
     song = doc.song_path
     sr = 22050
     t = np.arange(sr * 12) / sr
     drone = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 0.1 * np.sin(2 * np.pi * 0.2 * t))
     sf.write(str(tmp_path / "drone.wav"), np.stack([drone, drone], 1).astype(np.float32), sr)
-    opened.open_path(str(tmp_path / "drone.wav"), ask_to_save=False)
+    opened.files.open_path(str(tmp_path / "drone.wav"), ask_to_save=False)
     qtbot.waitUntil(lambda: opened._last_error != "", timeout=WAIT_MS)
     _idle(qtbot, opened)
     assert "no steady beat" in opened._last_error
@@ -666,15 +671,15 @@ def test_song_without_a_beat_keeps_the_open_choreography(opened, qtbot, tmp_path
 def test_zoom_keeps_the_playhead_in_view(opened):
     vb = opened.waveform.getViewBox()
     opened.transport.seek(10.0)
-    opened.act_zoom_in.trigger()
+    opened.action("zoom_in").trigger()
     lo, hi = vb.viewRange()[0]
     assert lo <= 10.0 <= hi and hi - lo < opened.transport.duration_s * 0.6
     opened.doc.select(2)
-    opened.act_zoom_phrase.trigger()
+    opened.action("zoom_phrase").trigger()
     p = opened.doc.phrases[2]
     lo, hi = vb.viewRange()[0]
     assert lo <= p.start_s and p.end_s <= hi and hi - lo < 1.3 * (p.end_s - p.start_s)
-    opened.act_zoom_fit.trigger()
+    opened.action("zoom_fit").trigger()
     assert vb.viewRange()[0][1] - vb.viewRange()[0][0] == pytest.approx(
         opened.transport.duration_s, rel=0.01
     )
