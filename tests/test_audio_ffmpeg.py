@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 from choreo_studio.core.analysis.analyzer import analyze_audio
-from choreo_studio.core.audio.load import load_audio
+from choreo_studio.core.audio.load import load_audio, probe_audio
 from choreo_studio.core.errors import ChoreoError
 
 from tests.audio_fixtures import click_track
@@ -61,3 +61,15 @@ def test_long_m4a_is_refused_before_decoding(tmp_path):
     path, _ = _encode(tmp_path, ".m4a")
     with pytest.raises(ChoreoError, match="min long"):
         load_audio(path, max_duration_s=5.0)
+
+
+def test_probe_marks_a_bitrate_guess_as_an_estimate(tmp_path):
+    m4a, duration_s = _encode(tmp_path, ".m4a")
+    exact = probe_audio(m4a)
+    assert (exact.sr, exact.n_channels, exact.estimated) == (SR, 2, False)
+    assert exact.duration_s == pytest.approx(duration_s, abs=0.05)
+    assert exact.duration_text() == f"0:{round(duration_s):02d}"
+    raw, _ = _encode(tmp_path, ".aac")  # ADTS has no index: ffmpeg guesses from the bitrate
+    guess = probe_audio(raw)
+    assert guess.estimated and guess.duration_text().endswith("(estimated)")
+    assert load_audio(raw).duration_s == pytest.approx(duration_s, abs=0.05)

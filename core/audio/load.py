@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from choreo_studio.core.audio.mpeg_frames import MpegStream, scan_mpeg
 from choreo_studio.core.errors import ChoreoError
 
 ANALYSIS_SR = 22050
@@ -90,21 +91,57 @@ def file_content_hash(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()[:32]
 
 
-def load_audio(path: str | os.PathLike[str], max_duration_s: float = MAX_DURATION_S) -> Audio:
-    """Decode ``path``: wav/flac/ogg/mp3 via libsndfile; m4a/aac and anything else ffmpeg reads
-    via the ffmpeg binary bundled with imageio-ffmpeg (audioread when that is not installed).
+@dataclass(frozen=True)
+class AudioInfo:
+    """A song file's rate, channels and length as known before decoding it.
 
-    Raises ChoreoError for a missing file, a file that is not audio, a truncated or corrupt file,
-    zero length, all silence, or a song longer than ``max_duration_s`` (refused before decoding).
+    ``estimated`` is True when no header or frame count states the length and it is only a guess
+    from the file size or bitrate (a raw AAC stream, an MP3 whose frames cannot be walked): show
+    it as an estimate (:meth:`duration_text`), never judge the file by it.
     """
-    file_path = Path(path)
+
+    sr: int
+    n_channels: int
+    duration_s: float
+    estimated: bool
+
+    def duration_text(self) -> str:
+        """The length for people: ``"3:12"``, or ``"about 3:12 (estimated)"`` when it is a guess."""
+        minutes, seconds = divmod(int(round(self.duration_s)), 60)
+        text = f"{minutes}:{seconds:02d}"
+        return f"about {text} (estimated)" if self.estimated else text
+
+
+def probe_audio(path: str | os.PathLike[str]) -> AudioInfo:
+    """Rate, channels and length of a song file without decoding it (to show before loading).
+
+    Raises ChoreoError for a missing, empty or unreadable file.
+    """
+    file_path = _checked_file(path)
+    info = _soundfile_info(file_path)
+    if info is not None:
+        length_s, estimated = info.frames / float(info.samplerate), False
+        if info.format == "MP3":
+            length_s, estimated = _mpeg_length(scan_mpeg(file_path), length_s)
+        return AudioInfo(int(info.samplerate), int(info.channels), length_s, estimated)
+    ffmpeg = _bundled_ffmpeg()
+    if ffmpeg is not None:
+        return _ffmpeg_probe(ffmpeg, file_path)[0]
+    return _audioread_probe(file_path)
+
+
+def load_audio(path: str | os.PathLike[str], max_duration_s: float = MAX_DURATION_S) -> Audio:
+    """Decode ``path``: wav/flac/ogg/mp3 via libsndfile; m4a/aac, MP3s without a Xing/Info/VBRI
+    frame and anything else ffmpeg reads via the ffmpeg binary bundled with imageio-ffmpeg
+    (audioread when that is not installed).
+
+    Raises ChoreoError for a missing file, a file that is not audio, a truncated or corrupt file
+    (judged from what the container and decoder report, never from a size-based length guess),
+    zero length, all silence, or a song longer than ``max_duration_s`` (refused before decoding
+    when a header or frame count states the length).
+    """
+    file_path = _checked_file(path)
     name = file_path.name
-    if not file_path.exists():
-        raise ChoreoError(f"{file_path}: no such file — check the path")
-    if file_path.is_dir():
-        raise ChoreoError(f"{file_path}: is a folder, not an audio file — give a song file")
-    if file_path.stat().st_size == 0:
-        raise ChoreoError(f"{name}: file is empty (0 bytes) — give a real song file")
     samples, sr = _decode(file_path, max_duration_s)
     if samples.shape[0] == 0:
         raise ChoreoError(f"{name}: audio has zero length — give a song with sound in it")
@@ -115,37 +152,119 @@ def load_audio(path: str | os.PathLike[str], max_duration_s: float = MAX_DURATIO
     return Audio(samples, sr, str(file_path), file_content_hash(file_path))
 
 
-def _decode(file_path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
-    """Samples float32 [n, channels] and rate, via soundfile first, then the bundled ffmpeg
-    (m4a, aac, …), then audioread when imageio-ffmpeg is absent."""
+def _checked_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path, refused in one line when it is missing, a folder or empty."""
+    file_path = Path(path)
+    if not file_path.exists():
+        raise ChoreoError(f"{file_path}: no such file — check the path")
+    if file_path.is_dir():
+        raise ChoreoError(f"{file_path}: is a folder, not an audio file — give a song file")
+    if file_path.stat().st_size == 0:
+        raise ChoreoError(f"{file_path.name}: file is empty (0 bytes) — give a real song file")
+    return file_path
+
+
+def _soundfile_info(file_path: Path):  # soundfile's info type is private
+    """libsndfile's header info, or None when libsndfile cannot open the file."""
     import soundfile as sf
 
-    name = file_path.name
     try:
-        info = sf.info(str(file_path))
-    except Exception:  # noqa: BLE001 - libsndfile cannot open it: try the fallback decoder
-        info = None
+        return sf.info(str(file_path))
+    except Exception:  # noqa: BLE001 - libsndfile cannot open it: another decoder will try
+        return None
+
+
+def _decode(file_path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
+    """Samples float32 [n, channels] and rate: libsndfile for what it reads exactly, else the
+    bundled ffmpeg (m4a, aac, MP3s without a length header, …), else audioread."""
+    info = _soundfile_info(file_path)
+    if info is not None and info.format == "MP3":
+        return _decode_mp3(file_path, info, max_duration_s)
     if info is not None:
-        _refuse_long(name, info.frames / float(info.samplerate), max_duration_s)
-        try:
-            data, sr = sf.read(str(file_path), dtype="float32", always_2d=True)
-        except Exception as exc:  # noqa: BLE001 - any decoder failure is the file's fault
-            raise ChoreoError(
-                f"{name}: audio data is truncated or corrupt ({_short(exc)}) — re-export or "
-                "re-download the song"
-            ) from None
-        if info.frames > 0 and data.shape[0] < 0.98 * info.frames or _container_truncated(
-            file_path, info.format
-        ):
-            raise ChoreoError(
-                f"{name}: file is truncated (it ends after {data.shape[0] / sr:.1f} s, before "
-                "the end its header announces) — re-export or re-download the song"
-            )
-        return data, int(sr)
+        return _decode_soundfile(file_path, info, max_duration_s)
+    return _decode_other(file_path, max_duration_s)
+
+
+def _decode_other(file_path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
+    """Decode to the end with the bundled ffmpeg, or audioread when imageio-ffmpeg is absent."""
     ffmpeg = _bundled_ffmpeg()
     if ffmpeg is not None:
         return _decode_ffmpeg(ffmpeg, file_path, max_duration_s)
     return _decode_audioread(file_path, max_duration_s)
+
+
+def _read_soundfile(file_path: Path) -> tuple[np.ndarray, int]:
+    """All samples libsndfile decodes (float32 [n, channels]); a decoder error is a ChoreoError."""
+    import soundfile as sf
+
+    try:
+        data, sr = sf.read(str(file_path), dtype="float32", always_2d=True)
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is the file's fault
+        raise ChoreoError(
+            f"{file_path.name}: audio data is truncated or corrupt ({_short(exc)}) — re-export "
+            "or re-download the song"
+        ) from None
+    return data, int(sr)
+
+
+def _decode_soundfile(file_path: Path, info, max_duration_s: float) -> tuple[np.ndarray, int]:
+    """WAV/FLAC/OGG/…: the length in their headers is exact, so a shorter decode is a cut file."""
+    name = file_path.name
+    _refuse_long(name, info.frames / float(info.samplerate), max_duration_s)
+    data, sr = _read_soundfile(file_path)
+    if info.frames > 0 and data.shape[0] < 0.98 * info.frames or _container_truncated(
+        file_path, info.format
+    ):
+        raise ChoreoError(
+            f"{name}: file is truncated (it ends after {data.shape[0] / sr:.1f} s, before "
+            "the end its header announces) — re-export or re-download the song"
+        )
+    return data, sr
+
+
+def _decode_mp3(file_path: Path, info, max_duration_s: float) -> tuple[np.ndarray, int]:
+    """MP3: judged by its frames (and its Xing/Info/VBRI frame when present); decoded by
+    libsndfile when libsndfile's length covers every frame, else to the end by ffmpeg — without
+    a length header libsndfile stops at its guess from the file size (ID3 art, VBR)."""
+    name = file_path.name
+    stream = scan_mpeg(file_path)
+    if stream is None:  # frames that cannot be walked (free-format bitrate): decode to the end
+        return _decode_other(file_path, max_duration_s)
+    _refuse_long(name, _mpeg_length(stream, 0.0)[0], max_duration_s)
+    _refuse_cut_mpeg(name, stream)
+    slack = 3 * stream.samples_per_frame  # encoder delay and padding that decoders trim
+    in_frames = stream.n_frames * stream.samples_per_frame
+    if info.frames < in_frames - slack:
+        return _decode_other(file_path, max_duration_s)
+    data, sr = _read_soundfile(file_path)
+    if data.shape[0] < in_frames - slack:
+        raise ChoreoError(
+            f"{name}: audio data is corrupt (only {data.shape[0] / sr:.1f} s of the "
+            f"{stream.duration_s:.1f} s in its frames decode) — re-export or re-download the song"
+        )
+    return data, sr
+
+
+def _mpeg_length(stream: MpegStream | None, guess_s: float) -> tuple[float, bool]:
+    """(length in seconds, estimated): the Xing/Info/VBRI frame's, else the frames counted, else
+    ``guess_s`` (a size-based guess) when the frames cannot be walked."""
+    if stream is None:
+        return guess_s, True
+    announced = stream.announced_s
+    return (announced if announced is not None else stream.duration_s), False
+
+
+def _refuse_cut_mpeg(name: str, stream: MpegStream) -> None:
+    """Refuse an MPEG stream whose last frame ends mid-way or that holds fewer frames than its
+    Xing/Info/VBRI frame announces."""
+    announced = stream.announced_frames
+    if stream.cut_frame or announced is not None and stream.n_frames < announced - 1:
+        whole = f" of the {stream.announced_s:.1f} s its header announces" if announced else ""
+        how = "its last frame is cut off" if stream.cut_frame else "frames are missing"
+        raise ChoreoError(
+            f"{name}: file is truncated ({how}: it ends after {stream.duration_s:.1f} s{whole}) "
+            "— re-export or re-download the song"
+        )
 
 
 def _container_truncated(file_path: Path, container: str) -> bool:
@@ -175,6 +294,27 @@ def _container_truncated(file_path: Path, container: str) -> bool:
     return False
 
 
+def _audioread_probe(file_path: Path) -> AudioInfo:
+    """Rate, channels and length through audioread (its backends may guess the length)."""
+    name = file_path.name
+    try:
+        import audioread
+    except ImportError:
+        raise ChoreoError(
+            f"{name}: not a readable audio file — use wav, flac, ogg or mp3"
+        ) from None
+    try:
+        with audioread.audio_open(str(file_path)) as reader:
+            return AudioInfo(
+                int(reader.samplerate), int(reader.channels), float(reader.duration or 0.0), True
+            )
+    except Exception:  # noqa: BLE001 - no backend could open it
+        raise ChoreoError(
+            f"{name}: not a readable audio file (no decoder could open it) — use wav, flac, "
+            "ogg or mp3"
+        ) from None
+
+
 def _decode_audioread(file_path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
     """Fallback decoder (ffmpeg/GStreamer through audioread) for formats libsndfile lacks."""
     name = file_path.name
@@ -185,8 +325,7 @@ def _decode_audioread(file_path: Path, max_duration_s: float) -> tuple[np.ndarra
     if audioread is None:
         raise ChoreoError(f"{name}: not a readable audio file — use wav, flac, ogg or mp3")
     try:
-        with audioread.audio_open(str(file_path)) as reader:
-            _refuse_long(name, float(reader.duration or 0.0), max_duration_s)
+        with audioread.audio_open(str(file_path)) as reader:  # its duration may be a guess
             channels, sr = int(reader.channels), int(reader.samplerate)
             max_samples = int((max_duration_s + 1.0) * sr * channels)
             blocks: list[np.ndarray] = []
@@ -227,15 +366,15 @@ def _bundled_ffmpeg() -> str | None:
         return None
 
 
-def _decode_ffmpeg(ffmpeg: str, file_path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
-    """Decode the first audio stream to float32 PCM through a pipe, at the file's own rate and
-    channel count; the stream length is read first so long songs are refused before decoding."""
+def _ffmpeg_probe(ffmpeg: str, file_path: Path) -> tuple[AudioInfo, MpegStream | None]:
+    """The first audio stream's rate, channels and length as ffmpeg reads them without decoding
+    (an MP3's length from its frames), plus the frame walk when the stream is MPEG audio."""
     name = file_path.name
     probe = subprocess.run(
         [ffmpeg, "-hide_banner", "-nostdin", "-i", str(file_path)],
         capture_output=True, timeout=60, check=False,
     ).stderr.decode("utf-8", "replace")
-    stream = re.search(r"Stream #\S+.*?: Audio: .*?(\d+) Hz, ([^,]+)", probe)
+    stream = re.search(r"Stream #\S+.*?: Audio: (\w+).*?(\d+) Hz, ([^,]+)", probe)
     if stream is None:
         if any(sign in probe.lower() for sign in _FFMPEG_TRUNCATED):
             raise ChoreoError(
@@ -246,15 +385,31 @@ def _decode_ffmpeg(ffmpeg: str, file_path: Path, max_duration_s: float) -> tuple
             f"{name}: not a readable audio file (no audio stream found) — use wav, flac, ogg, "
             "mp3 or m4a"
         )
-    sr, channels = int(stream.group(1)), _layout_channels(stream.group(2))
+    codec, sr, channels = stream.group(1), int(stream.group(2)), _layout_channels(stream.group(3))
     duration = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", probe)
-    header_s = None
+    length_s, estimated = 0.0, True
     if duration is not None:
         hours, minutes, seconds = duration.groups()
-        header_s = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        length_s = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        # raw ADTS/MP3 streams: "Estimating duration from bitrate" (older: "estimated from …")
+        estimated = "from bitrate" in probe
+    mpeg = scan_mpeg(file_path) if codec in ("mp3", "mp2", "mp1") else None
+    if mpeg is not None:
+        length_s, estimated = _mpeg_length(mpeg, length_s)
+    return AudioInfo(sr, channels, length_s, estimated), mpeg
+
+
+def _decode_ffmpeg(ffmpeg: str, file_path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
+    """Decode the first audio stream to float32 PCM through a pipe, at the file's own rate and
+    channel count; a stated length is read first so long songs are refused before decoding."""
+    name = file_path.name
+    header, mpeg = _ffmpeg_probe(ffmpeg, file_path)
+    sr, channels = header.sr, header.n_channels
+    if mpeg is not None:
+        _refuse_cut_mpeg(name, mpeg)
+    header_s = None if header.estimated else header.duration_s
+    if header_s is not None:
         _refuse_long(name, header_s, max_duration_s)
-        if "estimated from bitrate" in probe:  # raw ADTS/MP3 streams: a guess, not a header
-            header_s = None
     command = [
         ffmpeg, "-hide_banner", "-nostdin", "-v", "error", "-i", str(file_path), "-map", "0:a:0",
         "-vn", "-f", "f32le", "-acodec", "pcm_f32le", "-ac", str(channels), "-ar", str(sr),
