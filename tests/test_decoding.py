@@ -2,6 +2,7 @@
 greedy is the paper's Eq. 6, vary respects constraints."""
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,6 +16,8 @@ from choreo_studio.core.retrieval.decoding import (
     section_ties,
     viterbi_decode,
 )
+
+PLAIN = DecodeOptions(recency_window=0, reuse_penalty=0.0)  # J alone, no variety cost
 
 
 def _problem(seed, t=5, k=4, sharp=2.0):
@@ -80,11 +83,12 @@ def test_pruned_step_is_exact_on_a_large_library():
 def test_no_back_to_back_repeats_unless_locked():
     p = np.tile(np.array([[0.97, 0.01, 0.01, 0.01]]), (6, 1))
     m = np.ones((4, 4))
-    d = decode(p, TransitionScores(m))
+    d = decode(p, TransitionScores(m), options=PLAIN)
     assert all(d[i] != d[i + 1] for i in range(5))
     locked = decode(p, TransitionScores(m), locks={2: 0, 3: 0})
     assert locked[2] == locked[3] == 0
-    repeats = decode(p, TransitionScores(m, DecodeOptions(no_back_to_back=False)))
+    allow = replace(PLAIN, no_back_to_back=False)
+    repeats = decode(p, TransitionScores(m, allow), options=allow)
     assert list(repeats) == [0] * 6
 
 
@@ -96,7 +100,7 @@ def test_ties_hold_and_usually_reach_the_optimum():
         p, m = _problem(100 + seed, t=6, k=4, sharp=1.5)
         trans = TransitionScores(m)
         fit = log_fit(p)
-        got = decode(p, trans, ties=ties, options=DecodeOptions(tie_sections=True))
+        got = decode(p, trans, ties=ties, options=replace(PLAIN, tie_sections=True))
         assert got[0] == got[3] and got[1] == got[4]
         best, _ = _brute(fit, trans, ties=ties)
         j = objective(got, fit, trans)
@@ -118,12 +122,12 @@ def test_reuse_limit_is_respected():
     p[:, 0] = 0.9  # everyone wants dance 0
     p += rng.random(p.shape) * 0.01
     m = np.ones((6, 6))
-    got = decode(p, TransitionScores(m), options=DecodeOptions(max_uses=2))
+    got = decode(p, TransitionScores(m), options=replace(PLAIN, max_uses=2))
     assert np.bincount(got, minlength=6).max() <= 2
     assert np.sum(got == 0) == 2
     p5, m5 = _problem(11, t=5, k=4)
     trans = TransitionScores(m5)
-    got5 = decode(p5, trans, options=DecodeOptions(max_uses=2))
+    got5 = decode(p5, trans, options=replace(PLAIN, max_uses=2))
     best, _ = _brute(log_fit(p5), trans, max_uses=2)
     assert np.bincount(got5).max() <= 2
     assert objective(got5, log_fit(p5), trans) <= best + 1e-4

@@ -42,6 +42,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="use each dance phrase at most N times")
     parser.add_argument("--allow-repeats", action="store_true",
                         help="allow the same dance on two neighbouring phrases")
+    parser.add_argument("--recency", type=int, default=None, metavar="N",
+                        help="no dance returns within N phrases unless the music repeats "
+                        "(default 4; 0 turns it off)")
+    parser.add_argument("--reuse-cost", type=float, default=None, metavar="NATS",
+                        help="cost of each further use of a dance, in log-probability units "
+                        "(default 1; 0 turns it off)")
+    parser.add_argument("--transition-weight", type=float, default=None, metavar="W",
+                        help="weight of how well dances connect vs how well they fit the music "
+                        "(default 0.5)")
     parser.add_argument("--vary", type=float, default=0.0, metavar="T",
                         help="sample a varied choreography at temperature T (e.g. 1.0)")
     parser.add_argument("--seed", type=int, help="random seed for --vary")
@@ -77,7 +86,15 @@ def _options(args: argparse.Namespace):
         raise ChoreoError(f"--max-uses {args.max_uses}: must be at least 1")
     if args.vary < 0:
         raise ChoreoError(f"--vary {args.vary}: the temperature must not be negative")
+    chosen = {name: value for name, value in (
+        ("recency_window", args.recency), ("reuse_penalty", args.reuse_cost),
+        ("transition_weight", args.transition_weight)) if value is not None}
+    for flag, value in (("--recency", args.recency), ("--reuse-cost", args.reuse_cost),
+                        ("--transition-weight", args.transition_weight)):
+        if value is not None and value < 0:
+            raise ChoreoError(f"{flag} {value}: must not be negative")
     return DecodeOptions(
+        **chosen,
         no_back_to_back=not args.allow_repeats,
         max_uses=args.max_uses,
         tie_sections=args.tie_sections,

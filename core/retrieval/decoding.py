@@ -2,9 +2,11 @@
 
 The objective, in log space, of a sequence d_0 … d_{T-1} is
 
-    J(d) = Σ_t log P(d_t | u_t) + w · Σ_t log M(d_{t-1} → d_t) − ρ · #{t : d_t = d_{t-1}}
+    J(d) = Σ_t log P(d_t | u_t) + Σ_t W(d_{t-1} → d_t)
 
-(``w`` = transition weight, ``ρ`` = back-to-back repeat penalty). Two decoders:
+with W the transition score of ``transitions.TransitionModel`` (w · (log M − cut cost), ρ on a
+back-to-back repeat); by default the decoder maximises J − V, V the variety cost of
+``variety`` (a dance returning within N phrases, each further use of a dance). Two decoders:
 
 * :func:`greedy_decode` — the paper's Eq. 6: left to right, ``argmax_d P(d|u_t)·M(d_{t-1}→d)``.
 * :func:`viterbi_decode` — the global optimum of J with locked placements as hard constraints.
@@ -24,6 +26,9 @@ Constraints that are not first-order Markov use documented approximations:
   otherwise a local optimum close to it.
 * **Limited reuse** (each dance on at most ``max_uses`` units; a tie group is one unit): after
   decoding, the cheapest swaps (in J) move over-used units to dances with spare uses.
+* **Variety** (J − V): V is not first-order Markov; the decoder polishes the Viterbi result by
+  best-first single-phrase moves on J − V, and while a dance still returns within the window,
+  charges every phrase the causal share of V, re-decodes and polishes again (``variety``).
 * **Vary** (``temperature`` > 0): perturb-and-MAP — Gumbel noise scaled by the temperature is
   added to the log music fit and the constrained decoder above runs on it, so varied results
   still respect locks, ties, repeats and reuse.
@@ -35,6 +40,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from choreo_studio.core.retrieval.transitions import CutFeatures, LearnedM, TransitionModel
+from choreo_studio.core.retrieval.variety import Variety
 
 NEG_INF = np.float32(-np.inf)
 LOG_FLOOR = 1e-12
@@ -42,45 +49,88 @@ DEFAULT_REPEAT_PENALTY = 30.0
 PRUNE_ROWS = 48
 CHUNK_ROWS = 64
 TIE_CANDIDATES = 6
+# Each transition joins two phrases, so at 0.5 a phrase's two transitions together weigh as much
+# as its music fit (at 1.0, issue 12 measured transitions overriding fits of 0.52 with 0.019).
+DEFAULT_TRANSITION_WEIGHT = 0.5
+DEFAULT_RECENCY_WINDOW = 4
+DEFAULT_REUSE_PENALTY = 1.0
+VARIETY_ROUNDS = 3
+POLISH_MOVES_PER_PHRASE = 2
+POLISH_CANDIDATES = 64
 
 
 @dataclass(frozen=True)
 class DecodeOptions:
     """How a song is decoded (the editor's solver settings)."""
 
-    transition_weight: float = 1.0
+    transition_weight: float = DEFAULT_TRANSITION_WEIGHT
     no_back_to_back: bool = True
     repeat_penalty: float = DEFAULT_REPEAT_PENALTY
     max_uses: int | None = None
     tie_sections: bool = False
     temperature: float = 0.0
     seed: int | None = None
+    recency_window: int = DEFAULT_RECENCY_WINDOW
+    recency_penalty: float = DEFAULT_REPEAT_PENALTY
+    reuse_penalty: float = DEFAULT_REUSE_PENALTY
+    variety_rounds: int = VARIETY_ROUNDS
 
 
 class TransitionScores:
-    """w · log M with the back-to-back penalty on the diagonal, plus its row maxima.
+    """The dense decoder's transition scores: W [K, K] of a :class:`TransitionModel`.
 
-    Built once per (matrix, options) and reused by every decode and re-solve (K×K logs are the
-    expensive part to prepare, ~10 ms at K = 1,101).
+    ``scores`` is W with the back-to-back penalty on the diagonal, ``raw`` without it. Built
+    once per (matrix, cut features, options) and reused by every decode and re-solve. Either
+    from a matrix M (plus optional cut features) or from a ready ``model``.
     """
 
-    def __init__(self, matrix: np.ndarray, options: DecodeOptions = DecodeOptions()) -> None:
-        m = np.asarray(matrix, dtype=np.float32)
-        if m.ndim != 2 or m.shape[0] != m.shape[1]:
-            raise ValueError(f"transition matrix must be K×K, got {m.shape}")
-        self.raw = (options.transition_weight * np.log(np.maximum(m, LOG_FLOOR))).astype(
-            np.float32
-        )
-        self.scores = self.raw.copy()
-        if options.no_back_to_back:
-            np.fill_diagonal(self.scores, self.scores.diagonal() - options.repeat_penalty)
+    def __init__(
+        self,
+        matrix: np.ndarray | None = None,
+        options: DecodeOptions = DecodeOptions(),
+        *,
+        cut: CutFeatures | None = None,
+        model: TransitionModel | None = None,
+    ) -> None:
+        self.model = model if model is not None else transition_model(matrix, options, cut)
+        self.k = self.model.k
+        everything = np.arange(self.k)
+        self.scores = np.empty((self.k, self.k), dtype=np.float32)
+        for start in range(0, self.k, CHUNK_ROWS):
+            rows = everything[start : start + CHUNK_ROWS]
+            self.scores[rows] = self.model.block(rows, everything)
+        self.raw = self.scores.copy()
+        np.fill_diagonal(self.raw, self.raw.diagonal() + self.model.repeat_penalty)
         self.row_max = self.scores.max(axis=1)
         self.scores_by_column = np.ascontiguousarray(self.scores.T)
-        self.k = m.shape[0]
 
     def pair(self, prev: int, nxt: int, *, both_locked: bool = False) -> float:
         """The score of one transition (locked neighbours may repeat without penalty)."""
         return float(self.raw[prev, nxt] if both_locked else self.scores[prev, nxt])
+
+    def row(self, prev: int) -> np.ndarray:
+        """W[prev, :] (with the repeat penalty)."""
+        return self.scores[prev]
+
+    def col(self, nxt: int) -> np.ndarray:
+        """W[:, nxt] (with the repeat penalty)."""
+        return self.scores_by_column[nxt]
+
+    def viterbi(self, fit: np.ndarray, locks: Mapping[int, int]) -> np.ndarray:
+        """The exact optimum by the dense pruned Viterbi."""
+        return _dense_viterbi(fit, self, locks)
+
+
+def transition_model(
+    matrix: np.ndarray, options: DecodeOptions = DecodeOptions(), cut: CutFeatures | None = None
+) -> TransitionModel:
+    """The transition model for a dense M, cut features and decode options."""
+    return TransitionModel(
+        LearnedM.from_matrix(matrix),
+        cut,
+        weight=options.transition_weight,
+        repeat_penalty=options.repeat_penalty if options.no_back_to_back else 0.0,
+    )
 
 
 def log_fit(probabilities: np.ndarray) -> np.ndarray:
@@ -129,7 +179,13 @@ def _step(prev: np.ndarray, trans: TransitionScores, locked_prev: int | None) ->
     return best
 
 
-def viterbi_decode(
+def viterbi_decode(fit: np.ndarray, trans, locks: Mapping[int, int] | None = None) -> np.ndarray:
+    """The sequence maximising J with ``locks`` (phrase → dance index) as hard constraints
+    (dense or candidate Viterbi, whichever ``trans`` is)."""
+    return trans.viterbi(fit, dict(locks or {}))
+
+
+def _dense_viterbi(
     fit: np.ndarray, trans: TransitionScores, locks: Mapping[int, int] | None = None
 ) -> np.ndarray:
     """The sequence maximising J with ``locks`` (phrase → dance index) as hard constraints.
@@ -176,8 +232,10 @@ def greedy_decode(
     locks: Mapping[int, int] | None = None,
     ties: Sequence[Sequence[int]] = (),
     max_uses: int | None = None,
+    variety: Variety | None = None,
 ) -> np.ndarray:
-    """The paper's Eq. 6 rescale, left to right; later tied phrases copy their group's first."""
+    """The paper's Eq. 6 rescale, left to right; later tied phrases copy their group's first;
+    ``variety`` charges each choice what it costs given the dances already chosen."""
     locks = dict(locks or {})
     n_phrases, k = fit.shape
     leader = {t: g[0] for g in ties for t in g[1:]}
@@ -191,9 +249,12 @@ def greedy_decode(
         else:
             score = fit[t].astype(np.float64).copy()
             if t > 0:
-                score += trans.scores[out[t - 1]]
+                score += trans.row(int(out[t - 1]))
             if max_uses is not None:
                 score[uses >= max_uses] = -np.inf
+            if variety is not None:
+                for dance, charge in variety.charges_at(out, t).items():
+                    score[dance] -= charge
             out[t] = int(np.argmax(score)) if np.isfinite(score).any() else int(np.argmax(fit[t]))
         if not (t in leader and leader[t] < t):
             uses[out[t]] += 1
@@ -353,16 +414,91 @@ def decode(
         fit = fit + np.float32(options.temperature) * rng.gumbel(size=fit.shape).astype(np.float32)
     all_locks = dict(locks or {})
     groups = _tie_groups(ties, all_locks) if options.tie_sections else []
+    variety = Variety.for_song(len(fit), ties, all_locks, options.recency_window,
+                               options.recency_penalty, options.reuse_penalty)
     if method == "greedy":
-        return greedy_decode(fit, trans, all_locks, groups, options.max_uses)
+        return greedy_decode(fit, trans, all_locks, groups, options.max_uses,
+                             variety if variety.active else None)
     if method != "viterbi":
         raise ValueError(f"unknown decoder {method!r} (viterbi or greedy)")
-    d = _viterbi_with_ties(fit, trans, all_locks, groups) if groups else viterbi_decode(
-        fit, trans, all_locks
-    )
-    if options.max_uses is not None:
-        d = _limit_reuse(d, fit, trans, all_locks, groups, options.max_uses)
-    return d
+
+    def solve(scores: np.ndarray) -> np.ndarray:
+        d = _viterbi_with_ties(scores, trans, all_locks, groups) if groups else viterbi_decode(
+            scores, trans, all_locks)
+        if options.max_uses is not None:
+            d = _limit_reuse(d, scores, trans, all_locks, groups, options.max_uses)
+        return d
+
+    d = solve(fit)
+    if not variety.active:
+        return d
+    frozen = set(all_locks) | {t for g in groups for t in g}
+    return _vary_by_rounds(d, fit, trans, all_locks, variety, solve, options.variety_rounds,
+                           frozen)
+
+
+def _vary_by_rounds(d: np.ndarray, fit: np.ndarray, trans, locks: Mapping[int, int],
+                    variety: Variety, solve, rounds: int, frozen: set[int]) -> np.ndarray:
+    """Minimise J − V (``variety`` module docstring): polish; while a dance still returns
+    within the window, charge, re-decode and polish again; the best J − V seen wins."""
+    d = _polish(d, fit, trans, variety, frozen)
+    best_score, best = objective(d, fit, trans, locks) - variety.cost(d), d
+    charged = fit.copy()
+    for _ in range(rounds):
+        if not variety.returns(d):
+            break
+        variety.apply(charged, d)
+        d = _polish(solve(charged), fit, trans, variety, frozen)
+        score = objective(d, fit, trans, locks) - variety.cost(d)
+        if score > best_score + 1e-6:
+            best_score, best = score, d
+    return best
+
+
+def _polish(d: np.ndarray, fit: np.ndarray, trans, variety: Variety, frozen: set[int]
+            ) -> np.ndarray:
+    """Single-phrase moves that raise J − V, the best move first, until none is left.
+
+    Each phrase's best move is cached and recomputed only when a move nearby (within the
+    window or next to it) or on one of its candidate dances could have changed it.
+    """
+    state = variety.state(d)
+    n = len(d)
+    free = [t for t in range(n) if t not in frozen]
+    cands = {t: _top(fit[t], POLISH_CANDIDATES) for t in free}
+    holders: dict[int, set[int]] = {}
+    for t in free:
+        for dance in cands[t].tolist():
+            holders.setdefault(dance, set()).add(t)
+    reach = max(variety.window, 1)
+
+    def best_move(t: int) -> tuple[float, int]:
+        current = state.d[t : t + 1]
+        if state.marginal(t, current)[0] <= 0:
+            return 0.0, int(current[0])
+        dances = np.union1d(cands[t], current)
+        gain = fit[t, dances].astype(np.float64) - state.marginal(t, dances)
+        if t > 0:
+            gain += trans.row(int(state.d[t - 1]))[dances]
+        if t + 1 < n:
+            gain += trans.col(int(state.d[t + 1]))[dances]
+        gain -= gain[np.searchsorted(dances, current[0])]
+        i = int(np.argmax(gain))
+        return float(gain[i]), int(dances[i])
+
+    moves = {t: best_move(t) for t in free}
+    for _ in range(POLISH_MOVES_PER_PHRASE * n):
+        t0 = max(moves, key=lambda t: (moves[t][0], -t), default=None)
+        if t0 is None or moves[t0][0] <= 1e-6:
+            break
+        old, new = int(state.d[t0]), moves[t0][1]
+        state.move(t0, new)
+        stale = set(range(max(0, t0 - reach), min(n, t0 + reach + 1)))
+        stale |= holders.get(old, set()) | holders.get(new, set())
+        stale |= {t for t in free if state.d[t] in (old, new)}
+        for t in stale & moves.keys():
+            moves[t] = best_move(t)
+    return state.d
 
 
 def section_ties(section_labels: Sequence[str]) -> list[list[int]]:

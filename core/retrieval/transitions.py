@@ -1,0 +1,237 @@
+"""The one transition score W(a → b) between two dance phrases, dense or factored.
+
+    W(a, b) = w · ( log M(a, b) − cut(a, b) ) − ρ · [a = b]
+
+* ``M`` is the paper's transition matrix (Eq. 6): the library prior M0 or the co-ascent M of a
+  model bundle. :class:`LearnedM` holds log M either dense ``[K, K]`` (small libraries, trained
+  bundles) or factored: a table over phrase groups (style × energy, the prior) plus the pairs
+  whose learned value differs from it, row- and column-indexed (K up to 100,000 and more).
+* ``cut(a, b) = ‖end_a − start_b‖²`` is the kinematic cost at the actual cut frame, from per-phrase
+  features ``[K, d]`` (root-relative pose and velocity, scaled so that it is
+  d_pose²/2σ_p² + d_vel²/2σ_v², the negative log of a Gaussian continuity likelihood; see
+  ``core.library.transition_prior.cut_features``). ``start_mirrored`` is the start feature of the
+  mirrored phrase (used where exactly one side of a cut is mirrored).
+* ``w`` is the fit-vs-transition weight, ``ρ`` the back-to-back repeat penalty.
+
+Every block of W is computed with the same element-wise float32 operations, so a dense matrix
+and on-the-fly candidate blocks hold bit-identical values (the dense and candidate decoders
+then agree exactly). ``in_bound`` / ``out_bound`` are cheap upper bounds of W into / out of
+each phrase (cut ≥ 0), which the candidate decoder needs for its optimality certificate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LOG_FLOOR = 1e-12
+BLOCK_CELLS = 1 << 21  # cells of one [rows, cols, d] temporary when computing cut costs
+
+
+def log_matrix(m: np.ndarray) -> np.ndarray:
+    """log M as float32, floored so zeros stay finite."""
+    return np.log(np.maximum(np.asarray(m, dtype=np.float32), np.float32(LOG_FLOOR)))
+
+
+@dataclass(frozen=True)
+class CutFeatures:
+    """Per-phrase features at the cut frames (``[K, d]`` float32), scaled so ‖end − start‖² is
+    the kinematic cost in nats."""
+
+    end: np.ndarray
+    start: np.ndarray
+    start_mirrored: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("end", "start", "start_mirrored"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, np.ascontiguousarray(value, dtype=np.float32))
+        if self.end.shape != self.start.shape or self.end.ndim != 2:
+            raise ValueError(f"cut features must be [K, d] alike, got {self.end.shape} and "
+                             f"{self.start.shape}")
+
+    @property
+    def k(self) -> int:
+        return self.end.shape[0]
+
+    def cost(self, rows: np.ndarray, cols: np.ndarray, *, mirrored: bool = False) -> np.ndarray:
+        """cut(rows[i], cols[j]) as float32 ``[R, C]`` (element-wise, shape-independent)."""
+        starts = self.start_mirrored if mirrored and self.start_mirrored is not None else (
+            self.start)
+        e = self.end[rows]
+        s = starts[cols]
+        out = np.empty((e.shape[0], s.shape[0]), dtype=np.float32)
+        step = max(1, BLOCK_CELLS // max(s.shape[0] * max(e.shape[1], 1), 1))
+        for a in range(0, e.shape[0], step):
+            diff = e[a : a + step, None, :] - s[None, :, :]
+            np.square(diff, out=diff)
+            out[a : a + step] = diff.sum(axis=-1)
+        return out
+
+
+class LearnedM:
+    """log M ``[K, K]``: dense, or a group table plus the (few) pairs that differ from it."""
+
+    def __init__(
+        self,
+        k: int,
+        *,
+        dense_log: np.ndarray | None = None,
+        groups: np.ndarray | None = None,
+        table_log: np.ndarray | None = None,
+        pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        self.k = int(k)
+        self.dense_log = dense_log
+        if dense_log is None:
+            self.groups = np.asarray(groups, dtype=np.int64)
+            self.table_log = np.asarray(table_log, dtype=np.float32)
+            rows, cols, values = (np.zeros(0, np.int64), np.zeros(0, np.int64),
+                                  np.zeros(0, np.float32)) if pairs is None else pairs
+            self._by_row = _compressed(self.k, np.asarray(rows, np.int64),
+                                       np.asarray(cols, np.int64), np.asarray(values, np.float32))
+            self._by_col = _compressed(self.k, np.asarray(cols, np.int64),
+                                       np.asarray(rows, np.int64), np.asarray(values, np.float32))
+        self.row_max, self.col_max = self._maxima()
+
+    @classmethod
+    def from_matrix(cls, m: np.ndarray) -> LearnedM:
+        """A dense M ``[K, K]`` (values in (0, 1])."""
+        m = np.asarray(m)
+        if m.ndim != 2 or m.shape[0] != m.shape[1]:
+            raise ValueError(f"transition matrix must be K×K, got {m.shape}")
+        return cls(m.shape[0], dense_log=log_matrix(m))
+
+    @classmethod
+    def factored(cls, groups: np.ndarray, table: np.ndarray,
+                 pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> LearnedM:
+        """M(a, b) = table[group a, group b], except at ``pairs`` = (rows, cols, M values)."""
+        groups = np.asarray(groups, dtype=np.int64)
+        logged = None if pairs is None else (pairs[0], pairs[1], log_matrix(pairs[2]))
+        return cls(groups.size, groups=groups, table_log=log_matrix(table), pairs=logged)
+
+    @property
+    def n_pairs(self) -> int:
+        """How many pairs the factored form stores explicitly (K² when dense)."""
+        return self.k * self.k if self.dense_log is not None else int(self._by_row[1].size)
+
+    def nbytes(self) -> int:
+        """Memory held by log M."""
+        if self.dense_log is not None:
+            return int(self.dense_log.nbytes)
+        parts = [self.groups, self.table_log, *self._by_row, *self._by_col]
+        return int(sum(p.nbytes for p in parts))
+
+    def block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """log M[rows][:, cols] as float32 ``[R, C]``; ``cols`` must be sorted ascending."""
+        if self.dense_log is not None:
+            return self.dense_log[np.ix_(rows, cols)]
+        out = self.table_log[np.ix_(self.groups[rows], self.groups[cols])]
+        indptr, other, values = self._by_row
+        local, found, vals = _gather(indptr, other, values, rows, cols)
+        out[local, found] = vals
+        return out
+
+    def _maxima(self) -> tuple[np.ndarray, np.ndarray]:
+        """Exact row and column maxima of log M (for the factored form: of table ∪ pairs)."""
+        if self.dense_log is not None:
+            return self.dense_log.max(axis=1), self.dense_log.max(axis=0)
+        row = self.table_log.max(axis=1)[self.groups]
+        col = self.table_log.max(axis=0)[self.groups]
+        for (indptr, _, values), out in ((self._by_row, row), (self._by_col, col)):
+            counts = np.diff(indptr)
+            if values.size:
+                owners = np.repeat(np.arange(self.k), counts)
+                np.maximum.at(out, owners, values)
+        return row.astype(np.float32), col.astype(np.float32)
+
+
+def _compressed(k: int, major: np.ndarray, minor: np.ndarray, values: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(indptr, minor indices sorted within each major, values): a CSR-like index."""
+    order = np.lexsort((minor, major))
+    indptr = np.zeros(k + 1, dtype=np.int64)
+    np.add.at(indptr, major + 1, 1)
+    return np.cumsum(indptr), minor[order], values[order]
+
+
+def _gather(indptr: np.ndarray, other: np.ndarray, values: np.ndarray, rows: np.ndarray,
+            cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stored entries with major in ``rows`` and minor in sorted ``cols``: local (r, c, value)."""
+    starts, ends = indptr[rows], indptr[np.asarray(rows) + 1]
+    counts = ends - starts
+    total = int(counts.sum())
+    if total == 0 or len(cols) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    local = np.repeat(np.arange(len(rows)), counts)
+    idx = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(starts,
+                                                                                    counts)
+    minor = other[idx]
+    pos = np.minimum(np.searchsorted(cols, minor), len(cols) - 1)
+    hit = cols[pos] == minor
+    return local[hit], pos[hit], values[idx[hit]]
+
+
+class TransitionModel:
+    """W = w · (log M − cut) − ρ·[a = b] (module docstring), computed block by block."""
+
+    def __init__(
+        self,
+        learned: LearnedM,
+        cut: CutFeatures | None = None,
+        *,
+        weight: float = 1.0,
+        repeat_penalty: float = 0.0,
+    ) -> None:
+        if cut is not None and cut.k != learned.k:
+            raise ValueError(f"cut features cover {cut.k} phrases, M covers {learned.k}")
+        if weight < 0:
+            raise ValueError(f"transition weight must not be negative, got {weight}")
+        self.learned = learned
+        self.cut = cut
+        self.weight = np.float32(weight)
+        self.repeat_penalty = np.float32(repeat_penalty)
+        self.k = learned.k
+        # cut ≥ 0, so w · max log M bounds W; the repeat penalty only lowers it
+        self.out_bound = (self.weight * learned.row_max).astype(np.float32)
+        self.in_bound = (self.weight * learned.col_max).astype(np.float32)
+
+    def block(self, rows: np.ndarray, cols: np.ndarray, *, penalise_repeats: bool = True,
+              mirrored: bool = False) -> np.ndarray:
+        """W[rows][:, cols] float32 ``[R, C]`` (``cols`` sorted ascending); ``mirrored``: the
+        cut goes from a plain to a mirrored phrase (or back)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        log_m = self.learned.block(rows, cols)
+        if self.cut is not None:
+            log_m = log_m - self.cut.cost(rows, cols, mirrored=mirrored)
+        out = self.weight * log_m
+        if penalise_repeats and self.repeat_penalty:
+            same = rows[:, None] == cols[None, :]
+            out[same] -= self.repeat_penalty
+        return out
+
+    def row(self, i: int, *, penalise_repeats: bool = True) -> np.ndarray:
+        """W[i, :] over every phrase."""
+        return self.block(np.array([i]), np.arange(self.k), penalise_repeats=penalise_repeats)[0]
+
+    def pair(self, i: int, j: int, *, penalise_repeats: bool = True) -> float:
+        """W(i → j)."""
+        return float(self.block(np.array([i]), np.array([j]),
+                                penalise_repeats=penalise_repeats)[0, 0])
+
+    def parts(self, i: int, j: int, *, mirrored: bool = False) -> tuple[float, float]:
+        """(M(i → j), cut cost in nats) for showing why a transition scores as it does."""
+        m = float(np.exp(self.learned.block(np.array([i]), np.array([j]))[0, 0]))
+        cut = 0.0 if self.cut is None else float(
+            self.cut.cost(np.array([i]), np.array([j]), mirrored=mirrored)[0, 0])
+        return m, cut
+
+    def nbytes(self) -> int:
+        """Memory held by the model (log M and the cut features)."""
+        cut = 0 if self.cut is None else sum(
+            a.nbytes for a in (self.cut.end, self.cut.start, self.cut.start_mirrored)
+            if a is not None)
+        return self.learned.nbytes() + int(cut) + self.in_bound.nbytes + self.out_bound.nbytes

@@ -1,0 +1,160 @@
+"""The variety cost of a choreography: a dance should not come back soon, nor too often.
+
+    V(d) = γ_r · #{(s, t) : 0 < t − s ≤ N, d_s = d_t, not exempt(s, t)}
+         + γ_u · Σ_dance u(u − 1) / 2          (u = uses of that dance, counted in units)
+
+* **Recency** (γ_r, window N): a dance that returns within N phrases costs γ_r per return.
+  The default γ_r is as strong as the back-to-back penalty, so by default no dance returns
+  within N phrases unless the music repeats.
+* **Reuse** (γ_u): the k-th use of a dance costs γ_u · (k − 1), which spreads the song over
+  the library instead of walking back and forth along a few favourite pairs.
+* **The music repeats**: phrases of one section-tie group (the k-th phrase of each occurrence
+  of a section, :func:`section_ties`) may share a dance freely — they count as one unit and
+  their returns are exempt; so are two locked phrases (the user chose them).
+
+V is not first-order Markov, so the decoder minimises J − V by rounds: decode, then charge
+each phrase the cost its dance causes with the phrases before it (the causal share of V, so
+each pair is charged once), add those charges to the music fit, decode again; after each
+decode, phrases that still carry a cost are moved one at a time to the dance that raises
+J − V most among their best music fits (with both neighbours' transitions exact); the best
+J − V seen wins (see ``decoding.decode``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Variety:
+    """Recency window and costs plus which phrases may share a dance (units)."""
+
+    window: int
+    recency_penalty: float
+    reuse_penalty: float
+    unit: np.ndarray  # [T] unit id per phrase: a tie group shares one id
+    locked: frozenset[int] = frozenset()
+
+    @classmethod
+    def for_song(cls, n_phrases: int, ties: Sequence[Sequence[int]], locks: Mapping[int, int],
+                 window: int, recency_penalty: float, reuse_penalty: float) -> Variety:
+        """Units from the music's repeats (``ties``), every other phrase its own unit."""
+        unit = np.arange(n_phrases, dtype=np.int64)
+        for group in ties:
+            members = [int(t) for t in group if 0 <= int(t) < n_phrases]
+            if members:
+                unit[members] = min(unit[m] for m in members)
+        return cls(window, recency_penalty, reuse_penalty, unit, frozenset(int(t) for t in locks))
+
+    @property
+    def active(self) -> bool:
+        return (self.window > 0 and self.recency_penalty > 0) or self.reuse_penalty > 0
+
+    def _exempt(self, s: int, t: int) -> bool:
+        return self.unit[s] == self.unit[t] or (s in self.locked and t in self.locked)
+
+    def all_charges(self, d: np.ndarray) -> list[dict[int, float]]:
+        """For every phrase t: what each dance would cost there given the dances before it."""
+        d = np.asarray(d, dtype=np.int64)
+        units_of: dict[int, set[int]] = {}  # dance -> units that used it before t
+        dances_of: dict[int, set[int]] = {}  # unit -> dances it used before t
+        recency = self.window > 0 and self.recency_penalty > 0
+        out = []
+        for t in range(len(d)):
+            own = int(self.unit[t])
+            charges: dict[int, float] = {}
+            if self.reuse_penalty > 0:
+                mine = dances_of.get(own, set())
+                for dance, units in units_of.items():
+                    n = len(units) - (own in units)
+                    if n and dance not in mine:
+                        charges[dance] = self.reuse_penalty * n
+            if recency:
+                for s in range(max(0, t - self.window), t):
+                    if not self._exempt(s, t):
+                        charges[int(d[s])] = charges.get(int(d[s]), 0.0) + self.recency_penalty
+            out.append(charges)
+            units_of.setdefault(int(d[t]), set()).add(own)
+            dances_of.setdefault(own, set()).add(int(d[t]))
+        return out
+
+    def state(self, d: np.ndarray) -> VarietyState:
+        """A mutable view of ``d`` that answers single-phrase move costs quickly."""
+        return VarietyState(self, np.asarray(d, dtype=np.int64).copy())
+
+    def charges_at(self, d: np.ndarray, t: int) -> dict[int, float]:
+        """The charges at phrase ``t`` given the dances ``d[:t]`` (for left-to-right decoders)."""
+        return self.all_charges(np.append(np.asarray(d[:t], dtype=np.int64), -1))[t]
+
+    def returns(self, d: Sequence[int]) -> int:
+        """How many (s, t) pairs return to a dance within the window (exempt ones aside)."""
+        d = np.asarray(d, dtype=np.int64)
+        return sum(1 for t in range(len(d)) for s in range(max(0, t - self.window), t)
+                   if d[s] == d[t] and not self._exempt(s, t))
+
+    def cost(self, d: Sequence[int]) -> float:
+        """V(d) (module docstring)."""
+        d = np.asarray(d, dtype=np.int64)
+        recency = self.recency_penalty * self.returns(d) if self.window > 0 else 0.0
+        per_dance: dict[int, set[int]] = {}
+        for t, dance in enumerate(d.tolist()):
+            per_dance.setdefault(dance, set()).add(int(self.unit[t]))
+        uses = np.array([len(u) for u in per_dance.values()], dtype=np.float64)
+        return float(recency + self.reuse_penalty * np.sum(uses * (uses - 1) / 2))
+
+    def apply(self, fit: np.ndarray, d: np.ndarray) -> bool:
+        """Subtract from ``fit`` (in place) every phrase's causal charges under ``d``; whether
+        ``d`` had any variety cost at all."""
+        costly = False
+        for t, charges in enumerate(self.all_charges(d)):
+            if charges.get(int(d[t]), 0.0) > 0:
+                costly = True
+            if charges:
+                idx = np.fromiter(charges, dtype=np.int64, count=len(charges))
+                fit[t, idx] -= np.fromiter(charges.values(), dtype=np.float32, count=len(idx))
+        return costly
+
+
+class VarietyState:
+    """Dances per phrase with the unit counts per dance, for single-phrase moves."""
+
+    def __init__(self, variety: Variety, d: np.ndarray) -> None:
+        self.v = variety
+        self.d = d
+        self.units: dict[int, Counter[int]] = {}
+        for t, dance in enumerate(d):
+            self.units.setdefault(int(dance), Counter())[int(variety.unit[t])] += 1
+
+    def marginal(self, t: int, dances: np.ndarray) -> np.ndarray:
+        """What V gains if phrase ``t`` takes each of ``dances`` (the others as they are)."""
+        v, d = self.v, self.d
+        own = int(v.unit[t])
+        current = int(d[t])
+        out = np.zeros(len(dances), dtype=np.float64)
+        if v.reuse_penalty > 0:
+            for i, dance in enumerate(dances.tolist()):
+                users = self.units.get(dance)
+                if not users:
+                    continue
+                mates = users.get(own, 0) - (dance == current)  # own unit's others on it
+                if mates == 0:
+                    out[i] = v.reuse_penalty * (len(users) - (own in users))
+        if v.window > 0 and v.recency_penalty > 0:
+            for s in range(max(0, t - v.window), min(len(d), t + v.window + 1)):
+                if s != t and not v._exempt(s, t):
+                    out[dances == d[s]] += v.recency_penalty
+        return out
+
+    def move(self, t: int, dance: int) -> None:
+        """Phrase ``t`` takes ``dance``."""
+        own = int(self.v.unit[t])
+        old = self.units[int(self.d[t])]
+        old[own] -= 1
+        if not old[own]:
+            del old[own]
+        self.units.setdefault(int(dance), Counter())[own] += 1
+        self.d[t] = dance

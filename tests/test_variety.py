@@ -1,0 +1,80 @@
+"""Variety inside the decoder: recency and reuse costs break ties, the music's repeats and locks
+are exempt, section ties still win where asked."""
+
+from dataclasses import replace
+
+import numpy as np
+from choreo_studio.core.retrieval.decoding import (
+    DecodeOptions,
+    TransitionScores,
+    decode,
+    log_fit,
+    objective,
+)
+from choreo_studio.core.retrieval.variety import Variety
+
+PLAIN = DecodeOptions(recency_window=0, reuse_penalty=0.0)
+
+
+def _returns_within(d, window, exempt=()):
+    """(s, t) pairs where a dance comes back within ``window`` phrases."""
+    return [(s, t) for t in range(len(d)) for s in range(max(0, t - window), t)
+            if d[s] == d[t] and {s, t} not in [set(e) for e in exempt]]
+
+
+def test_only_variety_breaks_a_tie():
+    """Every dance fits every phrase equally and every transition is the same: plain Viterbi
+    walks back and forth between two dances; the default decoder spreads the song."""
+    p = np.full((10, 6), 1.0 / 6)
+    trans = TransitionScores(np.ones((6, 6)))
+    plain = decode(p, trans, options=PLAIN)
+    varied = decode(p, trans)
+    assert len(set(plain.tolist())) == 2 and _returns_within(plain, 4)
+    assert _returns_within(varied, DecodeOptions().recency_window) == []
+    assert len(set(varied.tolist())) == 6  # all of them: fewer second uses
+    fit = log_fit(p)
+    assert objective(varied, fit, trans) == objective(plain, fit, trans)  # J is tied
+    greedy = decode(p, trans, method="greedy")
+    assert _returns_within(greedy, 4) == []
+
+
+def test_a_dance_returns_when_the_music_repeats():
+    p = np.full((6, 8), 0.05)
+    p[[0, 3], 0] = 0.9  # phrases 0 and 3 are the same music (a tie group) and want dance 0
+    trans = TransitionScores(np.ones((8, 8)))
+    same_music = decode(p, trans, ties=[[0, 3]])
+    assert same_music[0] == same_music[3] == 0
+    unrelated = decode(p, trans)
+    assert unrelated[0] != unrelated[3]
+    assert _returns_within(same_music, 4, exempt=[(0, 3)]) == []
+
+
+def test_section_ties_and_locks_win():
+    p = np.random.default_rng(0).dirichlet(np.ones(8), 6)
+    trans = TransitionScores(np.ones((8, 8)))
+    tied = decode(p, trans, ties=[[0, 2]], options=DecodeOptions(tie_sections=True))
+    assert tied[0] == tied[2]
+    locked = decode(p, trans, locks={1: 5, 3: 5})
+    assert locked[1] == locked[3] == 5
+    assert _returns_within(locked, 4, exempt=[(1, 3)]) == []
+
+
+def test_reuse_cost_spreads_a_favourite():
+    """Dance 0 fits 0.5 nats better everywhere: without the reuse cost it comes every other
+    phrase; with 1 nat per earlier use it is used at most twice."""
+    p = np.full((12, 12), 1.0)
+    p[:, 0] = np.e ** 0.5
+    p /= p.sum(axis=1, keepdims=True)
+    trans = TransitionScores(np.ones((12, 12)))
+    plain = decode(p, trans, options=PLAIN)
+    spread = decode(p, trans, options=replace(PLAIN, reuse_penalty=1.0))
+    assert np.sum(plain == 0) == 6
+    assert np.sum(spread == 0) == 1
+
+
+def test_variety_cost_counts_returns_and_uses():
+    v = Variety.for_song(6, ties=[[0, 3]], locks={}, window=2, recency_penalty=10.0,
+                         reuse_penalty=1.0)
+    # returns: (0, 2) costs 10; (0, 3) is the same music; uses of 7 in units {0,3}, {2}: 1 extra
+    assert v.cost([7, 1, 7, 7, 2, 3]) == 10.0 + 1.0 + 10.0  # (2, 3) is within 2 too
+    assert v.cost([7, 1, 2, 7, 4, 5]) == 0.0
