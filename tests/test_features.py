@@ -47,3 +47,11 @@ def test_resize_time_averages_and_stretches():
     stretched = resize_time(x, 10, 42)
     assert stretched.shape == (1, FEATURE_SIZE)
     assert stretched[0, 0] == pytest.approx(10.0) and stretched[0, -1] == pytest.approx(41.0)
+
+
+def test_resize_time_is_exact_late_in_a_long_song():
+    x = np.random.default_rng(0).random((4, 160_000)).astype(np.float32)  # ~62 min of frames
+    start = x.shape[1] - 128 * 3
+    got = resize_time(x, start, x.shape[1])
+    want = x[:, start:].astype(np.float64).reshape(4, 128, 3).mean(axis=-1)
+    np.testing.assert_allclose(got, want, atol=1e-6)  # a whole-song float32 cumsum is off ~4e-3

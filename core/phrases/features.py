@@ -64,17 +64,18 @@ def phrase_features(
 def resize_time(x: np.ndarray, start_frame: float, end_frame: float) -> np.ndarray:
     """Average ``x[..., frames]`` over FEATURE_SIZE equal slices of [start_frame, end_frame).
 
-    Area resampling through the cumulative sum: exact averaging when shrinking, piecewise
-    constant when stretching; frames outside the array count as the edge frame.
+    Area resampling through a float64 cumulative sum over the phrase's own frames only (linear in
+    the song's length over all phrases, and exact to float32): exact averaging when shrinking,
+    piecewise constant when stretching; frames outside the array count as the edge frame.
     """
     n_frames = x.shape[-1]
-    padded = np.concatenate([x, x[..., -1:]], axis=-1)
-    cum = np.concatenate([np.zeros(x.shape[:-1] + (1,), x.dtype), np.cumsum(padded, -1)], -1)
-    edges = np.linspace(start_frame, end_frame, FEATURE_SIZE + 1)
-    edges = np.clip(edges, 0.0, float(n_frames))
+    edges = np.clip(np.linspace(start_frame, end_frame, FEATURE_SIZE + 1), 0.0, float(n_frames))
     lo = np.floor(edges).astype(np.int64)
-    frac = edges - lo
-    values = cum[..., lo] + frac * (cum[..., np.minimum(lo + 1, n_frames + 1)] - cum[..., lo])
+    first, last = int(lo[0]), int(lo.max())
+    window = np.cumsum(x[..., first:last], axis=-1, dtype=np.float64)
+    cum = np.concatenate([np.zeros(x.shape[:-1] + (1,)), window], axis=-1)
+    frac = edges - lo  # 0 where an edge sits at the end of the array
+    values = cum[..., lo - first] + frac * x[..., np.minimum(lo, n_frames - 1)]
     width = np.maximum(np.diff(edges), 1e-9)
     out = np.diff(values, axis=-1) / width
     empty = np.diff(edges) < 1e-9  # slices past the end of the array: repeat the last frame
