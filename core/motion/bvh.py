@@ -17,13 +17,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from choreo_studio.core.atomic_io import write_bytes_atomic
+from choreo_studio.core.atomic_io import os_error, write_bytes_atomic
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.motion import quaternions as quat
 from choreo_studio.core.motion.motion import Motion
 from choreo_studio.core.motion.skeleton import Skeleton
 
 UNIT_SCALES_TO_CM = {"cm": 1.0, "m": 100.0, "mm": 0.1, "inch": 2.54}
+MAX_JOINTS = 1000
+MAX_FRAMES = 500_000
+MAX_VALUES = 40_000_000  # frames x channels: 320 MB of float64
+MAX_ABS_CM = 1e6  # offsets and positions; rotations in degrees share the bound
+MIN_FRAME_TIME_S = 1e-4
+MAX_FRAME_TIME_S = 10.0
+MAX_BVH_BYTES = 1024 * 1024 * 1024
 _CHANNEL_NAMES = {
     "xposition": "Xposition", "yposition": "Yposition", "zposition": "Zposition",
     "xrotation": "Xrotation", "yrotation": "Yrotation", "zrotation": "Zrotation",
@@ -73,98 +80,138 @@ class _Lines:
         return item
 
 
-def _parse_hierarchy(lines: _Lines, scale: float) -> tuple[Skeleton, list[list[str]]]:
-    """Parse HIERARCHY into a Skeleton and per-joint channel names."""
-    number, text = lines.next("HIERARCHY")
-    if text.upper() != "HIERARCHY":
-        raise lines.error(number, f"expected 'HIERARCHY', found {text!r}")
-    names: list[str] = []
-    parents: list[int] = []
-    offsets: list[list[float]] = []
-    channels: list[list[str]] = []
-    ends: dict[int, list[float]] = {}
+class _Hierarchy:
+    """The HIERARCHY block read joint by joint with an explicit stack (no recursion, so a
+    20,000-joint chain is refused cleanly instead of overflowing Python's stack)."""
 
-    def parse_offset(parent_line: int) -> list[float]:
-        number, text = lines.next("OFFSET")
+    def __init__(self, lines: _Lines, scale: float) -> None:
+        self.lines = lines
+        self.scale = scale
+        self.names: list[str] = []
+        self.parents: list[int] = []
+        self.offsets: list[list[float]] = []
+        self.channels: list[list[str]] = []
+        self.ends: dict[int, list[float]] = {}
+        self.index: dict[str, int] = {}
+
+    def offset(self) -> list[float]:
+        """An ``OFFSET x y z`` statement, in cm, each value finite and below MAX_ABS_CM."""
+        number, text = self.lines.next("OFFSET")
         parts = text.split()
         if parts[0].upper() != "OFFSET" or len(parts) != 4:
-            raise lines.error(number, f"expected 'OFFSET x y z', found {text!r}")
+            raise self.lines.error(number, f"expected 'OFFSET x y z', found {text[:60]!r}")
         try:
-            return [float(v) * scale for v in parts[1:]]
+            values = [float(v) * self.scale for v in parts[1:]]
         except ValueError:
-            raise lines.error(number, f"OFFSET values are not numbers: {text!r}") from None
+            raise self.lines.error(number, f"OFFSET values are not numbers: {text[:60]!r}"
+                                   ) from None
+        if not all(abs(v) < MAX_ABS_CM for v in values):  # also false for NaN
+            raise self.lines.error(number, f"OFFSET values must be finite and below "
+                                   f"{MAX_ABS_CM:g} cm: {text[:60]!r}")
+        return values
 
-    def parse_joint(number: int, keyword: str, name: str, parent: int) -> None:
-        if not name:
-            raise lines.error(number, f"{keyword} without a name")
-        if name in names:
-            raise lines.error(number, f"joint name {name!r} appears twice")
-        num, text = lines.next("'{'")
-        if text != "{":
-            raise lines.error(num, f"expected '{{' after {keyword} {name}, found {text!r}")
-        index = len(names)
-        names.append(name)
-        parents.append(parent)
-        offsets.append(parse_offset(num))
-        num, text = lines.next("CHANNELS")
+    def channel_list(self, name: str) -> list[str]:
+        """A ``CHANNELS n name...`` statement as normalised channel names."""
+        num, text = self.lines.next("CHANNELS")
         parts = text.split()
         if parts[0].upper() != "CHANNELS":
-            raise lines.error(num, f"expected 'CHANNELS n ...' for joint {name}, found {text!r}")
+            raise self.lines.error(num, f"expected 'CHANNELS n ...' for joint {name[:60]}, found "
+                                   f"{text[:60]!r}")
         try:
             count = int(parts[1])
         except (IndexError, ValueError):
-            raise lines.error(num, f"CHANNELS needs a count: {text!r}") from None
+            raise self.lines.error(num, f"CHANNELS needs a count: {text[:60]!r}") from None
         chans = parts[2:]
         if count != len(chans) or count > 6:
-            raise lines.error(num, f"CHANNELS says {count} but lists {len(chans)} names")
+            raise self.lines.error(num, f"CHANNELS says {count} but lists {len(chans)} names")
         norm = []
         for c in chans:
             if c.lower() not in _CHANNEL_NAMES:
-                raise lines.error(num, f"unknown channel {c!r} (use X/Y/Z position/rotation)")
+                raise self.lines.error(num, f"unknown channel {c[:30]!r} (use X/Y/Z "
+                                       "position/rotation)")
             norm.append(_CHANNEL_NAMES[c.lower()])
         if len(set(norm)) != len(norm):
-            raise lines.error(num, f"repeated channel in {text!r}")
-        channels.append(norm)
-        while True:
+            raise self.lines.error(num, f"repeated channel in {text[:60]!r}")
+        return norm
+
+    def open_joint(self, number: int, keyword: str, name: str, parent: int) -> int:
+        """A joint's name, '{', OFFSET and CHANNELS; returns its index."""
+        if not name:
+            raise self.lines.error(number, f"{keyword} without a name")
+        if len(self.names) >= MAX_JOINTS:
+            raise self.lines.error(number, f"more than {MAX_JOINTS} joints")
+        if name in self.index:
+            raise self.lines.error(number, f"joint name {name[:60]!r} appears twice")
+        num, text = self.lines.next("'{'")
+        if text != "{":
+            raise self.lines.error(num, f"expected '{{' after {keyword} {name[:60]}, found "
+                                   f"{text[:60]!r}")
+        index = len(self.names)
+        self.index[name] = index
+        self.names.append(name)
+        self.parents.append(parent)
+        self.offsets.append(self.offset())
+        self.channels.append(self.channel_list(name))
+        return index
+
+    def end_site(self, joint: int) -> None:
+        """An ``End Site { OFFSET }`` block of ``joint``."""
+        n2, t2 = self.lines.next("'{'")
+        if t2 != "{":
+            raise self.lines.error(n2, f"expected '{{' after End Site, found {t2[:60]!r}")
+        self.ends.setdefault(joint, self.offset())
+        n3, t3 = self.lines.next("'}'")
+        if t3 != "}":
+            raise self.lines.error(n3, f"expected '}}' closing End Site, found {t3[:60]!r}")
+
+    def parse(self) -> tuple[Skeleton, list[list[str]]]:
+        """HIERARCHY, one ROOT and its joints, as a Skeleton and per-joint channel names."""
+        lines = self.lines
+        number, text = lines.next("HIERARCHY")
+        if text.upper() != "HIERARCHY":
+            raise lines.error(number, f"expected 'HIERARCHY', found {text[:60]!r}")
+        number, text = lines.next("ROOT")
+        head = text.split(None, 1)
+        if head[0].upper() != "ROOT":
+            raise lines.error(number, f"expected 'ROOT name', found {text[:60]!r}")
+        open_joints = [self.open_joint(number, "ROOT", head[1].strip() if len(head) > 1 else "",
+                                       -1)]
+        while open_joints:
             num, text = lines.next("JOINT, End Site or '}'")
             head = text.split(None, 1)
             key = head[0].upper()
             if text == "}":
-                return
-            if key == "JOINT":
-                parse_joint(num, "JOINT", head[1].strip() if len(head) > 1 else "", index)
+                open_joints.pop()
+            elif key == "JOINT":
+                name = head[1].strip() if len(head) > 1 else ""
+                open_joints.append(self.open_joint(num, "JOINT", name, open_joints[-1]))
             elif key == "END":
-                n2, t2 = lines.next("'{'")
-                if t2 != "{":
-                    raise lines.error(n2, f"expected '{{' after End Site, found {t2!r}")
-                off = parse_offset(n2)
-                ends.setdefault(index, off)
-                n3, t3 = lines.next("'}'")
-                if t3 != "}":
-                    raise lines.error(n3, f"expected '}}' closing End Site, found {t3!r}")
+                self.end_site(open_joints[-1])
             else:
-                raise lines.error(num, f"expected JOINT, End Site or '}}', found {text!r}")
-
-    number, text = lines.next("ROOT")
-    head = text.split(None, 1)
-    if head[0].upper() != "ROOT":
-        raise lines.error(number, f"expected 'ROOT name', found {text!r}")
-    parse_joint(number, "ROOT", head[1].strip() if len(head) > 1 else "", -1)
-    if lines.pos != len(lines.items):
-        number, text = lines.items[lines.pos]
-        raise lines.error(number, f"unexpected {text!r} after the root joint (one ROOT only)")
-    skeleton = Skeleton(names, parents, offsets, ends)
-    return skeleton, channels
+                raise lines.error(num, f"expected JOINT, End Site or '}}', found {text[:60]!r}")
+        if lines.pos != len(lines.items):
+            number, text = lines.items[lines.pos]
+            raise lines.error(number, f"unexpected {text[:60]!r} after the root joint (one "
+                              "ROOT only)")
+        skeleton = Skeleton(self.names, self.parents, self.offsets, self.ends)
+        return skeleton, self.channels
 
 
-def _parse_motion_block(text_lines: list[str], start: int, n_channels: int, source: str):
-    """Frames, frame time and the ``[F, C]`` channel matrix from the MOTION block."""
+def _tokens_per_line(data: bytes) -> np.ndarray:
+    """How many whitespace-separated values each line of ``data`` holds (vectorised)."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if buf.size == 0:
+        return np.zeros(1, dtype=np.int64)
+    space = (buf == 32) | (buf == 9) | (buf == 10) | (buf == 11) | (buf == 12) | (buf == 13)
+    starts = ~space & np.concatenate(([True], space[:-1]))
+    line_of = np.cumsum(buf == 10) - (buf == 10)
+    return np.bincount(line_of[starts], minlength=int(line_of[-1]) + 1)
 
-    def err(number: int, what: str) -> ChoreoError:
-        return ChoreoError(f"{source}, line {number}: {what} — check or re-export the file")
 
-    idx = start  # index of the MOTION line (0-based) + 1 -> next line
-    header: dict[str, str] = {}
+def _motion_header(text_lines: list[str], idx: int, err) -> tuple[int, int, float]:
+    """``Frames:`` and ``Frame Time:`` (in either order) from line ``idx``; returns the index
+    of the first frame line, the frame count and the frame time, each within the limits."""
+    header: dict[str, tuple[int, str]] = {}
     while len(header) < 2:
         if idx >= len(text_lines):
             raise err(len(text_lines), "MOTION block lacks 'Frames:' and 'Frame Time:'")
@@ -175,54 +222,86 @@ def _parse_motion_block(text_lines: list[str], start: int, n_channels: int, sour
         key, _, value = line.partition(":")
         key = key.strip().lower()
         if key not in ("frames", "frame time"):
-            raise err(idx, f"expected 'Frames:' or 'Frame Time:', found {line!r}")
-        header[key] = value.strip()
-        if key == "frames":
-            frames_line = idx
-            try:
-                n_frames = int(value)
-            except ValueError:
-                raise err(idx, f"'Frames:' needs a whole number, found {value.strip()!r}") from None
-            if n_frames < 1:
-                raise err(idx, "the file has no frames")
-        else:
-            try:
-                frame_time = float(value)
-            except ValueError:
-                raise err(idx, f"'Frame Time:' needs a number, found {value.strip()!r}") from None
-            if not frame_time > 0:
-                raise err(idx, f"'Frame Time:' must be positive, found {value.strip()!r}")
-    data_lines = text_lines[idx:]
-    body = " ".join(data_lines)
+            raise err(idx, f"expected 'Frames:' or 'Frame Time:', found {line[:60]!r}")
+        header[key] = (idx, value.strip())
+    number, value = header["frames"]
+    try:
+        n_frames = int(value)
+    except ValueError:
+        raise err(number, f"'Frames:' needs a whole number, found {value[:30]!r}") from None
+    if n_frames < 1:
+        raise err(number, "the file has no frames")
+    if n_frames > MAX_FRAMES:
+        raise err(number, f"{n_frames} frames is more than {MAX_FRAMES} — cut the take into "
+                  "shorter files")
+    number, value = header["frame time"]
+    try:
+        frame_time = float(value)
+    except ValueError:
+        raise err(number, f"'Frame Time:' needs a number, found {value[:30]!r}") from None
+    if not MIN_FRAME_TIME_S <= frame_time <= MAX_FRAME_TIME_S:
+        raise err(number, f"'Frame Time: {value[:30]}' must be positive, between "
+                  f"{MIN_FRAME_TIME_S:g} and {MAX_FRAME_TIME_S:g} seconds")
+    return idx, n_frames, frame_time
+
+
+def _parse_motion_block(text_lines: list[str], start: int, channels: list[list[str]],
+                        scale: float, source: str):
+    """Frames, frame time and the ``[F, C]`` channel matrix from the MOTION block.
+
+    Every frame line must hold exactly one value per channel (a line with extra values would
+    otherwise shift every later frame), each finite and below MAX_ABS_CM (cm or degrees).
+    """
+
+    def err(number: int, what: str) -> ChoreoError:
+        return ChoreoError(f"{source}, line {number}: {what} — check or re-export the file")
+
+    n_channels = sum(len(c) for c in channels)
+    idx, n_frames, frame_time = _motion_header(text_lines, start, err)
+    if n_frames * n_channels > MAX_VALUES:
+        raise err(idx, f"{n_frames} frames x {n_channels} channels is more than {MAX_VALUES} "
+                  "values — cut the take into shorter files")
+    if n_channels == 0:
+        return n_frames, frame_time, np.zeros((n_frames, 0))
+    body = "\n".join(text_lines[idx:]).encode("utf-8", errors="replace")
+    counts = _tokens_per_line(body)
+    lines_with_values = np.flatnonzero(counts)
+    frame_lines = lines_with_values[:n_frames]
+    wrong = np.flatnonzero(counts[frame_lines] != n_channels)
+    if wrong.size:
+        row = int(wrong[0])
+        raise err(idx + int(frame_lines[row]) + 1, f"frame {row + 1} has "
+                  f"{int(counts[frame_lines[row]])} values, expected {n_channels}")
+    if frame_lines.size < n_frames:
+        raise err(idx - 1, f"'Frames: {n_frames}' but only {frame_lines.size} frame lines "
+                  "follow")
+    last = int(frame_lines[-1])
+    used = "\n".join(text_lines[idx : idx + last + 1])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            values = np.fromstring(body, dtype=np.float64, sep=" ")
+            values = np.fromstring(used, dtype=np.float64, sep=" ")
     except ValueError:  # a token that is not a number: located line by line below
         values = np.zeros(0)
-    expected = n_frames * n_channels
-    if values.size < expected or not np.all(np.isfinite(values[:expected])):
-        row = 0
-        for offset, line in enumerate(data_lines):
-            parts = line.split()
-            if not parts:
-                continue
-            if row >= n_frames:
-                break
-            number = idx + offset + 1
-            if len(parts) != n_channels:
-                raise err(number, f"frame {row + 1} has {len(parts)} values, expected {n_channels}")
+    limit = np.full(n_channels, MAX_ABS_CM)
+    is_position = np.array([c.endswith("position") for chans in channels for c in chans])
+    limit[is_position] = MAX_ABS_CM / scale
+    if values.size == n_frames * n_channels:
+        data = values.reshape(n_frames, n_channels)
+        bad_rows = np.flatnonzero(~(np.abs(data) < limit).all(axis=1))  # NaN fails too
+        if not bad_rows.size:
+            return n_frames, frame_time, data
+        row = int(bad_rows[0])
+        raise err(idx + int(frame_lines[row]) + 1, f"frame {row + 1} has a value that is not "
+                  f"a finite number below {MAX_ABS_CM:g} (cm or degrees)")
+    for row, line_index in enumerate(frame_lines):  # a token that is not a number: find it
+        for token in text_lines[idx + int(line_index)].split():
             try:
-                ok = all(np.isfinite(float(p)) for p in parts)
+                float(token)
             except ValueError:
-                ok = False
-            if not ok:
-                raise err(number, f"frame {row + 1} has a value that is not a finite number")
-            row += 1
-        raise err(frames_line, f"'Frames: {n_frames}' but only {row} frame lines follow")
-    if n_channels == 0:
-        return n_frames, frame_time, np.zeros((n_frames, 0))
-    return n_frames, frame_time, values[:expected].reshape(n_frames, n_channels)
+                raise err(idx + int(line_index) + 1, f"frame {row + 1} has a value that is not "
+                          f"a finite number: {token[:20]!r}") from None
+    raise err(idx, "the frame values could not be read as numbers")
 
 
 def _fps_from_frame_time(frame_time: float) -> float:
@@ -238,12 +317,11 @@ def parse_bvh(text: str, source: str = "<bvh>", unit: str = "cm") -> BvhFile:
     scale = UNIT_SCALES_TO_CM[unit]
     text_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     lines = _Lines(text_lines, source)
-    skeleton, channels = _parse_hierarchy(lines, scale)
+    skeleton, channels = _Hierarchy(lines, scale).parse()
     if lines.motion_line < 0:
         raise ChoreoError(f"{source}: no MOTION block — the file holds a skeleton but no frames")
-    n_channels = sum(len(c) for c in channels)
     n_frames, frame_time, data = _parse_motion_block(
-        text_lines, lines.motion_line, n_channels, source
+        text_lines, lines.motion_line, channels, scale, source
     )
     fps = _fps_from_frame_time(frame_time)
     motion = _motion_from_channels(skeleton, channels, data, fps, scale)
@@ -302,9 +380,13 @@ def read_bvh_file(path: str | Path, unit: str = "cm") -> BvhFile:
     """Read a BVH file (motion + channel layout); ChoreoError for unreadable/malformed files."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BVH_BYTES + 1)
     except OSError as exc:
-        raise ChoreoError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise os_error(exc, path, "read") from None
+    if len(raw) > MAX_BVH_BYTES:
+        raise ChoreoError(f"{path}: larger than {MAX_BVH_BYTES // 2**20} MB — cut the take into "
+                          "shorter files")
     text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
     return parse_bvh(text, str(path), unit)
 
