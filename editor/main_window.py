@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from choreo_studio.core.clock import format_clock
 from choreo_studio.editor import session_ops as ops
 from choreo_studio.editor.actions import ActionSet, EditorState
 from choreo_studio.editor.autosave import Autosaver
@@ -396,7 +397,8 @@ class MainWindow(QMainWindow):
             self.waveform.ensure_visible(position_s)
         self.skeleton.set_time(position_s)
         self.timeline.set_playing(self.doc.phrase_at(position_s))
-        self.time_label.setText(f"{_clock(position_s)} / {_clock(self.transport.duration_s)}")
+        self.time_label.setText(f"{format_clock(position_s, 1)} / "
+                                f"{format_clock(self.transport.duration_s, 1)}")
 
     def _on_k_changed(self, k: int) -> None:
         self.settings.setValue("top_k", k)
@@ -546,8 +548,3 @@ class MainWindow(QMainWindow):
 def short_name(name: str) -> str:
     """A dance name as the timeline shows it: the part before any ``:`` description."""
     return name.split(":", 1)[0].strip() or name
-
-
-def _clock(seconds: float) -> str:
-    minutes, rest = divmod(max(seconds, 0.0), 60.0)
-    return f"{int(minutes)}:{rest:04.1f}"

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from choreo_studio.core.clock import format_clock
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.progress import ProgressFn, no_progress
 from choreo_studio.editor.skeleton_view import OrbitCamera, paint_pose
@@ -148,10 +149,9 @@ def _draw_frame(
     painter.setFont(font)
     painter.setPen(QColor("#e8e8e8"))
     text = next((c for a, b, c in captions if a <= time_s < b), "")
-    minutes, seconds = divmod(time_s, 60.0)
     painter.drawText(
         image.rect().adjusted(16, 12, -16, -12),
         int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop),
-        f"{int(minutes)}:{seconds:05.2f}   {text}",
+        f"{format_clock(time_s)}   {text}",
     )
     painter.end()
