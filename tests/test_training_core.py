@@ -124,12 +124,37 @@ def test_transition_update_matches_algorithm_1_by_hand():
     conf = np.array([0.9, 0.5, 0.4, 0.8, 0.6, 0.3])
     pairs = np.array([[0, 1], [1, 2], [2, 3], [4, 5]])
     got = updated_transition(m_k, labels, conf, pairs, config)
-    # M_{k+1}(0→1) = 0.4 + 0.9·0.5 + 0.6·0.3 = 1.03 → 0.5·0.4 + 0.5·1.03 = 0.715
-    # M_{k+1}(1→1) = 0.5 + 0.5·0.4 = 0.7          → 0.5·0.5 + 0.5·0.7  = 0.6
-    # M_{k+1}(1→2) = 0.9 + 0.4·0.8 = 1.22         → 0.5·0.9 + 0.5·1.22 = 1.06 → clipped to 1
-    # unseen transitions: M_{k+1} = 0 → half of M_k; 0.5·0.015 = 0.0075 → clipped to 0.01
-    expected = np.array([[0.1, 0.715, 0.3], [0.15, 0.6, 1.0], [0.05, 0.45, 0.01]])
+    # evidence: C(0→1) = 0.9·0.5 + 0.6·0.3 = 0.63, C(1→1) = 0.5·0.4 = 0.2, C(1→2) = 0.4·0.8
+    # row 0: 8·[0.2, 0.4, 0.6]/1.2 + [0, 0.63, 0] = [1.333, 3.297, 4.0], × 0.6/4.0
+    row0 = np.array([8 * 0.2 / 1.2, 8 * 0.4 / 1.2 + 0.63, 8 * 0.6 / 1.2]) * 0.6 / 4.0
+    row1 = np.array([8 * 0.3 / 1.7, 8 * 0.5 / 1.7 + 0.2, 8 * 0.9 / 1.7 + 0.32])
+    row1 *= 0.9 / row1[2]
+    expected = 0.5 * m_k + 0.5 * np.stack([row0, row1, m_k[2]])  # row 2 saw nothing
     np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert got[0, 1] > m_k[0, 1] and got[0, 2] == m_k[0, 2]  # seen rises, the max stays
+
+
+def test_transition_update_neither_decays_unseen_nor_saturates_seen():
+    """Twenty rounds with the same pseudo-labels: unseen transitions keep the prior's shape
+    (distinct values above the floor), seen ones rank by evidence and stay below 1."""
+    config = CoascentConfig(alpha=0.5, m_min=0.01, m_max=1.0)
+    rng = np.random.default_rng(0)
+    prior = rng.uniform(0.05, 0.6, (6, 6))
+    labels = np.array([0, 1, 0, 1, 0, 2, 3, 4])
+    conf = np.full(8, 0.95)
+    pairs = np.array([[i, i + 1] for i in range(7)])
+    m = prior.copy()
+    for _ in range(20):
+        m = updated_transition(m, labels, conf, pairs, config, prior=prior)
+    again = updated_transition(m, labels, conf, pairs, config, prior=prior)
+    np.testing.assert_allclose(again, m, rtol=1e-4)  # converged, not decaying
+    unseen = np.ones((6, 6), bool)
+    unseen[labels[pairs[:, 0]], labels[pairs[:, 1]]] = False
+    assert np.unique(np.round(m[unseen], 6)).size == unseen.sum()
+    assert m[unseen].min() > 0.01 and m.max() < 1.0
+    order = np.argsort(prior[0, [3, 4, 5]])  # unseen from 0
+    np.testing.assert_array_equal(np.argsort(m[0, [3, 4, 5]]), order)  # the prior shape
+    assert m[0, 1] > m[0, 2:].max() and m[1, 0] > m[1, 2:].max()
 
 
 def test_rescaled_pseudo_labels_follow_eq6_greedily():

@@ -8,11 +8,22 @@ Each round k (every ``refresh_epochs`` epochs):
    rescaled P and its confidence the rescaled value (not renormalised, as in Algorithm 1).
 3. D'_u = phrases whose confidence exceeds τ; fine-tune T_k on D_l + D'_u → T_{k+1}
    (SGD with the fine-tuning settings, learning rate 1e-5, class balancing as configured).
-4. M_{k+1} starts at zero; for every adjacent pair of D_u with pseudo-labels (a, b) and top-1
-   confidences (p, q): M_{k+1}(a→b) = M_k(a→b) + Σ p·q — the products of all pairs with the
-   same labels are summed (Eq. 7 read as an accumulation, like N-gram counts; transitions not
-   seen in the round stay 0). Then M_{k+1} ← α·M_k + (1−α)·M_{k+1} and M is clipped to
-   [m_min, m_max] (§3.5).
+4. M_{k+1} (Eq. 7 and the lines after fine-tuning). For every adjacent pair of D_u with
+   pseudo-labels (a, b) and top-1 confidences (p, q) the round's evidence is
+   C(a→b) = Σ p·q (Eq. 7's increment, summed over pairs with the same labels like N-gram
+   counts; Algorithm 1 starts this accumulator at zero each round). Our reading of
+   "M_{k+1} = M_k + P·P": the evidence updates a prior row by row, as counts update a
+   Dirichlet prior — M'(a, ·) ∝ S · M_0(a, ·)/Σ_b M_0(a, b) + C(a, ·), with S = PRIOR_STRENGTH
+   pseudo-transitions — and each row is rescaled so its maximum stays M_0's (M lives in
+   [m_min, m_max], it is not row-stochastic). Then M_{k+1} ← α·M_k + (1−α)·M' and the clip
+   (§3.5). The prior is M_0, not M_k: the same pseudo-labels come back every round, and adding
+   them to M_k again counted them again — the literal reading (M' = M_k + C on seen pairs, 0
+   elsewhere, then the momentum) halves every unseen transition each round until it sits at
+   the clip floor or M_0/4 (the bundled model: 97.6 % of entries), and saturates every seen
+   one at 1.0 (a nearly binary M). Here a row without evidence keeps M_0, unseen transitions
+   keep M_0's shape scaled by S/(S + n_a) (n_a the row's evidence), and seen ones rank by their
+   evidence, at most the row's prior maximum; repeated rounds with the same labels converge
+   instead of decaying.
 
 The loop ends after the configured epochs, or after a round that labeled every phrase of D_u
 ("while not all samples in D_u are labeled"). E stays frozen, so T works on fixed embeddings.
@@ -32,6 +43,7 @@ from choreo_studio.training.loop import StageRunner, stage_sampler, train_epoch
 from torch import nn
 
 STAGE = "coascent"
+PRIOR_STRENGTH = 8.0  # pseudo-transitions per row that the prior M_0 is worth (step 4)
 
 
 def initial_transition(
@@ -87,17 +99,21 @@ def updated_transition(
     confidence: np.ndarray,
     pairs: np.ndarray,
     config: CoascentConfig,
+    prior: np.ndarray | None = None,
 ) -> np.ndarray:
-    """M_{k+1} from M_k and one round's pseudo-labels (Algorithm 1, lines after fine-tuning)."""
+    """M_{k+1} from M_k, one round's pseudo-labels and the prior M_0 (module docstring, step 4;
+    ``prior`` defaults to M_k)."""
     transition = np.asarray(transition, dtype=np.float64)
+    prior = transition if prior is None else np.asarray(prior, dtype=np.float64)
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     a, b = labels[pairs[:, 0]], labels[pairs[:, 1]]
-    products = np.zeros_like(transition)
-    np.add.at(products, (a, b), confidence[pairs[:, 0]] * confidence[pairs[:, 1]])
-    seen = np.zeros(transition.shape, dtype=bool)
-    seen[a, b] = True
-    fresh = np.where(seen, transition + products, 0.0)
-    blended = config.alpha * transition + (1.0 - config.alpha) * fresh
+    evidence = np.zeros_like(transition)
+    np.add.at(evidence, (a, b), confidence[pairs[:, 0]] * confidence[pairs[:, 1]])
+    row_total = np.maximum(prior.sum(axis=1, keepdims=True), 1e-12)
+    posterior = PRIOR_STRENGTH * prior / row_total + evidence
+    row_max = np.maximum(posterior.max(axis=1, keepdims=True), 1e-12)
+    updated = posterior * (prior.max(axis=1, keepdims=True) / row_max)
+    blended = config.alpha * transition + (1.0 - config.alpha) * updated
     return np.clip(blended, config.m_min, config.m_max)
 
 
@@ -181,7 +197,8 @@ def coascent(
         )
         round_ends = epoch % refresh == refresh - 1 or epoch == stage_config.epochs - 1
         if round_ends:
-            m_next = updated_transition(m_k, labels, confidence, pairs, stage_config)
+            m_next = updated_transition(m_k, labels, confidence, pairs, stage_config,
+                                        prior=initial_m)
             state.extras["transition"] = torch.from_numpy(m_next)
             state.extras["round_coverage"] = torch.tensor(confident.size / max(labels.size, 1))
         values["pseudo_labeled"] = float(confident.size)
