@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from choreo_studio.core.atomic_io import write_bytes_atomic
+from choreo_studio.core.progress import is_terminal
 from tqdm import tqdm
 
 FIELDS = ("stage", "epoch", "name", "value", "elapsed_s")
@@ -61,6 +62,7 @@ class RunLog:
 
 
 def progress_bar(total: int, desc: str, enabled: bool) -> tqdm:
-    """A tqdm bar on stderr, hidden on ranks other than 0 and when ``enabled`` is False."""
-    return tqdm(total=total, desc=desc, disable=not enabled, file=sys.stderr, leave=False,
-                dynamic_ncols=True)
+    """A tqdm bar on stderr, hidden on ranks other than 0, when ``enabled`` is False and when
+    stderr is not a terminal (a log gets the per-epoch lines, not ``\r`` redraws)."""
+    return tqdm(total=total, desc=desc, disable=not (enabled and is_terminal(sys.stderr)),
+                file=sys.stderr, leave=False, dynamic_ncols=True)

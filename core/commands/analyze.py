@@ -6,11 +6,12 @@ Without SONG it analyses the bundled demo song (synthesized in memory).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from choreo_studio.core.atomic_io import check_output_file, write_json_atomic
+from choreo_studio.core.clock import format_clock
 from choreo_studio.core.phrases.song import Song, open_song
+from choreo_studio.core.progress import cli_stage
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,8 +29,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     if args.output:
         check_output_file(args.output)
     if args.song:
@@ -40,15 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
         demo = render_demo_song()
         source, title = demo.audio(), demo.name
-    with tqdm(total=100, desc="analyse", unit="%", file=sys.stderr, leave=False,
-              disable=None,  # no bar when stderr is not a terminal: errors stay one clean line
-              bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}") as bar:
-
-        def progress(fraction: float, message: str) -> None:
-            bar.n = int(round(100 * fraction))
-            bar.set_postfix_str(message, refresh=False)
-            bar.refresh()
-
+    with cli_stage("analyse") as progress:
         song = open_song(source, progress, cache_dir=args.cache_dir, use_cache=not args.no_cache)
     print(summary(song, title))
     if args.output:
@@ -75,13 +66,8 @@ def summary(song: Song, title: str) -> str:
     ]
     for p in song.phrases:
         lines.append(
-            f"{p.index:>3} {_clock(p.start_s):>8} {_clock(p.end_s):>8} {p.n_bars:>4} "
+            f"{p.index:>3} {format_clock(p.start_s):>8} {format_clock(p.end_s):>8} {p.n_bars:>4} "
             f"{p.n_beats:>5}  {p.section_label}"
         )
     lines.append(f"{len(song.phrases)} phrases")
     return "\n".join(lines)
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(max(seconds, 0.0), 60.0)
-    return f"{int(minutes)}:{secs:05.2f}"

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 from choreo_studio.core.atomic_io import check_output_file, check_output_folder
 from choreo_studio.core.errors import ChoreoError
-from choreo_studio.core.progress import ProgressFn
+from choreo_studio.core.progress import ProgressFn, cli_stage
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -71,20 +70,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
-def _progress_bar(desc: str):
-    from tqdm import tqdm
-
-    bar = tqdm(total=100, desc=desc, unit="%", file=sys.stderr, leave=False,
-               bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}")
-
-    def progress(fraction: float, message: str) -> None:
-        bar.n = int(round(100 * fraction))
-        bar.set_postfix_str(message, refresh=False)
-        bar.refresh()
-
-    return bar, progress
-
-
 def open_library(spec: str, progress: ProgressFn):
     """The library folder ``spec``, or the demo library for ``demo``."""
     from choreo_studio.core.library.library import Library
@@ -106,8 +91,7 @@ def run_import(args: argparse.Namespace) -> int:
     if args.n_counts < 1:
         raise ChoreoError(f"--counts {args.n_counts}: a phrase needs at least one count")
     check_output_folder(args.output)
-    bar, progress = _progress_bar("import")
-    with bar:
+    with cli_stage("import") as progress:
         library = import_folder(args.folder, args.name, options, progress)
         library.save(args.output)
     print(f"wrote {args.output}: {len(library)} phrases, styles {', '.join(library.styles)}, "
@@ -138,8 +122,7 @@ def summary(library) -> dict:
 
 def run_info(args: argparse.Namespace) -> int:
     """`choreo library info LIB`."""
-    bar, progress = _progress_bar("load")
-    with bar:
+    with cli_stage("load") as progress:
         library = open_library(args.library, progress)
     info = summary(library)
     if args.json:
@@ -191,8 +174,7 @@ def run_preview(args: argparse.Namespace) -> int:
     from choreo_studio.core.motion.motion import concatenate
 
     check_output_file(args.output)
-    bar, progress = _progress_bar("load")
-    with bar:
+    with cli_stage("load") as progress:
         library = open_library(args.library, progress)
     if args.ids:
         phrases = [library.phrase(i) for i in args.ids]

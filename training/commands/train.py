@@ -18,11 +18,13 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from choreo_studio.core.errors import ChoreoError
-from choreo_studio.core.progress import ProgressFn
+from choreo_studio.core.progress import ProgressFn, cli_stage, no_progress
+from choreo_studio.training.config import PRESETS as TRAINING_PRESETS
 
 DEFAULT_PRESET = "cpu"
 DEMO_LABELED = 160
@@ -33,7 +35,8 @@ def _library(path: str | None):
     """The library folder given, else the demo library (generated once, then cached)."""
     from choreo_studio.core.choreography.engine import load_library
 
-    return load_library(path)
+    with cli_stage("library") as progress:
+        return load_library(path, progress)
 
 
 def _printer(enabled: bool) -> ProgressFn:
@@ -45,19 +48,6 @@ def _printer(enabled: bool) -> ProgressFn:
             tqdm.write(message, file=sys.stderr)
 
     return report
-
-
-def _bar_progress(desc: str) -> tuple[ProgressFn, Any]:
-    from tqdm import tqdm
-
-    bar = tqdm(total=1000, desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True)
-
-    def report(fraction: float, message: str) -> None:
-        bar.n = int(1000 * min(max(fraction, 0.0), 1.0))
-        bar.set_postfix_str(message[-40:])
-        bar.refresh()
-
-    return report, bar
 
 
 def _config(args: argparse.Namespace):
@@ -79,8 +69,8 @@ def _add_run_options(p: argparse.ArgumentParser, *, run: bool = True) -> None:
         p.add_argument("--run-dir", required=True,
                        help="run folder: config, log.csv, checkpoints, metrics")
     p.add_argument("--library", help="dance library folder (default: the demo library)")
-    p.add_argument("--preset", default=DEFAULT_PRESET,
-                   help="training preset: paper, cpu or tiny (default %(default)s)")
+    p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(TRAINING_PRESETS),
+                   help="training preset (default %(default)s)")
     p.add_argument("--config", help="a config.json written by an earlier run (overrides --preset)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a setting, e.g. --set pretrain.epochs=5 (repeatable)")
@@ -140,7 +130,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--unlabeled", type=int, default=DEMO_UNLABELED)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--library", help="dance library folder (default: the demo library)")
-    p.add_argument("--preset", default=DEFAULT_PRESET)
+    p.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(TRAINING_PRESETS))
     p.add_argument("--config")
     p.add_argument("--set", action="append", metavar="KEY=VALUE")
     p.add_argument("--device", default="cpu")
@@ -152,11 +142,10 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     from choreo_studio.training.demo_data import write_demo_set
 
     library = _library(args.library)
-    progress, bar = _bar_progress("demo songs")
-    labeled, unlabeled = write_demo_set(args.out, library, n_labeled=args.labeled,
-                                        n_unlabeled=args.unlabeled, seed=args.seed,
-                                        progress=progress)
-    bar.close()
+    with cli_stage("demo songs") as progress:
+        labeled, unlabeled = write_demo_set(args.out, library, n_labeled=args.labeled,
+                                            n_unlabeled=args.unlabeled, seed=args.seed,
+                                            progress=progress)
     print(f"labeled songs + timelines: {labeled}\nunlabeled songs: {unlabeled}")
     return 0
 
@@ -173,10 +162,9 @@ def _prepare(labeled: str, unlabeled: str | None, cache: str, library, workers: 
     ctx = init_distributed("cpu")
     labeled_sources = find_labeled_songs(labeled)
     unlabeled_sources = find_unlabeled_songs(unlabeled) if unlabeled else []
-    progress, bar = _bar_progress("features")
-    entries = prepare_dataset(cache, labeled_sources, unlabeled_sources, workers=workers,
-                              rank=ctx.rank, world_size=ctx.world_size, progress=progress)
-    bar.close()
+    with cli_stage("features") if ctx.is_main else nullcontext(no_progress) as progress:
+        entries = prepare_dataset(cache, labeled_sources, unlabeled_sources, workers=workers,
+                                  rank=ctx.rank, world_size=ctx.world_size, progress=progress)
     if ctx.distributed:
         import torch.distributed as dist
 
@@ -291,11 +279,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
     library = _library(args.library)
     config = _config(args)
-    progress, bar = _bar_progress("demo songs")
-    labeled, unlabeled = write_demo_set(out / "data", library, n_labeled=args.labeled,
-                                        n_unlabeled=args.unlabeled, seed=config.seed,
-                                        song_cache_dir=out / "cache" / "songs", progress=progress)
-    bar.close()
+    with cli_stage("demo songs") as progress:
+        labeled, unlabeled = write_demo_set(out / "data", library, n_labeled=args.labeled,
+                                            n_unlabeled=args.unlabeled, seed=config.seed,
+                                            song_cache_dir=out / "cache" / "songs",
+                                            progress=progress)
     print(f"demo data written ({time.monotonic() - started:.0f} s)", file=sys.stderr)
     _prepare(str(labeled), str(unlabeled), str(out / "cache"), library, args.workers)
     print(f"features cached ({time.monotonic() - started:.0f} s)", file=sys.stderr)
