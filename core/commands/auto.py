@@ -9,12 +9,13 @@ timeline.csv, dance.bvh and dance.glb; prints the phrase table, the scorer and t
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
+from choreo_studio.core.choreography.render import SUPPORTED_FPS
+from choreo_studio.core.clock import format_clock
 from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.progress import cli_stage
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,29 +55,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--vary", type=float, default=0.0, metavar="T",
                         help="sample a varied choreography at temperature T (e.g. 1.0)")
     parser.add_argument("--seed", type=int, help="random seed for --vary")
-    parser.add_argument("--fps", type=float, choices=(24.0, 25.0, 30.0, 50.0, 60.0),
+    parser.add_argument("--fps", type=float, choices=SUPPORTED_FPS,
                         default=30.0, help="frame rate of the exported motion (default 30)")
     parser.add_argument("--blend", type=float, default=None, metavar="SECONDS",
                         help="crossfade between dance phrases (default 0.25 s)")
     parser.add_argument("--no-cache", action="store_true", help="ignore the analysis cache")
     parser.set_defaults(func=run)
-
-
-@contextmanager
-def _stage(desc: str):
-    """A tqdm bar on stderr driven by a ``progress(fraction, message)`` callback."""
-    from tqdm import tqdm
-
-    with tqdm(total=100, desc=desc, unit="%", file=sys.stderr, leave=False,
-              disable=not sys.stderr.isatty(),  # bars on a terminal, clean one-line logs
-              bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}") as bar:
-
-        def progress(fraction: float, message: str) -> None:
-            bar.n = int(round(100 * min(max(fraction, 0.0), 1.0)))
-            bar.set_postfix_str(message, refresh=False)
-            bar.refresh()
-
-        yield progress
 
 
 def _options(args: argparse.Namespace):
@@ -124,18 +108,18 @@ def run(args: argparse.Namespace) -> int:
         raise ChoreoError(f"{outdir}: cannot write there ({exc.strerror}) — choose another "
                           "-o OUTDIR") from None
     # Library and model first: a wrong --library/--model is reported before the analysis runs.
-    with _stage("library") as progress:
+    with cli_stage("library") as progress:
         library = load_library(args.library, progress)
     scorer = load_scorer(library, args.model, use_model=not args.no_model)
-    with _stage("analyse") as progress:
+    with cli_stage("analyse") as progress:
         song = open_song(source, progress, use_cache=not args.no_cache)
     if not song.phrases:
         raise ChoreoError(f"{title}: no music phrases found — is it long enough to dance to?")
     engine = Engine(library, scorer, options,
                     DEFAULT_BLEND_S if args.blend is None else args.blend)
-    with _stage("choreograph") as progress:
+    with cli_stage("choreograph") as progress:
         choreography = engine.solve(song, decoder=args.decoder, progress=progress)
-    with _stage("render") as progress:
+    with cli_stage("render") as progress:
         motion = engine.render(song, choreography, fps=args.fps, progress=progress)
     try:
         files = write_exports(song, choreography, motion, library, outdir, song_name=title)
@@ -185,14 +169,9 @@ def phrase_table(song, choreography, library) -> str:
         flags = (" [locked]" if placement.locked else "") + (" [mirror]" if placement.mirror
                                                              else "")
         lines.append(
-            f"{phrase.index:>3} {_clock(phrase.start_s):>8} {_clock(phrase.end_s):>8} "
+            f"{phrase.index:>3} {format_clock(phrase.start_s):>8} {format_clock(phrase.end_s):>8} "
             f"{phrase.n_bars:>4}  {phrase.section_label[:8]:<8} "
             f"{_score(placement.music_fit):>6} {_score(placement.transition_in, '{:.2f}'):>5} "
             f"{_score(placement.transition_out, '{:.2f}'):>5}  {dance.id}  {dance.name}{flags}"
         )
     return "\n".join(lines)
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(max(seconds, 0.0), 60.0)
-    return f"{int(minutes)}:{secs:05.2f}"

@@ -12,7 +12,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from choreo_studio.core.choreography.render import SUPPORTED_FPS
 from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.progress import cli_stage
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("song", help="the audio file the timeline was made for")
     parser.add_argument("timeline", help="timeline JSON file")
     parser.add_argument("--library", help="dance library folder (default: the demo library)")
-    parser.add_argument("--fps", type=float, choices=(24.0, 25.0, 30.0, 50.0, 60.0),
+    parser.add_argument("--fps", type=float, choices=SUPPORTED_FPS,
                         help="frame rate to render at (default: the timeline's)")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.add_argument("--no-cache", action="store_true", help="ignore the analysis cache")
@@ -37,20 +39,19 @@ def run(args: argparse.Namespace) -> int:
     from choreo_studio.core.choreography.engine import load_library
     from choreo_studio.core.choreography.metrics import evaluate, format_metrics
     from choreo_studio.core.choreography.render import render
-    from choreo_studio.core.commands.auto import _stage
     from choreo_studio.core.export.timeline import read_timeline
     from choreo_studio.core.phrases.segmentation import MusicPhrase
     from choreo_studio.core.phrases.song import open_song
 
     timeline = read_timeline(args.timeline)
-    with _stage("analyse") as progress:
+    with cli_stage("analyse") as progress:
         song = open_song(Path(args.song), progress, use_cache=not args.no_cache)
     if song.analysis.song_hash != timeline.song_hash:
         raise ChoreoError(
             f"{args.timeline}: made for another song (hash {timeline.song_hash[:12]}, "
             f"{args.song} is {song.analysis.song_hash[:12]}) — pass the song it was made for"
         )
-    with _stage("library") as progress:
+    with cli_stage("library") as progress:
         library = load_library(args.library, progress)
     if timeline.library_fingerprint and timeline.library_fingerprint != library.fingerprint:
         raise ChoreoError(
