@@ -16,8 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.progress import ProgressFn, no_progress
-from choreo_studio.training.checkpoints import StageState, load_checkpoint, save_checkpoint
+from choreo_studio.training.checkpoints import (
+    CHECKPOINT_SUFFIX,
+    StageState,
+    load_checkpoint,
+    save_checkpoint,
+)
 from choreo_studio.training.config import TrainConfig
 from choreo_studio.training.datasets import PhraseSet, micro_batch_loader
 from choreo_studio.training.distributed import Amp, DistContext, no_sync_unless
@@ -64,7 +70,7 @@ class StageRunner:
         return cls(run_dir, ctx, RunLog(run_dir / "log.csv", ctx.is_main), **kwargs)
 
     def checkpoint_path(self, stage: str) -> Path:
-        return self.run_dir / "checkpoints" / f"{stage}.pt"
+        return self.run_dir / "checkpoints" / f"{stage}{CHECKPOINT_SUFFIX}"
 
     def run(
         self,
@@ -86,6 +92,10 @@ class StageRunner:
         """
         state = state or StageState()
         path = self.checkpoint_path(stage)
+        legacy = path.with_suffix(".pt")
+        if self.resume and legacy.exists() and not path.exists():
+            raise ChoreoError(f"{legacy}: a checkpoint of an older version (a pickle, which is "
+                              "never loaded) — delete it and run the stage without --resume")
         if self.resume and path.exists():
             state = load_checkpoint(
                 path, modules=modules, optimizer=optimizer, scheduler=scheduler, scaler=amp.scaler
