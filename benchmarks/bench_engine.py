@@ -107,12 +107,8 @@ def four_minute_song(bpm: float = 120.0, bars_per_phrase: int = 4):
 
 
 def bench_render() -> list[tuple[str, float, float]]:
-    from choreo_studio.core.atomic_io import write_json_atomic
     from choreo_studio.core.choreography.render import render
-    from choreo_studio.core.export.bvh_file import write_performance_bvh
-    from choreo_studio.core.export.csv_table import write_timeline_csv
-    from choreo_studio.core.export.gltf import write_glb
-    from choreo_studio.core.export.timeline import timeline_to_dict, validate_timeline
+    from choreo_studio.core.export.files import write_exports
     from choreo_studio.resources.demo_library.generate import build_demo_library
 
     library = build_demo_library(phrases_per_level=2)
@@ -125,13 +121,9 @@ def bench_render() -> list[tuple[str, float, float]]:
         for fps in (30.0, 60.0):
             motion = render(choreo, analysis, phrases, library, fps=fps)
 
-            def export(motion=motion, fps=fps):
-                timeline = timeline_to_dict(choreo, analysis, phrases, library, fps=fps)
-                validate_timeline(timeline)
-                write_json_atomic(out / "timeline.json", timeline)
-                write_timeline_csv(out / "timeline.csv", timeline)
-                write_performance_bvh(out / "dance.bvh", motion)
-                write_glb(out / "dance.glb", motion)
+            def export(motion=motion):
+                song = SimpleNamespace(analysis=analysis, phrases=phrases)
+                write_exports(song, choreo, motion, library, out)
 
             def both(fps=fps, export=export):
                 render(choreo, analysis, phrases, library, fps=fps)

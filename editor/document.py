@@ -1,36 +1,22 @@
 """The open document: the song, its segmentation, the choreography and the selection.
 
-A thin Qt wrapper over ``core`` objects that emits a signal when a part changes, so each view
+A thin Qt wrapper over ``core``'s session states (:class:`Segmentation`, from
+:mod:`core.project.session`) that emits a signal when a part changes, so each view
 refreshes only what changed. Edits go through the undo stack (``editor.undo_commands``); the
 document itself only stores states and never computes anything slow.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from choreo_studio.core.analysis.music_analysis import MusicAnalysis
 from choreo_studio.core.audio.load import Audio
 from choreo_studio.core.choreography.placements import Choreography
-from choreo_studio.core.phrases.features import SongFeatures
-from choreo_studio.core.phrases.segmentation import MusicPhrase, SegmentConstraints
+from choreo_studio.core.phrases.segmentation import MusicPhrase
+from choreo_studio.core.project.session import Segmentation
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-
-@dataclass(frozen=True)
-class Segmentation:
-    """One consistent segmentation: analysis, user constraints, phrases, their features and
-    scores, and the choreography placed on them (one placement per phrase)."""
-
-    analysis: MusicAnalysis
-    constraints: SegmentConstraints
-    phrases: list[MusicPhrase]
-    features: SongFeatures | None
-    scores: Any
-    choreography: Choreography | None
-    extra: dict[str, Any] = field(default_factory=dict)
+__all__ = ["Document", "Segmentation"]
 
 
 class Document(QObject):
@@ -107,15 +93,7 @@ class Document(QObject):
         if len(choreography) != len(self.segmentation.phrases):
             raise ValueError("choreography does not match the phrases")
         self.choreography = choreography
-        self.segmentation = Segmentation(
-            self.segmentation.analysis,
-            self.segmentation.constraints,
-            self.segmentation.phrases,
-            self.segmentation.features,
-            self.segmentation.scores,
-            choreography,
-            self.segmentation.extra,
-        )
+        self.segmentation = self.segmentation.with_choreography(choreography)
         self.choreography_changed.emit()
 
     def select(self, index: int) -> None:

@@ -1,8 +1,5 @@
-"""Exports from the editor: one motion render shared by every format the user ticked.
-
-JSON timeline, BVH, glTF and CSV are written by ``core``'s exporters; the MP4 is drawn and
-encoded by :mod:`choreo_studio.editor.video_export`. Each file is written atomically by its writer.
-"""
+"""Exports from the editor: core's session export (the CLI's file names, one atomic set) plus
+the MP4, which the editor draws (:mod:`choreo_studio.editor.video_export`) into the same set."""
 
 from __future__ import annotations
 
@@ -14,16 +11,21 @@ from choreo_studio.core.audio.load import Audio
 from choreo_studio.core.choreography.placements import Choreography
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.progress import ProgressFn, no_progress, sub_progress
+from choreo_studio.core.project import session
 
 if TYPE_CHECKING:
-    from choreo_studio.editor.document import Segmentation
-    from choreo_studio.editor.session_ops import EngineState
+    from choreo_studio.core.choreography.engine import Engine
+    from choreo_studio.core.export.output_set import Writer
+    from choreo_studio.core.motion.motion import Motion
+    from choreo_studio.core.project.session import Segmentation
 
 KNOWN_FORMATS = ("json", "bvh", "glb", "csv", "mp4")
+_KINDS = {"json": "timeline", "csv": "csv", "bvh": "bvh", "glb": "glb"}
+"""The export dialog's format → core's export kind (the MP4 is the editor's own)."""
 
 
 def export_all(
-    engine: EngineState,
+    engine: Engine,
     seg: Segmentation,
     chor: Choreography,
     audio: Audio,
@@ -36,59 +38,15 @@ def export_all(
     progress: ProgressFn = no_progress,
 ) -> list[Path]:
     """Write ``formats`` for this choreography into ``out_dir``; returns the written paths."""
-    from choreo_studio.editor.session_ops import ensure_dir, render_motion
-
     unknown = [f for f in formats if f not in KNOWN_FORMATS]
     if unknown or not formats:
         raise ChoreoError(
             f"export: formats {unknown or 'none'} — choose from {', '.join(KNOWN_FORMATS)}"
         )
-    folder = ensure_dir(out_dir)
-    stem = Path(song_path).stem or "choreography"
-    song_name = Path(song_path).name
-    written: list[Path] = []
-    if "json" in formats or "csv" in formats:
-        from choreo_studio.core.export.timeline import (
-            timeline_to_dict,
-            validate_timeline,
-            write_timeline,
-        )
+    seg = seg if seg.choreography is chor else seg.with_choreography(chor)
+    kinds = [_KINDS[f] for f in formats if f in _KINDS]
 
-        timeline = timeline_to_dict(
-            chor, seg.analysis, seg.phrases, engine.library, fps=fps, song_name=song_name
-        )
-        validate_timeline(timeline, "export")
-    if "json" in formats:
-        written.append(
-            write_timeline(
-                folder / f"{stem}.timeline.json",
-                chor,
-                seg.analysis,
-                seg.phrases,
-                engine.library,
-                fps=fps,
-                song_name=song_name,
-            )
-        )
-    if "csv" in formats:
-        from choreo_studio.core.export.csv_table import write_timeline_csv
-
-        written.append(write_timeline_csv(folder / f"{stem}.timeline.csv", timeline))
-    motion_formats = [f for f in formats if f in ("bvh", "glb", "mp4")]
-    if not motion_formats:
-        progress(1.0, "exported")
-        return written
-    motion = render_motion(engine, seg, chor, fps, sub_progress(progress, 0.0, 0.3))
-    if "bvh" in formats:
-        from choreo_studio.core.export.bvh_file import write_performance_bvh
-
-        written.append(write_performance_bvh(folder / f"{stem}.bvh", motion))
-    if "glb" in formats:
-        from choreo_studio.core.export.gltf import write_glb
-
-        written.append(write_glb(folder / f"{stem}.glb", motion))
-    progress(0.4, "motion files written")
-    if "mp4" in formats:
+    def mp4(motion: Motion) -> dict[str, Writer]:
         from choreo_studio.editor.video_export import write_mp4
 
         positions, parents = motion.fk_with_end_sites()
@@ -96,23 +54,16 @@ def export_all(
             (p.start_s, p.end_s, f"phrase {p.index + 1} · {_dance_name(engine, c.dance_id)}")
             for p, c in zip(seg.phrases, chor.placements, strict=True)
         ]
-        written.append(
-            write_mp4(
-                folder / f"{stem}.mp4",
-                positions,
-                parents,
-                motion.fps,
-                audio.samples,
-                audio.sr,
-                captions,
-                size=video_size,
-                progress=sub_progress(progress, 0.4, 1.0),
-            )
-        )
-    progress(1.0, "exported")
-    return written
+        return {"mp4": lambda path: write_mp4(path, positions, parents, motion.fps,
+                                              audio.samples, audio.sr, captions, size=video_size,
+                                              progress=sub_progress(progress, 0.4, 0.95))}
+
+    files = session.export(engine, seg, out_dir, kinds=kinds, fps=fps,
+                           song_name=Path(song_path).name,
+                           extra=mp4 if "mp4" in formats else None, progress=progress)
+    return list(files.values())
 
 
-def _dance_name(engine: EngineState, dance_id: str) -> str:
+def _dance_name(engine: Engine, dance_id: str) -> str:
     dance = engine.dance(dance_id)
     return dance.name if dance is not None else dance_id

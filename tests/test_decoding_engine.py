@@ -1,6 +1,8 @@
 """Scorers and the engine facade: descriptor matching, per-segmentation caching, the network
 scorer, solve with locks, vary, suggestions."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -79,11 +81,12 @@ def test_engine_solve_keeps_locks_and_settings_and_vary_changes_the_rest():
     assert first.scorer == "descriptor matcher" and first.decoder == "viterbi"
     assert all(a != b for a, b in zip(first.dance_ids, first.dance_ids[1:], strict=False))
     probs = engine.probabilities(song)
-    for t, p in enumerate(first):
+    for t, (p, part) in enumerate(zip(first, engine.score_parts(probs, first), strict=True)):
         d = lib.index_of(p.dance_id)
-        assert p.music_fit == pytest.approx(probs[t, d])
+        assert part.music_fit == pytest.approx(probs[t, d])
+        assert (part.transition_in is None) == (t == 0)
         if t:
-            assert p.transition_in == pytest.approx(0.5)
+            assert part.transition_in == pytest.approx(0.5)
     locked = first.with_placement(first[2].with_changes(dance_id="slow-soft", locked=True,
                                                         mirror=True, blend_s=0.6))
     again = engine.solve(song, current=locked)
@@ -92,7 +95,7 @@ def test_engine_solve_keeps_locks_and_settings_and_vary_changes_the_rest():
     varied = {tuple(engine.vary(song, locked, temperature=3.0, seed=s).dance_ids)
               for s in range(6)}
     assert len(varied) > 1 and all(v[2] == "slow-soft" for v in varied)
-    greedy = engine.solve(song, decoder="greedy")
+    greedy = replace(engine, decoder="greedy").solve(song)
     assert greedy.decoder == "greedy" and len(greedy) == 6
 
 
@@ -101,10 +104,11 @@ def test_engine_suggestions_rank_alternatives_with_parts():
     engine = Engine(lib, DescriptorMatcher(lib), DecodeOptions())
     song = synthetic_song([2, 2, 2])
     chor = Choreography.from_dance_ids(["mid", "fast-hard", "mid-hard"])
-    ranked = engine.suggestions(song, chor, 1, top_k=4)
+    ranked = engine.suggestions(engine.probabilities(song), chor, 1, top_k=4)
     assert [d.id for d, _ in ranked if d.id in ("mid", "mid-hard")] == []  # neighbours excluded
     assert len(ranked) == 2
     probs = engine.probabilities(song)
     for dance, s in ranked:
         assert s.music_fit == pytest.approx(probs[1, lib.index_of(dance.id)])
-        assert s.score == pytest.approx(s.music_fit * s.transition_in * s.transition_out)
+        w = engine.options.transition_weight
+        assert s.score == pytest.approx(s.music_fit * (s.transition_in * s.transition_out) ** w)

@@ -107,7 +107,10 @@ def test_swap_suggestion_three_undo_redo(opened, qtbot):
     # neighbours were re-ranked around the new dance: its transition parts are refreshed
     m = opened.engine.transition
     lib = opened.engine.library
-    assert doc.choreography[2].transition_in == pytest.approx(
+    from choreo_studio.editor.session_ops import score_parts
+
+    parts = score_parts(opened.engine, doc.segmentation, doc.choreography)
+    assert parts[2].transition_in == pytest.approx(
         float(m[lib.index_of(target), lib.index_of(doc.choreography[2].dance_id)])
     )
     assert doc.dirty

@@ -11,7 +11,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from choreo_studio.core.choreography.placements import Choreography, Placement
+from choreo_studio.core.choreography.placements import Choreography, Placement, ScoreParts
 from choreo_studio.core.choreography.render import render
 from choreo_studio.core.export.bvh_file import write_performance_bvh
 from choreo_studio.core.export.csv_table import COLUMNS, timeline_csv_text
@@ -26,7 +26,8 @@ from engine_synthetic import click_song, library
 def performance():
     analysis, phrases = click_song([2, 3])
     lib = library(2)
-    choreo = Choreography([Placement(0, "d0", locked=True), Placement(1, "d1", music_fit=0.25)])
+    choreo = Choreography([Placement(0, "d0", locked=True),
+                           Placement(1, "d1", beats_per_count=0.5)])
     return analysis, phrases, lib, choreo, render(choreo, analysis, phrases, lib, fps=30)
 
 
@@ -108,10 +109,14 @@ def test_bvh_export_reads_back(performance, tmp_path):
 
 def test_csv_has_one_row_per_phrase(performance):
     analysis, phrases, lib, choreo, _ = performance
+    parts = [ScoreParts(), ScoreParts(0.25, 0.5, None)]
     rows = list(csv.DictReader(io.StringIO(timeline_csv_text(
-        timeline_to_dict(choreo, analysis, phrases, lib)))))
+        timeline_to_dict(choreo, analysis, phrases, lib, parts=parts)))))
     assert tuple(rows[0]) == COLUMNS
     assert [r["dance_id"] for r in rows] == ["d0", "d1"]
     assert rows[0]["locked"] == "yes" and rows[1]["locked"] == "no"
     assert rows[1]["music_fit"] == "0.25" and rows[0]["music_fit"] == ""
+    assert rows[1]["transition_in"] == "0.5"
+    assert rows[1]["beats_per_count"] == "0.5" and rows[1]["beats_per_count_auto"] == "no"
+    assert rows[0]["beats_per_count_auto"] == "yes"
     assert float(rows[1]["start_s"]) == pytest.approx(phrases[1].start_s, abs=1e-4)

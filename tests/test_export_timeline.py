@@ -34,8 +34,8 @@ def _song():
 def test_round_trip_keeps_choreography_and_timing(tmp_path):
     analysis, phrases, library = _song()
     choreo = Choreography(
-        [Placement(0, "d0", locked=True, mirror=True, blend_s=0.4, music_fit=0.7),
-         Placement(1, "d1", transition_in=0.2), Placement(2, "d0", beats_per_count=0.5)],
+        [Placement(0, "d0", locked=True, mirror=True, blend_s=0.4),
+         Placement(1, "d1"), Placement(2, "d0", beats_per_count=0.5)],
         scorer="descriptor matcher", decoder="viterbi",
     )
     path = write_timeline(tmp_path / "t.json", choreo, analysis, phrases, library, fps=60)

@@ -9,6 +9,7 @@ import pytest
 from choreo_studio.core.audio.load import file_content_hash
 from choreo_studio.core.choreography.placements import Choreography, Placement
 from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.phrases.segmentation import SegmentConstraints
 from choreo_studio.core.project.project_file import (
     PROJECT_FORMAT_VERSION,
     LibraryMismatchError,
@@ -26,9 +27,9 @@ from choreo_studio.core.project.project_file import (
 
 def _project(song_path: str) -> Project:
     placements = [
-        Placement(0, "jazz-01", locked=True, music_fit=0.4, transition_in=None, transition_out=0.7),
-        Placement(1, "urban-07", mirror=True, blend_s=0.5),
-        Placement(2, "jazz-01"),
+        Placement(0, "jazz-01", locked=True),
+        Placement(1, "urban-07", mirror=True, blend_s=0.5, mirror_on_repeat=False),
+        Placement(2, "jazz-01", beats_per_count=0.5),
     ]
     return Project(
         song_path=song_path,
@@ -38,7 +39,7 @@ def _project(song_path: str) -> Project:
         choreography=Choreography(placements, scorer="descriptor matcher", decoder="viterbi"),
         library=LibraryRef("demo", "abc123", ""),
         model=ModelRef("descriptor matcher"),
-        segmentation={"pinned_s": [8.0], "removed_s": []},
+        segmentation=SegmentConstraints(pinned_s=(8.0,), min_bars=1, max_bars=6),
         settings={"top_k": 7},
     )
 
@@ -60,6 +61,7 @@ def test_round_trip_keeps_everything(tmp_path, song):
     assert back.song_hash == project.song_hash
     assert back.phrase_bounds == project.phrase_bounds
     assert back.choreography.placements == project.choreography.placements
+    assert back.choreography[2].beats_per_count == 0.5  # double time survives a project
     assert back.choreography.scorer == "descriptor matcher"
     assert back.library == project.library and back.model == project.model
     assert back.segmentation == project.segmentation and back.settings == {"top_k": 7}

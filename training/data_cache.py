@@ -35,7 +35,7 @@ from choreo_studio.core.audio.load import file_content_hash
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.export.timeline import Timeline, read_timeline
 from choreo_studio.core.phrases.features import phrase_features
-from choreo_studio.core.phrases.segmentation import MusicPhrase
+from choreo_studio.core.phrases.segmentation import segmentation_key
 from choreo_studio.core.progress import ProgressFn, no_progress
 
 FEATURE_VERSION = "features-v1"
@@ -111,15 +111,6 @@ def _json_or_none(path: Path) -> Any:
         return None
 
 
-def timeline_phrases(timeline: Timeline) -> list[MusicPhrase]:
-    """The timeline's phrases as :class:`MusicPhrase` (times and beats as the user left them)."""
-    return [
-        MusicPhrase(p.index, p.start_beat, p.end_beat, p.start_s, p.end_s, p.n_bars,
-                    p.section_label)
-        for p in timeline.phrases
-    ]
-
-
 def analysis_version() -> str:
     """Version of the analysis, segmentation and feature code (a change invalidates shards)."""
     from choreo_studio.core.phrases.feature_cache import CACHE_VERSION
@@ -130,13 +121,13 @@ def analysis_version() -> str:
 
 
 def shard_key(source: SongSource, timeline: Timeline | None) -> str:
-    """Content hash of what a shard's features depend on: code version, audio, boundaries."""
+    """Content hash of what a shard's features depend on: code version, audio, and the
+    timeline's cut (:func:`segmentation_key`, the one key of a segmentation)."""
     if timeline is None:
-        boundaries = "auto"
+        cut = "auto"
     else:
-        boundaries = ";".join(f"{p.start_s:.4f}-{p.end_s:.4f}" for p in timeline.phrases)
-        boundaries += "|" + ",".join(f"{b:.4f}" for b in timeline.beats_s)
-    text = f"{analysis_version()}|{source.content_hash}|{boundaries}"
+        cut = segmentation_key(timeline.beats_s, timeline.music_phrases())
+    text = f"{analysis_version()}|{source.content_hash}|{cut}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -164,7 +155,7 @@ def compute_song_shard(source: SongSource, cache_dir: str) -> dict[str, Any]:
         features = song.features
         phrases = song.phrases
     else:
-        phrases = timeline_phrases(timeline)
+        phrases = timeline.music_phrases()
         analysis = replace(song.analysis, beats_s=timeline.beats_s, downbeats=timeline.downbeats)
         spectra = compute_spectra(song.audio.mono())
         features = phrase_features(spectra.logmel_db, spectra.fps, analysis, phrases)

@@ -1,20 +1,26 @@
-"""The retrieval engine as one object: a library and a scorer turn a song into a choreography.
+"""The retrieval engine: a library, a scorer and decoding settings turn phrases into dances.
 
-:class:`Engine` ties the pieces together for the CLI (``choreo auto``/``choreo eval``) and any
-other front end: score every phrase (cached), decode with locks/ties/repetition limits, vary,
-suggest alternatives, render the motion and measure the result (``export.files`` writes
-the files).
+:class:`Engine` is what every front end decodes with (``core.project.session`` drives it for
+the CLI and the editor): score every phrase (cached), decode with locks/ties/repetition limits
+under one carry-over policy and one decoder label, compute the score parts the views show,
+suggest alternatives, render the motion and measure the result.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from choreo_studio.core.choreography.placements import DEFAULT_BLEND_S, Choreography, Placement
+from choreo_studio.core.choreography.placements import (
+    DEFAULT_BLEND_S,
+    Choreography,
+    Placement,
+    ScoreParts,
+)
 from choreo_studio.core.library.library import DancePhrase, Library
 from choreo_studio.core.progress import ProgressFn, no_progress, sub_progress
 from choreo_studio.core.retrieval.decoding import (
@@ -30,6 +36,7 @@ from choreo_studio.core.retrieval.suggestions import Suggestion, suggest
 if TYPE_CHECKING:
     from choreo_studio.core.choreography.metrics import Metrics
     from choreo_studio.core.motion.motion import Motion
+    from choreo_studio.core.phrases.segmentation import MusicPhrase
     from choreo_studio.core.phrases.song import Song
 
 DECODERS = ("viterbi", "greedy")
@@ -45,11 +52,19 @@ def load_library(path: str | os.PathLike[str] | None, progress: ProgressFn = no_
     return load_demo_library(progress)
 
 
+def scorer_path(library: Library, model: str | os.PathLike[str] | None = None, *,
+                use_model: bool = True) -> Path | None:
+    """The model bundle that scores ``library``: ``model``, else a shipped bundle trained for
+    this library, else None (the descriptor matcher; also when ``use_model`` is False)."""
+    if model:
+        return Path(model)
+    return find_model_for_library(library) if use_model else None
+
+
 def load_scorer(library: Library, model: str | os.PathLike[str] | None = None, *,
                 use_model: bool = True) -> Scorer:
-    """The scorer for ``library``: the model bundle at ``model``, else a shipped bundle trained
-    for this library, else the descriptor matcher (also when ``use_model`` is False)."""
-    path = Path(model) if model else (find_model_for_library(library) if use_model else None)
+    """The scorer for ``library`` (see :func:`scorer_path`)."""
+    path = scorer_path(library, model, use_model=use_model)
     if path is None:
         return DescriptorMatcher(library)
     from choreo_studio.core.retrieval.model_bundle import load_bundle
@@ -60,15 +75,23 @@ def load_scorer(library: Library, model: str | os.PathLike[str] | None = None, *
 
 @dataclass
 class Engine:
-    """A library + scorer with decoding settings; stateless about songs except its caches."""
+    """A library + scorer with decoding settings; stateless about songs except its caches.
+
+    ``library_path`` / ``model_path`` say where they came from ('' = the bundled ones), so a
+    project can name them; ``decoder`` is "viterbi" or "greedy".
+    """
 
     library: Library
     scorer: Scorer
     options: DecodeOptions = field(default_factory=DecodeOptions)
     blend_s: float = DEFAULT_BLEND_S
+    decoder: str = "viterbi"
+    library_path: str = ""
+    model_path: str = ""
 
     def __post_init__(self) -> None:
         self._transitions: dict[tuple, TransitionScores] = {}
+        self._by_id = {p.id: p for p in self.library.phrases}
 
     @property
     def scorer_name(self) -> str:
@@ -80,6 +103,10 @@ class Engine:
         """M [K, K] used for decoding and suggestions."""
         return self.scorer.transition
 
+    def dance(self, dance_id: str) -> DancePhrase | None:
+        """The library's dance phrase ``dance_id`` (None when the library has no such dance)."""
+        return self._by_id.get(dance_id)
+
     def _transition_scores(self, options: DecodeOptions) -> TransitionScores:
         key = (options.transition_weight, options.no_back_to_back, options.repeat_penalty)
         if key not in self._transitions:
@@ -90,31 +117,58 @@ class Engine:
         """P(d | u_t) [T, K] for ``song`` (cached by the scorer)."""
         return self.scorer.probabilities(song, progress)
 
+    def decoder_label(self, options: DecodeOptions) -> str:
+        """The one name a decoding gets in timelines and projects ("viterbi (vary)" when
+        sampled)."""
+        return self.decoder if options.temperature <= 0 else f"{self.decoder} (vary)"
+
+    def decode(
+        self,
+        scores: np.ndarray,
+        phrases: Sequence[MusicPhrase],
+        current: Choreography | None = None,
+        *,
+        kept: Mapping[int, Placement] | None = None,
+        options: DecodeOptions | None = None,
+    ) -> Choreography:
+        """Decode every phrase from P [T, K]: the one carry-over policy.
+
+        ``kept`` placements stay exactly as they are (default: the locked ones of ``current``);
+        every other phrase gets the decoded dance and keeps its settings from ``current``
+        (mirror, blend, mirror on repeat, beats per count), or the defaults without one.
+        """
+        options = options or self.options
+        if current is not None and len(current) != len(phrases):
+            current = None  # the phrases changed: nothing to carry over
+        if kept is None:
+            kept = {p.phrase_index: p for p in current or () if p.locked}
+        locks = {t: self.library.index_of(p.dance_id) for t, p in kept.items()}
+        ties = section_ties([p.section_label for p in phrases])
+        indices = decode(scores, self._transition_scores(options), method=self.decoder,
+                         locks=locks, ties=ties, options=options)
+        ids = self.library.ids
+        placements = []
+        for t, d in enumerate(indices):
+            if t in kept:
+                placements.append(kept[t].with_changes(phrase_index=t))
+                continue
+            base = current[t] if current is not None else Placement(t, ids[d],
+                                                                    blend_s=self.blend_s)
+            placements.append(base.with_changes(dance_id=ids[d]))
+        return Choreography(placements, self.scorer_name, self.decoder_label(options))
+
     def solve(
         self,
         song: Song,
         *,
-        decoder: str = "viterbi",
         current: Choreography | None = None,
         options: DecodeOptions | None = None,
         progress: ProgressFn = no_progress,
     ) -> Choreography:
-        """Decode the whole song. Locked placements of ``current`` stay as they are; its other
-        per-phrase settings (mirror, blend) are kept for the phrases that are re-solved."""
-        options = options or self.options
+        """Score and decode the whole song (see :meth:`decode`)."""
         probs = self.probabilities(song, sub_progress(progress, 0.0, 0.8))
-        if current is not None and len(current) != len(song.phrases):
-            current = None  # the phrases changed: nothing to keep
-        locks = {}
-        if current is not None:
-            locks = {p.phrase_index: self.library.index_of(p.dance_id) for p in current
-                     if p.locked}
-        ties = section_ties([p.section_label for p in song.phrases])
-        progress(0.85, f"decoding ({decoder})")
-        indices = decode(probs, self._transition_scores(options), method=decoder, locks=locks,
-                         ties=ties, options=options)
-        name = decoder if options.temperature <= 0 else f"{decoder} (vary)"
-        result = self._placements(indices, probs, current, name)
+        progress(0.85, f"decoding ({self.decoder})")
+        result = self.decode(probs, song.phrases, current, options=options)
         progress(1.0, "decoded")
         return result
 
@@ -124,31 +178,29 @@ class Engine:
         options = replace(self.options, temperature=temperature, seed=seed)
         return self.solve(song, current=current, options=options)
 
-    def _placements(self, indices: np.ndarray, probs: np.ndarray,
-                    current: Choreography | None, decoder: str) -> Choreography:
+    def score_parts(self, scores: np.ndarray, choreography: Choreography) -> list[ScoreParts]:
+        """Music fit and transitions of every placement, from P [T, K] and M as they are now
+        (never stored on placements, so no edit can leave them stale)."""
         m = self.transition
-        ids = self.library.ids
-        placements = []
-        for t, d in enumerate(indices):
-            base = current[t] if current is not None else Placement(t, ids[d],
-                                                                    blend_s=self.blend_s)
-            placements.append(base.with_changes(
-                dance_id=ids[d],
-                music_fit=float(probs[t, d]),
-                transition_in=float(m[indices[t - 1], d]) if t > 0 else None,
-                transition_out=float(m[d, indices[t + 1]]) if t + 1 < len(indices) else None,
-            ))
-        return Choreography(placements, self.scorer_name, decoder)
+        idx = [self.library.index_of(p.dance_id) for p in choreography]
+        last = len(idx) - 1
+        return [
+            ScoreParts(
+                float(scores[t, d]),
+                float(m[idx[t - 1], d]) if t > 0 else None,
+                float(m[d, idx[t + 1]]) if t < last else None,
+            )
+            for t, d in enumerate(idx)
+        ]
 
-    def suggestions(self, song: Song, choreography: Choreography, phrase_index: int,
+    def suggestions(self, scores: np.ndarray, choreography: Choreography, phrase_index: int,
                     top_k: int = 10) -> list[tuple[DancePhrase, Suggestion]]:
         """Top-K alternatives for one phrase given its current neighbours."""
-        probs = self.probabilities(song)
         t = phrase_index
         prev = self.library.index_of(choreography[t - 1].dance_id) if t > 0 else None
         nxt = (self.library.index_of(choreography[t + 1].dance_id)
                if t + 1 < len(choreography) else None)
-        ranked = suggest(probs[t], self.transition, prev=prev, nxt=nxt, top_k=top_k,
+        ranked = suggest(scores[t], self.transition, prev=prev, nxt=nxt, top_k=top_k,
                          transition_weight=self.options.transition_weight)
         return [(self.library.phrases[s.dance_index], s) for s in ranked]
 
@@ -165,3 +217,22 @@ class Engine:
         from choreo_studio.core.choreography.metrics import evaluate
 
         return evaluate(choreography, motion, song.analysis.beats_s, song.phrases)
+
+
+def load_engine(
+    library_path: str = "",
+    model_path: str = "",
+    *,
+    use_model: bool = True,
+    options: DecodeOptions | None = None,
+    blend_s: float = DEFAULT_BLEND_S,
+    decoder: str = "viterbi",
+    progress: ProgressFn = no_progress,
+) -> Engine:
+    """The library at ``library_path`` ('' = the demo one) and the best scorer for it."""
+    library = load_library(library_path or None, sub_progress(progress, 0.0, 0.7))
+    path = scorer_path(library, model_path or None, use_model=use_model)
+    scorer = load_scorer(library, path, use_model=use_model)
+    progress(1.0, f"scorer: {scorer.name}")
+    return Engine(library, scorer, options or DecodeOptions(), blend_s, decoder, library_path,
+                  str(path or ""))

@@ -7,24 +7,35 @@ Placements are immutable; edits make a new placement so undo/redo can keep the o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
+
+from choreo_studio.core.json_files import (
+    Where,
+    require_bool,
+    require_float,
+    require_str,
+)
+from choreo_studio.core.library.tempo import BEATS_PER_COUNT_CHOICES
 
 DEFAULT_BLEND_S = 0.25
 """Default crossfade length between consecutive dance phrases, in seconds."""
+MAX_BLEND_S = 2.0
+"""Longest crossfade the editor and the CLI offer, in seconds."""
 
 
 @dataclass(frozen=True)
 class Placement:
-    """One dance phrase placed on one music phrase.
+    """One dance phrase placed on one music phrase, with the user's settings for it.
 
     ``mirror`` plays the dance phrase mirrored left/right; ``mirror_on_repeat`` mirrors every
     other repetition when the music phrase is longer than the dance phrase; ``blend_s`` is the
-    crossfade into this placement from the previous one. The score parts are what the scorer and
-    transition matrix said when this dance was chosen (None when unknown, e.g. typed by hand):
-    ``music_fit`` = P(d | u_t), ``transition_in`` = M(prev → d), ``transition_out`` = M(d → next).
-    ``beats_per_count`` is 1 (a count per beat), 2 (half time) or 0.5 (double time); None
-    chooses automatically from the song's and the dance's tempo when rendering.
+    crossfade into this placement from the previous one. ``beats_per_count`` is 1 (a count per
+    beat), 2 (half time) or 0.5 (double time); None chooses automatically from the song's and
+    the dance's tempo when rendering. How well the dance fits (music fit, transitions) is not
+    stored here: it depends on the model and the neighbours, so it is computed when shown
+    (:class:`ScoreParts`).
     """
 
     phrase_index: int
@@ -33,18 +44,59 @@ class Placement:
     mirror: bool = False
     blend_s: float = DEFAULT_BLEND_S
     mirror_on_repeat: bool = True
-    music_fit: float | None = None
-    transition_in: float | None = None
-    transition_out: float | None = None
     beats_per_count: float | None = None
 
     def with_changes(self, **changes: object) -> Placement:
         """A copy with some fields changed (placements are immutable)."""
         return replace(self, **changes)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form every file uses (project, timeline); the phrase index is the row's."""
+        return {
+            "dance_id": self.dance_id,
+            "locked": self.locked,
+            "mirror": self.mirror,
+            "blend_s": float(self.blend_s),
+            "mirror_on_repeat": self.mirror_on_repeat,
+            "beats_per_count": None if self.beats_per_count is None
+            else float(self.beats_per_count),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], phrase_index: int, where: Where) -> Placement:
+        """The placement on phrase ``phrase_index`` from :meth:`to_dict`'s form (typed fields;
+        a wrong type or value is a one-line error naming ``where``'s file and field)."""
+        per_count = data.get("beats_per_count")
+        if per_count is not None:
+            per_count = require_float(data, "beats_per_count", where)
+            if per_count not in BEATS_PER_COUNT_CHOICES:
+                raise where.at("beats_per_count").error(
+                    f"must be one of {', '.join(f'{c:g}' for c in BEATS_PER_COUNT_CHOICES)} or "
+                    f"null (got {per_count:g})")
+        return cls(
+            phrase_index=phrase_index,
+            dance_id=require_str(data, "dance_id", where, max_len=1000),
+            locked=require_bool(data, "locked", where, default=False),
+            mirror=require_bool(data, "mirror", where, default=False),
+            blend_s=require_float(data, "blend_s", where, default=DEFAULT_BLEND_S, lo=0.0,
+                                  hi=MAX_BLEND_S),
+            mirror_on_repeat=require_bool(data, "mirror_on_repeat", where, default=True),
+            beats_per_count=per_count,
+        )
+
+
+@dataclass(frozen=True)
+class ScoreParts:
+    """Why a dance sits where it does: ``music_fit`` = P(d | u_t), ``transition_in`` =
+    M(prev → d), ``transition_out`` = M(d → next) (None at the song's ends or when unknown)."""
+
+    music_fit: float | None = None
+    transition_in: float | None = None
+    transition_out: float | None = None
+
     @property
     def score(self) -> float | None:
-        """The combined score music_fit · transition_in · transition_out (missing parts count 1)."""
+        """music_fit · transition_in · transition_out (missing transitions count 1)."""
         if self.music_fit is None:
             return None
         total = self.music_fit

@@ -88,11 +88,11 @@ def _options(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from choreo_studio.core.choreography.engine import Engine, load_library, load_scorer
+    from choreo_studio.core.choreography.engine import load_engine
     from choreo_studio.core.choreography.metrics import format_metrics
     from choreo_studio.core.choreography.placements import DEFAULT_BLEND_S
-    from choreo_studio.core.export.files import write_exports
     from choreo_studio.core.phrases.song import open_song
+    from choreo_studio.core.project import session
 
     if args.blend is not None and not 0.0 <= args.blend <= 2.0:
         raise ChoreoError(f"--blend {args.blend}: use 0 to 2 seconds")
@@ -109,20 +109,22 @@ def run(args: argparse.Namespace) -> int:
                           "-o OUTDIR") from None
     # Library and model first: a wrong --library/--model is reported before the analysis runs.
     with cli_stage("library") as progress:
-        library = load_library(args.library, progress)
-    scorer = load_scorer(library, args.model, use_model=not args.no_model)
+        engine = load_engine(args.library or "", args.model or "", use_model=not args.no_model,
+                             options=options, decoder=args.decoder, progress=progress,
+                             blend_s=DEFAULT_BLEND_S if args.blend is None else args.blend)
+    library = engine.library
     with cli_stage("analyse") as progress:
         song = open_song(source, progress, use_cache=not args.no_cache)
     if not song.phrases:
         raise ChoreoError(f"{title}: no music phrases found — is it long enough to dance to?")
-    engine = Engine(library, scorer, options,
-                    DEFAULT_BLEND_S if args.blend is None else args.blend)
     with cli_stage("choreograph") as progress:
-        choreography = engine.solve(song, decoder=args.decoder, progress=progress)
+        seg = session.start(engine, song, progress)
+    choreography = seg.choreography
     with cli_stage("render") as progress:
-        motion = engine.render(song, choreography, fps=args.fps, progress=progress)
+        motion = session.render(engine, seg, args.fps, progress)
     try:
-        files = write_exports(song, choreography, motion, library, outdir, song_name=title)
+        files = session.export(engine, seg, outdir, fps=args.fps, song_name=title,
+                               motion=motion)
     except OSError as exc:
         raise ChoreoError(f"{outdir}: cannot write the exports ({exc.strerror}) — free some "
                           "space or choose another -o OUTDIR") from None
@@ -134,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"library {library.name} ({len(library)} dance phrases); scorer: {engine.scorer_name}; "
           f"decoder: {choreography.decoder}")
     print()
-    print(phrase_table(song, choreography, library))
+    print(phrase_table(song, choreography, library, session.score_parts(engine, seg)))
     print()
     print(format_metrics(metrics))
     print()
@@ -160,18 +162,19 @@ def _score(value: float | None, fmt: str = "{:.3f}") -> str:
     return "-" if value is None else fmt.format(value)
 
 
-def phrase_table(song, choreography, library) -> str:
+def phrase_table(song, choreography, library, parts) -> str:
     """One line per music phrase: timing, section, dance and the three score parts."""
     lines = [f"{'#':>3} {'start':>8} {'end':>8} {'bars':>4}  {'section':<8} "
              f"{'fit':>6} {'in':>5} {'out':>5}  dance"]
-    for phrase, placement in zip(song.phrases, choreography.placements, strict=True):
+    for phrase, placement, part in zip(song.phrases, choreography.placements, parts,
+                                       strict=True):
         dance = library.phrase(placement.dance_id)
         flags = (" [locked]" if placement.locked else "") + (" [mirror]" if placement.mirror
                                                              else "")
         lines.append(
             f"{phrase.index:>3} {format_clock(phrase.start_s):>8} {format_clock(phrase.end_s):>8} "
             f"{phrase.n_bars:>4}  {phrase.section_label[:8]:<8} "
-            f"{_score(placement.music_fit):>6} {_score(placement.transition_in, '{:.2f}'):>5} "
-            f"{_score(placement.transition_out, '{:.2f}'):>5}  {dance.id}  {dance.name}{flags}"
+            f"{_score(part.music_fit):>6} {_score(part.transition_in, '{:.2f}'):>5} "
+            f"{_score(part.transition_out, '{:.2f}'):>5}  {dance.id}  {dance.name}{flags}"
         )
     return "\n".join(lines)

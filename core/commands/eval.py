@@ -40,7 +40,6 @@ def run(args: argparse.Namespace) -> int:
     from choreo_studio.core.choreography.metrics import evaluate, format_metrics
     from choreo_studio.core.choreography.render import render
     from choreo_studio.core.export.timeline import read_timeline
-    from choreo_studio.core.phrases.segmentation import MusicPhrase
     from choreo_studio.core.phrases.song import open_song
 
     timeline = read_timeline(args.timeline)
@@ -59,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
             f"({timeline.library_fingerprint}), not {library.name!r} ({library.fingerprint}) — "
             "pass that library with --library"
         )
-    phrases = [MusicPhrase(p.index, p.start_beat, p.end_beat, p.start_s, p.end_s, p.n_bars,
-                           p.section_label) for p in timeline.phrases]
+    phrases = timeline.music_phrases()
     for p in timeline.choreography:
         library.index_of(p.dance_id)  # unknown dance ids are a one-line error
     # the timeline's beats are authoritative (the user may have corrected the tempo in the editor)

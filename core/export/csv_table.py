@@ -17,8 +17,10 @@ from choreo_studio.core.atomic_io import write_bytes_atomic
 COLUMNS = (
     "index", "start_s", "end_s", "start_frame", "end_frame", "start_beat", "end_beat", "n_bars",
     "section_label", "dance_id", "dance_name", "locked", "mirror", "mirror_on_repeat", "repeats",
-    "blend_s", "music_fit", "transition_in", "transition_out",
+    "beats_per_count", "beats_per_count_auto", "blend_s", "music_fit", "transition_in",
+    "transition_out",
 )
+_SCORES = ("music_fit", "transition_in", "transition_out")
 
 
 def timeline_csv_text(timeline: dict[str, Any]) -> str:
@@ -33,9 +35,10 @@ def timeline_csv_text(timeline: dict[str, Any]) -> str:
             value = values.get(name)
             if isinstance(value, bool):
                 cells.append("yes" if value else "no")
+            elif name == "beats_per_count":
+                cells.append(f"{value:g}")  # 0.5, 1, 2: as the timeline JSON has them
             elif isinstance(value, float):
-                cells.append(f"{value:.6g}" if name in ("music_fit", "transition_in",
-                                                         "transition_out") else f"{value:.4f}")
+                cells.append(f"{value:.6g}" if name in _SCORES else f"{value:.4f}")
             else:
                 cells.append("" if value is None else str(value))
         writer.writerow(cells)

@@ -1,38 +1,79 @@
-"""The four files a finished choreography is exported as: timeline.json, CSV, BVH and glb.
+"""The files a finished choreography is exported as, under the CLI's names, written as one set.
 
-Here rather than on the engine so that ``choreography`` never imports ``export`` (the export
-formats read a choreography; a choreography never needs to know how it is written).
+``timeline.json``, ``timeline.csv``, ``dance.bvh`` and ``dance.glb`` (and the editor's
+``dance.mp4``) go into the output folder together through :mod:`export.output_set`. Here
+rather than on the engine so that ``choreography`` never imports ``export``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from choreo_studio.core.atomic_io import write_json_atomic
+from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.export.bvh_file import write_performance_bvh
 from choreo_studio.core.export.csv_table import write_timeline_csv
 from choreo_studio.core.export.gltf import write_glb
+from choreo_studio.core.export.output_set import Writer, write_output_set
 from choreo_studio.core.export.timeline import timeline_to_dict, validate_timeline
 
 if TYPE_CHECKING:
-    from choreo_studio.core.choreography.placements import Choreography
+    from choreo_studio.core.choreography.placements import Choreography, ScoreParts
     from choreo_studio.core.library.library import Library
     from choreo_studio.core.motion.motion import Motion
     from choreo_studio.core.phrases.song import Song
 
+FILE_NAMES = {"timeline": "timeline.json", "csv": "timeline.csv", "bvh": "dance.bvh",
+              "glb": "dance.glb", "mp4": "dance.mp4"}
+"""Export kind → file name in the output folder (the same from the CLI and the editor)."""
+CORE_KINDS = ("timeline", "csv", "bvh", "glb")
+"""What core writes itself (the MP4 is drawn by the editor and passed in as an extra writer)."""
+MOTION_KINDS = ("bvh", "glb", "mp4")
+"""Kinds that need the rendered motion."""
 
-def write_exports(song: Song, choreography: Choreography, motion: Motion, library: Library,
-                  outdir: str | os.PathLike[str], *, song_name: str = "") -> dict[str, Path]:
-    """Write timeline.json, timeline.csv, dance.bvh and dance.glb into ``outdir``."""
-    folder = Path(outdir)
-    timeline = timeline_to_dict(choreography, song.analysis, song.phrases, library,
-                                fps=motion.fps, song_name=song_name)
-    validate_timeline(timeline, str(folder / "timeline.json"))
-    return {
-        "timeline": write_json_atomic(folder / "timeline.json", timeline),
-        "csv": write_timeline_csv(folder / "timeline.csv", timeline),
-        "bvh": write_performance_bvh(folder / "dance.bvh", motion),
-        "glb": write_glb(folder / "dance.glb", motion, name=song_name or "Dance"),
-    }
+
+def write_exports(
+    song: Song,
+    choreography: Choreography,
+    motion: Motion | None,
+    library: Library,
+    outdir: str | os.PathLike[str],
+    *,
+    song_name: str = "",
+    fps: float | None = None,
+    parts: Sequence[ScoreParts] | None = None,
+    kinds: Sequence[str] = CORE_KINDS,
+    extra: Mapping[str, Writer] | None = None,
+) -> dict[str, Path]:
+    """Write ``kinds`` (+ ``extra`` kind → writer) into ``outdir`` as one set; kind → path.
+
+    ``motion`` is needed for bvh/glb; ``fps`` defaults to the motion's; ``parts`` are the score
+    parts written into the timeline; the glb's node is named after the song.
+    """
+    unknown = [k for k in [*kinds, *(extra or {})] if k not in FILE_NAMES]
+    if unknown or not (kinds or extra):
+        raise ChoreoError(f"export: formats {unknown or 'none'} — choose from "
+                          f"{', '.join(FILE_NAMES)}")
+    if motion is None and any(k in MOTION_KINDS for k in kinds):
+        raise ValueError("bvh and glb exports need the rendered motion")
+    fps = fps if fps is not None else motion.fps
+    writers: dict[str, Writer] = {}
+    if "timeline" in kinds or "csv" in kinds:
+        timeline = timeline_to_dict(choreography, song.analysis, song.phrases, library,
+                                    fps=fps, song_name=song_name, parts=parts)
+        validate_timeline(timeline, str(Path(outdir) / FILE_NAMES["timeline"]))
+        if "timeline" in kinds:
+            writers["timeline"] = partial(write_json_atomic, obj=timeline)
+        if "csv" in kinds:
+            writers["csv"] = partial(write_timeline_csv, timeline=timeline)
+    if "bvh" in kinds:
+        writers["bvh"] = partial(write_performance_bvh, motion=motion)
+    if "glb" in kinds:
+        writers["glb"] = partial(write_glb, motion=motion, name=song_name or "Dance")
+    writers.update(extra or {})
+    paths = write_output_set(outdir, {FILE_NAMES[k]: w for k, w in writers.items()})
+    return {kind: paths[FILE_NAMES[kind]] for kind in writers}

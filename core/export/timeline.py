@@ -22,8 +22,9 @@ import numpy as np
 from choreo_studio.core import __version__
 from choreo_studio.core.atomic_io import write_json_atomic
 from choreo_studio.core.choreography.beat_warp import repeat_count, resolved_beats_per_count
-from choreo_studio.core.choreography.placements import Choreography, Placement
+from choreo_studio.core.choreography.placements import Choreography, Placement, ScoreParts
 from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.json_files import Where, read_json_file
 
 if TYPE_CHECKING:
     from choreo_studio.core.analysis.music_analysis import MusicAnalysis
@@ -59,6 +60,14 @@ class TimelinePhrase:
     dance_name: str
     repeats: int
 
+    def music_phrase(self) -> MusicPhrase:
+        """This row as the :class:`MusicPhrase` it was exported from (times and beats as the
+        user left them): what ``choreo eval`` renders and training featurises."""
+        from choreo_studio.core.phrases.segmentation import MusicPhrase
+
+        return MusicPhrase(self.index, self.start_beat, self.end_beat, self.start_s, self.end_s,
+                           self.n_bars, self.section_label)
+
 
 @dataclass
 class Timeline:
@@ -82,6 +91,10 @@ class Timeline:
         """``(start_s, end_s, dance_id)`` per music phrase: the form training uses as labels."""
         return [(p.start_s, p.end_s, p.dance_id) for p in self.phrases]
 
+    def music_phrases(self) -> list[MusicPhrase]:
+        """Every row as its :class:`MusicPhrase`."""
+        return [p.music_phrase() for p in self.phrases]
+
 
 def _score(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
@@ -95,13 +108,16 @@ def timeline_to_dict(
     *,
     fps: float = 30.0,
     song_name: str = "",
+    parts: Sequence[ScoreParts] | None = None,
 ) -> dict[str, Any]:
-    """The JSON object of a timeline (see the schema); ``library`` supplies names and lengths."""
+    """The JSON object of a timeline (see the schema); ``library`` supplies names and lengths,
+    ``parts`` the score parts the model gives each placement (null scores without it)."""
     if len(phrases) != len(choreography):
         raise ValueError(f"{len(phrases)} music phrases but {len(choreography)} placements")
     by_id = {str(d.id): d for d in library.phrases} if library is not None else {}
+    parts = list(parts) if parts is not None else [ScoreParts()] * len(choreography)
     rows = []
-    for phrase, placement in zip(phrases, choreography.placements, strict=True):
+    for phrase, placement, part in zip(phrases, choreography.placements, parts, strict=True):
         dance = by_id.get(placement.dance_id)
         n_beats = int(phrase.end_beat) - int(phrase.start_beat)
         per_count = 1.0 if placement.beats_per_count is None else placement.beats_per_count
@@ -118,20 +134,16 @@ def timeline_to_dict(
                 "end_beat": int(phrase.end_beat),
                 "n_bars": int(phrase.n_bars),
                 "section_label": str(phrase.section_label),
-                "dance_id": placement.dance_id,
+                **placement.to_dict(),
                 "dance_name": str(dance.name) if dance is not None else placement.dance_id,
-                "locked": placement.locked,
-                "blend_s": float(placement.blend_s),
-                "mirror": placement.mirror,
-                "mirror_on_repeat": placement.mirror_on_repeat,
                 "repeats": repeat_count(n_beats, int(dance.n_counts), per_count)
                 if dance is not None else 1,
                 "beats_per_count": per_count,
                 "beats_per_count_auto": placement.beats_per_count is None,
                 "scores": {
-                    "music_fit": _score(placement.music_fit),
-                    "transition_in": _score(placement.transition_in),
-                    "transition_out": _score(placement.transition_out),
+                    "music_fit": _score(part.music_fit),
+                    "transition_in": _score(part.transition_in),
+                    "transition_out": _score(part.transition_out),
                 },
             }
         )
@@ -237,21 +249,13 @@ def timeline_from_dict(obj: Any, source: str = "timeline") -> Timeline:
         )
         for r in rows
     ]
+    where = Where(source, "export the timeline again from Choreo Studio")
     placements = [
-        Placement(
-            phrase_index=r["index"],
-            dance_id=r["dance_id"],
-            locked=r["locked"],
-            mirror=r["mirror"],
-            blend_s=float(r["blend_s"]),
-            mirror_on_repeat=r["mirror_on_repeat"],
-            music_fit=r.get("scores", {}).get("music_fit"),
-            transition_in=r.get("scores", {}).get("transition_in"),
-            transition_out=r.get("scores", {}).get("transition_out"),
-            beats_per_count=None if r.get("beats_per_count_auto", True)
-            else float(r["beats_per_count"]),
-        )
-        for r in rows
+        Placement.from_dict(
+            {**r, "beats_per_count": None if r.get("beats_per_count_auto", True)
+             else r.get("beats_per_count", 1.0)},
+            r["index"], where.at("phrases").at(i))
+        for i, r in enumerate(rows)
     ]
     song, lib = obj["song"], obj["library"]
     return Timeline(
@@ -273,18 +277,7 @@ def timeline_from_dict(obj: Any, source: str = "timeline") -> Timeline:
 
 def read_timeline(path: str | os.PathLike[str]) -> Timeline:
     """Read and validate a timeline JSON file; any problem is a one-line :class:`ChoreoError`."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ChoreoError(f"{source}: no such timeline file — check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ChoreoError(f"{source}: cannot read the timeline ({exc}) — check the file") from None
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ChoreoError(
-            f"{source}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}) — "
-            "export the timeline again"
-        ) from None
-    return timeline_from_dict(obj, source)
+    if not Path(path).is_file():
+        raise ChoreoError(f"{path}: no such timeline file — check the path")
+    obj = read_json_file(path, fix="export the timeline again")
+    return timeline_from_dict(obj, str(path))

@@ -2,14 +2,13 @@
 
 Layout: ``<cache_dir>/<content hash>/analysis.json``, ``logmel.npz`` (float16, lets features
 be recomputed for any new segmentation without decoding) and ``features-<key>.npz`` per phrase
-segmentation. Arrays load with ``allow_pickle=False``; a damaged entry is simply recomputed.
+segmentation (``key`` = :func:`segmentation_key`). Arrays load with ``allow_pickle=False``; a
+damaged entry is simply recomputed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import os
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from choreo_studio.core.analysis.music_analysis import MusicAnalysis
 from choreo_studio.core.atomic_io import write_bytes_atomic
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.phrases.features import SongFeatures
-from choreo_studio.core.phrases.segmentation import MusicPhrase
+from choreo_studio.core.phrases.segmentation import MusicPhrase, segmentation_key
 from choreo_studio.core.user_cache import cache_root, code_hash
 
 # The analysis code: entries made by another version of it are never reused.
@@ -55,14 +54,17 @@ class FeatureCache:
     def save_logmel(self, logmel_db: np.ndarray, fps: float) -> None:
         self._save_npz("logmel.npz", logmel_db=logmel_db.astype(np.float16), fps=np.float64(fps))
 
-    def load_features(self, phrases: list[MusicPhrase]) -> SongFeatures | None:
-        data = self._load_npz(f"features-{phrases_key(phrases)}.npz")
+    def load_features(self, analysis: MusicAnalysis, phrases: list[MusicPhrase]
+                      ) -> SongFeatures | None:
+        data = self._load_npz(f"features-{segmentation_key(analysis.beats_s, phrases)}.npz")
         if data is None or not {"mel", "melody", "rhythm"} <= set(data):
             return None
         return SongFeatures(data["mel"], data["melody"], data["rhythm"])
 
-    def save_features(self, phrases: list[MusicPhrase], features: SongFeatures) -> None:
-        self._save_npz(f"features-{phrases_key(phrases)}.npz", **features.arrays())
+    def save_features(self, analysis: MusicAnalysis, phrases: list[MusicPhrase],
+                      features: SongFeatures) -> None:
+        key = segmentation_key(analysis.beats_s, phrases)
+        self._save_npz(f"features-{key}.npz", **features.arrays())
 
     def _load_npz(self, name: str) -> dict[str, np.ndarray] | None:
         try:
@@ -76,8 +78,3 @@ class FeatureCache:
         np.savez(buffer, **arrays)
         write_bytes_atomic(self.folder / name, buffer.getvalue())
 
-
-def phrases_key(phrases: list[MusicPhrase]) -> str:
-    """A short hash of the phrase boundaries (features depend on nothing else)."""
-    text = json.dumps([(p.start_s, p.end_s) for p in phrases])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -9,15 +9,20 @@ with :func:`choreo_studio.core.analysis.beat_tracking.reanalyze_beats` and then 
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from choreo_studio.core.analysis.music_analysis import MusicAnalysis
 from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.json_files import Where, require_int, require_numbers
 
 MIN_BARS = 2
 MAX_BARS = 8
+MAX_PHRASE_BARS = 64
+"""Longest phrase the user's constraints may ask for (in bars)."""
 
 # Cost of a phrase by its length in bars: 4 and 8 bars are the norm, 2 and 6 acceptable.
 _LENGTH_COST = {2: 0.9, 3: 1.3, 4: 0.0, 5: 1.3, 6: 0.7, 7: 1.5, 8: 0.5}
@@ -96,6 +101,64 @@ class SegmentConstraints:
     def move(self, from_s: float, to_s: float) -> SegmentConstraints:
         """A boundary dragged from ``from_s`` to ``to_s``: forbid the old place, pin the new."""
         return self.remove(from_s).pin(to_s)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form projects keep."""
+        return {
+            "pinned_s": [float(t) for t in self.pinned_s],
+            "removed_s": [float(t) for t in self.removed_s],
+            "min_bars": self.min_bars,
+            "max_bars": self.max_bars,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: Where) -> SegmentConstraints:
+        """:meth:`to_dict`'s form read back (missing fields take the defaults; wrong types are
+        a one-line error naming ``where``'s file and field)."""
+        min_bars = require_int(data, "min_bars", where, default=MIN_BARS, lo=1, hi=MAX_PHRASE_BARS)
+        return cls(
+            tuple(float(t) for t in require_numbers(data, "pinned_s", where, default=[], lo=0)),
+            tuple(float(t) for t in require_numbers(data, "removed_s", where, default=[], lo=0)),
+            min_bars,
+            require_int(data, "max_bars", where, default=MAX_BARS, lo=min_bars,
+                        hi=MAX_PHRASE_BARS),
+        )
+
+
+def segmentation_key(beats_s: np.ndarray, phrases: Sequence[MusicPhrase]) -> str:
+    """The one key of "this song cut into these phrases on this beat grid": features, scores
+    and training shards all depend on exactly this (beats drive the rhythm features)."""
+    h = hashlib.sha256()
+    h.update(np.round(np.asarray(beats_s, dtype=np.float64), 4).tobytes())
+    for p in phrases:
+        h.update(f"{p.start_beat}:{p.end_beat}:{p.start_s:.4f}-{p.end_s:.4f};".encode())
+    return h.hexdigest()[:24]
+
+
+def phrase_span_key(phrase: MusicPhrase) -> tuple[float, float]:
+    """A phrase's place in time (4 decimals), the same key :func:`segmentation_key` uses: a
+    phrase with this key in two segmentations is the same stretch of music."""
+    return (round(phrase.start_s, 4), round(phrase.end_s, 4))
+
+
+def phrases_from_bounds(
+    analysis: MusicAnalysis, bounds: Sequence[tuple[int, int]]
+) -> list[MusicPhrase]:
+    """The phrases ``[start_beat, end_beat)`` exactly as saved (a project reopens its cut
+    without re-running the segmenter); bounds that do not tile the beats are a ChoreoError."""
+    n_beats = analysis.n_beats
+    edges = [int(a) for a, _b in bounds] + ([int(bounds[-1][1])] if bounds else [])
+    tiles = (bool(bounds) and edges[0] == 0 and edges[-1] == n_beats
+             and all(b == c for (_a, b), (c, _d) in zip(bounds, bounds[1:], strict=False))
+             and all(a < b for a, b in bounds))
+    if not tiles:
+        raise ChoreoError(
+            f"the saved phrases (beats {edges[0] if edges else '?'}–{edges[-1] if edges else '?'})"
+            f" do not cover the song's {n_beats} beats"
+        )
+    downbeats = np.unique(analysis.downbeats[(analysis.downbeats >= 0)
+                                             & (analysis.downbeats < n_beats)])
+    return _phrases_from_boundaries(analysis, np.asarray(edges, dtype=np.int64), downbeats)
 
 
 def segment(

@@ -76,7 +76,23 @@ def resegment(
     constraints = constraints or SegmentConstraints()
     progress(0.9, "phrases")
     phrases = segment(analysis, constraints)
-    features = cache.load_features(phrases) if cache else None
+    return song_with_phrases(audio, analysis, phrases, constraints, progress, cache, logmel,
+                             from_cache)
+
+
+def song_with_phrases(
+    audio: Audio,
+    analysis: MusicAnalysis,
+    phrases: list[MusicPhrase],
+    constraints: SegmentConstraints | None = None,
+    progress: ProgressFn = no_progress,
+    cache: FeatureCache | None = None,
+    logmel: tuple[np.ndarray, float] | None = None,
+    from_cache: bool = False,
+) -> Song:
+    """A Song cut into the given ``phrases`` (a reopened project's, or the segmenter's), with
+    their features from the cache or computed from the log-mel."""
+    features = cache.load_features(analysis, phrases) if cache else None
     if features is None:
         if logmel is None:
             from choreo_studio.core.audio.spectral import compute_spectra
@@ -86,6 +102,7 @@ def resegment(
         progress(0.95, "phrase features")
         features = phrase_features(logmel[0], logmel[1], analysis, phrases)
         if cache:
-            cache.save_features(phrases, features)
+            cache.save_features(analysis, phrases, features)
     progress(1.0, "done")
-    return Song(audio, analysis, phrases, features, constraints, from_cache)
+    return Song(audio, analysis, list(phrases), features,
+                constraints or SegmentConstraints(), from_cache)

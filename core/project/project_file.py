@@ -9,7 +9,6 @@ every problem into a one-line :class:`ChoreoError` (subclasses tell the editor w
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +16,10 @@ from typing import Any
 
 from choreo_studio.core import __version__
 from choreo_studio.core.atomic_io import write_json_atomic
-from choreo_studio.core.choreography.placements import DEFAULT_BLEND_S, Choreography, Placement
+from choreo_studio.core.choreography.placements import Choreography, Placement
 from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.json_files import Where, read_json_file, require_object
+from choreo_studio.core.phrases.segmentation import SegmentConstraints
 
 PROJECT_FORMAT_VERSION = 1
 PROJECT_KIND = "choreo-project"
@@ -69,9 +70,10 @@ class Project:
     """Everything needed to reopen a choreography exactly as it was saved.
 
     ``analysis`` is the :meth:`MusicAnalysis.to_dict` of the analysis in use (the user's tempo
-    tools edit it); ``segmentation`` holds the user's segmentation edits (pinned boundaries,
-    meter…) as JSON; ``phrase_bounds`` are the music phrases as [start_beat, end_beat) pairs,
-    one per placement; ``settings`` are editor preferences saved with the project (top-K…).
+    tools edit it); ``segmentation`` holds the user's segmentation edits (pinned and removed
+    boundaries, phrase lengths); ``phrase_bounds`` are the music phrases as [start_beat,
+    end_beat) pairs, one per placement; ``settings`` are editor preferences saved with the
+    project (top-K…).
     """
 
     song_path: str
@@ -81,7 +83,7 @@ class Project:
     choreography: Choreography
     library: LibraryRef
     model: ModelRef
-    segmentation: dict[str, Any] = field(default_factory=dict)
+    segmentation: SegmentConstraints = field(default_factory=SegmentConstraints)
     settings: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -89,19 +91,6 @@ class Project:
             raise ValueError(
                 f"{len(self.phrase_bounds)} phrases but {len(self.choreography)} placements"
             )
-
-
-def _placement_to_dict(p: Placement) -> dict[str, Any]:
-    return {
-        "dance_id": p.dance_id,
-        "locked": p.locked,
-        "mirror": p.mirror,
-        "blend_s": float(p.blend_s),
-        "mirror_on_repeat": p.mirror_on_repeat,
-        "music_fit": p.music_fit,
-        "transition_in": p.transition_in,
-        "transition_out": p.transition_out,
-    }
 
 
 def project_to_dict(project: Project, project_path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -122,13 +111,13 @@ def project_to_dict(project: Project, project_path: str | os.PathLike[str]) -> d
             "hash": project.song_hash,
         },
         "analysis": project.analysis,
-        "segmentation": project.segmentation,
+        "segmentation": project.segmentation.to_dict(),
         "phrases": [[int(a), int(b)] for a, b in project.phrase_bounds],
         "choreography": {
             "scorer": project.choreography.scorer,
             "decoder": project.choreography.decoder,
             "notes": dict(project.choreography.notes),
-            "placements": [_placement_to_dict(p) for p in project.choreography.placements],
+            "placements": [p.to_dict() for p in project.choreography.placements],
         },
         "library": project.library.to_dict(),
         "model": project.model.to_dict(),
@@ -141,33 +130,19 @@ def save_project(project: Project, path: str | os.PathLike[str]) -> Path:
     return write_json_atomic(path, project_to_dict(project, path))
 
 
+FIX = "the project file is damaged; open its autosave or a copy"
+
+
 def _bad(source: str, what: str) -> ChoreoError:
-    return ChoreoError(
-        f"{source}: {what} — the project file is damaged; open its autosave or a copy"
-    )
+    return ChoreoError(f"{source}: {what} — {FIX}")
 
 
 def _placements(source: str, data: Any) -> list[Placement]:
     if not isinstance(data, list):
         raise _bad(source, "choreography/placements is not a list")
-    out = []
-    for i, row in enumerate(data):
-        if not isinstance(row, dict) or not isinstance(row.get("dance_id"), str):
-            raise _bad(source, f"placement {i} has no dance_id")
-        out.append(
-            Placement(
-                phrase_index=i,
-                dance_id=row["dance_id"],
-                locked=bool(row.get("locked", False)),
-                mirror=bool(row.get("mirror", False)),
-                blend_s=float(row.get("blend_s", DEFAULT_BLEND_S)),
-                mirror_on_repeat=bool(row.get("mirror_on_repeat", True)),
-                music_fit=row.get("music_fit"),
-                transition_in=row.get("transition_in"),
-                transition_out=row.get("transition_out"),
-            )
-        )
-    return out
+    where = Where(source, FIX).at("choreography").at("placements")
+    return [Placement.from_dict(require_object(row, where.at(i)), i, where.at(i))
+            for i, row in enumerate(data)]
 
 
 def _bounds(source: str, data: Any) -> list[tuple[int, int]]:
@@ -180,6 +155,11 @@ def _bounds(source: str, data: Any) -> list[tuple[int, int]]:
             raise _bad(source, f"phrase {i} has bad beat bounds {pair!r}")
         bounds.append((pair[0], pair[1]))
     return bounds
+
+
+def _constraints(source: str, data: Any) -> SegmentConstraints:
+    where = Where(source, FIX).at("segmentation")
+    return SegmentConstraints.from_dict(require_object(data, where), where)
 
 
 def project_from_dict(obj: Any, project_path: str | os.PathLike[str]) -> Project:
@@ -213,7 +193,7 @@ def project_from_dict(obj: Any, project_path: str | os.PathLike[str]) -> Project
             ),
             library=LibraryRef(str(lib["name"]), str(lib["fingerprint"]), str(lib.get("path", ""))),
             model=ModelRef(str(model["scorer"]), str(model.get("path", ""))),
-            segmentation=dict(obj.get("segmentation") or {}),
+            segmentation=_constraints(source, obj.get("segmentation") or {}),
             settings=dict(obj.get("settings") or {}),
         )
     except (KeyError, TypeError, AttributeError) as exc:
@@ -234,21 +214,12 @@ def _resolve_song(song: dict[str, Any], project_path: str | os.PathLike[str]) ->
 
 def read_project(path: str | os.PathLike[str]) -> Project:
     """Read a `.choreo` file; problems are one-line errors, a missing song a SongMissingError."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ChoreoError(f"{source}: no such project file — check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ChoreoError(f"{source}: cannot read the project ({exc}) — check the file") from None
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _bad(source, f"not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    project = project_from_dict(obj, path)
+    if not Path(path).is_file():
+        raise ChoreoError(f"{path}: no such project file — check the path")
+    project = project_from_dict(read_json_file(path, fix=FIX), path)
     if not Path(project.song_path).is_file():
         raise SongMissingError(
-            f"{source}: its song {Path(project.song_path).name} is not at {project.song_path} "
+            f"{path}: its song {Path(project.song_path).name} is not at {project.song_path} "
             "— locate the song file",
             project,
         )

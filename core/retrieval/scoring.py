@@ -11,29 +11,19 @@ never recompute them.
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 from choreo_studio.core.library.tempo import BEATS_PER_COUNT_CHOICES, TIME_CHANGE_COST_OCTAVES
+from choreo_studio.core.phrases.segmentation import segmentation_key
 from choreo_studio.core.progress import ProgressFn, no_progress
 
 if TYPE_CHECKING:
     from choreo_studio.core.library.library import Library
-    from choreo_studio.core.phrases.segmentation import MusicPhrase
     from choreo_studio.core.phrases.song import Song
 
 CACHE_SIZE = 16
-
-
-def segmentation_key(song_hash: str, phrases: Sequence[MusicPhrase]) -> str:
-    """A key for one song cut into phrases (changes when the user moves a boundary)."""
-    h = hashlib.sha256(song_hash.encode("utf-8"))
-    for p in phrases:
-        h.update(f"{p.start_s:.4f}-{p.end_s:.4f};".encode())
-    return h.hexdigest()[:24]
 
 
 class Scorer:
@@ -47,7 +37,7 @@ class Scorer:
 
     def probabilities(self, song: Song, progress: ProgressFn = no_progress) -> np.ndarray:
         """P(d | u_t) for each phrase of ``song`` (rows sum to 1), from the cache when known."""
-        key = segmentation_key(song.analysis.song_hash, song.phrases)
+        key = f"{song.analysis.song_hash}-{segmentation_key(song.analysis.beats_s, song.phrases)}"
         if key in self._cache:
             self._cache.move_to_end(key)
             progress(1.0, f"{self.name}: cached")

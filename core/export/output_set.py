@@ -1,0 +1,103 @@
+"""One export as one unit: every file is written into a fresh folder beside the output folder,
+then moved in together, and a manifest naming the set (with checksums) is written last.
+
+A kill while writing leaves the previous export untouched (the half-written files sit in the
+``.NAME.partial-PID-*`` folder, which the next export into that folder removes); a kill in the
+moment of moving leaves no manifest, so an engine that checks ``manifest.json`` never pairs a
+timeline with the motion of another run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from choreo_studio.core import __version__
+from choreo_studio.core.atomic_io import make_folder, os_error, write_json_atomic
+
+MANIFEST = "manifest.json"
+MANIFEST_KIND = "choreo-export"
+MANIFEST_FORMAT_VERSION = 1
+
+Writer = Callable[[Path], object]
+"""Writes one file at the path it is given."""
+
+
+def _partial_prefix(folder: Path) -> str:
+    return f".{folder.name}.partial-"
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (POSIX; elsewhere every leftover counts as stale)."""
+    if sys.platform == "win32":
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_partials(folder: Path) -> list[Path]:
+    """Delete the partial folders of exports into ``folder`` whose process is gone."""
+    removed = []
+    prefix = _partial_prefix(folder)
+    for path in folder.parent.glob(f"{prefix}*"):
+        pid_text = path.name[len(prefix):].split("-", 1)[0]
+        if not (path.is_dir() and pid_text.isdigit()):
+            continue  # not one of ours
+        pid = int(pid_text)
+        if pid != os.getpid() and not _alive(pid):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_output_set(folder: str | os.PathLike[str], writers: Mapping[str, Writer]
+                     ) -> dict[str, Path]:
+    """Write ``{file name: writer}`` into ``folder`` as one set; returns name → final path.
+
+    Files of earlier exports that are not in this set stay, but the manifest names only this
+    set. OS failures are one-line errors (see :mod:`core.atomic_io`).
+    """
+    target = make_folder(folder).resolve()
+    remove_stale_partials(target)
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f"{_partial_prefix(target)}{os.getpid()}-",
+                                        dir=target.parent))
+    except OSError as exc:
+        raise os_error(exc, target.parent, "create") from None
+    try:
+        for name, write in writers.items():
+            write(staging / name)
+        files = {name: {"bytes": (staging / name).stat().st_size,
+                        "sha256": _sha256(staging / name)} for name in writers}
+        (target / MANIFEST).unlink(missing_ok=True)  # no manifest while the set is mixed
+        for name in writers:
+            os.replace(staging / name, target / name)
+        write_json_atomic(target / MANIFEST, {
+            "format_version": MANIFEST_FORMAT_VERSION,
+            "kind": MANIFEST_KIND,
+            "generator": f"choreo-studio {__version__}",
+            "files": files,
+        })
+    except OSError as exc:
+        raise os_error(exc, target) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {name: target / name for name in writers}

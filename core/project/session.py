@@ -1,0 +1,310 @@
+"""The one session model: what `choreo auto` runs through once and the editor edits step by step.
+
+load song → analyse → segment (with the user's constraints) → score → decode (locks, ties,
+vary, reuse) → suggestions → render → export. A :class:`Segmentation` is one immutable state
+of a song's session (its cut, the scores on that cut and the choreography placed on it); every
+operation here takes a state and returns a new one, so the editor's undo keeps the old one and
+the CLI simply runs them in order. Qt-free; the editor's commands are thin adapters over it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from choreo_studio.core.analysis.music_analysis import MusicAnalysis
+from choreo_studio.core.choreography.engine import Engine
+from choreo_studio.core.choreography.placements import Choreography, Placement, ScoreParts
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.phrases.feature_cache import FeatureCache
+from choreo_studio.core.phrases.segmentation import (
+    MusicPhrase,
+    SegmentConstraints,
+    phrase_span_key,
+    phrases_from_bounds,
+)
+from choreo_studio.core.phrases.song import Song, song_with_phrases
+from choreo_studio.core.phrases.song import resegment as cut_song
+from choreo_studio.core.progress import ProgressFn, no_progress, sub_progress
+from choreo_studio.core.project.project_file import (
+    LibraryRef,
+    ModelRef,
+    Project,
+    check_library,
+)
+from choreo_studio.core.retrieval.decoding import section_ties
+
+if TYPE_CHECKING:
+    from choreo_studio.core.audio.load import Audio
+    from choreo_studio.core.export.output_set import Writer
+    from choreo_studio.core.library.library import DancePhrase
+    from choreo_studio.core.motion.motion import Motion
+    from choreo_studio.core.retrieval.suggestions import Suggestion
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """One consistent state of a session: the song cut into phrases (with its analysis, the
+    user's constraints and the phrase features), P(d | u_t) on that cut, and the choreography
+    placed on it (one placement per phrase)."""
+
+    song: Song
+    scores: np.ndarray
+    choreography: Choreography
+
+    def __post_init__(self) -> None:
+        if len(self.choreography) != len(self.song.phrases):
+            raise ValueError(f"{len(self.choreography)} placements for "
+                             f"{len(self.song.phrases)} phrases")
+
+    @property
+    def analysis(self) -> MusicAnalysis:
+        return self.song.analysis
+
+    @property
+    def constraints(self) -> SegmentConstraints:
+        return self.song.constraints
+
+    @property
+    def phrases(self) -> list[MusicPhrase]:
+        return self.song.phrases
+
+    def with_choreography(self, choreography: Choreography) -> Segmentation:
+        """This cut with another choreography on it (placement edits)."""
+        return replace(self, choreography=choreography)
+
+
+# ---------------------------------------------------------------------------- opening
+def start(engine: Engine, song: Song, progress: ProgressFn = no_progress) -> Segmentation:
+    """Score and decode a freshly opened song under the engine's settings."""
+    scores = engine.probabilities(song, sub_progress(progress, 0.0, 0.8))
+    progress(0.85, f"decoding ({engine.decoder})")
+    choreography = engine.decode(scores, song.phrases)
+    progress(1.0, "choreography ready")
+    return Segmentation(song, scores, choreography)
+
+
+def feature_cut(audio: Audio, analysis: MusicAnalysis, constraints: SegmentConstraints,
+                progress: ProgressFn = no_progress,
+                phrases: list[MusicPhrase] | None = None) -> Song:
+    """The song cut under ``constraints`` (or into the given ``phrases``), features from the
+    user cache."""
+    cache = FeatureCache(audio.content_hash)
+    logmel = cache.load_logmel()
+    if phrases is None:
+        return cut_song(audio, analysis, constraints, progress, cache, logmel)
+    return song_with_phrases(audio, analysis, phrases, constraints, progress, cache, logmel)
+
+
+def restore(engine: Engine, project: Project, audio: Audio, progress: ProgressFn = no_progress
+            ) -> tuple[Segmentation, str]:
+    """A saved project reopened exactly: its analysis, its saved phrases (no re-segmentation),
+    placements and locks; returns the state and a warning for the user ('' when none).
+
+    Placements whose dance the engine's library lacks are re-decoded around the others (which
+    are held as they are), under the one carry-over policy.
+    """
+    name = Path(project.song_path).name
+    if audio.content_hash != project.song_hash:
+        raise ChoreoError(f"{name}: the song's content changed since the project was saved — "
+                          "locate the original song file")
+    if project.analysis:
+        analysis = MusicAnalysis.from_dict(project.analysis, project.song_path)
+    else:  # saved before its analysis was ready: analyse it again
+        from choreo_studio.core.phrases.song import open_song
+
+        analysis = open_song(audio, sub_progress(progress, 0.0, 0.5)).analysis
+    warning = ""
+    try:
+        check_library(project, engine.library.name, engine.library.fingerprint)
+    except ChoreoError as exc:
+        warning = str(exc)
+    try:
+        phrases = phrases_from_bounds(analysis, project.phrase_bounds)
+    except ChoreoError as exc:
+        raise ChoreoError(f"{name}: {exc} — open the song itself and choreograph it again"
+                          ) from None
+    song = feature_cut(audio, analysis, project.segmentation, sub_progress(progress, 0.5, 0.8),
+                       phrases)
+    scores = engine.probabilities(song, sub_progress(progress, 0.8, 0.95))
+    saved = project.choreography
+    missing = [p.phrase_index for p in saved if engine.dance(p.dance_id) is None]
+    choreography = saved
+    if missing:
+        kept = {p.phrase_index: p for p in saved if p.phrase_index not in missing}
+        solved = engine.decode(scores, phrases, saved, kept=kept)
+        choreography = Choreography(solved.placements, saved.scorer, saved.decoder,
+                                    dict(saved.notes))
+        warning = warning or f"{len(missing)} placements named dances missing from the library"
+    progress(1.0, "project restored")
+    return Segmentation(song, scores, choreography), warning
+
+
+def to_project(engine: Engine, seg: Segmentation, song_path: str,
+               settings: Mapping[str, object] | None = None) -> Project:
+    """The project file's view of a session state."""
+    return Project(
+        song_path=song_path,
+        song_hash=seg.song.content_hash,
+        analysis=seg.analysis.to_dict(),
+        phrase_bounds=[(p.start_beat, p.end_beat) for p in seg.phrases],
+        choreography=seg.choreography,
+        library=LibraryRef(engine.library.name, engine.library.fingerprint, engine.library_path),
+        model=ModelRef(engine.scorer_name, engine.model_path),
+        segmentation=seg.constraints,
+        settings=dict(settings or {}),
+    )
+
+
+# ---------------------------------------------------------------------------- placements
+def solve(engine: Engine, seg: Segmentation, *, temperature: float = 0.0,
+          seed: int | None = None, tie_sections: bool | None = None,
+          progress: ProgressFn = no_progress) -> Choreography:
+    """Re-decode every unlocked phrase, or sample a varied one (``temperature`` > 0); each
+    phrase keeps its settings (mirror, blend …), locked phrases everything."""
+    progress(0.0, "solving")
+    options = replace(engine.options, temperature=temperature, seed=seed)
+    if tie_sections is not None:
+        options = replace(options, tie_sections=tie_sections)
+    result = engine.decode(seg.scores, seg.phrases, seg.choreography, options=options)
+    progress(1.0, "solved")
+    return result
+
+
+def swap(seg: Segmentation, t: int, dance_id: str) -> Choreography:
+    """``dance_id`` on phrase ``t`` (its other settings stay)."""
+    chor = seg.choreography
+    return chor.with_placement(chor[t].with_changes(dance_id=dance_id))
+
+
+def same_as_section(seg: Segmentation, t: int) -> tuple[Choreography, list[int]]:
+    """Copy phrase ``t``'s dance to its tied phrases in the other repeats of its section;
+    returns the choreography and the phrases that changed (locked ones never do)."""
+    chor = seg.choreography
+    group = next((g for g in section_ties([p.section_label for p in seg.phrases]) if t in g), [])
+    dance_id = chor[t].dance_id
+    changed = [i for i in group if i != t and not chor[i].locked and chor[i].dance_id != dance_id]
+    placements = list(chor.placements)
+    for i in changed:
+        placements[i] = placements[i].with_changes(dance_id=dance_id)
+    return Choreography(placements, chor.scorer, chor.decoder, dict(chor.notes)), changed
+
+
+def score_parts(engine: Engine, seg: Segmentation) -> list[ScoreParts]:
+    """Music fit and transitions of every placement as the model sees them now."""
+    return engine.score_parts(seg.scores, seg.choreography)
+
+
+def suggestions(engine: Engine, seg: Segmentation, t: int, top_k: int = 10
+                ) -> list[tuple[DancePhrase, Suggestion]]:
+    """Top-K alternatives for phrase ``t`` given its current neighbours."""
+    return engine.suggestions(seg.scores, seg.choreography, t, top_k)
+
+
+# ---------------------------------------------------------------------------- segmentation
+def resegment(engine: Engine, seg: Segmentation, constraints: SegmentConstraints,
+              progress: ProgressFn = no_progress, analysis: MusicAnalysis | None = None
+              ) -> Segmentation:
+    """Re-segment under new constraints and re-decode only the phrases that changed.
+
+    Phrases whose span is unchanged keep their placement (and lock). A changed phrase that
+    mostly covers a locked phrase's music keeps that locked placement. Only the remaining
+    phrases are decoded, with every kept placement held fixed.
+    """
+    progress(0.0, "segmenting")
+    song = feature_cut(seg.song.audio, analysis or seg.analysis, constraints,
+                       sub_progress(progress, 0.0, 0.7))
+    scores = engine.probabilities(song, sub_progress(progress, 0.7, 0.9))
+    kept = carried_over(seg, song.phrases)
+    options = replace(engine.options, temperature=0.0, seed=None)
+    chor = engine.decode(scores, song.phrases, kept=kept, options=options)
+    progress(1.0, "re-segmented")
+    return Segmentation(song, scores, chor)
+
+
+def carried_over(seg: Segmentation, phrases: Sequence[MusicPhrase]) -> dict[int, Placement]:
+    """Placements that survive a re-segmentation, by new phrase index (times in seconds)."""
+    old = {phrase_span_key(p): seg.choreography[p.index] for p in seg.phrases}
+    keep: dict[int, Placement] = {}
+    for p in phrases:
+        key = phrase_span_key(p)
+        if key in old:
+            keep[p.index] = old[key]
+            continue
+        overlap, q = max((min(p.end_s, q.end_s) - max(p.start_s, q.start_s), q.index)
+                         for q in seg.phrases)
+        if seg.choreography[q].locked and overlap > 0.5 * (p.end_s - p.start_s):
+            keep[p.index] = seg.choreography[q]
+    return keep
+
+
+def retime(engine: Engine, seg: Segmentation, progress: ProgressFn = no_progress, *,
+           tempo_bpm: float | None = None, first_downbeat_s: float | None = None,
+           beats_per_bar: int | None = None) -> Segmentation:
+    """Tempo tools: re-track beats / downbeats / meter, then re-segment (pins are dropped: they
+    were placed on the old beat grid)."""
+    from choreo_studio.core.analysis.analyzer import reanalyze_beats
+
+    analysis = reanalyze_beats(seg.song.audio, seg.analysis, tempo_bpm=tempo_bpm,
+                               first_downbeat_s=first_downbeat_s, beats_per_bar=beats_per_bar,
+                               progress=sub_progress(progress, 0.0, 0.3))
+    constraints = SegmentConstraints(min_bars=seg.constraints.min_bars,
+                                     max_bars=seg.constraints.max_bars)
+    return resegment(engine, seg, constraints, sub_progress(progress, 0.3, 1.0), analysis)
+
+
+# ---------------------------------------------------------------------------- motion, files
+def render(engine: Engine, seg: Segmentation, fps: float = 30.0,
+           progress: ProgressFn = no_progress) -> Motion:
+    """The beat-warped, blended motion of the whole song."""
+    return engine.render(seg.song, seg.choreography, fps=fps, progress=progress)
+
+
+def audition(engine: Engine, seg: Segmentation, t: int, dance_id: str, fps: float = 30.0
+             ) -> Motion:
+    """Phrase ``t`` danced with ``dance_id``, beat-warped to the song, cut to the phrase."""
+    from choreo_studio.core.choreography.render import render as render_choreography
+
+    phrase = seg.phrases[t]
+    single = Choreography([seg.choreography[t].with_changes(phrase_index=0, dance_id=dance_id)],
+                          seg.choreography.scorer, "audition")
+    motion = render_choreography(single, seg.analysis, [replace(phrase, index=0)],
+                                 engine.library, fps=fps)
+    start_frame = min(int(round(phrase.start_s * fps)), motion.n_frames - 1)
+    end_frame = min(int(round(phrase.end_s * fps)) + 1, motion.n_frames)
+    return motion.trim(start_frame, max(end_frame, start_frame + 1))
+
+
+def export(
+    engine: Engine,
+    seg: Segmentation,
+    outdir: str | os.PathLike[str],
+    *,
+    kinds: Sequence[str] | None = None,
+    fps: float = 30.0,
+    song_name: str = "",
+    motion: Motion | None = None,
+    extra: Callable[[Motion], Mapping[str, Writer]] | None = None,
+    progress: ProgressFn = no_progress,
+) -> dict[str, Path]:
+    """Write the session's files (``kinds``, default all four of core's) into ``outdir`` as one
+    set, rendering the motion first when a motion file is asked for and ``motion`` is None.
+
+    ``extra(motion)`` gives more writers by kind (the editor's MP4), written into the same set.
+    """
+    from choreo_studio.core.export.files import CORE_KINDS, MOTION_KINDS, write_exports
+
+    kinds = tuple(CORE_KINDS if kinds is None else kinds)
+    needs_motion = extra is not None or any(k in MOTION_KINDS for k in kinds)
+    if motion is None and needs_motion:
+        motion = render(engine, seg, fps, sub_progress(progress, 0.0, 0.3))
+    progress(0.3, "writing files")
+    files = write_exports(seg.song, seg.choreography, motion, engine.library, outdir,
+                          song_name=song_name, fps=fps, parts=score_parts(engine, seg),
+                          kinds=kinds, extra=extra(motion) if extra is not None else None)
+    progress(1.0, "exported")
+    return files

@@ -1,0 +1,246 @@
+"""The one session model without Qt: open, swap, lock, re-solve, vary, ties, boundary edits,
+tempo, save/restore and export, as the editor's commands and `choreo auto` drive it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from choreo_studio.core.choreography.engine import load_engine
+from choreo_studio.core.choreography.placements import ScoreParts
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.export.output_set import MANIFEST, write_output_set
+from choreo_studio.core.export.timeline import read_timeline
+from choreo_studio.core.phrases.song import open_song
+from choreo_studio.core.project import session
+from choreo_studio.core.project.project_file import read_project, save_project
+from choreo_studio.resources.demo_song import DemoSongSpec, render_demo_song
+
+from tests import engine_synthetic
+
+SHORT_SONG = DemoSongSpec(
+    tempo_bpm=132.0,
+    structure=(("intro", 2), ("verse", 4), ("chorus", 4), ("verse", 4), ("chorus", 4)),
+    seed=3,
+)
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory):
+    """A short demo song (analysed once into a private cache) and a 12-dance library."""
+    root = tmp_path_factory.mktemp("session")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CHOREO_CACHE_DIR", str(root / "cache"))
+        path = render_demo_song(SHORT_SONG).write_wav(root / "short song.wav")
+        engine_synthetic.library(k=12).save(root / "library")
+        open_song(path)  # fills the analysis cache the tests then read
+    return {"song": path, "library": root / "library", "cache": root / "cache"}
+
+
+@pytest.fixture(autouse=True)
+def _cache(monkeypatch, assets):
+    monkeypatch.setenv("CHOREO_CACHE_DIR", str(assets["cache"]))
+
+
+@pytest.fixture()
+def engine(assets):
+    return load_engine(str(assets["library"]))
+
+
+@pytest.fixture()
+def opened(engine, assets):
+    return session.start(engine, open_song(assets["song"]))
+
+
+def test_start_decodes_every_phrase_and_parts_come_from_the_model(engine, opened):
+    chor = opened.choreography
+    assert len(chor) == len(opened.phrases) >= 4
+    assert chor.scorer == "descriptor matcher" and chor.decoder == "viterbi"
+    parts = session.score_parts(engine, opened)
+    m, lib = engine.transition, engine.library
+    idx = [lib.index_of(p.dance_id) for p in chor]
+    for t, part in enumerate(parts):
+        assert part.music_fit == pytest.approx(float(opened.scores[t, idx[t]]))
+        assert part.transition_in == (None if t == 0 else pytest.approx(float(m[idx[t - 1],
+                                                                                  idx[t]])))
+    assert parts[-1].transition_out is None
+
+
+def test_swap_changes_the_neighbours_parts_without_touching_placements(engine, opened):
+    other = next(d.id for d in engine.library.phrases if d.id != opened.choreography[1].dance_id)
+    after = session.swap(opened, 1, other)
+    assert after[1].dance_id == other and after[0] == opened.choreography[0]
+    parts = session.score_parts(engine, opened.with_choreography(after))
+    lib = engine.library
+    assert parts[2].transition_in == pytest.approx(
+        float(engine.transition[lib.index_of(other), lib.index_of(after[2].dance_id)]))
+
+
+def test_vary_keeps_mirror_blend_and_locks_and_is_labelled_like_the_cli(engine, opened):
+    """Regression: the editor's vary dropped an unlocked phrase's mirror and said "vary"."""
+    chor = opened.choreography
+    locked = chor[0].with_changes(locked=True)
+    mirrored = chor[1].with_changes(mirror=True, blend_s=0.6, beats_per_count=2.0)
+    state = opened.with_choreography(chor.with_placement(locked).with_placement(mirrored))
+    results = [session.solve(engine, state, temperature=3.0, seed=s) for s in range(6)]
+    assert len({tuple(r.dance_ids) for r in results}) > 1
+    for varied in results:
+        assert varied.decoder == "viterbi (vary)"
+        assert varied[0] == locked
+        assert varied[1].mirror and varied[1].blend_s == 0.6
+        assert varied[1].beats_per_count == 2.0
+    again = session.solve(engine, state)
+    assert again.decoder == "viterbi" and again[1].mirror and again[0] == locked
+
+
+def test_same_as_section_copies_to_the_unlocked_repeats(opened):
+    labels = [p.section_label for p in opened.phrases]
+    t = labels.index("B")
+    changed_chor, changed = session.same_as_section(opened, t)
+    assert changed and all(labels[i] == "B" for i in changed)
+    assert all(changed_chor[i].dance_id == changed_chor[t].dance_id for i in changed)
+
+
+def test_split_and_merge_keep_the_untouched_phrases(engine, opened):
+    first = opened.phrases[0]
+    inside = float(opened.analysis.beats_s[first.start_beat + first.n_beats // 2])
+    chor = opened.choreography.with_placement(opened.choreography[-1].with_changes(
+        mirror=True, locked=True))
+    state = opened.with_choreography(chor)
+    split = session.resegment(engine, state, state.constraints.pin(inside))
+    assert len(split.phrases) == len(opened.phrases) + 1
+    assert split.choreography[-1] == chor[-1].with_changes(phrase_index=len(split.phrases) - 1)
+    assert split.choreography.decoder == "viterbi"
+    merged = session.resegment(engine, split, split.constraints.remove(inside))
+    assert [p.start_s for p in merged.phrases] == [p.start_s for p in opened.phrases]
+    assert merged.choreography[-1].locked and merged.choreography[-1].mirror
+
+
+def test_retime_re_tracks_the_beats_and_keeps_a_choreography(engine, opened):
+    after = session.retime(engine, opened, tempo_bpm=SHORT_SONG.tempo_bpm / 2)
+    assert after.analysis.tempo_bpm == pytest.approx(SHORT_SONG.tempo_bpm / 2, rel=0.05)
+    assert len(after.choreography) == len(after.phrases)
+
+
+def test_project_round_trip_restores_without_re_segmenting(engine, opened, assets, tmp_path,
+                                                          monkeypatch):
+    """Regression: restore re-ran the segmenter under synthetic pins; a placement's
+    beats_per_count = 0.5 came back as None."""
+    chor = opened.choreography.with_placement(
+        opened.choreography[1].with_changes(beats_per_count=0.5, mirror=True, locked=True))
+    state = opened.with_choreography(chor)
+    path = save_project(session.to_project(engine, state, str(assets["song"]), {"top_k": 5}),
+                        tmp_path / "song.choreo")
+    project = read_project(path)
+    import choreo_studio.core.phrases.segmentation as segmentation
+    import choreo_studio.core.phrases.song as song_module
+
+    def no_dp(*_args, **_kwargs):
+        raise AssertionError("a restore must not re-run the segmentation")
+
+    monkeypatch.setattr(segmentation, "segment", no_dp)
+    monkeypatch.setattr(song_module, "segment", no_dp)
+    back, warning = session.restore(engine, project, opened.song.audio)
+    assert warning == ""
+    assert back.phrases == opened.phrases
+    assert back.choreography.placements == chor.placements
+    assert back.choreography[1].beats_per_count == 0.5
+    np.testing.assert_allclose(back.scores, opened.scores)
+
+
+def test_restore_refuses_bounds_that_do_not_cover_the_beats(engine, opened, assets):
+    project = session.to_project(engine, opened, str(assets["song"]))
+    project.phrase_bounds[-1] = (project.phrase_bounds[-1][0], project.phrase_bounds[-1][1] + 7)
+    with pytest.raises(ChoreoError, match="do not cover the song"):
+        session.restore(engine, project, opened.song.audio)
+
+
+def test_restore_with_another_library_re_solves_only_the_missing_dances(engine, opened, assets,
+                                                                        tmp_path):
+    chor = opened.choreography
+    project = session.to_project(engine, opened.with_choreography(chor.with_placement(
+        chor[1].with_changes(dance_id="gone", mirror=True))), str(assets["song"]))
+    back, warning = session.restore(engine, project, opened.song.audio)
+    assert "missing" in warning
+    assert engine.dance(back.choreography[1].dance_id) is not None
+    assert back.choreography[1].mirror  # the one carry-over policy: settings stay
+    assert [p.dance_id for p in back.choreography][2:] == chor.dance_ids[2:]
+
+
+def test_export_writes_the_cli_names_as_one_set(engine, opened, tmp_path):
+    out = tmp_path / "out"
+    files = session.export(engine, opened, out, song_name="short song.wav")
+    assert {p.name for p in files.values()} == {"timeline.json", "timeline.csv", "dance.bvh",
+                                                "dance.glb"}
+    timeline = read_timeline(files["timeline"])
+    assert timeline.choreography.placements == opened.choreography.placements
+    parts = session.score_parts(engine, opened)
+    rows = json.loads(files["timeline"].read_text())["phrases"]
+    assert [r["scores"]["music_fit"] for r in rows] == pytest.approx(
+        [p.music_fit for p in parts])
+    glb = files["glb"].read_bytes()
+    assert b'"name":"short song.wav"' in glb or b'"name": "short song.wav"' in glb
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert set(manifest["files"]) == {p.name for p in files.values()}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.partial-")]
+    assert not list(out.glob("*.tmp"))
+
+
+def test_a_failed_export_leaves_the_previous_set_untouched(tmp_path):
+    out = tmp_path / "out"
+    write_output_set(out, {"a.txt": lambda p: p.write_text("old a"),
+                           "b.txt": lambda p: p.write_text("old b")})
+
+    def broken(path: Path) -> None:
+        path.write_text("half")
+        raise ChoreoError("disk trouble")
+
+    with pytest.raises(ChoreoError):
+        write_output_set(out, {"a.txt": lambda p: p.write_text("new a"), "b.txt": broken})
+    assert (out / "a.txt").read_text() == "old a" and (out / "b.txt").read_text() == "old b"
+    assert json.loads((out / MANIFEST).read_text())["files"]["a.txt"]["bytes"] == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+KILLED_EXPORT = """
+import sys, time
+from pathlib import Path
+from choreo_studio.core.export.output_set import write_output_set
+
+def slow(path):
+    path.write_text("new b")
+    Path(sys.argv[2]).write_text("writing")
+    time.sleep(120)
+
+write_output_set(sys.argv[1], {"a.txt": lambda p: p.write_text("new a"), "b.txt": slow})
+"""
+
+
+def test_an_export_killed_while_writing_leaves_the_old_set_and_no_strays(tmp_path):
+    out, marker = tmp_path / "out", tmp_path / "marker"
+    write_output_set(out, {"a.txt": lambda p: p.write_text("old a"),
+                           "b.txt": lambda p: p.write_text("old b")})
+    child = subprocess.Popen([sys.executable, "-c", KILLED_EXPORT, str(out), str(marker)])
+    try:
+        while not marker.exists() and child.poll() is None:
+            time.sleep(0.05)  # waiting for the child to reach its second file, not timing it
+    finally:
+        child.kill()
+        child.wait()
+    assert marker.exists(), "the child export never reached its second file"
+    assert (out / "a.txt").read_text() == "old a" and (out / "b.txt").read_text() == "old b"
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(".out.partial-")]
+    write_output_set(out, {"a.txt": lambda p: p.write_text("next a")})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["marker", "out"]
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "b.txt", MANIFEST]
+    assert set(json.loads((out / MANIFEST).read_text())["files"]) == {"a.txt"}
+
+
+def test_score_parts_multiply_to_the_score():
+    assert ScoreParts(0.5, 0.5, None).score == pytest.approx(0.25)
+    assert ScoreParts().score is None
