@@ -110,3 +110,21 @@ def test_truncated_weights(bundle_path, tmp_path):
     data = (path / WEIGHTS_NAME).read_bytes()
     (path / WEIGHTS_NAME).write_bytes(data[: len(data) // 2])
     _one_line_error(path, "cannot read weights")
+
+
+def test_overflowing_weights_give_a_one_line_error_not_nan_scores(bundle_path, tmp_path):
+    from choreo_studio.core.progress import no_progress
+    from choreo_studio.core.retrieval.network_scoring import NetworkScorer
+
+    def blow_up(w):
+        for k in w:
+            if k.startswith("predictor.") and w[k].is_floating_point() and w[k].ndim == 2:
+                w[k] = torch.full_like(w[k], 1e38)
+        return w
+
+    bundle = load_bundle(_copy(bundle_path, tmp_path / "x", tensors=blow_up))
+    scorer = NetworkScorer(bundle, _library())
+    song = SimpleNamespace(features=SimpleNamespace(
+        mel=np.random.default_rng(0).random((2, 128, 128)).astype(np.float32)))
+    with pytest.raises(ChoreoError, match="NaN or infinite scores"):
+        scorer._compute(song, no_progress)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.progress import ProgressFn
 from choreo_studio.core.retrieval.model_bundle import ModelBundle
 from choreo_studio.core.retrieval.scoring import Scorer
@@ -36,5 +37,9 @@ class NetworkScorer(Scorer):
             progress(start / max(mel.shape[0], 1), f"{self.name}: scoring phrases")
             batch = torch.from_numpy(np.ascontiguousarray(mel[start : start + BATCH_SIZE]))
             out[start : start + BATCH_SIZE] = self.network(batch.float()).numpy()
+        if not np.isfinite(out).all():
+            raise ChoreoError(f"{self.bundle.path or self.name}: the model gives NaN or infinite "
+                              "scores (overflowing weights) — retrain it, or run without it "
+                              "(--no-model)")
         progress(1.0, f"{self.name}: scored")
         return out
