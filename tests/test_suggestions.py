@@ -1,7 +1,10 @@
-"""Suggestions rank by P(d|u_t)·M(prev→d)·M(d→next) and report the parts."""
+"""Suggestions rank by log P(d|u_t) + W(prev→d) + W(d→next), exactly at any K, with named parts."""
 
 import numpy as np
+import pytest
+from choreo_studio.core.library.transition_prior import CutFeatures
 from choreo_studio.core.retrieval.suggestions import suggest
+from choreo_studio.core.retrieval.transitions import LearnedM, TransitionModel
 
 
 def test_suggestions_follow_the_formula():
@@ -17,8 +20,10 @@ def test_suggestions_follow_the_formula():
     for s in got:
         d = s.dance_index
         assert s.music_fit == fit[d]
-        assert s.transition_in == m[3, d] and s.transition_out == m[d, 7]
-        assert np.isclose(s.score, s.music_fit * s.transition_in * s.transition_out)
+        assert s.transition_in == pytest.approx(m[3, d], rel=1e-6)
+        assert s.transition_out == pytest.approx(m[d, 7], rel=1e-6)
+        assert s.score == pytest.approx(s.music_fit * s.transition_in * s.transition_out, 1e-5)
+        assert s.pose_jump_in == s.pose_jump_out == 0.0
 
 
 def test_transition_changes_the_ranking_and_ends_have_one_neighbour():
@@ -30,3 +35,26 @@ def test_transition_changes_the_ranking_and_ends_have_one_neighbour():
     first = suggest(fit, m, nxt=2, top_k=2)
     assert [s.dance_index for s in first] == [0, 1]
     assert all(s.transition_in == 1.0 for s in first)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_exact_top_k_with_cut_costs_on_a_factored_model(seed):
+    """The pruned search returns the brute-force top 10 of the full score, parts included."""
+    rng = np.random.default_rng(seed)
+    k, d = 3000, 6
+    groups = rng.integers(0, 5, k)
+    table = rng.uniform(0.05, 1.0, (5, 5))
+    pairs = (rng.integers(0, k, 500), rng.integers(0, k, 500), rng.uniform(0.5, 1.0, 500))
+    cut = CutFeatures(end=rng.normal(0, 1, (k, d)), start=rng.normal(0, 1, (k, d)))
+    model = TransitionModel(LearnedM.factored(groups, table, pairs), cut, weight=0.7)
+    fit = rng.dirichlet(np.full(k, 0.3))
+    got = suggest(fit, prev=11, nxt=29, top_k=10, model=model)
+    full = (np.log(np.maximum(fit, 1e-12)) + model.row(11, penalise_repeats=False)
+            + model.col(29, penalise_repeats=False))
+    full[[11, 29]] = -np.inf
+    assert [s.dance_index for s in got] == np.argsort(-full)[:10].tolist()
+    best = got[0]
+    m_in, jump_in = model.parts(11, best.dance_index)
+    assert best.transition_in == pytest.approx(m_in, rel=1e-5)
+    assert best.pose_jump_in == pytest.approx(jump_in, rel=1e-5)
+    assert [name for name, _ in best.parts()][0] == "fits the music"

@@ -88,9 +88,9 @@ class CutFeatures:
         out = np.empty((e.shape[0], s.shape[0]), dtype=np.float32)
         step = max(1, BLOCK_CELLS // max(s.shape[0] * max(e.shape[1], 1), 1))
         for a in range(0, e.shape[0], step):
-            diff = e[a : a + step, None, :] - s[None, :, :]
+            diff = (e[a : a + step, None, :] - s[None, :, :]).astype(np.float64)
             np.square(diff, out=diff)
-            out[a : a + step] = diff.sum(axis=-1)
+            out[a : a + step] = diff.sum(axis=-1)  # float64: the same float32 at any shape
         return out
 
 

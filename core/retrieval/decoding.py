@@ -116,6 +116,10 @@ class TransitionScores:
         """W[:, nxt] (with the repeat penalty)."""
         return self.scores_by_column[nxt]
 
+    def block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """W[rows][:, cols] (with the repeat penalty)."""
+        return self.scores[np.ix_(rows, cols)]
+
     def viterbi(self, fit: np.ndarray, locks: Mapping[int, int]) -> np.ndarray:
         """The exact optimum by the dense pruned Viterbi."""
         return _dense_viterbi(fit, self, locks)
@@ -135,9 +139,8 @@ def transition_model(
 
 def log_fit(probabilities: np.ndarray) -> np.ndarray:
     """log P(d | u_t) as float32 [T, K], floored so zero probabilities stay finite."""
-    return np.log(np.maximum(np.asarray(probabilities, dtype=np.float64), LOG_FLOOR)).astype(
-        np.float32
-    )
+    p = np.asarray(probabilities, dtype=np.float32)
+    return np.log(np.maximum(p, np.float32(LOG_FLOOR)))
 
 
 def objective(

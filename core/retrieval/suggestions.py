@@ -1,9 +1,14 @@
 """Live suggestions for one music phrase given its current neighbours.
 
-Score of dance d on phrase t: P(d | u_t) · M(prev → d)^w · M(d → next)^w — the music fit times
-how well d follows the dance before it and leads into the dance after it (a missing neighbour
-counts 1). Each suggestion carries the three parts so the UI can show why it ranks where it
-does. One call is a few vector operations over K (well under 2 ms at K = 1,101).
+Score of dance d on phrase t, in log space: log P(d | u_t) + W(prev → d) + W(d → next), with W
+the transition score (``transitions``: w · (log M − cut cost)); a missing neighbour adds 0.
+Each suggestion carries its parts under names a choreographer reads (:meth:`Suggestion.parts`):
+how well it fits the music, how well its style follows the previous dance and leads into the
+next (M), and how big the pose jump is at each cut (the kinematic cost, 0 = seamless).
+
+Exact top-k at any library size: an upper bound without the cut cost (≥ 0) ranks every dance
+with a few vector operations over K; the cut cost is computed only for the best-bounded few,
+widening the set until the k-th exact score beats every bound left out.
 """
 
 from __future__ import annotations
@@ -11,6 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from choreo_studio.core.library.transition_prior import CutFeatures
+from choreo_studio.core.retrieval.transitions import LOG_FLOOR, TransitionModel, log_matrix
+
+FIRST_CANDIDATES = 64
 
 
 @dataclass(frozen=True)
@@ -22,38 +31,93 @@ class Suggestion:
     music_fit: float
     transition_in: float
     transition_out: float
+    pose_jump_in: float = 0.0
+    pose_jump_out: float = 0.0
+
+    def parts(self) -> list[tuple[str, float]]:
+        """(name, value) pairs for the UI: probabilities in [0, 1], pose jumps in nats."""
+        return [
+            ("fits the music", self.music_fit),
+            ("style follows the previous dance", self.transition_in),
+            ("style leads into the next dance", self.transition_out),
+            ("pose jump from the previous dance", self.pose_jump_in),
+            ("pose jump into the next dance", self.pose_jump_out),
+        ]
 
 
 def suggest(
     music_fit: np.ndarray,
-    transition: np.ndarray,
+    transition: np.ndarray | None = None,
     *,
     prev: int | None = None,
     nxt: int | None = None,
     top_k: int = 10,
     transition_weight: float = 1.0,
     exclude_neighbours: bool = True,
+    model: TransitionModel | None = None,
 ) -> list[Suggestion]:
     """The ``top_k`` dances for a phrase, best first.
 
-    ``music_fit`` is P(d | u_t) [K]; ``transition`` is M [K, K]; ``prev`` / ``nxt`` are the dance
-    indices placed on the neighbouring phrases (None at the song's ends). With
-    ``exclude_neighbours`` the neighbours' own dances are left out (no back-to-back repeats).
+    ``music_fit`` is P(d | u_t) [K]; either ``transition`` is M [K, K] (weighted by
+    ``transition_weight``, no cut cost) or ``model`` is the full transition model. ``prev`` /
+    ``nxt`` are the dance indices placed on the neighbouring phrases (None at the song's ends).
+    With ``exclude_neighbours`` the neighbours' own dances are left out (no back-to-back
+    repeats).
     """
     fit = np.asarray(music_fit, dtype=np.float64)
     k = fit.shape[0]
-    t_in = transition[prev].astype(np.float64) if prev is not None else np.ones(k)
-    t_out = transition[:, nxt].astype(np.float64) if nxt is not None else np.ones(k)
-    score = fit * (t_in * t_out) ** transition_weight
+    if model is not None:
+        w, cut, row, col = float(model.weight), model.cut, model.learned.row_vector, (
+            model.learned.col_vector)
+    else:
+        m = np.asarray(transition)
+        w, cut = transition_weight, None
+
+        def row(i: int) -> np.ndarray:
+            return log_matrix(m[i])
+
+        def col(j: int) -> np.ndarray:
+            return log_matrix(m[:, j])
+
+    log_in = row(prev).astype(np.float64) if prev is not None else np.zeros(k)
+    log_out = col(nxt).astype(np.float64) if nxt is not None else np.zeros(k)
+    bound = np.log(np.maximum(fit, LOG_FLOOR)) + w * (log_in + log_out)
     if exclude_neighbours:
         for neighbour in (prev, nxt):
             if neighbour is not None:
-                score[neighbour] = -np.inf
+                bound[neighbour] = -np.inf
     n = min(top_k, k)
-    top = np.argpartition(-score, n - 1)[:n] if n < k else np.arange(k)
-    top = top[np.argsort(-score[top], kind="stable")]
+    size = max(FIRST_CANDIDATES, 4 * n)
+    while True:
+        if size >= k:
+            cands, left_out = np.arange(k), -np.inf
+        else:
+            part = np.argpartition(-bound, size)
+            cands, left_out = np.sort(part[:size]), float(bound[part[size]])
+        jump_in, jump_out = _jumps(cut, prev, nxt, cands)
+        exact = bound[cands] - w * (jump_in + jump_out)
+        order = np.argsort(-exact, kind="stable")[:n]
+        if size >= k or exact[order[-1]] > left_out:
+            break
+        size *= 4
     return [
-        Suggestion(int(d), float(score[d]), float(fit[d]), float(t_in[d]), float(t_out[d]))
-        for d in top
-        if np.isfinite(score[d])
+        Suggestion(int(cands[i]), float(np.exp(exact[i])), float(fit[cands[i]]),
+                   float(np.exp(log_in[cands[i]])) if prev is not None else 1.0,
+                   float(np.exp(log_out[cands[i]])) if nxt is not None else 1.0,
+                   float(jump_in[i]), float(jump_out[i]))
+        for i in order
+        if np.isfinite(exact[i])
     ]
+
+
+def _jumps(cut: CutFeatures | None, prev: int | None, nxt: int | None, cands: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Cut costs (nats) from ``prev`` into each candidate and from each into ``nxt``."""
+    zeros = np.zeros(len(cands))
+    if cut is None:
+        return zeros, zeros
+    jump_in = cut.cost(np.array([prev]), cands)[0].astype(np.float64) if prev is not None \
+        else zeros
+    jump_out = cut.cost(cands, np.array([nxt]))[:, 0].astype(np.float64) \
+        if nxt is not None else zeros
+    return jump_in, jump_out

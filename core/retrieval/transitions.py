@@ -21,54 +21,15 @@ each phrase (cut ≥ 0), which the candidate decoder needs for its optimality ce
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+from choreo_studio.core.library.transition_prior import CutFeatures
 
 LOG_FLOOR = 1e-12
-BLOCK_CELLS = 1 << 21  # cells of one [rows, cols, d] temporary when computing cut costs
 
 
 def log_matrix(m: np.ndarray) -> np.ndarray:
     """log M as float32, floored so zeros stay finite."""
     return np.log(np.maximum(np.asarray(m, dtype=np.float32), np.float32(LOG_FLOOR)))
-
-
-@dataclass(frozen=True)
-class CutFeatures:
-    """Per-phrase features at the cut frames (``[K, d]`` float32), scaled so ‖end − start‖² is
-    the kinematic cost in nats."""
-
-    end: np.ndarray
-    start: np.ndarray
-    start_mirrored: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("end", "start", "start_mirrored"):
-            value = getattr(self, name)
-            if value is not None:
-                object.__setattr__(self, name, np.ascontiguousarray(value, dtype=np.float32))
-        if self.end.shape != self.start.shape or self.end.ndim != 2:
-            raise ValueError(f"cut features must be [K, d] alike, got {self.end.shape} and "
-                             f"{self.start.shape}")
-
-    @property
-    def k(self) -> int:
-        return self.end.shape[0]
-
-    def cost(self, rows: np.ndarray, cols: np.ndarray, *, mirrored: bool = False) -> np.ndarray:
-        """cut(rows[i], cols[j]) as float32 ``[R, C]`` (element-wise, shape-independent)."""
-        starts = self.start_mirrored if mirrored and self.start_mirrored is not None else (
-            self.start)
-        e = self.end[rows]
-        s = starts[cols]
-        out = np.empty((e.shape[0], s.shape[0]), dtype=np.float32)
-        step = max(1, BLOCK_CELLS // max(s.shape[0] * max(e.shape[1], 1), 1))
-        for a in range(0, e.shape[0], step):
-            diff = e[a : a + step, None, :] - s[None, :, :]
-            np.square(diff, out=diff)
-            out[a : a + step] = diff.sum(axis=-1)
-        return out
 
 
 class LearnedM:
@@ -132,6 +93,24 @@ class LearnedM:
         indptr, other, values = self._by_row
         local, found, vals = _gather(indptr, other, values, rows, cols)
         out[local, found] = vals
+        return out
+
+    def row_vector(self, i: int) -> np.ndarray:
+        """log M[i, :] float32 ``[K]``."""
+        if self.dense_log is not None:
+            return self.dense_log[i]
+        out = self.table_log[self.groups[i]][self.groups]
+        indptr, other, values = self._by_row
+        out[other[indptr[i] : indptr[i + 1]]] = values[indptr[i] : indptr[i + 1]]
+        return out
+
+    def col_vector(self, j: int) -> np.ndarray:
+        """log M[:, j] float32 ``[K]``."""
+        if self.dense_log is not None:
+            return self.dense_log[:, j]
+        out = self.table_log[:, self.groups[j]][self.groups]
+        indptr, other, values = self._by_col
+        out[other[indptr[j] : indptr[j + 1]]] = values[indptr[j] : indptr[j + 1]]
         return out
 
     def _maxima(self) -> tuple[np.ndarray, np.ndarray]:
@@ -216,6 +195,10 @@ class TransitionModel:
     def row(self, i: int, *, penalise_repeats: bool = True) -> np.ndarray:
         """W[i, :] over every phrase."""
         return self.block(np.array([i]), np.arange(self.k), penalise_repeats=penalise_repeats)[0]
+
+    def col(self, j: int, *, penalise_repeats: bool = True) -> np.ndarray:
+        """W[:, j] over every phrase."""
+        return self.block(np.arange(self.k), np.array([j]), penalise_repeats=penalise_repeats)[:, 0]
 
     def pair(self, i: int, j: int, *, penalise_repeats: bool = True) -> float:
         """W(i → j)."""

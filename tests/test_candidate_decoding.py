@@ -1,0 +1,74 @@
+"""The candidate decoder (factored transitions, on-the-fly cut costs) returns exactly the dense
+decoder's path: plain, with locks, reuse cost, recency, ties, reuse limits and vary."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from choreo_studio.core.library.transition_prior import CutFeatures
+from choreo_studio.core.retrieval.candidate_decoding import CandidateTransitions
+from choreo_studio.core.retrieval.decoding import DecodeOptions, TransitionScores, decode
+from choreo_studio.core.retrieval.transitions import LearnedM, TransitionModel
+
+
+def _model(seed, k, d=5, weight=0.5):
+    rng = np.random.default_rng(seed)
+    n_groups = 6
+    groups = rng.integers(0, n_groups, k)
+    table = np.clip(rng.uniform(0.0, 1.0, (n_groups, n_groups)), 0.01, 1.0)
+    np.fill_diagonal(table, 1.0)
+    n_pairs = 4 * k
+    pairs = (rng.integers(0, k, n_pairs), rng.integers(0, k, n_pairs),
+             rng.uniform(0.01, 1.0, n_pairs))
+    cut = CutFeatures(end=rng.normal(0, 0.7, (k, d)), start=rng.normal(0, 0.7, (k, d)))
+    return TransitionModel(LearnedM.factored(groups, table, pairs), cut, weight=weight,
+                           repeat_penalty=30.0)
+
+
+def _fit(seed, t, k, concentration):
+    return np.random.default_rng(seed + 1000).dirichlet(np.full(k, concentration), t)
+
+
+CASES = [
+    ("plain", {}, DecodeOptions(recency_window=0, reuse_penalty=0.0)),
+    ("locks", {"locks": {0: 3, 5: 7, 6: 7, 11: 1}}, DecodeOptions(recency_window=0,
+                                                                  reuse_penalty=0.0)),
+    ("variety", {"locks": {4: 2}}, DecodeOptions()),
+    ("ties", {"ties": [[1, 7], [2, 8]]}, DecodeOptions(tie_sections=True)),
+    ("max uses", {}, DecodeOptions(max_uses=1)),
+    ("vary", {"locks": {3: 9}}, DecodeOptions(temperature=1.0, seed=4)),
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("name,kwargs,options", CASES, ids=[c[0] for c in CASES])
+def test_candidate_path_equals_dense_path(seed, name, kwargs, options):
+    k, t = (60, 14) if seed % 2 else (400, 12)
+    model = _model(seed, k, weight=0.3 + 0.2 * (seed % 3))
+    dense = TransitionScores(model=model)
+    sparse = CandidateTransitions(model, first_candidates=4)
+    p = _fit(seed, t, k, concentration=(0.05, 0.3, 1.0)[seed % 3])
+    got = decode(p, sparse, options=options, **kwargs)
+    want = decode(p, dense, options=options, **kwargs)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_a_decisive_fit_certifies_with_few_candidates():
+    k = 2000
+    model = _model(1, k)
+    sparse = CandidateTransitions(model, first_candidates=16)
+    p = _fit(1, 30, k, concentration=0.02)
+    plain = DecodeOptions(recency_window=0, reuse_penalty=0.0)
+    got = decode(p, sparse, locks={10: 5}, options=plain)
+    assert sparse.last_size < k
+    np.testing.assert_array_equal(got, decode(p, TransitionScores(model=model), locks={10: 5},
+                                              options=plain))
+
+
+def test_flat_fit_still_exact():
+    """All-equal music fit: the certificate fails until every dance is a candidate."""
+    model = _model(2, 80)
+    p = np.full((8, 80), 1 / 80)
+    options = replace(DecodeOptions(), recency_window=2)
+    got = decode(p, CandidateTransitions(model, first_candidates=4), options=options)
+    np.testing.assert_array_equal(got, decode(p, TransitionScores(model=model), options=options))
