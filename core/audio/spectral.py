@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from choreo_studio.core.audio.load import ANALYSIS_SR
+from choreo_studio.core.audio.stft import mel_filterbank, power_to_db, stft_power
 
 N_FFT = 2048
 HOP = 512
@@ -52,13 +53,9 @@ class Spectra:
 
 def compute_spectra(y: np.ndarray, sr: int = ANALYSIS_SR) -> Spectra:
     """STFT, log-mel and onset envelopes of the mono signal ``y``."""
-    import librosa
-
-    stft = librosa.stft(y, n_fft=N_FFT, hop_length=HOP, center=True)
-    power = (stft.real**2 + stft.imag**2).astype(np.float32)
-    mel_basis = librosa.filters.mel(sr=sr, n_fft=N_FFT, n_mels=N_MELS)
-    mel = mel_basis @ power
-    logmel = librosa.power_to_db(mel, ref=float(mel.max()) or 1.0, top_db=80.0)
+    power = stft_power(y, N_FFT, HOP)  # numpy, as librosa.stft: librosa's import costs seconds
+    mel = mel_filterbank(sr, N_FFT, N_MELS) @ power
+    logmel = power_to_db(mel, ref=float(mel.max()) or 1.0, top_db=80.0)
     flux = np.maximum(0.0, np.diff(logmel, axis=1, prepend=logmel[:, :1]))
     onset_env = flux.mean(axis=0)
     onset_low = flux[:LOW_MEL_BANDS].mean(axis=0)

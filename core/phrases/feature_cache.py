@@ -24,7 +24,8 @@ from choreo_studio.core.user_cache import cache_root, code_hash
 CACHE_VERSION = code_hash(
     *(f"choreo_studio.core.analysis.{name}" for name in (
         "analyzer", "beat_tracking", "meter", "melody", "sections", "music_analysis")),
-    "choreo_studio.core.audio.spectral", "choreo_studio.core.audio.load",
+    "choreo_studio.core.audio.spectral", "choreo_studio.core.audio.stft",
+    "choreo_studio.core.audio.load", "choreo_studio.core.audio.mpeg_frames",
     "choreo_studio.core.phrases.features", length=8,
 )
 
