@@ -70,7 +70,7 @@ def mutated_json(draw: st.DrawFn, base: Any, max_edits: int = 3) -> Any:
         if isinstance(node, dict) and draw(st.booleans()) and draw(st.booleans()):
             del node[key]
         else:
-            node[key] = draw(json_values())
+            node[key] = json.loads(json.dumps(draw(json_values())))  # never share EVIL_JSON
     return doc
 
 
