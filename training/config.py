@@ -1,9 +1,12 @@
 """Training configuration: one dataclass per stage, named presets, saved as JSON with every run.
 
-The ``paper`` preset holds the settings of Duan et al. 2021 §3.5 (Adam 1e-4 ×0.1 every 50 epochs
-for 200 epochs; SGD 1e-2 momentum 0.9 weight decay 5e-4 for 500 epochs; co-ascent at 1e-5 with
-τ = 0.9, α = 0.5, pseudo-labels refreshed every 5 epochs, M clipped to [0.01, 1]). The smaller
-presets keep every rule and shrink only the network preset, epochs and batch sizes for a CPU.
+The stage dataclasses' defaults are the settings of Duan et al. 2021 §3.5 (Adam 1e-4 ×0.1 every
+50 epochs for 200 epochs; SGD 1e-2 momentum 0.9 weight decay 5e-4 for 500 epochs; co-ascent at
+1e-5 with τ = 0.9, α = 0.5, pseudo-labels refreshed every 5 epochs, M clipped to [0.01, 1];
+batches of 64): this module is the one place training hyper-parameters are written
+(``retrieval.presets`` holds only network shapes). The ``paper`` preset is those defaults; the
+smaller presets keep every rule and change only the network preset, epochs, step sizes and batch
+sizes for a CPU.
 """
 
 from __future__ import annotations
@@ -28,27 +31,22 @@ from choreo_studio.core.json_files import (
     require_object,
     require_str,
 )
-from choreo_studio.core.retrieval.presets import TrainingHyper, get_preset
 
 CONFIG_FORMAT_VERSION = 1
 CONFIG_KIND = "choreo-train-config"
 
-_PAPER = get_preset("paper").training
-"""The paper's hyper-parameters (§3.5) from ``retrieval.presets``: the stage defaults."""
-
-
 @dataclass
 class PretrainConfig:
-    """Self-supervised pre-training of E with D1/D2/D3 (Eq. 1–4)."""
+    """Self-supervised pre-training of E with D1/D2/D3 (Eq. 1–4): Adam, step decay."""
 
-    epochs: int = _PAPER.pretrain_epochs
-    lr: float = _PAPER.pretrain_lr
-    lr_step_epochs: int = _PAPER.pretrain_lr_decay_every_epochs
-    lr_gamma: float = _PAPER.pretrain_lr_decay
-    beta_spe: float = _PAPER.loss_weight_spectrogram
-    beta_mld: float = _PAPER.loss_weight_melody
-    beta_rym: float = _PAPER.loss_weight_rhythm
-    batch_size: int = _PAPER.batch_size
+    epochs: int = 200
+    lr: float = 1e-4
+    lr_step_epochs: int = 50
+    lr_gamma: float = 0.1
+    beta_spe: float = 1.0
+    beta_mld: float = 1.0
+    beta_rym: float = 10.0
+    batch_size: int = 64
 
 
 @dataclass
@@ -59,12 +57,12 @@ class FinetuneConfig:
     with a linear classifier end to end (the paper does not give their epoch count).
     """
 
-    epochs: int = _PAPER.finetune_epochs
-    lr: float = _PAPER.finetune_lr
-    momentum: float = _PAPER.finetune_momentum
-    weight_decay: float = _PAPER.finetune_weight_decay
+    epochs: int = 500
+    lr: float = 1e-2
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
     balance: bool = True
-    batch_size: int = _PAPER.batch_size
+    batch_size: int = 64
     end_to_end_epochs: int = 500
 
 
@@ -73,13 +71,13 @@ class CoascentConfig:
     """Co-ascent learning of T and the transition matrix M (Algorithm 1, appendix A.2)."""
 
     epochs: int = 50
-    lr: float = _PAPER.coascent_lr
-    tau: float = _PAPER.coascent_confidence_threshold
-    alpha: float = _PAPER.coascent_momentum
-    refresh_epochs: int = _PAPER.coascent_pseudo_label_every_epochs
-    m_min: float = _PAPER.transition_clip_min
-    m_max: float = _PAPER.transition_clip_max
-    batch_size: int = _PAPER.batch_size
+    lr: float = 1e-5
+    tau: float = 0.9
+    alpha: float = 0.5
+    refresh_epochs: int = 5
+    m_min: float = 0.01
+    m_max: float = 1.0
+    batch_size: int = 64
 
 
 @dataclass
@@ -214,43 +212,9 @@ def _coerce(value: Any, current: Any, key: str) -> Any:
     return value
 
 
-def _from_hyper(preset_name: str, hyper: TrainingHyper) -> TrainConfig:
-    """A config carrying a ``retrieval.presets`` preset's hyper-parameters (one source of truth)."""
-    return TrainConfig(
-        preset=preset_name,
-        network_preset=preset_name,
-        pretrain=PretrainConfig(
-            epochs=hyper.pretrain_epochs,
-            lr=hyper.pretrain_lr,
-            lr_step_epochs=hyper.pretrain_lr_decay_every_epochs,
-            lr_gamma=hyper.pretrain_lr_decay,
-            beta_spe=hyper.loss_weight_spectrogram,
-            beta_mld=hyper.loss_weight_melody,
-            beta_rym=hyper.loss_weight_rhythm,
-            batch_size=hyper.batch_size,
-        ),
-        finetune=FinetuneConfig(
-            epochs=hyper.finetune_epochs,
-            lr=hyper.finetune_lr,
-            momentum=hyper.finetune_momentum,
-            weight_decay=hyper.finetune_weight_decay,
-            batch_size=hyper.batch_size,
-        ),
-        coascent=CoascentConfig(
-            lr=hyper.coascent_lr,
-            tau=hyper.coascent_confidence_threshold,
-            alpha=hyper.coascent_momentum,
-            refresh_epochs=hyper.coascent_pseudo_label_every_epochs,
-            m_min=hyper.transition_clip_min,
-            m_max=hyper.transition_clip_max,
-            batch_size=hyper.batch_size,
-        ),
-    )
-
-
 def paper_config() -> TrainConfig:
     """The settings of the paper (§3.5) with its ResNet50 networks (``retrieval.presets`` paper)."""
-    return _from_hyper("paper", get_preset("paper").training)
+    return TrainConfig(preset="paper", network_preset="paper")
 
 
 def cpu_config() -> TrainConfig:
@@ -260,8 +224,7 @@ def cpu_config() -> TrainConfig:
     decayed ×0.1 for the last quarter; co-ascent runs two pseudo-label rounds of 5 epochs.
     A fifth of the labeled songs is held out so the demo's accuracy rests on ~100 phrases.
     """
-    config = _from_hyper("tiny", get_preset("tiny").training)
-    config.preset = "cpu"
+    config = TrainConfig(preset="cpu", network_preset="tiny")
     config.amp = False
     config.held_out_fraction = 0.2
     config.checkpoint_every = 10
@@ -277,7 +240,7 @@ def cpu_config() -> TrainConfig:
 
 def tiny_config() -> TrainConfig:
     """A seconds-long run for tests on tiny tensors."""
-    config = _from_hyper("tiny", get_preset("tiny").training)
+    config = TrainConfig(preset="tiny", network_preset="tiny")
     config.amp = False
     config.pretrain = dataclasses.replace(
         config.pretrain, epochs=2, lr=1e-3, lr_step_epochs=1, batch_size=4

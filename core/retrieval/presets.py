@@ -1,9 +1,10 @@
-"""Named network + training presets: ``paper`` (Duan et al. 2021, appendix A.1 and §3.5) and
-smaller presets of the same structure that train and run on a CPU.
+"""Named network presets: ``paper`` (Duan et al. 2021, appendix A.1) and smaller networks of
+the same structure that train and run on a CPU.
 
-Plain data only (no torch) so the CLI can list presets and the training code can read the
-hyper-parameters without loading a network. A preset's ``to_dict`` is what a model bundle and
-every training run write next to their outputs.
+Plain data only (no torch) so the CLI can list presets without loading a network. A preset's
+``to_dict`` is what a model bundle writes next to its weights. Training hyper-parameters are not
+here: ``training.config`` is their one source, and a bundle records the config it was trained
+with in its ``info``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from choreo_studio.core.errors import ChoreoError
+
+RETIRED_NETWORK_KEYS = ("input_size", "f_t_length")
+"""Network fields that bundles before this version wrote and nothing ever read (the sizes come
+from the features); a preset's ``training`` block of those bundles is skipped the same way."""
 
 
 @dataclass(frozen=True)
@@ -30,44 +35,15 @@ class NetworkShape:
     predictor_hidden: int = 1024
     se_dim: int = 16
     n_res_att: int = 3
-    input_size: int = 128
-    f_t_length: int = 4
-
-
-@dataclass(frozen=True)
-class TrainingHyper:
-    """Training hyper-parameters (§3.5 and Algorithm 1 of the paper for ``paper``)."""
-
-    pretrain_optimizer: str = "adam"
-    pretrain_lr: float = 1e-4
-    pretrain_lr_decay: float = 0.1
-    pretrain_lr_decay_every_epochs: int = 50
-    pretrain_epochs: int = 200
-    loss_weight_spectrogram: float = 1.0
-    loss_weight_melody: float = 1.0
-    loss_weight_rhythm: float = 10.0
-    finetune_optimizer: str = "sgd"
-    finetune_lr: float = 1e-2
-    finetune_momentum: float = 0.9
-    finetune_weight_decay: float = 5e-4
-    finetune_epochs: int = 500
-    coascent_lr: float = 1e-5
-    coascent_pseudo_label_every_epochs: int = 5
-    coascent_confidence_threshold: float = 0.9
-    coascent_momentum: float = 0.5
-    transition_clip_min: float = 0.01
-    transition_clip_max: float = 1.0
-    batch_size: int = 64
 
 
 @dataclass(frozen=True)
 class Preset:
-    """A named network shape with its training hyper-parameters."""
+    """A named network shape."""
 
     name: str
     description: str
     network: NetworkShape = field(default_factory=NetworkShape)
-    training: TrainingHyper = field(default_factory=TrainingHyper)
 
     def to_dict(self) -> dict:
         """A JSON-ready description (written into bundles and run folders)."""
@@ -77,11 +53,12 @@ class Preset:
 
     @classmethod
     def from_dict(cls, d: dict) -> Preset:
-        """Rebuild a preset written by :meth:`to_dict` (unknown keys are a ChoreoError)."""
+        """Rebuild a preset written by :meth:`to_dict` (unknown keys are a ChoreoError; the
+        fields earlier versions wrote but nothing read are skipped)."""
         try:
-            network = NetworkShape(**{**d["network"], "blocks": tuple(d["network"]["blocks"])})
-            training = TrainingHyper(**d.get("training", {}))
-            return cls(d["name"], d.get("description", ""), network, training)
+            network = {k: v for k, v in d["network"].items() if k not in RETIRED_NETWORK_KEYS}
+            shape = NetworkShape(**{**network, "blocks": tuple(network["blocks"])})
+            return cls(d["name"], d.get("description", ""), shape)
         except (KeyError, TypeError) as exc:
             raise ChoreoError(
                 f"preset description is incomplete or from a newer version ({exc}) — "
@@ -99,16 +76,12 @@ PRESETS: dict[str, Preset] = {
         "Same structure at half width, 2/2/2/2 bottlenecks, 256-d embedding (CPU training)",
         NetworkShape(base_width=32, blocks=(2, 2, 2, 2), embed_dim=256, predictor_hidden=512,
                      se_dim=16),
-        TrainingHyper(pretrain_epochs=60, pretrain_lr_decay_every_epochs=20, finetune_epochs=150,
-                      batch_size=32),
     ),
     "tiny": Preset(
         "tiny",
         "Same structure at quarter width, 1/1/1/1 bottlenecks, 128-d embedding (tests, laptops)",
         NetworkShape(base_width=16, blocks=(1, 1, 1, 1), embed_dim=128, predictor_hidden=256,
                      se_dim=8),
-        TrainingHyper(pretrain_epochs=20, pretrain_lr_decay_every_epochs=10, finetune_epochs=60,
-                      batch_size=32),
     ),
 }
 
