@@ -13,11 +13,13 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from choreo_studio.core.atomic_io import os_error
 from choreo_studio.core.errors import ChoreoError
+
+if TYPE_CHECKING:  # numpy loads in the two functions that use it, not with `choreo --help`
+    import numpy as np
 
 MAX_JSON_BYTES = 256 * 1024 * 1024
 MAX_JSON_DEPTH = 64
@@ -68,6 +70,8 @@ def json_depth(data: bytes) -> int:
     brackets = _NOT_BRACKET.sub(b"", _STRING.sub(b'""', data))
     if not brackets:
         return 0
+    import numpy as np
+
     codes = np.frombuffer(brackets, dtype=np.uint8)
     steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
     return int(np.cumsum(steps).max())
@@ -247,6 +251,8 @@ def require_numbers(
     increasing: bool = False,
 ) -> np.ndarray:
     """A list of finite numbers (float64 array) within ``[lo, hi]``, optionally increasing."""
+    import numpy as np
+
     items = require_list(obj, key, where, default=default, min_len=min_len)
     field = where.at(key)
     for i, item in enumerate(items):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from choreo_studio.core.choreography.beat_warp import WarpSegment, plan_segments
+from choreo_studio.core.choreography.frame_rates import SUPPORTED_FPS
 from choreo_studio.core.choreography.placements import Choreography
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.motion import quaternions as quat
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
     from choreo_studio.core.analysis.music_analysis import MusicAnalysis
     from choreo_studio.core.library.library import Library
     from choreo_studio.core.phrases.segmentation import MusicPhrase
-
-SUPPORTED_FPS = (24.0, 25.0, 30.0, 50.0, 60.0)
 
 
 @dataclass

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from choreo_studio.core.atomic_io import check_output_file, write_json_atomic
 from choreo_studio.core.clock import format_clock
-from choreo_studio.core.phrases.song import Song, open_song
 from choreo_studio.core.progress import cli_stage
+
+if TYPE_CHECKING:  # the analysis stack (numpy, audio, phrases) loads when a song is analysed,
+    from choreo_studio.core.phrases.song import Song  # not for `choreo --help`
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from choreo_studio.core.phrases.song import open_song
+
     if args.output:
         check_output_file(args.output)
     if args.song:

@@ -12,7 +12,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from choreo_studio.core.choreography.render import SUPPORTED_FPS
+from choreo_studio.core.choreography.frame_rates import SUPPORTED_FPS
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.progress import cli_stage
 
