@@ -4,6 +4,7 @@ tempo, save/restore and export, as the editor's commands and `choreo auto` drive
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -244,3 +245,19 @@ def test_an_export_killed_while_writing_leaves_the_old_set_and_no_strays(tmp_pat
 def test_score_parts_multiply_to_the_score():
     assert ScoreParts(0.5, 0.5, None).score == pytest.approx(0.25)
     assert ScoreParts().score is None
+
+
+def test_an_export_into_a_folder_whose_parent_is_read_only_stages_inside_it(tmp_path,
+                                                                            monkeypatch):
+    import choreo_studio.core.export.output_set as output_set
+
+    out = tmp_path / "out"
+    out.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(output_set.os, "access",
+                        lambda path, mode: Path(path) != tmp_path and real_access(path, mode))
+    seen = []
+    write_output_set(out, {"a.txt": lambda p: seen.append(p.parent.parent) or p.write_text("a")})
+    assert seen == [out]  # the partial folder sat inside the output folder
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", MANIFEST]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

@@ -4,7 +4,8 @@ then moved in together, and a manifest naming the set (with checksums) is writte
 A kill while writing leaves the previous export untouched (the half-written files sit in the
 ``.NAME.partial-PID-*`` folder, which the next export into that folder removes); a kill in the
 moment of moving leaves no manifest, so an engine that checks ``manifest.json`` never pairs a
-timeline with the motion of another run.
+timeline with the motion of another run. Where the parent folder is read-only or another disk
+(the output folder is a mount point), the partial folder sits inside the output folder instead.
 """
 
 from __future__ import annotations
@@ -45,11 +46,22 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _staging_root(folder: Path) -> Path:
+    """Where the partial folder goes: beside ``folder`` when a rename from there stays on one
+    disk and the parent may be written, else inside ``folder``."""
+    parent = folder.parent
+    try:
+        same_disk = os.stat(parent).st_dev == os.stat(folder).st_dev
+    except OSError:
+        return folder
+    return parent if same_disk and os.access(parent, os.W_OK) else folder
+
+
 def remove_stale_partials(folder: Path) -> list[Path]:
     """Delete the partial folders of exports into ``folder`` whose process is gone."""
     removed = []
     prefix = _partial_prefix(folder)
-    for path in folder.parent.glob(f"{prefix}*"):
+    for path in [*folder.parent.glob(f"{prefix}*"), *folder.glob(f"{prefix}*")]:
         pid_text = path.name[len(prefix):].split("-", 1)[0]
         if not (path.is_dir() and pid_text.isdigit()):
             continue  # not one of ours
@@ -77,11 +89,12 @@ def write_output_set(folder: str | os.PathLike[str], writers: Mapping[str, Write
     """
     target = make_folder(folder).resolve()
     remove_stale_partials(target)
+    root = _staging_root(target)
     try:
         staging = Path(tempfile.mkdtemp(prefix=f"{_partial_prefix(target)}{os.getpid()}-",
-                                        dir=target.parent))
+                                        dir=root))
     except OSError as exc:
-        raise os_error(exc, target.parent, "create") from None
+        raise os_error(exc, root, "create") from None
     try:
         for name, write in writers.items():
             write(staging / name)
