@@ -117,6 +117,7 @@ def restore_project(project: Project, audio: Audio, progress: ProgressFn = no_pr
 
 # ============================================================================ placements
 def _at(seg: Segmentation, chor: Choreography) -> Segmentation:
+    """``seg`` carrying ``chor`` (the window passes the document's two separately)."""
     return seg if seg.choreography is chor else seg.with_choreography(chor)
 
 

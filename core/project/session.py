@@ -63,14 +63,17 @@ class Segmentation:
 
     @property
     def analysis(self) -> MusicAnalysis:
+        """The beat grid, meter and sections this cut was made on."""
         return self.song.analysis
 
     @property
     def constraints(self) -> SegmentConstraints:
+        """The user's segmentation edits that produced this cut."""
         return self.song.constraints
 
     @property
     def phrases(self) -> list[MusicPhrase]:
+        """The music phrases, one per placement."""
         return self.song.phrases
 
     def with_choreography(self, choreography: Choreography) -> Segmentation:
