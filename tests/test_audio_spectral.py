@@ -6,7 +6,12 @@ import sys
 import numpy as np
 import pytest
 from choreo_studio.core.audio.spectral import HOP, N_FFT, N_MELS, compute_spectra
-from choreo_studio.core.audio.stft import mel_filterbank, power_to_db, stft_power
+from choreo_studio.core.audio.stft import (
+    chroma_filterbank,
+    mel_filterbank,
+    power_to_db,
+    stft_power,
+)
 
 from tests.audio_fixtures import SR, click_track
 
@@ -49,7 +54,8 @@ def test_spectra_do_not_import_librosa():
     code = (
         "import sys, numpy as np;"
         "from choreo_studio.core.audio.spectral import compute_spectra;"
-        "compute_spectra(np.random.default_rng(0).standard_normal(22050).astype(np.float32));"
+        "s = compute_spectra(np.random.default_rng(0).standard_normal(22050).astype(np.float32));"
+        "s.chroma;"
         "print('librosa' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -63,3 +69,20 @@ def test_logmel_matches_the_librosa_front_end():
     mel = librosa.filters.mel(sr=SR, n_fft=N_FFT, n_mels=N_MELS) @ power.astype(np.float32)
     want = librosa.power_to_db(mel, ref=float(mel.max()), top_db=80.0)
     np.testing.assert_allclose(spectra.logmel_db, want, atol=1e-3)
+
+
+@pytest.mark.parametrize("sr, n_fft", [(SR, N_FFT), (44100, 4096)])
+def test_chroma_filterbank_is_librosas(sr, n_fft):
+    want = librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=0.0)
+    got = chroma_filterbank(sr, n_fft)
+    assert got.shape == (12, 1 + n_fft // 2) and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-9)
+
+
+def test_chroma_is_librosas():
+    spectra = compute_spectra(_signal())
+    spectra.power[:, :3] = 0.0  # silent frames: no 0/0
+    want = librosa.feature.chroma_stft(S=spectra.power, sr=SR, n_fft=N_FFT, tuning=0.0)
+    got = spectra.chroma
+    assert got.dtype == np.float32 and np.isfinite(got).all()
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

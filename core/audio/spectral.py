@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from choreo_studio.core.audio.load import ANALYSIS_SR
-from choreo_studio.core.audio.stft import mel_filterbank, power_to_db, stft_power
+from choreo_studio.core.audio.stft import (
+    chroma_from_power,
+    mel_filterbank,
+    power_to_db,
+    stft_power,
+)
 
 N_FFT = 2048
 HOP = 512
@@ -35,11 +40,7 @@ class Spectra:
     def chroma(self) -> np.ndarray:
         """[12, frames] chroma of the power spectrogram (A440 tuning assumed: no estimation)."""
         if self._chroma is None:
-            import librosa
-
-            self._chroma = librosa.feature.chroma_stft(
-                S=self.power, sr=self.sr, n_fft=N_FFT, tuning=0.0
-            ).astype(np.float32)
+            self._chroma = chroma_from_power(self.power, self.sr, N_FFT)
         return self._chroma
 
     @property

@@ -1,9 +1,10 @@
-"""Power STFT, mel filterbank and dB scale in numpy: librosa's numbers without importing librosa.
+"""Power STFT, mel and chroma filterbanks and dB scale in numpy: librosa's numbers without librosa.
 
 ``import librosa`` on first use costs seconds (librosa.core pulls scipy.signal and scipy.stats),
 most of what a cold `choreo analyze` waited for. These follow librosa's formulas (``stft`` with a
 periodic Hann window, centred zero-padded frames; ``filters.mel`` with Slaney's mel scale and
-area norm; ``power_to_db``) and are tested against it.
+area norm; ``power_to_db``; ``filters.chroma`` and ``chroma_stft`` at A440) and are tested
+against it.
 """
 
 from __future__ import annotations
@@ -72,3 +73,37 @@ def power_to_db(power: np.ndarray, ref: float, top_db: float = 80.0) -> np.ndarr
     db = 10.0 * np.log10(np.maximum(amin, power))
     db -= 10.0 * np.log10(np.maximum(amin, np.abs(ref)))
     return np.maximum(db, db.max() - top_db)
+
+
+def chroma_filterbank(sr: int, n_fft: int, n_chroma: int = 12) -> np.ndarray:
+    """float32 [n_chroma, 1 + n_fft/2] pitch-class filters (A440, first row C; Gaussian bumps,
+    weighted towards the octaves around C5), as ``librosa.filters.chroma(tuning=0)``."""
+    hz = np.linspace(0, sr, n_fft, endpoint=False)[1:]
+    bins = n_chroma * np.log2(hz / (440.0 / 16))
+    bins = np.concatenate(([bins[0] - 1.5 * n_chroma], bins))
+    widths = np.concatenate((np.maximum(bins[1:] - bins[:-1], 1.0), [1]))
+    half = np.round(float(n_chroma) / 2)
+    dist = np.subtract.outer(bins, np.arange(0, n_chroma, dtype=np.float64)).T
+    dist = np.remainder(dist + half + 10 * n_chroma, n_chroma) - half
+    weights = np.exp(-0.5 * (2 * dist / widths[None, :]) ** 2)
+    weights = weights / _lengths(np.sqrt(np.sum(weights**2, axis=0, keepdims=True)), weights)
+    weights *= np.exp(-0.5 * (((bins / n_chroma - 5.0) / 2.0) ** 2))[None, :]
+    weights = np.roll(weights, -3 * (n_chroma // 12), axis=0)
+    return np.ascontiguousarray(weights[:, : int(1 + n_fft / 2)], dtype=np.float32)
+
+
+def chroma_from_power(power: np.ndarray, sr: int, n_fft: int) -> np.ndarray:
+    """float32 [12, frames] chroma of a power spectrogram, each frame scaled to a peak of 1, as
+    ``librosa.feature.chroma_stft(S=power, tuning=0)``."""
+    raw = chroma_filterbank(sr, n_fft) @ power
+    peak = np.max(np.abs(raw).astype(np.float64), axis=0, keepdims=True)
+    out = np.empty_like(raw)
+    out[:] = raw / _lengths(peak, raw)
+    return out
+
+
+def _lengths(length: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``length`` with entries below the dtype's smallest normal number set to 1 (no 0/0)."""
+    length = np.array(length, dtype=np.float64)
+    length[length < np.finfo(values.dtype).tiny] = 1.0
+    return length
