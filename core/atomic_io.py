@@ -25,6 +25,8 @@ _OS_PROBLEMS: dict[int, tuple[str, str]] = {
     errno.EROFS: ("the file system is read-only", "choose a folder on a writable disk"),
     errno.ENOSPC: ("the disk is full", "free some space or choose another disk"),
     errno.EDQUOT: ("the disk quota is exceeded", "free some space or choose another disk"),
+    errno.EFBIG: ("the file is larger than the disk or a limit allows",
+                  "free some space or choose another disk"),
     errno.EISDIR: ("it is a folder, not a file", "give a file name, not a folder"),
     errno.ENOTDIR: ("a part of the path is a file, not a folder",
                     "choose a path whose parent folders are folders"),

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from choreo_studio.core import __version__
+from choreo_studio.core.atomic_io import os_error
 from choreo_studio.core.errors import Cancelled, ChoreoError
 
 COMMAND_PACKAGES = tuple(
@@ -78,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if hint is None:
             raise
         print(f"choreo: error: {hint}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the OS-error boundary's net for a path no earlier check foresaw
+        print(f"choreo: error: {os_error(exc, exc.filename or '?', 'open')}", file=sys.stderr)
         return 2
     except Cancelled:
         print("choreo: cancelled", file=sys.stderr)

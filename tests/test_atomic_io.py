@@ -162,3 +162,11 @@ def test_output_check_reports_what_the_os_says(tmp_path, monkeypatch, code, need
     assert str(info.value).startswith(f"{tmp_path / 'out'}: ")
     with pytest.raises(PathError, match=needle):
         write_bytes_atomic(tmp_path / "a.bin", b"x")
+
+
+def test_cli_turns_an_unforeseen_os_error_into_one_line(tmp_path, capsys):
+    from choreo_studio.core.cli import main
+
+    assert main(["analyze", str(tmp_path / ("n" * 300 + ".wav"))]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("choreo: error: ") and "name is too long" in err and "\n" not in err
