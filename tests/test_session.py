@@ -165,11 +165,12 @@ def test_restore_with_another_library_re_solves_only_the_missing_dances(engine, 
                                                                         tmp_path):
     chor = opened.choreography
     project = session.to_project(engine, opened.with_choreography(chor.with_placement(
-        chor[1].with_changes(dance_id="gone", mirror=True))), str(assets["song"]))
+        chor[1].with_changes(dance_id="gone", mirror=True, locked=True))), str(assets["song"]))
     back, warning = session.restore(engine, project, opened.song.audio)
     assert "missing" in warning
     assert engine.dance(back.choreography[1].dance_id) is not None
     assert back.choreography[1].mirror  # the one carry-over policy: settings stay
+    assert not back.choreography[1].locked  # but not a lock on a dance that is gone
     assert [p.dance_id for p in back.choreography][2:] == chor.dance_ids[2:]
 
 

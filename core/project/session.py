@@ -139,7 +139,9 @@ def restore(engine: Engine, project: Project, audio: Audio, progress: ProgressFn
     choreography = saved
     if missing:
         kept = {p.phrase_index: p for p in saved if p.phrase_index not in missing}
-        solved = engine.decode(scores, phrases, saved, kept=kept)
+        unlocked = Choreography([p if p.phrase_index in kept else p.with_changes(locked=False)
+                                 for p in saved])  # a lock on a dance that is gone is void
+        solved = engine.decode(scores, phrases, unlocked, kept=kept)
         choreography = Choreography(solved.placements, saved.scorer, saved.decoder,
                                     dict(saved.notes))
         warning = warning or f"{len(missing)} placements named dances missing from the library"
