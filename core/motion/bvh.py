@@ -232,8 +232,8 @@ def _motion_header(text_lines: list[str], idx: int, err) -> tuple[int, int, floa
     if n_frames < 1:
         raise err(number, "the file has no frames")
     if n_frames > MAX_FRAMES:
-        raise err(number, f"{n_frames} frames is more than {MAX_FRAMES} — cut the take into "
-                  "shorter files")
+        raise err(number, f"{n_frames} frames is more than {MAX_FRAMES} (cut the take into "
+                  "shorter files)")
     number, value = header["frame time"]
     try:
         frame_time = float(value)
@@ -260,7 +260,7 @@ def _parse_motion_block(text_lines: list[str], start: int, channels: list[list[s
     idx, n_frames, frame_time = _motion_header(text_lines, start, err)
     if n_frames * n_channels > MAX_VALUES:
         raise err(idx, f"{n_frames} frames x {n_channels} channels is more than {MAX_VALUES} "
-                  "values — cut the take into shorter files")
+                  "values (cut the take into shorter files)")
     if n_channels == 0:
         return n_frames, frame_time, np.zeros((n_frames, 0))
     body = "\n".join(text_lines[idx:]).encode("utf-8", errors="replace")
