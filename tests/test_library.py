@@ -144,26 +144,29 @@ def test_import_estimates_bpm_when_not_given(tmp_path):
     assert "bpm-estimated" in lib.phrases[0].tags
 
 
-def test_import_rejects_a_different_skeleton(tmp_path):
+def test_import_skips_a_different_non_humanoid_skeleton_with_one_line(tmp_path):
     src = tmp_path / "mixed"
     src.mkdir()
     _write_clip(src / "a.bvh", 1)
     other = Skeleton(["Root", "Child"], [-1, 0], [[0, 90, 0], [0, 10, 0]])
     m = random_motion(20)
+    from choreo_studio.core.library.importing import import_library
     from choreo_studio.core.motion.motion import Motion
 
     write_bvh(src / "b.bvh", Motion(other, 30, m.rotations[:, :2], m.root_pos_cm))
-    with pytest.raises(ChoreoError, match="b.bvh: its skeleton differs"):
-        import_folder(src, options=ImportOptions(bpm=120.0, unit="cm"))
+    lib, report = import_library(src, options=ImportOptions(bpm=120.0, unit="cm"))
+    assert lib.ids == ["a"]
+    assert len(report.skipped) == 1 and "b.bvh: its skeleton differs" in report.skipped[0]
 
 
-def test_import_empty_folder_and_bad_sidecar(tmp_path):
+def test_import_empty_folder_and_foreign_sidecar_keys(tmp_path):
     with pytest.raises(ChoreoError, match="no .bvh files"):
         import_folder(tmp_path)
     _write_clip(tmp_path / "a.bvh", 1)
     (tmp_path / "a.json").write_text(json.dumps({"colour": "red"}))
-    with pytest.raises(ChoreoError, match="unknown sidecar keys"):
-        import_folder(tmp_path)
+    lib = import_folder(tmp_path, options=ImportOptions(bpm=120.0, unit="cm", up="y"))
+    assert lib.phrases[0].source["sidecar"] == {"colour": "red"}
+    assert "colour=red" in lib.phrases[0].tags
 
 
 def test_cli_import_info_preview(tmp_path, capsys):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -25,13 +26,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="library_command", metavar="ACTION")
 
     imp = sub.add_parser(
-        "import", help="build a library from a folder of BVH files",
-        description="One phrase per BVH file, or with --cut a long take cut into phrases of "
-        "--counts counts from --bpm/--first-beat. Style comes from the sub-folder name, a "
-        "sidecar CLIP.json beside CLIP.bvh, or --style. Sidecar keys: style, energy (1-3), bpm, "
-        "first_beat_s, cut, n_counts, name, tags, unit, up.",
+        "import", help="build a library from a folder of takes (BVH of any rig, Tang "
+        "dances, keypoints)",
+        description="Takes: BVH files of any common rig (CMU, Mixamo, HumanIK, Bandai, _JNT, "
+        "Biped...), Tang et al. dance folders (skeletons.json + config.json + song) and N×J×3 "
+        ".npz/.npy keypoints, all retargeted onto one skeleton (the first take's, or --target). "
+        "Counts come from the take's song (a same-named audio file; Tang: its song), a sidecar "
+        "beats_s list, --bpm, or the motion's own beats; takes long enough are cut into phrases "
+        "of 2 bars (--bars, --counts). Style comes from the sub-folder name, a sidecar "
+        "TAKE.json, or --style. Sidecar keys: style, energy (1-3), bpm, first_beat_s, beats_s, "
+        "beats_per_bar, bars, cut, n_counts, name, tags, unit, up, song; other keys are kept "
+        "in the phrase's source. A rig_map.json in the folder maps odd joint names "
+        '({"joint": "LeftArm"}). Takes that cannot be read are listed and skipped.',
     )
-    imp.add_argument("folder", help="folder holding .bvh files (searched recursively)")
+    imp.add_argument("folder", help="folder holding the takes (searched recursively)")
     imp.add_argument("-o", "--output", required=True, help="library folder to write")
     imp.add_argument("--name", help="library name (default: the folder name)")
     imp.add_argument("--style", help="style for clips without sub-folder or sidecar style")
@@ -40,13 +48,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("--bpm", type=float, help="tempo of the clips (default: estimated)")
     imp.add_argument("--first-beat", type=float, default=0.0, dest="first_beat_s",
                      help="time in seconds of the first count (default 0)")
-    imp.add_argument("--cut", action="store_true",
-                     help="cut each clip into consecutive phrases of --counts counts")
-    imp.add_argument("--counts", type=int, default=8, dest="n_counts",
-                     help="counts per phrase when cutting (default 8)")
-    imp.add_argument("--unit", default="auto", choices=("auto", "cm", "m", "mm", "inch"),
-                     help="length unit of the files (auto: from the skeleton height)")
-    imp.add_argument("--up", default="y", choices=("y", "z"), help="up axis of the files")
+    imp.add_argument("--cut", action=argparse.BooleanOptionalAction, default=None,
+                     help="cut every take into phrases (--no-cut: one phrase per take; "
+                     "default: cut takes long enough for two phrases)")
+    imp.add_argument("--counts", type=int, default=None, dest="n_counts",
+                     help="counts per phrase (default: --bars bars of the take's meter)")
+    imp.add_argument("--bars", type=int, default=2, help="bars per phrase (default 2)")
+    imp.add_argument("--unit", default="auto", choices=("auto", "cm", "m", "mm", "inch", "cmu"),
+                     help="length unit of the files (auto: from the dancer's height; cmu: the "
+                     "CMU database's 1/0.45 inch)")
+    imp.add_argument("--up", default="auto", choices=("auto", "y", "z"),
+                     help="up axis of the files (auto: the axis the dancer stands along)")
+    imp.add_argument("--target", help="skeleton to put the library on: 'demo' or a BVH file "
+                     "(default: the first take's)")
     imp.set_defaults(func=run_import)
 
     info = sub.add_parser("info", help="summarise a library (or 'demo')")
@@ -83,19 +97,29 @@ def open_library(spec: str, progress: ProgressFn):
 
 def run_import(args: argparse.Namespace) -> int:
     """`choreo library import DIR -o LIB`."""
-    from choreo_studio.core.library.importing import ImportOptions, import_folder
+    from choreo_studio.core.library.importing import ImportOptions, import_library
 
     options = ImportOptions(style=args.style, energy=args.energy, bpm=args.bpm,
                             first_beat_s=args.first_beat_s, cut=args.cut,
-                            n_counts=args.n_counts, unit=args.unit, up=args.up)
-    if args.n_counts < 1:
+                            n_counts=args.n_counts, bars=args.bars, unit=args.unit, up=args.up,
+                            target=args.target)
+    if args.n_counts is not None and args.n_counts < 1:
         raise ChoreoError(f"--counts {args.n_counts}: a phrase needs at least one count")
+    if args.bars < 1:
+        raise ChoreoError(f"--bars {args.bars}: a phrase needs at least one bar")
     check_output_folder(args.output)
     with cli_stage("import") as progress:
-        library = import_folder(args.folder, args.name, options, progress)
+        library, report = import_library(args.folder, args.name, options, progress)
         library.save(args.output)
-    print(f"wrote {args.output}: {len(library)} phrases, styles {', '.join(library.styles)}, "
-          f"fingerprint {library.fingerprint}")
+    for line in report.skipped:
+        print(f"skipped: {line}", file=sys.stderr)
+    for take, n in report.phrases.items():
+        fk = report.fk_error_cm.get(take)
+        print(f"  {take}: {n} phrase{'s' if n != 1 else ''}, dancer "
+              f"{report.heights_cm[take]:.0f} cm" + (f", fit error {fk:.1f} cm" if fk else ""))
+    print(f"wrote {args.output}: {len(library)} phrases from {len(report.phrases)} takes"
+          + (f" ({len(report.skipped)} skipped)" if report.skipped else "")
+          + f", styles {', '.join(library.styles)}, fingerprint {library.fingerprint}")
     return 0
 
 
@@ -109,6 +133,7 @@ def summary(library) -> dict:
         "n_phrases": len(library),
         "n_joints": library.skeleton.n_joints,
         "skeleton_height_cm": round(library.skeleton.height_cm(), 1),
+        "dancer_height_cm": _dancer_height(library),
         "fps": sorted({p.motion.fps for p in library.phrases}),
         "styles": dict(sorted(Counter(p.style for p in library.phrases).items())),
         "energy": dict(sorted(Counter(p.energy_label for p in library.phrases).items())),
@@ -118,6 +143,18 @@ def summary(library) -> dict:
         "total_minutes": round(sum(durations) / 60.0, 1),
         "transition_prior_range": [float(m0.min()), float(m0.max())] if m0.size else [],
     }
+
+
+def _dancer_height(library) -> float | None:
+    """The dancer's standing height over the library's phrases (None: not a humanoid rig)."""
+    from choreo_studio.core.motion.dancer import typical_height
+    from choreo_studio.core.motion.rig_mapping import map_rig, missing_joints
+
+    mapping = map_rig(library.skeleton)
+    if missing_joints(mapping):
+        return None
+    motions = [p.motion for p in library.phrases]
+    return round(typical_height(motions, mapping["Head"], mapping["Hips"]), 1)
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -135,8 +172,10 @@ def run_info(args: argparse.Namespace) -> int:
         print(json.dumps(info, indent=1))
         return 0
     print(f"library {info['name']}  fingerprint {info['fingerprint']}")
-    print(f"  {info['n_phrases']} phrases, {info['total_minutes']} min of motion, skeleton "
-          f"{info['n_joints']} joints ({info['skeleton_height_cm']} cm), fps {info['fps']}")
+    height = info["dancer_height_cm"]
+    print(f"  {info['n_phrases']} phrases, {info['total_minutes']} min of motion, dancer "
+          + (f"{height:.0f} cm tall" if height is not None else "height unknown")
+          + f", skeleton {info['n_joints']} joints, fps {info['fps']}")
     print("  styles: " + ", ".join(f"{k} {v}" for k, v in info["styles"].items()))
     print("  energy: " + ", ".join(f"{k} {v}" for k, v in info["energy"].items()))
     print(f"  counts per phrase: {info['counts']}, BPM {info['bpm_range'][0]:.0f}-"

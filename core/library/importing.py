@@ -1,23 +1,35 @@
-"""Building dance libraries: phrases from motions, and `choreo library import` from BVH folders.
+"""Building dance libraries: `choreo library import` from folders of takes of any common rig.
 
-Folder layout understood by :func:`import_folder`::
+Takes understood by :func:`import_library` (sub-folders searched):
 
-    DIR/<style>/<clip>.bvh          style from the sub-folder (or from --style / the sidecar)
-    DIR/<style>/<clip>.json         optional sidecar: {"style", "energy", "bpm", "first_beat_s",
-                                    "cut", "n_counts", "name", "tags", "unit", "up"}
+    DIR/<style>/<take>.bvh            a BVH take of any rig (CMU, Mixamo, HumanIK, Bandai, Biped…)
+    DIR/<style>/<take>.json           optional sidecar (see ``SIDECAR_KEYS``; other keys are kept
+                                      in the phrase's source, not refused)
+    DIR/<style>/<take>.wav|ogg|mp3…   optional song of the take (same name): counts from its beats
+    DIR/<dance>/skeletons.json        a Tang et al. dance folder (+ config.json + its song)
+    DIR/<style>/<take>.npz|.npy       N×J×3 keypoints with joint names (AIST++ style)
+    DIR/rig_map.json                  optional joint map {"joint name": "Canonical"} for odd rigs
 
-A clip is one phrase, or with ``cut`` (sidecar or command line) a long take cut into phrases
-of ``n_counts`` counts starting at ``first_beat_s`` at ``bpm``. Without a BPM the tempo is
-estimated from the clip's kinematic beats. All clips must share one joint hierarchy; clips
-with the same joints but other bone lengths are put on the first clip's skeleton (their
-root height scaled by the leg-length ratio), which is a simple retarget.
+Every take is read in centimetres, Y up (unit and up axis from the dancer, see
+:mod:`motion.dancer`, unless given), recognised as a humanoid (:mod:`motion.rig_mapping`) and
+put on the library's one skeleton (:mod:`motion.retarget`): the first take's, re-rested standing
+when its rest pose does not stand, or the one given as ``target`` (``demo`` or a BVH file).
+Takes whose skeleton is the library's exactly need no recognition.
+
+Counts: from the take's song (the take cut on the song's music phrases, see
+:mod:`library.music_cut`), else a sidecar ``beats_s`` list, else ``bpm``/``first_beat_s``, else
+the motion's own kinematic beats (a drifting beat list, :mod:`motion.take_beats`), idle ends
+trimmed. A take long enough for two phrases is cut into phrases of 2 bars (8 counts in 4/4,
+6 in 3/4; ``n_counts`` or ``bars`` to change); each phrase keeps its source (take, start frame).
+A bad take is one line in the report and the others still import.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from choreo_studio.core.errors import ChoreoError
@@ -29,27 +41,29 @@ from choreo_studio.core.json_files import (
     require_float,
     require_int,
     require_list,
+    require_numbers,
     require_object,
     require_str,
-    short_repr,
 )
 from choreo_studio.core.library.library import DancePhrase, Library
+from choreo_studio.core.library.takes import Take, read_take
 from choreo_studio.core.library.transition_prior import build_transition_prior
-from choreo_studio.core.motion import quaternions as quat
-from choreo_studio.core.motion.bvh import UNIT_SCALES_TO_CM, read_bvh_file
-from choreo_studio.core.motion.kinematic_beats import velocity_minima_beats
 from choreo_studio.core.motion.motion import Motion
 from choreo_studio.core.motion.motion_descriptors import describe, pose_features
+from choreo_studio.core.motion.retarget import FOOT_PARTS, grounded, retarget
+from choreo_studio.core.motion.rig_mapping import require_humanoid
 from choreo_studio.core.motion.skeleton import Skeleton
+from choreo_studio.core.motion.take_beats import active_span, beat_envelope, tempo_bpm, track_beats
 from choreo_studio.core.progress import ProgressFn, no_progress
 
 SIDECAR_KEYS = {"style", "energy", "bpm", "first_beat_s", "cut", "n_counts", "name", "tags",
-                "unit", "up"}
+                "unit", "up", "beats_s", "beats_per_bar", "bars", "song"}
+DEFAULT_BARS = 2
 
 
 def make_phrase(
     phrase_id: str, name: str, style: str, energy: int, motion: Motion, count_frames: np.ndarray,
-    bpm: float, tags: list[str] | None = None,
+    bpm: float, tags: list[str] | None = None, source: dict[str, Any] | None = None,
 ) -> DancePhrase:
     """A DancePhrase with its descriptors and start/end pose features computed."""
     counts = np.asarray(count_frames, dtype=np.int64)
@@ -59,6 +73,7 @@ def make_phrase(
         descriptors=describe(motion, counts),
         start_pose=pose_features(motion, int(counts[0]) if len(counts) else 0),
         end_pose=pose_features(motion, motion.n_frames - 1),
+        source=dict(source or {}),
     )
 
 
@@ -71,87 +86,132 @@ def assemble_library(name: str, phrases: list[DancePhrase]) -> Library:
 
 @dataclass
 class ImportOptions:
-    """Command-line defaults; a clip's sidecar JSON overrides them."""
+    """Command-line defaults; a take's sidecar JSON overrides them.
+
+    ``cut``: None cuts takes long enough for two phrases; ``n_counts``: None means ``bars``
+    bars of the take's meter; ``unit``/``up``: ``auto`` measures the dancer; ``target``: None
+    (the first take's skeleton), ``demo`` or a BVH file whose skeleton the library uses.
+    """
 
     style: str | None = None
     energy: int | None = None
     bpm: float | None = None
     first_beat_s: float = 0.0
-    cut: bool = False
-    n_counts: int = 8
+    cut: bool | None = None
+    n_counts: int | None = None
+    bars: int = DEFAULT_BARS
     unit: str = "auto"
-    up: str = "y"
+    up: str = "auto"
+    target: str | None = None
 
 
-def _read_sidecar(bvh_path: Path) -> dict:
-    """The clip's sidecar JSON (``clip.json`` beside ``clip.bvh``) with typed fields, or {}."""
-    path = bvh_path.with_suffix(".json")
-    if not path.is_file():
-        return {}
+@dataclass
+class ImportReport:
+    """What an import did, per take: phrases made, dancer height, FK error, what was skipped."""
+
+    phrases: dict[str, int] = field(default_factory=dict)
+    heights_cm: dict[str, float] = field(default_factory=dict)
+    fk_error_cm: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def read_sidecar(take_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The take's sidecar (``take.json``): typed known fields, and the other keys as they are."""
+    path = take_path.with_suffix(".json")
+    if not path.is_file() or take_path.suffix.lower() == ".json":
+        return {}, {}
     fix = "fix the sidecar (see choreo library import --help)"
     where = Where(str(path), fix)
     data = require_object(read_json_file(path, fix=fix, max_bytes=1024 * 1024), where)
-    unknown = set(data) - SIDECAR_KEYS
-    if unknown:
-        raise ChoreoError(
-            f"{path}: unknown sidecar keys {short_repr(sorted(unknown), 80)} — allowed: "
-            f"{sorted(SIDECAR_KEYS)}"
-        )
+    foreign = {k: v for k, v in data.items() if k not in SIDECAR_KEYS}
+    if "style" in data and not isinstance(data["style"], str):
+        foreign["style"] = data["style"]  # a dataset's style code (Bandai: 0): kept, not a name
     checks = {
         "style": lambda k: require_str(data, k, where, max_len=200),
         "name": lambda k: require_str(data, k, where, max_len=200),
         "unit": lambda k: require_str(data, k, where, max_len=16),
         "up": lambda k: require_str(data, k, where, max_len=16),
+        "song": lambda k: require_str(data, k, where, max_len=300),
         "energy": lambda k: require_int(data, k, where, lo=1, hi=3),
         "bpm": lambda k: require_float(data, k, where, lo=20.0, hi=300.0),
         "first_beat_s": lambda k: require_float(data, k, where, lo=0.0, hi=1e6),
         "cut": lambda k: require_bool(data, k, where),
         "n_counts": lambda k: require_int(data, k, where, lo=1, hi=1024),
+        "beats_per_bar": lambda k: require_int(data, k, where, lo=1, hi=16),
+        "bars": lambda k: require_int(data, k, where, lo=1, hi=64),
+        "beats_s": lambda k: require_numbers(data, k, where, lo=0.0, min_len=2,
+                                             increasing=True),
         "tags": lambda k: [check_str(t, where.at(k).at(i), max_len=100)
                            for i, t in enumerate(require_list(data, k, where, max_len=100))],
     }
-    return {key: checks[key](key) for key in data}
+    known = {key: checks[key](key) for key in data if key in SIDECAR_KEYS and key not in foreign}
+    return known, foreign
 
 
-def _auto_unit(height: float) -> str:
-    """Length unit of a BVH from its rest height: metres, inches or centimetres."""
-    if height < 3.0:
-        return "m"
-    if height < 100.0:
-        return "inch"
-    return "cm"
+def _folder_map(folder: Path) -> dict[str, str | None]:
+    """The optional ``rig_map.json`` of the import folder: joint name -> canonical name."""
+    path = folder / "rig_map.json"
+    if not path.is_file():
+        return {}
+    fix = 'write it as {"joint name": "LeftArm", ...}'
+    data = require_object(read_json_file(path, fix=fix, max_bytes=1024 * 1024),
+                          Where(str(path), fix))
+    return {str(k): (None if v is None else str(v)) for k, v in data.items()}
 
 
-def _read_clip(path: Path, unit: str) -> Motion:
-    """Read a BVH once and convert it to centimetres (``auto``: unit from the rest height)."""
-    motion = read_bvh_file(path, "cm").motion
-    if unit == "auto":
-        unit = _auto_unit(motion.skeleton.height_cm())
-    if unit not in UNIT_SCALES_TO_CM:
-        raise ChoreoError(f"{path}: unknown unit {unit!r} — use auto, cm, m, mm or inch")
-    factor = UNIT_SCALES_TO_CM[unit]
-    return motion if factor == 1.0 else motion.scaled(factor)
+def find_takes(folder: Path) -> list[Path]:
+    """Every take under ``folder``: BVH files, keypoint arrays and Tang dance folders."""
+    if (folder / "skeletons.json").is_file():
+        return [folder]
+    takes = []
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.suffix.lower() in (".bvh", ".npy", ".npz"):
+            takes.append(p)
+        elif p.is_dir() and (p / "skeletons.json").is_file() and (p / "config.json").is_file():
+            takes.append(p)
+    return takes
 
 
-def _to_y_up(motion: Motion, up: str, source: Path) -> Motion:
-    """Rotate a Z-up clip to Y-up (the library convention)."""
-    if up.lower() == "y":
-        return motion
-    if up.lower() == "z":
-        return motion.rotated_world(quat.about_axis("X", np.array(-np.pi / 2)))
-    raise ChoreoError(f"{source}: up axis {up!r} not understood — use 'y' or 'z'")
+@dataclass
+class _Target:
+    """The library skeleton and its canonical mapping (None: not a recognised humanoid)."""
+
+    skeleton: Skeleton
+    mapping: dict[str, int] | None
 
 
-def _onto_skeleton(motion: Motion, skeleton: Skeleton, source: Path) -> Motion:
-    """Put a clip on the library skeleton (same joints required; bone lengths may differ)."""
+def _target_from_option(spec: str) -> _Target:
+    """The skeleton named by ``--target``: ``demo`` or a BVH file."""
+    if spec == "demo" and not Path(spec).exists():
+        from choreo_studio.resources.demo_library import load_demo_library
+
+        skeleton = load_demo_library().skeleton
+    else:
+        from choreo_studio.core.motion.bvh import read_bvh_file
+
+        skeleton = read_bvh_file(spec, "cm").motion.skeleton
+    mapping = require_humanoid(skeleton, spec)
+    if mapping["Hips"] != 0:
+        raise ChoreoError(f"{spec}: the target skeleton's root must be its hips — re-export it "
+                          "without a world root")
+    return _Target(skeleton, mapping)
+
+
+def _same_rest(a: Skeleton, b: Skeleton) -> bool:
+    """Same hierarchy and bone directions (lengths may differ): rotations carry over as is."""
+    if not a.same_hierarchy(b):
+        return False
+    la = np.linalg.norm(a.offsets_cm[1:], axis=1)
+    lb = np.linalg.norm(b.offsets_cm[1:], axis=1)
+    both = (la > 1e-6) & (lb > 1e-6)
+    cos = np.sum(a.offsets_cm[1:][both] * b.offsets_cm[1:][both], axis=1) / (la * lb)[both]
+    return bool(np.all(cos > 0.999) and np.all((la > 1e-6) == (lb > 1e-6)))
+
+
+def _copy_onto(motion: Motion, skeleton: Skeleton) -> Motion:
+    """A clip of the same rig on the library skeleton (root path scaled by the height ratio)."""
     sk = motion.skeleton
-    if not sk.same_hierarchy(skeleton):
-        missing = [n for n in skeleton.joint_names if n not in sk.joint_names][:4]
-        extra = [n for n in sk.joint_names if n not in skeleton.joint_names][:4]
-        raise ChoreoError(
-            f"{source}: its skeleton differs from the library's (missing {missing}, extra "
-            f"{extra}) — retarget all clips to one skeleton before importing"
-        )
     if np.allclose(sk.offsets_cm[1:], skeleton.offsets_cm[1:], atol=1e-3):
         return Motion(skeleton, motion.fps, motion.rotations, motion.root_pos_cm,
                       motion.local_pos_cm)
@@ -161,107 +221,195 @@ def _onto_skeleton(motion: Motion, skeleton: Skeleton, source: Path) -> Motion:
     return Motion(skeleton, motion.fps, motion.rotations, motion.root_pos_cm * ratio, None)
 
 
-def estimate_bpm(motion: Motion) -> float:
-    """Tempo (BPM in 70..160) from the median interval of velocity-minimum kinematic beats."""
-    beats = velocity_minima_beats(motion.fk(), motion.fps)
-    if len(beats) < 3:
-        return 120.0
-    bpm = 60.0 * motion.fps / float(np.median(np.diff(beats)))
-    while bpm < 70.0:
-        bpm *= 2.0
-    while bpm > 160.0:
-        bpm /= 2.0
-    return bpm
-
-
-def _count_grid(motion: Motion, bpm: float, first_beat_s: float) -> np.ndarray:
-    """Fractional frame of every beat from ``first_beat_s`` to the clip's end."""
-    beat_frames = 60.0 / bpm * motion.fps
-    first = first_beat_s * motion.fps
-    n = int(math.floor((motion.n_frames - first) / beat_frames + 1e-6))
-    return first + np.arange(max(n, 0)) * beat_frames
-
-
-def phrases_from_clip(
-    motion: Motion, base_id: str, name: str, style: str, energy: int, bpm: float,
-    first_beat_s: float, cut: bool, n_counts: int, tags: list[str],
-) -> list[DancePhrase]:
-    """One phrase per clip, or consecutive ``n_counts``-count phrases when ``cut``."""
-    grid = _count_grid(motion, bpm, first_beat_s)
-    frames_per_count = 60.0 / bpm * motion.fps
-    if not cut:
-        if len(grid) == 0:
-            raise ChoreoError(f"{base_id}: the clip is shorter than one count at {bpm:.1f} BPM")
-        start = int(round(grid[0]))
-        end = min(motion.n_frames, int(round(grid[-1] + frames_per_count)))
-        counts = np.round(grid).astype(np.int64) - start
-        counts = counts[counts < end - start]
-        return [make_phrase(base_id, name, style, energy, motion.trim(start, end), counts, bpm,
-                            tags)]
-    out = []
-    for k in range(len(grid) // n_counts):
-        beats = grid[k * n_counts : (k + 1) * n_counts]
-        start = int(round(beats[0]))
-        end = min(motion.n_frames, int(round(beats[-1] + frames_per_count)))
-        counts = np.round(beats).astype(np.int64) - start
-        piece = motion.trim(start, end)
-        out.append(make_phrase(f"{base_id}#{k + 1:02d}", f"{name} {k + 1}", style, energy, piece,
-                               counts, bpm, tags))
-    if not out:
+def _onto_target(take: Take, target: _Target, overrides: dict) -> Motion:
+    """The take's motion on the library skeleton (copied, or retargeted through the humanoid)."""
+    motion = take.motion
+    if _same_rest(motion.skeleton, target.skeleton):
+        return _copy_onto(motion, target.skeleton)
+    if target.mapping is None:
         raise ChoreoError(
-            f"{base_id}: shorter than one {n_counts}-count phrase at {bpm:.1f} BPM — "
-            "check the BPM and first beat"
+            f"{take.path}: its skeleton differs from the library's, which is not a recognised "
+            "humanoid — map the first take's joints in rig_map.json or import it separately"
         )
+    mapping = take.mapping or require_humanoid(motion.skeleton, str(take.path), overrides)
+    return retarget(motion, mapping, target.skeleton, target.mapping)
+
+
+def _beats_for(take: Take, motion: Motion, options: ImportOptions, side: dict
+               ) -> tuple[np.ndarray, str, dict[str, Any]]:
+    """Count frames (fractional, in ``motion``'s frames) of a take without a song, how they
+    were found, and what to record."""
+    fps = motion.fps
+    if "beats_s" in side:
+        return np.asarray(side["beats_s"]) * fps, "sidecar-beats", {}
+    bpm = side.get("bpm", options.bpm)
+    if bpm is not None:
+        first = float(side.get("first_beat_s", options.first_beat_s))
+        period = 60.0 / float(bpm) * fps
+        n = int(math.floor((motion.n_frames - first * fps) / period + 1e-6))
+        return first * fps + np.arange(max(n, 0)) * period, "bpm-given", {}
+    positions = motion.fk()
+    start, end = active_span(positions, fps)
+    envelope = beat_envelope(positions[start:end], fps)
+    bpm_k = tempo_bpm(envelope, fps)
+    beats = track_beats(envelope, fps, bpm_k) + start
+    return beats, "bpm-estimated", {"active_frames": [int(start), int(end)]}
+
+
+def _cut_on_beats(beats: np.ndarray, n_frames: int, n_counts: int, cut: bool
+                  ) -> list[tuple[int, int, np.ndarray]]:
+    """(start, end, count frames) of one phrase over all beats, or of ``n_counts``-beat
+    phrases when ``cut``; a phrase ends where the next count would fall."""
+    beats = beats[(beats >= 0) & (beats < n_frames - 0.5)]
+    if len(beats) == 0:
+        return []
+    groups = [beats] if not cut else [beats[k : k + n_counts]
+                                      for k in range(0, len(beats) - n_counts + 1, n_counts)]
+    out = []
+    for g in groups:
+        step = float(np.median(np.diff(beats))) if len(beats) > 1 else float(n_frames)
+        after = beats[beats > g[-1] + 1e-9]
+        nxt = after[0] if len(after) else g[-1] + step
+        start, end = int(round(g[0])), min(n_frames, int(round(nxt)))
+        counts = np.round(g).astype(np.int64) - start
+        counts = counts[counts < end - start]
+        if end - start >= 2 and len(counts):
+            out.append((start, end, counts))
     return out
+
+
+def _phrases_of_take(take: Take, motion: Motion, options: ImportOptions, side: dict,
+                     report: ImportReport) -> list[DancePhrase]:
+    """The take cut into phrases on its counts (song, sidecar beats, BPM or the motion)."""
+    bars = int(side.get("bars", options.bars))
+    tags = [str(t) for t in side.get("tags", [])]
+    source_base: dict[str, Any] = {"take": take.rel_id, **take.metadata}
+    if take.foreign:
+        source_base["sidecar"] = take.foreign
+        tags += [f"{k}={v}"[:100] for k, v in take.foreign.items()
+                 if isinstance(v, (str, int, float))]
+    if take.song is not None:
+        from choreo_studio.core.library.song_counts import music_cuts
+
+        cuts, info = music_cuts(take, motion, bars)
+        source_base.update(info)
+        report.notes.append(f"{take.rel_id}: counts from {take.song.name} "
+                            f"(time map x{info['time_map']['scale']:.4f} "
+                            f"{info['time_map']['offset_s']:+.2f} s)")
+        pieces = [(c.start_frame, c.end_frame, np.round(c.count_frames).astype(np.int64)
+                   - c.start_frame, {"music_phrase": c.music_phrase, "section": c.section_label,
+                                     "bars": c.bars}) for c in cuts]
+        how, cut = "music-beats", True
+    else:
+        beats, how, extra = _beats_for(take, motion, options, side)
+        source_base.update(extra)
+        meter = int(side.get("beats_per_bar", 4))
+        n_counts = int(side.get("n_counts", options.n_counts or meter * bars))
+        cut = side.get("cut", options.cut)
+        if cut is None:
+            cut = len(beats) >= 2 * n_counts
+        pieces = [(s, e, c, {}) for s, e, c in _cut_on_beats(beats, motion.n_frames, n_counts,
+                                                            bool(cut))]
+        if cut and not pieces:
+            raise ChoreoError(f"{take.path}: shorter than one {n_counts}-count phrase "
+                              f"({len(beats)} counts found) — check the BPM or give --counts")
+    if not pieces:
+        raise ChoreoError(f"{take.path}: no whole phrase found on the counts — check the "
+                          "BPM/beats or the song")
+    style = str(side.get("style") or options.style or take.style or "unknown")
+    name = str(side.get("name", take.name))
+    out = []
+    single = not cut
+    for k, (start, end, counts, extra) in enumerate(pieces):
+        counts = np.unique(counts)
+        piece = motion.trim(start, end)
+        bpm = 60.0 * motion.fps / float(np.median(np.diff(counts))) if len(counts) > 1 else (
+            60.0 * motion.fps / max(end - start, 1))
+        if how == "bpm-given":
+            bpm = float(side.get("bpm", options.bpm))
+        pid = take.rel_id if single else f"{take.rel_id}#{k + 1:02d}"
+        pname = name if single else f"{name} {k + 1}"
+        source = {**source_base, "start_frame": int(start), "fps": float(motion.fps), **extra}
+        out.append(make_phrase(pid, pname, style, int(side.get("energy", options.energy) or 2),
+                               piece, counts, bpm, tags + ([how] if how == "bpm-estimated" else []),
+                               source))
+    return out
+
+
+def _take_phrases(take: Take, side: dict, target: _Target, overrides: dict,
+                  options: ImportOptions, phrases: list[DancePhrase], report: ImportReport
+                  ) -> list[DancePhrase]:
+    """One take on the library skeleton, grounded, at the library frame rate, cut."""
+    motion = _onto_target(take, target, overrides)
+    if target.mapping is not None:
+        motion = grounded(motion, [target.mapping[n] for n in FOOT_PARTS if n in target.mapping])
+    fps = phrases[0].motion.fps if phrases else motion.fps
+    if abs(motion.fps - fps) > 1e-6:
+        report.notes.append(f"{take.rel_id}: resampled from {motion.fps:g} to {fps:g} fps")
+        motion = motion.resample(fps)
+    return _phrases_of_take(take, motion, options, side, report)
+
+
+def import_library(
+    folder: str | Path, name: str | None = None, options: ImportOptions | None = None,
+    progress: ProgressFn = no_progress,
+) -> tuple[Library, ImportReport]:
+    """Build a Library from every take under ``folder`` (see the module docstring)."""
+    folder = Path(folder)
+    options = options or ImportOptions()
+    if not folder.is_dir():
+        raise ChoreoError(f"{folder}: not a folder — give the folder holding the takes")
+    takes = find_takes(folder)
+    if not takes:
+        raise ChoreoError(f"{folder}: no .bvh files, keypoint arrays or Tang dance folders found "
+                          "(sub-folders are searched too)")
+    overrides = _folder_map(folder)
+    target = _target_from_option(options.target) if options.target else None
+    report = ImportReport()
+    read: list[tuple[Take, dict]] = []
+    for i, path in enumerate(takes):
+        progress(0.5 * i / len(takes), f"reading {path.name}")
+        try:
+            side, foreign = read_sidecar(path)
+            read.append((read_take(path, folder, side, foreign, options.unit, options.up,
+                                   overrides), side))
+        except ChoreoError as exc:
+            report.skipped.append(str(exc))
+    if target is None and read:
+        first = next((t for t, _ in read if t.mapping is not None), read[0][0])
+        target = _Target(first.motion.skeleton, first.mapping)
+    phrases: list[DancePhrase] = []
+    unrated: list[int] = []
+    for i, (take, side) in enumerate(read):
+        progress(0.5 + 0.45 * i / len(read), f"cutting {take.name}")
+        try:
+            made = _take_phrases(take, side, target, overrides, options, phrases, report)
+        except ChoreoError as exc:
+            report.skipped.append(str(exc))
+            continue
+        if side.get("energy", options.energy) is None:
+            unrated += list(range(len(phrases), len(phrases) + len(made)))
+        phrases += made
+        report.phrases[take.rel_id] = len(made)
+        report.heights_cm[take.rel_id] = round(take.height_cm, 1)
+        if take.fk_error_cm is not None:
+            report.fk_error_cm[take.rel_id] = round(take.fk_error_cm, 2)
+    if not phrases:
+        if len(report.skipped) == 1:
+            raise ChoreoError(report.skipped[0])
+        raise ChoreoError(f"{folder}: none of {len(takes)} takes could be imported — first: "
+                          f"{report.skipped[0] if report.skipped else 'nothing found'}")
+    _rate_energy(phrases, unrated)
+    progress(0.97, "building transition prior")
+    return assemble_library(name or folder.name, phrases), report
 
 
 def import_folder(
     folder: str | Path, name: str | None = None, options: ImportOptions | None = None,
     progress: ProgressFn = no_progress,
 ) -> Library:
-    """Build a Library from every ``*.bvh`` under ``folder`` (see module docstring)."""
-    folder = Path(folder)
-    options = options or ImportOptions()
-    if not folder.is_dir():
-        raise ChoreoError(f"{folder}: not a folder — give the folder holding the BVH files")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".bvh" and p.is_file())
-    if not files:
-        raise ChoreoError(f"{folder}: no .bvh files found (sub-folders are searched too)")
-    skeleton: Skeleton | None = None
-    phrases: list[DancePhrase] = []
-    unrated: list[int] = []
-    for i, path in enumerate(files):
-        progress(i / len(files), f"importing {path.name}")
-        side = _read_sidecar(path)
-        motion = _read_clip(path, side.get("unit", options.unit))
-        motion = _to_y_up(motion, side.get("up", options.up), path)
-        if skeleton is None:
-            skeleton = motion.skeleton
-        motion = _onto_skeleton(motion, skeleton, path)
-        rel = path.relative_to(folder)
-        style = side.get("style") or options.style or (
-            rel.parts[0] if len(rel.parts) > 1 else "unknown"
-        )
-        bpm = side.get("bpm", options.bpm)
-        tags = [str(t) for t in side.get("tags", [])]
-        if bpm is None:
-            bpm = estimate_bpm(motion)
-            tags.append("bpm-estimated")
-        if not (20.0 <= float(bpm) <= 300.0):
-            raise ChoreoError(f"{path}: BPM {bpm} is outside 20..300 — check the sidecar/--bpm")
-        energy = side.get("energy", options.energy)
-        first = len(phrases)
-        phrases += phrases_from_clip(
-            motion, str(rel.with_suffix("")).replace("\\", "/"), side.get("name", path.stem),
-            str(style), int(energy or 2), float(bpm),
-            float(side.get("first_beat_s", options.first_beat_s)),
-            bool(side.get("cut", options.cut)), int(side.get("n_counts", options.n_counts)), tags,
-        )
-        if energy is None:
-            unrated += list(range(first, len(phrases)))
-    _rate_energy(phrases, unrated)
-    progress(1.0, "building transition prior")
-    return assemble_library(name or folder.name, phrases)
+    """:func:`import_library` without the report."""
+    return import_library(folder, name, options, progress)[0]
 
 
 def _rate_energy(phrases: list[DancePhrase], indices: list[int]) -> None:

@@ -1,0 +1,75 @@
+"""A take's song analysed (cached by content) and the take cut on its music phrases.
+
+Only the stretch of the song the take covers is analysed (a few seconds either side): Tang's
+dances cover a minute of three-minute songs. A waltz whose song the meter detector read in
+4/4 is re-read in 3/4 (and a cha-cha read in 3/4 in 4/4: ``STYLE_METERS``), so a waltz
+phrase is 6 counts = 2 bars.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from choreo_studio.core.analysis.music_analysis import MusicAnalysis
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.library.music_cut import MusicCut, cuts_on_music, fit_time_map
+from choreo_studio.core.motion.motion import Motion
+from choreo_studio.core.phrases.segmentation import segment
+
+if TYPE_CHECKING:
+    from choreo_studio.core.library.takes import Take
+
+
+STYLE_METERS = {"waltz": 3, "slow waltz": 3, "viennese waltz": 3, "cha-cha": 4, "rumba": 4,
+                "tango": 4, "samba": 4, "foxtrot": 4, "quickstep": 4, "jive": 4, "salsa": 4}
+MARGIN_S = 4.0
+
+
+def song_analysis(path, start_s: float, end_s: float, meter: int | None  # noqa: ANN001
+                  ) -> tuple[MusicAnalysis, float]:
+    """The analysis of the song's ``[start_s, end_s]`` (cached by content) and where that
+    stretch starts in the song; ``meter`` forces the beats per bar when it differs."""
+    from choreo_studio.core.audio.load import Audio, load_audio
+    from choreo_studio.core.phrases.feature_cache import FeatureCache
+
+    song = load_audio(path)
+    a = int(max(0.0, start_s - MARGIN_S) * song.sr)
+    b = int(min(song.duration_s, end_s + MARGIN_S) * song.sr)
+    audio = Audio.from_array(song.samples[a:b], song.sr, str(path)) if b - a < len(
+        song.samples) else song
+    cache = FeatureCache(audio.content_hash)
+    analysis = cache.load_analysis()
+    if analysis is None:
+        from choreo_studio.core.analysis.analyzer import analyze_audio
+
+        analysis = MusicAnalysis.from_dict(analyze_audio(audio)[0].to_dict())
+        cache.save_analysis(analysis)
+    if meter is not None and analysis.beats_per_bar != meter:
+        from choreo_studio.core.analysis.analyzer import reanalyze_beats
+
+        analysis = reanalyze_beats(audio, analysis, beats_per_bar=meter)
+    return analysis, a / song.sr
+
+
+def music_cuts(take: Take, motion: Motion, bars: int) -> tuple[list[MusicCut], dict[str, Any]]:
+    """Phrases of ``bars`` bars on the take's song, and what to record in their source."""
+    end_s = take.song_start_s + motion.duration_s * max(take.song_scale, 1.0) * 1.03
+    analysis, crop_s = song_analysis(take.song, take.song_start_s, end_s,
+                                     STYLE_METERS.get((take.style or "").lower()))
+    time_map = fit_time_map(motion, analysis.beats_s, take.song_start_s - crop_s,
+                            take.song_scale)
+    cuts = cuts_on_music(motion, analysis, segment(analysis), time_map, bars)
+    if not cuts:
+        raise ChoreoError(
+            f"{take.path}: no {bars}-bar music phrase of {take.song.name} falls inside the take "
+            "— check that the song is the take's, or drop it to count from the motion"
+        )
+    info = {
+        "song": take.song.name,
+        "meter": analysis.meter,
+        "time_map": {"offset_s": round(time_map.offset_s + crop_s, 3),
+                     "scale": round(time_map.scale, 5),
+                     "beat_fit": round(time_map.score, 3),
+                     "beat_fit_source_clock": round(time_map.prior_score, 3)},
+    }
+    return cuts, info
