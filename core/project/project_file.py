@@ -18,12 +18,20 @@ from choreo_studio.core import __version__
 from choreo_studio.core.atomic_io import write_json_atomic
 from choreo_studio.core.choreography.placements import Choreography, Placement
 from choreo_studio.core.errors import ChoreoError
-from choreo_studio.core.json_files import Where, read_json_file, require_object
+from choreo_studio.core.json_files import (
+    Where,
+    read_json_file,
+    require_dict,
+    require_int,
+    require_object,
+    require_str,
+)
 from choreo_studio.core.phrases.segmentation import SegmentConstraints
 
 PROJECT_FORMAT_VERSION = 1
 PROJECT_KIND = "choreo-project"
 PROJECT_SUFFIX = ".choreo"
+MAX_PATH_CHARS = 4096
 
 
 class SongMissingError(ChoreoError):
@@ -176,6 +184,7 @@ def project_from_dict(obj: Any, project_path: str | os.PathLike[str]) -> Project
             f"({obj.get('generator', '?')}); this version reads format {PROJECT_FORMAT_VERSION} "
             "— update Choreo Studio to open it"
         )
+    _check_fields(obj, Where(source, FIX))
     try:
         song, chor = obj["song"], obj["choreography"]
         lib, model = obj["library"], obj["model"]
@@ -201,6 +210,25 @@ def project_from_dict(obj: Any, project_path: str | os.PathLike[str]) -> Project
     except ValueError as exc:
         raise _bad(source, str(exc)) from None
     return project
+
+
+def _check_fields(obj: dict[str, Any], where: Where) -> None:
+    """Types of the song, library, model and settings fields (``top_k: "ten"``, a 100k-character
+    song path, a number for a fingerprint are one line naming the field, not a crash later)."""
+    song = require_dict(obj, "song", where)
+    for key in ("path", "absolute_path"):
+        require_str(song, key, where.at("song"), default="", max_len=MAX_PATH_CHARS)
+    require_str(song, "hash", where.at("song"), max_len=200)
+    for section, keys in (("library", ("name", "fingerprint", "path")),
+                          ("model", ("scorer", "path"))):
+        part = require_dict(obj, section, where)
+        for key in keys:
+            require_str(part, key, where.at(section), default="", max_len=MAX_PATH_CHARS)
+    settings = obj.get("settings") or {}
+    require_object(settings, where.at("settings"))
+    require_int(settings, "top_k", where.at("settings"), default=None, lo=1, hi=1000)
+    require_str(settings, "project_path", where.at("settings"), default="",
+                max_len=MAX_PATH_CHARS)
 
 
 def _resolve_song(song: dict[str, Any], project_path: str | os.PathLike[str]) -> str:
