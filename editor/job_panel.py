@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from choreo_studio.editor.workers import Job, JobRunner
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QSizePolicy, QWidget
 
 BAR_WIDTH = 200
 
@@ -19,13 +19,14 @@ class _JobRow(QWidget):
     def __init__(self, job: Job, parent: QWidget) -> None:
         super().__init__(parent)
         self.bar = QProgressBar()
-        self.bar.setMaximumWidth(BAR_WIDTH)
+        self.bar.setFixedWidth(BAR_WIDTH)
         self.bar.setRange(0, 1000)
         self.bar.setFormat(job.label)
         self.bar.setValue(0)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip(f"cancel {job.label.lower()}")
         self.cancel_button.clicked.connect(job.cancel)
+        self.cancel_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.bar)
@@ -44,6 +45,7 @@ class JobPanel(QWidget):
         self._rows: dict[int, _JobRow] = {}
         self._layout = QHBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
+        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         runner.job_started.connect(self._on_started)
         runner.job_progress.connect(self._on_progress)
         runner.job_ended.connect(self._on_ended)
