@@ -1,7 +1,9 @@
 """The analysis pipeline: Audio in, MusicAnalysis out (tempo, beats, meter, onsets, melody…).
 
-One STFT feeds every stage. Songs with no steady beat or shorter than two bars are refused with
-a one-line ChoreoError, since phrases cannot be cut from them.
+One STFT feeds every stage. A song with a weak pulse still gets its best grid, with a low
+``beat_confidence`` and the alternatives to choose from; only sound with no pulse at all
+(speech, free-time pads) and songs shorter than two bars are refused with a one-line
+ChoreoError, since phrases cannot be cut from them.
 """
 
 from __future__ import annotations
@@ -16,24 +18,33 @@ from choreo_studio.core.audio.spectral import Spectra, compute_spectra
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.progress import ProgressFn, no_progress
 
-MIN_PULSE_CLARITY = 0.15  # envelope autocorrelation at the beat period; music ≥ 0.5, speech ≤ 0.1
+MIN_PULSE_CLARITY = 0.10  # envelope autocorrelation, 1-4 beat periods: music ≥ 0.25, speech < 0.08
 ONSET_DELTA = 0.07  # peak-picking threshold on the unit-scaled onset envelope
 
 
 def analyze_audio(
-    audio: Audio, progress: ProgressFn = no_progress
+    audio: Audio,
+    progress: ProgressFn = no_progress,
+    *,
+    bpm: float | None = None,
+    meter_text: str | None = None,
+    tempo_hint: float | None = None,
 ) -> tuple[MusicAnalysis, Spectra]:
-    """Analyse ``audio``; also returns the spectra (log-mel for features) to avoid recomputing."""
+    """Analyse ``audio``; also returns the spectra (log-mel for features) to avoid recomputing.
+
+    ``bpm`` forces the tempo (±8 % drift), ``meter_text`` the meter ("3/4", "6/8"…) and
+    ``tempo_hint`` only leans the tempo prior towards a value: the user's choice of reading.
+    """
+    _check_tempo(bpm)
+    _check_tempo(tempo_hint)
+    spec = meter.parse_meter(meter_text) if meter_text else None
     progress(0.0, "resampling")
     y = audio.mono()
     progress(0.1, "spectrogram")
     spectra = compute_spectra(y)
-    progress(0.35, "beats")
-    tempo, beats_s = beat_tracking.track(spectra)
-    _check_pulse(audio, spectra, tempo, beats_s)
-    progress(0.5, "meter and downbeats")
-    cues = meter.beat_cues(spectra, beats_s)
-    beats_per_bar, downbeats = meter.meter_and_downbeats(cues)
+    progress(0.35, "beats, tempo and meter")
+    grid = beat_grid(audio, spectra, bpm=bpm, spec=spec, tempo_hint=tempo_hint)
+    beats_s, downbeats = grid.beats_s, grid.downbeats
     if downbeats.size < 2:
         raise ChoreoError(
             f"{audio.name}: song is shorter than two bars ({audio.duration_s:.1f} s) — give a "
@@ -49,10 +60,10 @@ def analyze_audio(
     analysis = MusicAnalysis(
         song_hash=audio.content_hash,
         duration_s=audio.duration_s,
-        tempo_bpm=tempo,
+        tempo_bpm=grid.tempo_bpm,
         beats_s=beats_s,
         downbeats=downbeats,
-        beats_per_bar=beats_per_bar,
+        beats_per_bar=grid.beats_per_bar,
         onset_env=spectra.onset_env,
         onset_fps=spectra.fps,
         onsets_s=onsets_s,
@@ -61,8 +72,35 @@ def analyze_audio(
         melody_fps=spectra.fps,
         sections=secs,
         beat_tracker=beat_tracking.TRACKER_NAME,
+        **_grid_fields(grid),
     )
     return analysis, spectra
+
+
+def beat_grid(
+    audio: Audio,
+    spectra: Spectra,
+    *,
+    bpm: float | None = None,
+    spec: meter.MeterSpec | None = None,
+    tempo_hint: float | None = None,
+) -> meter.Grid:
+    """Decode tempo, beats, meter and downbeats jointly; refuse only pulse-less sound."""
+    meters = (spec.decode_meter,) if spec is not None else meter.DEFAULT_METERS
+    decoded = beat_tracking.decode(spectra, meters, bpm=bpm, tempo_hint=tempo_hint)
+    frames = decoded.paths[0].frames if decoded.paths else np.zeros(0, dtype=np.int64)
+    beats_s = beat_tracking.beat_times(decoded, frames)
+    clarity = _check_pulse(audio, spectra, beat_tracking.global_tempo(beats_s), beats_s)
+    return meter.choose_grid(decoded, spec, clarity)
+
+
+def _grid_fields(grid: meter.Grid) -> dict:
+    return {
+        "time_signature": grid.time_signature,
+        "tempo_map": grid.tempo_map,
+        "beat_confidence": grid.confidence,
+        "alternatives": grid.alternatives,
+    }
 
 
 def reanalyze_beats(
@@ -72,48 +110,50 @@ def reanalyze_beats(
     tempo_bpm: float | None = None,
     beats_per_bar: int | None = None,
     first_downbeat_s: float | None = None,
+    meter_text: str | None = None,
     progress: ProgressFn = no_progress,
 ) -> MusicAnalysis:
     """Redo beats, downbeats and sections under the user's corrections (editor API).
 
-    ``tempo_bpm`` re-tracks the beats at that tempo; ``beats_per_bar`` forces the meter;
-    ``first_downbeat_s`` makes the beat nearest that time a downbeat (bars follow from it).
-    Onsets and melody are kept. Re-segment the phrases afterwards with ``phrases.segment``.
+    ``tempo_bpm`` re-tracks the beats at that tempo; ``beats_per_bar`` (or ``meter_text``,
+    e.g. "6/8") forces the meter; ``first_downbeat_s`` makes the beat nearest that time a
+    downbeat (bars follow from it). Onsets and melody are kept. Re-segment the phrases
+    afterwards with ``phrases.segment``.
     """
     if tempo_bpm is not None and not 30.0 <= tempo_bpm <= 300.0:
         raise ChoreoError(f"tempo {tempo_bpm:g} BPM is out of range — give 30–300 BPM")
     if beats_per_bar is not None and not 2 <= beats_per_bar <= 12:
         raise ChoreoError(f"{beats_per_bar} beats per bar is out of range — give 2–12")
+    spec = meter.parse_meter(meter_text) if meter_text else None
+    if spec is None and beats_per_bar is not None:
+        spec = meter.MeterSpec(beats_per_bar)
     progress(0.0, "spectrogram")
     spectra = compute_spectra(audio.mono())
-    progress(0.4, "beats")
-    if tempo_bpm is None:
-        tempo, beats_s = analysis.tempo_bpm, analysis.beats_s
+    progress(0.4, "beats, tempo and meter")
+    if tempo_bpm is None and spec is None:
+        grid = None
+        beats_s, bpb, downbeats = analysis.beats_s, analysis.beats_per_bar, analysis.downbeats
     else:
-        tempo, beats_s = beat_tracking.track(spectra, tempo_bpm=tempo_bpm)
+        grid = beat_grid(audio, spectra, bpm=tempo_bpm, spec=spec)
+        beats_s, bpb, downbeats = grid.beats_s, grid.beats_per_bar, grid.downbeats
     progress(0.6, "downbeats")
     if first_downbeat_s is not None:
-        bpb = beats_per_bar or analysis.beats_per_bar
         first = int(np.argmin(np.abs(beats_s - first_downbeat_s)))
         downbeats = meter.downbeats_from(first, bpb, beats_s.size)
-    elif beats_per_bar is not None or tempo_bpm is not None:
-        bpb, downbeats = meter.meter_and_downbeats(
-            meter.beat_cues(spectra, beats_s), beats_per_bar
-        )
-    else:
-        bpb, downbeats = analysis.beats_per_bar, analysis.downbeats
     progress(0.8, "sections")
     secs = sections.find_sections(spectra, beats_s, downbeats, analysis.duration_s)
     progress(1.0, "done")
     # Onsets, melody and the onset envelope do not depend on the beat grid: keep them.
+    fields = _grid_fields(grid) if grid is not None else {}
     return dataclasses.replace(
         analysis,
-        tempo_bpm=tempo,
+        tempo_bpm=grid.tempo_bpm if grid is not None else analysis.tempo_bpm,
         beats_s=beats_s,
         downbeats=downbeats,
         beats_per_bar=bpb,
         sections=secs,
-        beat_tracker=analysis.beat_tracker + "+user",
+        beat_tracker=analysis.beat_tracker.removesuffix("+user") + "+user",
+        **fields,
     )
 
 
@@ -129,8 +169,13 @@ def detect_onsets(spectra: Spectra) -> np.ndarray:
     return frames / spectra.fps + beat_tracking.ONSET_LATENCY_S
 
 
-def _check_pulse(audio: Audio, spectra: Spectra, tempo: float, beats_s: np.ndarray) -> None:
-    """Refuse audio with no steady beat (speech, ambient) and audio under two bars."""
+def _check_tempo(bpm: float | None) -> None:
+    if bpm is not None and not 30.0 <= bpm <= 300.0:
+        raise ChoreoError(f"tempo {bpm:g} BPM is out of range — give 30–300 BPM")
+
+
+def _check_pulse(audio: Audio, spectra: Spectra, tempo: float, beats_s: np.ndarray) -> float:
+    """Pulse clarity of the grid; refuse sound with no pulse at all and audio under two bars."""
     if audio.duration_s < 2.0:
         raise ChoreoError(
             f"{audio.name}: song is shorter than two bars ({audio.duration_s:.1f} s) — give "
@@ -142,5 +187,6 @@ def _check_pulse(audio: Audio, spectra: Spectra, tempo: float, beats_s: np.ndarr
     if beats_s.size < 4 or clarity < MIN_PULSE_CLARITY:
         raise ChoreoError(
             f"{audio.name}: no steady beat found (speech, ambient or free-time audio?) — "
-            "choreography needs music with a beat"
+            "choreography needs music with a beat; `choreo analyze --bpm N` forces one"
         )
+    return clarity

@@ -1,26 +1,36 @@
-"""Tempo and beat tracking on the onset envelope (Ellis-style dynamic programming).
+"""Beats, tempo and tempo map from the joint bar-pointer decoder (see ``bar_tracking``).
 
-librosa's DP tracker is the floor; this one keeps its idea but (1) estimates the tempo with
-sub-frame resolution from the autocorrelation of a kick/snare-weighted onset envelope, with an
-octave check that picks the faster of two related tempi when the faster pulse is really played,
-(2) runs the DP with a fractional beat period, and (3) refines each beat to the nearby onset
-peak with parabolic interpolation. Tempo is then the slope of beat times over beat index.
+The onset envelope (all bands plus the kick/snare low bands) becomes the decoder's beat
+evidence; the decoder picks tempo, metrical level, meter and bar phase for the whole song at
+once. Each decoded beat is then refined to the nearby onset peak with sub-frame interpolation,
+and the tempo map is read off the beat times (a row wherever the local tempo moves away from
+the current row's), so ritardandi and tempo steps survive into the analysis.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+from choreo_studio.core.analysis import bar_tracking
+from choreo_studio.core.analysis.activations import Activations, compute_activations
 from choreo_studio.core.audio.spectral import Spectra
 
-TRACKER_NAME = "choreo-dp-1"
-MIN_BPM = 55.0
-MAX_BPM = 215.0
-PRIOR_BPM = 120.0
-PRIOR_OCTAVES = 1.0  # width (std, octaves) of the log-normal tempo prior
-FAST_TEMPO_RATIO = 0.92  # the double tempo wins when its pulse is about as strong as the slow one
+TRACKER_NAME = "choreo-barpointer-1"
 ONSET_LATENCY_S = 0.02  # flux peaks lead the sound's attack by about this much (calibrated)
-TRIM_RATIO = 0.1  # leading/trailing beats weaker than this share of the median beat are dropped
-TIGHTNESS = 120.0
+FORCED_BPM_RANGE = 1.08  # a tempo the user gives may drift by this factor either way
+HINT_OCTAVES = 0.25  # width of the tempo prior around a user's tempo hint
+TEMPO_MAP_TOLERANCE = 0.04  # a new tempo-map row when the local tempo moves this far
+TEMPO_MAP_BEATS = 8  # local tempo = median over this many beat periods
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """The decoder's inputs and its best path per meter (best first)."""
+
+    activations: Activations
+    model: bar_tracking.Model
+    paths: list[bar_tracking.Path]
 
 
 def beat_envelope(spectra: Spectra) -> np.ndarray:
@@ -30,20 +40,69 @@ def beat_envelope(spectra: Spectra) -> np.ndarray:
     return (0.5 * full + low).astype(np.float64)
 
 
+def decode(
+    spectra: Spectra,
+    meters: tuple[int, ...],
+    bpm: float | None = None,
+    tempo_hint: float | None = None,
+) -> Decoded:
+    """Decode the song's beat paths for ``meters``; ``bpm`` forces a tempo, ``tempo_hint`` leans."""
+    act = compute_activations(spectra, beat_envelope(spectra))
+    if bpm is not None:
+        model = bar_tracking.build_model(act, bpm / FORCED_BPM_RANGE, bpm * FORCED_BPM_RANGE,
+                                         prior_bpm=bpm)
+    elif tempo_hint is not None:
+        model = bar_tracking.build_model(act, prior_bpm=tempo_hint, prior_octaves=HINT_OCTAVES)
+    else:
+        model = bar_tracking.build_model(act)
+    return Decoded(act, model, bar_tracking.decode(model, meters))
+
+
+def beat_times(decoded: Decoded, frames: np.ndarray) -> np.ndarray:
+    """Beat times (s) of decoder frames, each refined to its onset peak."""
+    env = decoded.activations.beat
+    return _refine(env, np.asarray(frames, dtype=np.int64)) / decoded.activations.fps + (
+        ONSET_LATENCY_S
+    )
+
+
 def track(spectra: Spectra, tempo_bpm: float | None = None) -> tuple[float, np.ndarray]:
-    """(tempo in BPM, beat times in s). ``tempo_bpm`` forces the tempo (a user correction)."""
-    env = beat_envelope(spectra)
-    fps = spectra.fps
-    if env.size < 4 or not np.any(env > 0):
+    """(tempo in BPM, beat times in s) of the best path; ``tempo_bpm`` forces the tempo."""
+    if spectra.n_frames < 4 or not np.any(spectra.onset_env > 0):
         return 0.0, np.zeros(0)
-    period = fps * 60.0 / (tempo_bpm or estimate_tempo(env, fps))
-    frames = dp_beats(env, period, TIGHTNESS if tempo_bpm is None else 4 * TIGHTNESS)
-    frames = _trim(env, frames)
-    beats_s = _refine(env, frames) / fps + ONSET_LATENCY_S
+    decoded = decode(spectra, (3, 4), bpm=tempo_bpm)
+    if not decoded.paths:
+        return 0.0, np.zeros(0)
+    beats_s = beat_times(decoded, decoded.paths[0].frames)
+    return global_tempo(beats_s), beats_s
+
+
+def global_tempo(beats_s: np.ndarray) -> float:
+    """The song's main tempo (BPM): a line fit over the beats of a steady song, else the median
+    tempo over 8-beat spans (so tempo steps and ritardandi do not bias it)."""
     if beats_s.size < 2:
-        return 60.0 * fps / period, beats_s
-    slope = np.polyfit(np.arange(beats_s.size), beats_s, 1)[0]
-    return float(60.0 / slope), beats_s
+        return 0.0
+    periods = np.diff(beats_s)
+    typical = float(np.median(periods))
+    if np.mean(np.abs(periods / typical - 1.0) < TEMPO_MAP_TOLERANCE) >= 0.9:
+        return float(60.0 / np.polyfit(np.arange(beats_s.size), beats_s, 1)[0])
+    span = min(TEMPO_MAP_BEATS, beats_s.size - 1)
+    return float(60.0 * span / np.median(beats_s[span:] - beats_s[:-span]))
+
+
+def tempo_map(beats_s: np.ndarray) -> np.ndarray:
+    """[rows, 2] (time_s, bpm): a row at the first beat and wherever the local tempo changes."""
+    if beats_s.size < 3:
+        bpm = global_tempo(beats_s)
+        return np.array([[float(beats_s[0]), bpm]]) if beats_s.size else np.zeros((0, 2))
+    periods = np.diff(beats_s)
+    half = TEMPO_MAP_BEATS // 2
+    local = np.array([np.median(periods[max(k - half, 0) : k + half]) for k in range(periods.size)])
+    rows = [[float(beats_s[0]), 60.0 / float(local[0])]]
+    for k in range(1, local.size):
+        if abs(60.0 / local[k] / rows[-1][1] - 1.0) > TEMPO_MAP_TOLERANCE:
+            rows.append([float(beats_s[k]), 60.0 / float(local[k])])
+    return np.round(np.asarray(rows), 4)
 
 
 def autocorrelation(env: np.ndarray) -> np.ndarray:
@@ -56,74 +115,10 @@ def autocorrelation(env: np.ndarray) -> np.ndarray:
     return acf / max(acf[0], 1e-12)
 
 
-def estimate_tempo(env: np.ndarray, fps: float) -> float:
-    """Most likely tempo (BPM, fractional) from the envelope's autocorrelation peaks."""
-    acf = autocorrelation(env)
-    lo = int(np.floor(fps * 60.0 / MAX_BPM))
-    hi = min(int(np.ceil(fps * 60.0 / MIN_BPM)) + 1, acf.size - 2)
-    if hi <= lo + 2:
-        return PRIOR_BPM
-    lags = np.arange(max(lo, 1), hi)
-    peaks = lags[(acf[lags] > acf[lags - 1]) & (acf[lags] >= acf[lags + 1]) & (acf[lags] > 0)]
-    if peaks.size == 0:
-        return PRIOR_BPM
-    fine = np.array([_parabolic(acf, p) for p in peaks])
-    bpm = 60.0 * fps / fine
-    strength = np.array([_comb(acf, lag) for lag in fine])
-    prior = np.exp(-0.5 * (np.log2(bpm / PRIOR_BPM) / PRIOR_OCTAVES) ** 2)
-    best = int(np.argmax(strength * prior))
-    # Octave check: is the double tempo (half the lag) actually played?
-    half = fine[best] / 2.0
-    if 60.0 * fps / half <= MAX_BPM and half >= 2:
-        if _comb(acf, half) >= FAST_TEMPO_RATIO * strength[best] and _peak_near(acf, half):
-            return float(60.0 * fps / _parabolic(acf, int(round(half))))
-    return float(bpm[best])
-
-
-def dp_beats(env: np.ndarray, period: float, tightness: float) -> np.ndarray:
-    """Beat frames maximising onset strength with inter-beat gaps near ``period`` (fractional)."""
-    sigma = max(period / 32.0, 0.5)
-    k = np.arange(-int(4 * sigma), int(4 * sigma) + 1)
-    local = np.convolve(env / (env.std() + 1e-12), np.exp(-0.5 * (k / sigma) ** 2), "same")
-    n = local.size
-    cum = local.copy()
-    back = np.full(n, -1, dtype=np.int64)
-    lags = np.arange(int(round(period / 2)), int(2 * period) + 1)
-    penalty = tightness * np.log(lags / period) ** 2
-    started = local > 0.01 * local.max()
-    first = int(np.argmax(started))
-    for i in range(first + lags[0], n):
-        prev = i - lags
-        ok = prev >= first
-        if not ok.any():
-            continue
-        cand = cum[prev[ok]] - penalty[ok]
-        j = int(np.argmax(cand))
-        cum[i] = local[i] + cand[j]
-        back[i] = prev[ok][j]
-    tail = _last_beat(cum, local)
-    beats = [tail]
-    while back[beats[-1]] >= 0:
-        beats.append(int(back[beats[-1]]))
-    return np.array(beats[::-1], dtype=np.int64)
-
-
-def _last_beat(cum: np.ndarray, local: np.ndarray) -> int:
-    """The last local maximum of the cumulative score that is above half its median."""
-    maxima = np.flatnonzero((cum[1:-1] > cum[:-2]) & (cum[1:-1] >= cum[2:])) + 1
-    if maxima.size == 0:
-        return int(np.argmax(cum))
-    good = maxima[cum[maxima] >= 0.5 * np.median(cum[maxima])]
-    return int(good[-1]) if good.size else int(maxima[-1])
-
-
-def _trim(env: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """Drop leading and trailing beats with (almost) no onset: silence before or after the song."""
-    if frames.size < 3:
-        return frames
-    strength = np.array([env[max(f - 1, 0) : f + 2].max() for f in frames])
-    strong = np.flatnonzero(strength >= TRIM_RATIO * np.median(strength))
-    return frames[strong[0] : strong[-1] + 1] if strong.size else frames
+def pulse_strength(acf: np.ndarray, lag: float) -> float:
+    """How steady the pulse of period ``lag`` frames is: the envelope's autocorrelation at the
+    lag and its next three multiples (a real pulse repeats; a chance peak of speech does not)."""
+    return float(np.mean([max(_interp(acf, k * lag), 0.0) for k in (1, 2, 3, 4)]))
 
 
 def _refine(env: np.ndarray, frames: np.ndarray) -> np.ndarray:
@@ -155,23 +150,6 @@ def _interp(x: np.ndarray, pos: float) -> float:
         return 0.0
     i = int(pos)
     return float(x[i] + (pos - i) * (x[i + 1] - x[i]))
-
-
-def pulse_strength(acf: np.ndarray, lag: float) -> float:
-    """Autocorrelation of the beat envelope at ``lag`` frames: how steady the pulse is."""
-    return max(_interp(acf, lag), 0.0)
-
-
-def _comb(acf: np.ndarray, lag: float) -> float:
-    """Pulse strength at ``lag``: autocorrelation at the lag and its first multiples."""
-    return sum(w * max(_interp(acf, m * lag), 0.0) for m, w in ((1, 1.0), (2, 0.5), (4, 0.25)))
-
-
-def _peak_near(acf: np.ndarray, lag: float) -> bool:
-    """True when the autocorrelation has a local peak within a frame of ``lag``."""
-    i = int(round(lag))
-    window = acf[max(i - 1, 1) : i + 2]
-    return bool(window.size and window.max() > 0 and np.argmax(window) not in (-1,))
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

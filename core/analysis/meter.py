@@ -1,64 +1,132 @@
-"""Downbeats and meter (3/4 or 4/4) from beat-synchronous accents and harmonic change.
+"""Meter, downbeats and the metrical alternatives, from the decoder's paths (see bar_tracking).
 
-Each beat gets four cues: onset strength (all bands and low bands — the kick), the change of
-harmony (chroma) and of the bass spectrum across it. Bars start where these cues peak every
-``m`` beats; the meter is the ``m`` whose best phase stands out most, with a slight preference
-for 4/4, and the phase of that ``m`` gives the downbeats.
+The decoder chooses between bars of 3 and 4 beats (and any meter the user forces). Two finer
+decisions are read off the chosen path: a 4-beat bar whose third beat is about as strong a bar
+line as its first is two bars of 2 (2/4, or 6/8 with compound beats); and beats whose thirds
+carry more onset than their halves are compound (dotted-quarter beats: 6/8, 9/8, 12/8). Every
+grid a user might mean instead (half, double, ×3/2, ×2/3 tempo, the other meter, the downbeat
+one beat later or earlier) is scored under the same model, so the choice and its margin show.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+
 import numpy as np
-from choreo_studio.core.audio.spectral import Spectra
+from choreo_studio.core.analysis import bar_tracking, beat_tracking
+from choreo_studio.core.analysis.beat_tracking import Decoded
+from choreo_studio.core.analysis.music_analysis import MetricalAlternative
+from choreo_studio.core.errors import ChoreoError
 
-METERS = (4, 3)
-FOUR_FOUR_BONUS = 0.15
-BASS_MEL_BANDS = 16  # mel bands below ≈ 400 Hz: kick drum and bass notes
-# onset, bass onset, chroma change, bass change, loudness
-_CUE_WEIGHTS = np.array([0.8, 0.8, 1.0, 0.6, 0.6])
-_MIN_CUE_RANGE = (1e-3, 0.5, 1e-3, 1e-3, 0.5)  # a cue that varies less than this is ignored
-
-
-def beat_cues(spectra: Spectra, beats_s: np.ndarray) -> np.ndarray:
-    """[beats, 5] cues: onset, bass onset, chroma change, bass change and loudness per beat."""
-    fps = spectra.fps
-    frames = np.clip(np.round(beats_s * fps).astype(np.int64), 0, spectra.n_frames - 1)
-    onset = _peak_at(spectra.onset_env, frames)
-    bass = spectra.logmel_db[:BASS_MEL_BANDS] + 80.0
-    bass_flux = np.maximum(0.0, np.diff(bass, axis=1, prepend=bass[:, :1])).mean(axis=0)
-    onset_low = _peak_at(bass_flux, frames)
-    chroma = spectra.chroma
-    power_db = 10.0 * np.log10(np.sum(10.0 ** (spectra.logmel_db / 10.0), axis=0) + 1e-10)
-    loudness = _peak_at(power_db, frames)
-    cues = [onset, onset_low, _change(chroma, frames), _change(bass, frames), loudness]
-    return np.stack(cues, axis=1).astype(np.float64)
+DEFAULT_METERS = (3, 4)
+DUPLE_SHARE = 0.85  # beat 3 splits the bar in two when its bar-line cue is this share of beat 1's
+COMPOUND_MARGIN = 0.1  # both thirds of the beat exceed its half by this (beat evidence, 0..1)
+MARGIN_SCALE = 5.0  # score margin per minute at which the confidence reaches 1 - 1/e
+CLARITY_FULL = 0.4  # pulse clarity from which the pulse counts as fully steady
 
 
-def meter_and_downbeats(
-    cues: np.ndarray, beats_per_bar: int | None = None
-) -> tuple[int, np.ndarray]:
-    """(beats per bar, downbeat indices). ``beats_per_bar`` forces the meter (user correction)."""
-    n = cues.shape[0]
-    meters = (beats_per_bar,) if beats_per_bar else METERS
-    if n == 0:
-        return meters[0], np.zeros(0, dtype=np.int64)
-    spread = cues.max(axis=0) - cues.min(axis=0)
-    usable = spread >= np.asarray(_MIN_CUE_RANGE)
-    z = np.where(usable, (cues - cues.mean(axis=0)) / (cues.std(axis=0) + 1e-9), 0.0)
-    best = (-np.inf, meters[0], 0)
-    for m in meters:
-        for phase in range(m):
-            on = np.zeros(n, dtype=bool)
-            on[phase::m] = True
-            if on.all() or not on.any():
-                score = 0.0
-            else:
-                score = float(_CUE_WEIGHTS @ (z[on].mean(axis=0) - z[~on].mean(axis=0)))
-            score += FOUR_FOUR_BONUS if m == 4 else 0.0
-            if score > best[0]:
-                best = (score, m, phase)
-    _, m, phase = best
-    return m, np.arange(phase, n, m, dtype=np.int64)
+@dataclass(frozen=True)
+class MeterSpec:
+    """A meter the user asks for: beats per bar and whether its beats are compound."""
+
+    beats_per_bar: int
+    compound: bool = False
+
+    @property
+    def decode_meter(self) -> int:
+        """Bar length the decoder runs with (2-beat bars are decoded as pairs of bars)."""
+        return 4 if self.beats_per_bar == 2 else self.beats_per_bar
+
+
+@dataclass
+class Grid:
+    """The chosen beat grid and what it was chosen over."""
+
+    beats_s: np.ndarray
+    downbeats: np.ndarray
+    beats_per_bar: int
+    time_signature: str
+    tempo_bpm: float
+    tempo_map: np.ndarray
+    confidence: float
+    alternatives: list[MetricalAlternative] = field(default_factory=list)
+
+
+def parse_meter(text: str) -> MeterSpec:
+    """``"3/4"``, ``"6/8"``, ``"12/8"``… or a beat count → MeterSpec; a ChoreoError otherwise."""
+    match = re.fullmatch(r"\s*(\d+)\s*(?:/\s*(\d+))?\s*", str(text))
+    if match:
+        top, bottom = int(match.group(1)), int(match.group(2) or 4)
+        if bottom == 8 and top % 3 == 0 and 6 <= top <= 12:
+            return MeterSpec(top // 3, compound=True)
+        if bottom in (2, 4) and 2 <= top <= 12:
+            return MeterSpec(top)
+    raise ChoreoError(
+        f"meter {text!r} is not understood — give 2/4, 3/4, 4/4, 6/8, 9/8, 12/8 or a beat count"
+    )
+
+
+def time_signature(beats_per_bar: int, compound: bool) -> str:
+    """Text of the meter: dotted-quarter beats are written in eighths (2 beats → 6/8)."""
+    return f"{3 * beats_per_bar}/8" if compound else f"{beats_per_bar}/4"
+
+
+def choose_grid(decoded: Decoded, spec: MeterSpec | None, clarity: float) -> Grid:
+    """The best grid of ``decoded`` (under the user's ``spec``), its confidence and alternatives."""
+    model = decoded.model
+    path = decoded.paths[0]
+    positions = path.positions
+    bpb = path.beats_per_bar
+    if (spec is None and bpb == 4 and is_duple(model, path)) or (
+        spec is not None and spec.beats_per_bar == 2
+    ):
+        positions, bpb = positions % 2, 2
+    compound = spec.compound if spec is not None else is_compound(decoded, path.frames)
+    chosen = bar_tracking.path_score(model, path.frames, positions)
+    alternatives = _alternatives(decoded, path.frames, positions, bpb, compound, chosen)
+    beats_s = beat_tracking.beat_times(decoded, path.frames)
+    margin = min((-a.score for a in alternatives), default=MARGIN_SCALE)
+    steady = float(np.clip(clarity / CLARITY_FULL, 0.0, 1.0))
+    confidence = steady * (1.0 - float(np.exp(-max(margin, 0.0) / MARGIN_SCALE)))
+    return Grid(
+        beats_s=beats_s,
+        downbeats=np.flatnonzero(positions == 0).astype(np.int64),
+        beats_per_bar=bpb,
+        time_signature=time_signature(bpb, compound),
+        tempo_bpm=beat_tracking.global_tempo(beats_s),
+        tempo_map=beat_tracking.tempo_map(beats_s),
+        confidence=round(confidence, 3),
+        alternatives=alternatives,
+    )
+
+
+def is_duple(model: bar_tracking.Model, path: bar_tracking.Path) -> bool:
+    """True when beat 3 of the 4-beat bars is about as strong a bar line as beat 1."""
+    if path.frames.size < 8:
+        return False
+    period = float(np.median(np.diff(path.frames)))
+    k = int(np.clip(np.searchsorted(model.periods, period), 0, model.periods.size - 1))
+    cue = model.down_score[k, path.frames]
+    level = [float(cue[path.positions == j].mean()) for j in range(4)]
+    weak = 0.5 * (level[1] + level[3])
+    return level[0] > weak and level[2] - weak >= DUPLE_SHARE * (level[0] - weak)
+
+
+def is_compound(decoded: Decoded, frames: np.ndarray) -> bool:
+    """True when both thirds of the beats carry clearly more onset than their halves."""
+    if frames.size < 4:
+        return False
+    beat = decoded.activations.beat
+    start, period = frames[:-1].astype(np.float64), np.diff(frames).astype(np.float64)
+
+    def strength(fraction: float) -> float:
+        at = np.round(start + fraction * period).astype(np.int64)
+        near = np.stack([beat[np.clip(at + d, 0, beat.size - 1)] for d in (-1, 0, 1)])
+        return float(near.max(axis=0).mean())
+
+    half, first, second = strength(0.5), strength(1 / 3), strength(2 / 3)
+    return min(first, second) > half + COMPOUND_MARGIN
 
 
 def downbeats_from(first_downbeat: int, beats_per_bar: int, n_beats: int) -> np.ndarray:
@@ -67,18 +135,61 @@ def downbeats_from(first_downbeat: int, beats_per_bar: int, n_beats: int) -> np.
     return np.arange(phase, n_beats, beats_per_bar, dtype=np.int64)
 
 
-def _peak_at(env: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    return np.array([env[max(f - 1, 0) : f + 2].max() for f in frames])
+def _alternatives(
+    decoded: Decoded, frames: np.ndarray, positions: np.ndarray, bpb: int, compound: bool,
+    chosen: float,
+) -> list[MetricalAlternative]:
+    """The other readings of the song, scored per minute relative to the chosen grid (0)."""
+    model = decoded.model
+    minutes = max((frames[-1] - frames[0]) / model.fps / 60.0, 1e-3) if frames.size else 1.0
+    index = np.arange(frames.size, dtype=np.float64)
+    candidates: list[tuple[str, np.ndarray, np.ndarray, int, bool]] = []  # ..., same beats?
+    for kind, step in (("half tempo", 2.0), ("double tempo", 0.5), ("x3/2 tempo", 2 / 3),
+                       ("x2/3 tempo", 1.5), ("x1/3 tempo", 3.0)):
+        if frames.size < 4 * step:
+            continue
+        best = None
+        for phase in np.arange(0.0, max(step, 1.0), 1.0):
+            grid = np.round(np.interp(np.arange(phase, index[-1] + 1e-9, step), index,
+                                      frames)).astype(np.int64)
+            labelled = _best_labels(model, grid)
+            if best is None or labelled[2] > best[2]:
+                best = (grid, *labelled)
+        if best is not None:
+            candidates.append((kind, best[0], best[1], best[3], False))
+    for path in decoded.paths[1:]:
+        candidates.append((f"{path.beats_per_bar} beats per bar", path.frames, path.positions,
+                           path.beats_per_bar, True))
+    if bpb == 2:
+        candidates.append(("4 beats per bar", frames, _relabel(positions, 4), 4, True))
+    for shift in range(1, bpb):
+        candidates.append((f"downbeat +{shift} beat", frames, (positions - shift) % bpb, bpb, True))
+    out = []
+    for kind, grid, labels, meter, same_beats in candidates:
+        score = (bar_tracking.path_score(model, grid, labels) - chosen) / minutes
+        times = beat_tracking.beat_times(decoded, grid)
+        first = times[np.flatnonzero(labels == 0)[0]] if np.any(labels == 0) else times[0]
+        out.append(MetricalAlternative(
+            kind=kind, tempo_bpm=round(beat_tracking.global_tempo(times), 2),
+            meter=time_signature(meter, compound and same_beats),
+            first_downbeat_s=round(float(first), 4), score=round(float(score), 2),
+        ))
+    return sorted(out, key=lambda a: -a.score)
 
 
-def _change(features: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """Cosine distance between the feature mean over the beat before and the beat after."""
-    edges = np.concatenate([frames, [features.shape[1]]])
-    means = np.stack(
-        [features[:, a : max(b, a + 1)].mean(axis=1) for a, b in zip(edges[:-1], edges[1:],
-                                                                      strict=True)],
-        axis=1,
-    )
-    norm = means / (np.linalg.norm(means, axis=0, keepdims=True) + 1e-9)
-    sim = np.sum(norm[:, 1:] * norm[:, :-1], axis=0)
-    return np.concatenate([[0.0], 1.0 - sim])
+def _best_labels(
+    model: bar_tracking.Model, frames: np.ndarray
+) -> tuple[np.ndarray, float, int]:
+    """(bar positions, score, beats per bar) of the best meter and phase for a beat sequence."""
+    options = []
+    for meter in DEFAULT_METERS:
+        for phase in range(meter):
+            labels = (np.arange(frames.size) - phase) % meter
+            options.append((labels, bar_tracking.path_score(model, frames, labels), meter))
+    return max(options, key=lambda option: option[1])
+
+
+def _relabel(positions: np.ndarray, meter: int) -> np.ndarray:
+    """Bar positions counted in ``meter`` from the first downbeat of ``positions``."""
+    first = int(np.flatnonzero(positions == 0)[0]) if np.any(positions == 0) else 0
+    return (np.arange(positions.size) - first) % meter

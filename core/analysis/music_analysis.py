@@ -17,7 +17,8 @@ from choreo_studio.core.atomic_io import write_json_atomic
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.json_files import read_json_file
 
-ANALYSIS_FORMAT_VERSION = 1
+ANALYSIS_FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)  # version 1 lacks the meter text, tempo map, confidence, alternatives
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,25 @@ class Section:
         return self.end_s - self.start_s
 
 
+@dataclass(frozen=True)
+class MetricalAlternative:
+    """Another reading of the beat grid, scored against the chosen one.
+
+    ``score`` is the decoder's log-score difference per minute of music: 0 for a reading as good
+    as the chosen grid, more negative for worse ones.
+    """
+
+    kind: str  # "half tempo", "double tempo", "x3/2 tempo", "3 beats per bar", "downbeat +1 beat"…
+    tempo_bpm: float
+    meter: str
+    first_downbeat_s: float
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "tempo_bpm": self.tempo_bpm, "meter": self.meter,
+                "first_downbeat_s": self.first_downbeat_s, "score": self.score}
+
+
 @dataclass
 class MusicAnalysis:
     """Everything the analysis found in one song.
@@ -41,6 +61,10 @@ class MusicAnalysis:
     beat of each bar; ``onset_env`` float32 onset strength sampled at ``onset_fps``;
     ``melody_hz`` float32 main-melody f0 at ``melody_fps`` (0 where unvoiced) with
     ``melody_voiced`` bool; ``sections`` cover ``[0, duration_s]`` in order.
+    ``beats_per_bar`` counts beats of the beat unit (6/8 has 2 dotted-quarter beats per bar);
+    ``time_signature`` is the meter's text (empty: ``beats_per_bar``/4); ``tempo_map`` float64
+    [rows, 2] is (time_s, bpm) from each tempo change on; ``beat_confidence`` in [0, 1] says how
+    sure the grid is; ``alternatives`` are the other readings with their scores.
     """
 
     song_hash: str
@@ -57,8 +81,13 @@ class MusicAnalysis:
     melody_fps: float
     sections: list[Section] = field(default_factory=list)
     beat_tracker: str = ""
+    time_signature: str = ""
+    tempo_map: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    beat_confidence: float = 1.0
+    alternatives: list[MetricalAlternative] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.tempo_map = np.asarray(self.tempo_map, dtype=np.float64).reshape(-1, 2)
         self.beats_s = np.asarray(self.beats_s, dtype=np.float64)
         self.downbeats = np.asarray(self.downbeats, dtype=np.int64)
         self.onset_env = np.asarray(self.onset_env, dtype=np.float32)
@@ -76,8 +105,15 @@ class MusicAnalysis:
 
     @property
     def meter(self) -> str:
-        """Time signature as text, e.g. ``"4/4"`` or ``"3/4"``."""
-        return f"{self.beats_per_bar}/4"
+        """Time signature as text, e.g. ``"4/4"``, ``"3/4"`` or ``"6/8"``."""
+        return self.time_signature or f"{self.beats_per_bar}/4"
+
+    def tempo_at(self, time_s: float) -> float:
+        """Tempo (BPM) in force at ``time_s``: the tempo map's row, else the global tempo."""
+        if self.tempo_map.shape[0] == 0:
+            return float(self.tempo_bpm)
+        row = int(np.searchsorted(self.tempo_map[:, 0], time_s, side="right")) - 1
+        return float(self.tempo_map[max(row, 0), 1])
 
     @property
     def downbeats_s(self) -> np.ndarray:
@@ -99,6 +135,9 @@ class MusicAnalysis:
             "meter": self.meter,
             "beats_per_bar": int(self.beats_per_bar),
             "beat_tracker": self.beat_tracker,
+            "beat_confidence": round(float(self.beat_confidence), 4),
+            "tempo_map": [[round(float(t), 4), round(float(b), 3)] for t, b in self.tempo_map],
+            "alternatives": [a.to_dict() for a in self.alternatives],
             "beats_s": _rounded(self.beats_s, 5),
             "downbeats": [int(i) for i in self.downbeats],
             "onsets_s": _rounded(self.onsets_s, 5),
@@ -117,7 +156,7 @@ class MusicAnalysis:
     def from_dict(cls, data: dict[str, Any], source: str = "analysis") -> MusicAnalysis:
         """Rebuild from :meth:`to_dict` output; a bad version or missing field is a ChoreoError."""
         version = data.get("format_version") if isinstance(data, dict) else None
-        if version != ANALYSIS_FORMAT_VERSION:
+        if version not in _READABLE_VERSIONS:
             raise ChoreoError(
                 f"{source}: unsupported analysis format_version {version!r} (expected "
                 f"{ANALYSIS_FORMAT_VERSION}) — re-run `choreo analyze` on the song"
@@ -141,6 +180,14 @@ class MusicAnalysis:
                     for s in data["sections"]
                 ],
                 beat_tracker=str(data.get("beat_tracker", "")),
+                time_signature=str(data.get("meter", "")) if version >= 2 else "",
+                tempo_map=np.asarray(data.get("tempo_map", []), dtype=np.float64),
+                beat_confidence=float(data.get("beat_confidence", 1.0)),
+                alternatives=[
+                    MetricalAlternative(str(a["kind"]), float(a["tempo_bpm"]), str(a["meter"]),
+                                        float(a["first_downbeat_s"]), float(a["score"]))
+                    for a in data.get("alternatives", [])
+                ],
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ChoreoError(

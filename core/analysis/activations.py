@@ -1,0 +1,110 @@
+"""Beat and downbeat evidence per frame, from the shared spectra (no learned model).
+
+The bar-pointer decoder reads two things: how much a frame looks like a beat (onset strength,
+locally normalised so quiet passages count as much as loud ones) and, for every candidate beat
+period, how much the harmony and the bass change across a frame (bars start where chords and
+bass notes change). Both are sampled at twice the STFT frame rate, so beat periods are resolved
+to about 12 ms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from choreo_studio.core.audio.spectral import Spectra
+
+UPSAMPLE = 2
+LOCAL_NORM_S = 4.0  # onset strength is scaled by its running maximum over this window
+LOCAL_FLOOR = 0.2  # ... never below this share of the song's loud level (silence stays quiet)
+ACCENT_DB = 9.0  # accent in [0, 1]: 1 for the loudest sound around, 0 from this much quieter
+BASS_MEL_BANDS = 16  # mel bands below ≈ 400 Hz: kick drum and bass notes
+_CHROMA_SHARE = 0.6  # downbeat cue = share * chroma change + (1 - share) * bass change
+
+
+@dataclass
+class Activations:
+    """Per-frame beat evidence ``beat`` in [0, 1] (``fps`` frames per second) and activity."""
+
+    beat: np.ndarray  # float64 [frames] onset strength, locally normalised, smoothed
+    level: np.ndarray  # float64 [frames] onset strength on the song's global scale
+    accent: np.ndarray  # float64 [frames] loudness of the sound starting here (1: loudest nearby)
+    chroma_cum: np.ndarray  # float64 [12, coarse frames + 1] running sum of chroma (unit norm)
+    bass_cum: np.ndarray  # float64 [bands, coarse frames + 1] running sum of bass log-mel
+    fps: float
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.beat.size)
+
+    def change(self, period: int) -> np.ndarray:
+        """[frames] harmony + bass change between the ``period`` frames before and after each.
+
+        Computed on the STFT frames (a period of ``period / UPSAMPLE`` of them), then upsampled.
+        """
+        window = max(int(round(period / UPSAMPLE)), 1)
+        coarse = _CHROMA_SHARE * _window_change(self.chroma_cum, window) + (
+            1.0 - _CHROMA_SHARE
+        ) * _window_change(self.bass_cum, window)
+        fine = np.arange(self.n_frames) / UPSAMPLE
+        return np.interp(fine, np.arange(coarse.size), coarse)
+
+
+def compute_activations(spectra: Spectra, envelope: np.ndarray) -> Activations:
+    """Activations at ``UPSAMPLE`` × the spectra's frame rate from ``envelope`` (beat onsets)."""
+    from scipy.ndimage import gaussian_filter1d, maximum_filter1d
+
+    n = envelope.size
+    fine = np.arange(n * UPSAMPLE) / UPSAMPLE
+    window = max(int(LOCAL_NORM_S * spectra.fps), 3)
+
+    def normalised(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        smooth = gaussian_filter1d(x.astype(np.float64), 0.7)
+        loud = float(np.percentile(smooth, 99)) if n else 0.0
+        loud = loud if loud > 0 else 1.0
+        local = np.maximum(maximum_filter1d(smooth, window, mode="nearest"), LOCAL_FLOOR * loud)
+        return np.clip(smooth / local, 0.0, 1.0), np.clip(smooth / loud, 0.0, 1.0)
+
+    beat, level = normalised(envelope)
+    power_db = 10.0 * np.log10(np.sum(10.0 ** (spectra.logmel_db / 10.0), axis=0) + 1e-10)
+    peak_db = maximum_filter1d(power_db.astype(np.float64), 3, origin=-1, mode="nearest")
+    loudest = maximum_filter1d(peak_db, window, mode="nearest")
+    accent = 1.0 + np.clip((peak_db - loudest) / ACCENT_DB, -1.0, 0.0)
+    chroma = spectra.chroma.astype(np.float64)
+    # unit chroma weighted by the frame's amplitude: silence (noise chroma) weighs nothing
+    amplitude = 10.0 ** ((power_db - power_db.max()) / 20.0)
+    chroma *= amplitude / (np.linalg.norm(chroma, axis=0, keepdims=True) + 1e-9)
+    bass = (spectra.logmel_db[:BASS_MEL_BANDS].astype(np.float64) + 80.0) / 80.0
+    return Activations(
+        beat=np.interp(fine, np.arange(n), beat),
+        level=np.interp(fine, np.arange(n), level),
+        accent=np.interp(fine, np.arange(n), accent),
+        chroma_cum=_cumulative(chroma),
+        bass_cum=_cumulative(bass),
+        fps=spectra.fps * UPSAMPLE,
+    )
+
+
+def _cumulative(x: np.ndarray) -> np.ndarray:
+    out = np.zeros((x.shape[0], x.shape[1] + 1))
+    np.cumsum(x, axis=1, out=out[:, 1:])
+    return out
+
+
+def _window_change(cum: np.ndarray, window: int) -> np.ndarray:
+    """Cosine distance between the sum over [t - window, t) and over [t, t + window)."""
+    n = cum.shape[1] - 1
+    padded = np.concatenate([np.repeat(cum[:, :1], window, axis=1), cum,
+                             np.repeat(cum[:, -1:], window, axis=1)], axis=1)
+    here = padded[:, window : window + n]
+    before = here - padded[:, :n]
+    after = padded[:, 2 * window : 2 * window + n] - here
+    num = np.einsum("ij,ij->j", before, after)
+    norm_b = np.sqrt(np.einsum("ij,ij->j", before, before))
+    norm_a = np.sqrt(np.einsum("ij,ij->j", after, after))
+    # a side without sound (song start or end, a pause) is no evidence of a change
+    balance = np.sqrt(np.minimum(norm_b, norm_a) / (np.maximum(norm_b, norm_a) + 1e-9))
+    change = (1.0 - num / (norm_b * norm_a + 1e-9)) * balance
+    if n > 2 * window:  # no context on one side: no evidence of change either way
+        change[:window] = change[-window:] = np.median(change[window:-window])
+    return change

@@ -1,0 +1,224 @@
+"""Joint tempo / meter / downbeat decoding: a bar-pointer model solved by Viterbi over the song.
+
+The idea of madmom's DBNDownBeatTrackingProcessor (Böck, Krebs & Widmer 2016), written here as
+an equivalent semi-Markov recursion so that it vectorises in numpy: a path is a sequence of
+beats, each with its beat period (the tempo) and its position in the bar, one sub-model per
+meter. Between beats the position advances by one; the period may drift by a few frames per
+beat (ritardando, accelerando) at a cost, or jump to any period at a larger cost (a tempo step).
+Every beat scores its onset evidence against the song's typical onset; a bar's first beat also
+scores the harmony and bass change across it. The best path over the whole song fixes tempo,
+metrical level, meter and bar phase together, so one weak bar cannot shift every later bar.
+
+Frames inside a beat are deterministic in a bar-pointer HMM, so only beat frames need a
+choice: the recursion runs over blocks of ``min period`` frames at once (no frame of a block
+depends on another), with back-pointers kept as one byte per (frame, period, bar position).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from choreo_studio.core.analysis.activations import UPSAMPLE, Activations
+
+MIN_BPM = 55.0
+MAX_BPM = 215.0
+PRIOR_BPM = 115.0  # centre of the log-normal tempo prior (beats per minute)
+PRIOR_OCTAVES = 0.9  # its width (std, octaves)
+PRIOR_PER_S = 0.5  # weight of the prior per second of music (so it is independent of the level)
+DRIFT_STEPS = 2  # the beat period may change by up to this many frames from one beat to the next
+DRIFT_COST = 30.0  # cost per beat of a period change: DRIFT_COST * |log(new / old)|
+JUMP_COST = 8.0  # cost of a tempo step to any period (a few per song at most)
+DOWNBEAT_WEIGHT = 0.6  # weight of the (standardised) downbeat cue at a bar's first beat
+ACCENT_WEIGHT = 1.0  # weight of the loudness accent (0..1) in that cue; harmony/bass change is
+# counted in standard deviations above its median (never below 0: silence is no evidence)
+CHANGE_SPREAD_FLOOR = 0.05  # ... but a song whose harmony barely moves has no such evidence
+ONSET_FLOOR = 0.05  # floor of the beat evidence (a beat in silence costs log(floor / BEAT_LEVEL))
+BEAT_LEVEL = 0.3  # a metrical level earns its beats when its onsets reach this share of the
+# local loudest onset (geometric mean): off-beat hats fall below it, the beats above
+METER_PRIOR = {4: 0.0, 3: -0.3, 2: -0.5}  # log prior per song: ties go to 4, then 3
+_START, _JUMP = -128, 127
+
+
+@dataclass(frozen=True)
+class Model:
+    """Scores the decoder reads: per-frame beat score, per-period costs and downbeat scores."""
+
+    beat_score: np.ndarray  # float32 [frames] score of a beat at each frame
+    periods: np.ndarray  # int64 [P] beat periods (frames), ascending
+    period_cost: np.ndarray  # float32 [P] tempo prior per beat of each period
+    down_score: np.ndarray  # float32 [P, frames] extra score of a downbeat at each frame
+    fps: float
+    start_by: int  # a path may start at frames <= start_by
+    end_from: int  # ... and end at frames >= end_from
+
+
+@dataclass(frozen=True)
+class Path:
+    """One decoded beat sequence: frames, bar positions (0 = downbeat) and its total score."""
+
+    frames: np.ndarray  # int64 [B]
+    positions: np.ndarray  # int64 [B]
+    beats_per_bar: int
+    score: float
+
+
+def build_model(
+    act: Activations,
+    min_bpm: float = MIN_BPM,
+    max_bpm: float = MAX_BPM,
+    prior_bpm: float = PRIOR_BPM,
+    prior_octaves: float = PRIOR_OCTAVES,
+) -> Model:
+    """The decoder's scores for ``act`` with beat periods between ``min_bpm`` and ``max_bpm``."""
+    fps = act.fps
+    lo = max(int(np.floor(fps * 60.0 / max_bpm)), 2)
+    hi = max(int(np.ceil(fps * 60.0 / min_bpm)), lo + 1)
+    periods = np.arange(lo, hi + 1, dtype=np.int64)
+    octaves = np.log2(fps * 60.0 / periods / prior_bpm) / prior_octaves
+    period_cost = -PRIOR_PER_S * (periods / fps) * 0.5 * octaves**2
+    beat = act.beat
+    beat_score = np.log((beat + ONSET_FLOOR) / (BEAT_LEVEL + ONSET_FLOOR))
+    down = np.empty((periods.size, beat.size), dtype=np.float32)
+    accent = ACCENT_WEIGHT * act.accent
+    windows = np.unique(np.round(periods / UPSAMPLE))
+    for w in windows:
+        change = act.change(int(w) * UPSAMPLE)
+        spread = max(float(change.std()), CHANGE_SPREAD_FLOOR)
+        cue = np.maximum((change - np.median(change)) / spread, 0.0) + accent
+        down[np.round(periods / UPSAMPLE) == w] = cue
+    active = np.flatnonzero(act.level > 0.1)
+    first = int(active[0]) if active.size else 0
+    last = int(active[-1]) if active.size else beat.size - 1
+    return Model(
+        beat_score=beat_score.astype(np.float32),
+        periods=periods,
+        period_cost=period_cost.astype(np.float32),
+        down_score=DOWNBEAT_WEIGHT * down,
+        fps=fps,
+        start_by=min(first + 2 * int(hi), beat.size - 1),
+        end_from=max(last - 2 * int(hi), 0),
+    )
+
+
+def decode(model: Model, meters: tuple[int, ...]) -> list[Path]:
+    """The best path of each meter (beats per bar), best first."""
+    layout = _Layout(meters)
+    periods = model.periods
+    n_p, n_s, n_t = periods.size, layout.n_states, model.beat_score.size
+    step = int(periods[0])
+    ring = int(periods[-1]) + step + 1
+    score = np.full((ring, n_p, n_s), -np.inf, dtype=np.float32)
+    best_over_p = np.full((ring, n_s), -np.inf, dtype=np.float32)
+    argbest_p = np.zeros((n_t, n_s), dtype=np.int16)
+    back = np.zeros((n_t, n_p, n_s), dtype=np.int8)
+    src, drift_cost = _drift_moves(periods)  # [P, D] source period index and cost per move
+    start = layout.prior[None, None, :]
+    ends = [(-np.inf, 0, 0, 0)] * len(meters)
+    for t0 in range(0, n_t, step):
+        tb = np.arange(t0, min(t0 + step, n_t))
+        rows = (tb[:, None] - periods[None, :]) % ring  # [B, P] frame of the previous beat
+        drift = score[rows[:, :, None, None], src[None, :, :, None],
+                      layout.pred[None, None, None, :]] + drift_cost[None, :, :, None]
+        choice = np.argmax(drift, axis=2)  # [B, P, S]
+        best = np.take_along_axis(drift, choice[:, :, None, :], axis=2)[:, :, 0, :]
+        code = (choice - DRIFT_STEPS).astype(np.int8)
+        jump = best_over_p[rows][:, :, layout.pred] - JUMP_COST
+        jumps = jump > best
+        best = np.where(jumps, jump, best)
+        code[jumps] = _JUMP
+        if tb[0] <= model.start_by:
+            opening = (start > best) & (tb <= model.start_by)[:, None, None]
+            best = np.where(opening, start, best)
+            code[opening] = _START
+        new = best + (model.beat_score[tb][:, None, None] + model.period_cost[None, :, None]
+                      + layout.is_down[None, None, :] * model.down_score[:, tb].T[:, :, None])
+        slots = tb % ring
+        score[slots] = new
+        best_over_p[slots] = new.max(axis=1)
+        argbest_p[tb] = new.argmax(axis=1)
+        back[tb] = code
+        if tb[-1] >= model.end_from:
+            ends = _update_ends(ends, new[tb >= model.end_from], tb[tb >= model.end_from], layout)
+    paths = [
+        _backtrack(model, layout, back, argbest_p, end, meters[k])
+        for k, end in enumerate(ends)
+        if np.isfinite(end[0])
+    ]
+    return sorted(paths, key=lambda p: -p.score)
+
+
+def path_score(model: Model, frames: np.ndarray, positions: np.ndarray) -> float:
+    """Score of any beat sequence under the model (for metrical alternatives)."""
+    frames = np.clip(np.asarray(frames, dtype=np.int64), 0, model.beat_score.size - 1)
+    if frames.size < 2:
+        return float(model.beat_score[frames].sum()) if frames.size else -np.inf
+    gaps = np.diff(frames)
+    gaps = np.concatenate([[gaps[0]], gaps])
+    k = np.clip(np.searchsorted(model.periods, gaps), 0, model.periods.size - 1)
+    total = float(model.beat_score[frames].sum() + model.period_cost[k].sum())
+    size = int(np.asarray(positions).max()) + 1
+    total += METER_PRIOR.get(size, -1.0)
+    weight = np.where(np.asarray(positions) == 0, 1.0, -1.0 / max(size - 1, 1))
+    total += float((weight * model.down_score[k, frames]).sum())
+    change = DRIFT_COST * np.abs(np.log(gaps[1:] / np.maximum(gaps[:-1], 1)))
+    return total - float(np.minimum(change, JUMP_COST).sum())
+
+
+class _Layout:
+    """The states of all meters side by side: bar position, its predecessor, downbeat flag."""
+
+    def __init__(self, meters: tuple[int, ...]) -> None:
+        self.meters = meters
+        self.meter_of = np.concatenate([[k] * m for k, m in enumerate(meters)]).astype(np.int64)
+        self.position = np.concatenate([np.arange(m) for m in meters]).astype(np.int64)
+        offset = np.concatenate([[0], np.cumsum(meters)[:-1]]).astype(np.int64)
+        size = np.asarray(meters, dtype=np.int64)
+        self.pred = offset[self.meter_of] + (self.position - 1) % size[self.meter_of]
+        # a bar's first beat scores +cue, the others -cue / (m - 1): the cue is zero-sum per bar,
+        # so only a contrast between the downbeat and the rest of its bar counts
+        self.is_down = np.where(self.position == 0, 1.0,
+                                -1.0 / np.maximum(size[self.meter_of] - 1, 1)).astype(np.float32)
+        self.prior = np.array([METER_PRIOR.get(meters[k], -1.0) for k in self.meter_of],
+                              dtype=np.float32)
+        self.n_states = int(self.pred.size)
+
+
+def _drift_moves(periods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[P, D] source period index of each drift move into each period, and its cost."""
+    idx = np.arange(periods.size)[:, None] + np.arange(-DRIFT_STEPS, DRIFT_STEPS + 1)[None, :]
+    valid = (idx >= 0) & (idx < periods.size)
+    src = np.clip(idx, 0, periods.size - 1)
+    cost = -DRIFT_COST * np.abs(np.log(periods[src] / periods[:, None]))
+    return src, np.where(valid, cost, -np.inf).astype(np.float32)
+
+
+def _update_ends(ends: list, new: np.ndarray, frames: np.ndarray, layout: _Layout) -> list:
+    """Keep, per meter, the best (score, frame, period index, state) a path may end in."""
+    out = list(ends)
+    for k in range(len(layout.meters)):
+        states = np.flatnonzero(layout.meter_of == k)
+        block = new[:, :, states]
+        flat = int(np.argmax(block))
+        b, p, s = np.unravel_index(flat, block.shape)
+        value = float(block[b, p, s])
+        if value > out[k][0]:
+            out[k] = (value, int(frames[b]), int(p), int(states[s]))
+    return out
+
+
+def _backtrack(model: Model, layout: _Layout, back: np.ndarray, argbest_p: np.ndarray,
+               end: tuple, beats_per_bar: int) -> Path:
+    score, t, p, s = end
+    frames, states = [t], [s]
+    while True:
+        code = int(back[t, p, s])
+        if code == _START:
+            break
+        prev_t, prev_s = t - int(model.periods[p]), int(layout.pred[s])
+        p = int(argbest_p[prev_t, prev_s]) if code == _JUMP else p + code
+        t, s = prev_t, prev_s
+        frames.append(t)
+        states.append(s)
+    positions = layout.position[np.asarray(states[::-1])]
+    return Path(np.asarray(frames[::-1], dtype=np.int64), positions, beats_per_bar, score)
