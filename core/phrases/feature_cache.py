@@ -8,14 +8,19 @@ damaged entry is simply recomputed.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import sys
+import zipfile
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from choreo_studio.core.analysis.music_analysis import MusicAnalysis
 from choreo_studio.core.atomic_io import write_bytes_atomic
-from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.errors import ChoreoError, PathError
 from choreo_studio.core.phrases.features import SongFeatures
 from choreo_studio.core.phrases.segmentation import MusicPhrase, segmentation_key
 from choreo_studio.core.user_cache import cache_root, code_hash
@@ -31,6 +36,10 @@ CACHE_VERSION = code_hash(
 )
 
 
+_WARNED = False
+"""Whether this process already said the cache cannot be written (said once, not per file)."""
+
+
 class FeatureCache:
     """Read and write one song's cached analysis and features."""
 
@@ -40,12 +49,16 @@ class FeatureCache:
 
     def load_analysis(self) -> MusicAnalysis | None:
         try:
-            return MusicAnalysis.load(self.folder / "analysis.json")
+            analysis = MusicAnalysis.load(self.folder / "analysis.json")
         except (ChoreoError, OSError):
             return None
+        beats = np.asarray(analysis.beats_s, dtype=np.float64)
+        if beats.size < 2 or not np.isfinite(beats).all() or not (np.diff(beats) > 0).all():
+            return None  # a damaged entry (only analyses with a beat grid are cached): redone
+        return analysis
 
     def save_analysis(self, analysis: MusicAnalysis) -> None:
-        analysis.save(self.folder / "analysis.json")
+        self._store(lambda: analysis.save(self.folder / "analysis.json"))
 
     def load_logmel(self) -> tuple[np.ndarray, float] | None:
         data = self._load_npz("logmel.npz")
@@ -72,11 +85,23 @@ class FeatureCache:
         try:
             with np.load(self.folder / name, allow_pickle=False) as npz:
                 return {k: npz[k] for k in npz.files}
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
+            with contextlib.suppress(OSError):  # damaged (cut short): removed and rebuilt
+                (self.folder / name).unlink(missing_ok=True)
             return None
 
     def _save_npz(self, name: str, **arrays: np.ndarray) -> None:
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        write_bytes_atomic(self.folder / name, buffer.getvalue())
+        self._store(lambda: write_bytes_atomic(self.folder / name, buffer.getvalue()))
+
+    def _store(self, write: Callable[[], object]) -> None:
+        """Run a cache write; an unwritable cache warns once and the command goes on without it."""
+        global _WARNED
+        try:
+            write()
+        except PathError as exc:
+            if not _WARNED:
+                _WARNED = True
+                print(f"warning: not caching — {exc} (or set CHOREO_CACHE_DIR)", file=sys.stderr)
 
