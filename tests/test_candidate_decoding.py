@@ -72,3 +72,25 @@ def test_flat_fit_still_exact():
     options = replace(DecodeOptions(), recency_window=2)
     got = decode(p, CandidateTransitions(model, first_candidates=4), options=options)
     np.testing.assert_array_equal(got, decode(p, TransitionScores(model=model), options=options))
+
+
+def test_library_transitions_factor_a_learned_matrix_exactly(monkeypatch):
+    """Above the dense limit a library decodes with the candidate decoder; its factored M
+    (prior table + the pairs a learned M changed) equals the learned M, and the path is the
+    dense one."""
+    from choreo_studio.core.retrieval import decoding
+
+    from tests.motion_fixtures import small_library
+
+    lib = small_library(("hip-hop", "jazz", "popping"), per_style=3)
+    learned = lib.transition_prior.copy()
+    learned[0, 4], learned[5, 5], learned[8, 1] = 0.9, 0.3, 0.02
+    dense = decoding.library_transitions(lib, DecodeOptions(), learned)
+    monkeypatch.setattr(decoding, "DENSE_LIMIT", 2)
+    sparse = decoding.library_transitions(lib, DecodeOptions(), learned, cut=dense.model.cut)
+    assert isinstance(sparse, CandidateTransitions) and sparse.model.learned.n_pairs == 3
+    everything = np.arange(len(lib))
+    np.testing.assert_array_equal(np.exp(sparse.model.learned.block(everything, everything)),
+                                  np.exp(dense.model.learned.block(everything, everything)))
+    p = _fit(3, 10, len(lib), 0.5)
+    np.testing.assert_array_equal(decode(p, sparse, locks={2: 4}), decode(p, dense, locks={2: 4}))

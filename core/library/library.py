@@ -27,6 +27,7 @@ FORMAT_VERSION = 2  # 2: fingerprint without motion floats, arrays_sha256 checks
 METADATA_FILE = "library.json"
 ARRAYS_FILE = "motion.npz"
 ENERGY_LEVELS = {1: "low", 2: "medium", 3: "high"}
+STORED_PRIOR_LIMIT = 5000  # M0 is stored up to this many phrases (100 MB); rebuilt above
 
 
 @dataclass
@@ -237,8 +238,9 @@ def _pack_arrays(lib: Library) -> dict[str, np.ndarray]:
         "count_frames": np.concatenate([p.count_frames for p in lib.phrases]).astype(np.int64),
         "start_pose": np.stack([p.start_pose for p in lib.phrases]).astype(np.float32),
         "end_pose": np.stack([p.end_pose for p in lib.phrases]).astype(np.float32),
-        "transition_prior": lib.transition_prior.astype(np.float32),
     }
+    if len(lib.phrases) <= STORED_PRIOR_LIMIT:  # above it M0 is rebuilt from styles/energies
+        arrays["transition_prior"] = lib.transition_prior.astype(np.float32)
     if any(p.motion.local_pos_cm is not None for p in lib.phrases):
         arrays["local_pos_cm"] = np.concatenate(
             [p.motion._translations() for p in lib.phrases]  # noqa: SLF001
@@ -280,7 +282,6 @@ _REQUIRED_ARRAYS = (
     "count_frames",
     "start_pose",
     "end_pose",
-    "transition_prior",
 )
 
 
@@ -346,4 +347,8 @@ def _unpack(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Library:
                 end_pose=arrays["end_pose"][i],
             )
         )
-    return Library(str(meta["name"]), skeleton, phrases, arrays["transition_prior"])
+    if "transition_prior" in arrays:
+        return Library(str(meta["name"]), skeleton, phrases, arrays["transition_prior"])
+    from choreo_studio.core.library.transition_prior import build_transition_prior
+
+    return Library(str(meta["name"]), skeleton, phrases, build_transition_prior(phrases))

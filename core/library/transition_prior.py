@@ -21,7 +21,10 @@ count (where a phrase is entered) and at the last frame (where it is left), scal
     cut(a, b) = d_pose(a, b)² / 2σ_p² + d_vel(a, b)² / 2σ_v²
 
 (RMS joint distances in cm and cm/s; σ the library's median over sampled pairs), the negative
-log of a Gaussian continuity likelihood (exp(−cut) was M0's pose term before). Mirroring swaps
+log of a Gaussian continuity likelihood (exp(−cut) was M0's pose term before). To stay
+compact at K = 100,000 the 6·J numbers per cut are projected on their ``CUT_DIMS`` = 24
+principal directions (start and end features together), so the cost is the distance along the
+directions in which the library's cuts differ most. Mirroring swaps
 left and right joints and negates x, so ``start_mirrored`` serves cuts where exactly one side
 is mirrored (mirroring both sides leaves the distance unchanged).
 """
@@ -35,7 +38,8 @@ from choreo_studio.core.library.library import DancePhrase
 from choreo_studio.core.motion.motion_descriptors import body_frame_positions
 
 SCALE_SAMPLE = 4096
-BLOCK_CELLS = 1 << 21  # cells of one [rows, cols, d] temporary when computing cut costs
+CUT_DIMS = 24
+TILE = 128  # BLAS runs one thread on products this small (threads thrash a loaded machine)
 DEFAULT_AFFINITY = 0.15
 ENERGY_PENALTY = 0.1
 STYLE_AFFINITY: dict[frozenset[str], float] = {
@@ -74,23 +78,29 @@ class CutFeatures:
         if self.end.shape != self.start.shape or self.end.ndim != 2:
             raise ValueError(f"cut features must be [K, d] alike, got {self.end.shape} and "
                              f"{self.start.shape}")
+        for name in ("end", "start", "start_mirrored"):
+            value = getattr(self, name)
+            norms = None if value is None else (value.astype(np.float64) ** 2).sum(axis=1)
+            object.__setattr__(self, f"_{name}_sq", norms)
 
     @property
     def k(self) -> int:
         return self.end.shape[0]
 
     def cost(self, rows: np.ndarray, cols: np.ndarray, *, mirrored: bool = False) -> np.ndarray:
-        """cut(rows[i], cols[j]) as float32 ``[R, C]`` (element-wise, shape-independent)."""
-        starts = self.start_mirrored if mirrored and self.start_mirrored is not None else (
-            self.start)
-        e = self.end[rows]
-        s = starts[cols]
-        out = np.empty((e.shape[0], s.shape[0]), dtype=np.float32)
-        step = max(1, BLOCK_CELLS // max(s.shape[0] * max(e.shape[1], 1), 1))
-        for a in range(0, e.shape[0], step):
-            diff = (e[a : a + step, None, :] - s[None, :, :]).astype(np.float64)
-            np.square(diff, out=diff)
-            out[a : a + step] = diff.sum(axis=-1)  # float64: the same float32 at any shape
+        """cut(rows[i], cols[j]) as float32 ``[R, C]``: ‖e‖² + ‖s‖² − 2 e·s in float64 (rounded,
+        so any block gives the whole matrix's float32 values), in small single-threaded tiles."""
+        starts, start_sq = (self.start_mirrored, self._start_mirrored_sq) if (
+            mirrored and self.start_mirrored is not None) else (self.start, self._start_sq)
+        e = self.end[rows].astype(np.float64)
+        s = starts[cols].astype(np.float64)
+        e_sq, s_sq = self._end_sq[rows], start_sq[cols]
+        out = np.empty((len(e), len(s)), dtype=np.float32)
+        for a in range(0, len(e), TILE):
+            for b in range(0, len(s), TILE):
+                sq = e_sq[a : a + TILE, None] + s_sq[None, b : b + TILE] - 2.0 * (
+                    e[a : a + TILE] @ s[b : b + TILE].T)
+                out[a : a + TILE, b : b + TILE] = np.maximum(sq, 0.0)
         return out
 
 
@@ -125,10 +135,11 @@ def build_transition_prior(phrases: list[DancePhrase]) -> np.ndarray:
 
 
 def cut_features(phrases: list[DancePhrase], mirror: np.ndarray | None = None,
-                 sample: int = SCALE_SAMPLE, seed: int = 0) -> CutFeatures:
+                 dims: int = CUT_DIMS, sample: int = SCALE_SAMPLE, seed: int = 0) -> CutFeatures:
     """Start/end cut features ``[K, d]`` of the phrases (module docstring); ``mirror`` is the
-    skeleton's left/right joint permutation (``Skeleton.mirror_indices``)."""
-    starts = np.stack([_pose_and_velocity(p, _entry_frame(p)) for p in phrases])
+    skeleton's left/right joint permutation (``Skeleton.mirror_indices``); ``dims`` caps d."""
+    starts_raw = np.stack([_pose_and_velocity(p, _entry_frame(p)) for p in phrases])
+    starts = starts_raw
     ends = np.stack([_pose_and_velocity(p, p.motion.n_frames - 1) for p in phrases])
     n_joints = starts.shape[2]
     rng = np.random.default_rng(seed)
@@ -144,12 +155,26 @@ def cut_features(phrases: list[DancePhrase], mirror: np.ndarray | None = None,
     def flat(x: np.ndarray) -> np.ndarray:
         return (x * weights).reshape(len(x), -1).astype(np.float32)
 
+    ends, starts = flat(ends), flat(starts)
     mirrored = None
     if mirror is not None:
-        flipped = starts[:, :, np.asarray(mirror)].copy()
+        flipped = starts_raw[:, :, np.asarray(mirror)].copy()
         flipped[..., 0] *= -1.0
         mirrored = flat(flipped)
-    return CutFeatures(end=flat(ends), start=flat(starts), start_mirrored=mirrored)
+    basis = _principal_basis(np.concatenate([ends, starts]), dims)
+    return CutFeatures(end=ends @ basis, start=starts @ basis,
+                       start_mirrored=None if mirrored is None else mirrored @ basis)
+
+
+def _principal_basis(x: np.ndarray, dims: int) -> np.ndarray:
+    """``[D, d]`` orthonormal directions of most spread of ``x`` (identity when D ≤ dims);
+    distances between projected features are those along these directions."""
+    if x.shape[1] <= dims:
+        return np.eye(x.shape[1], dtype=np.float32)
+    centred = (x - x.mean(axis=0)).astype(np.float64)
+    _, _, vt = np.linalg.svd(centred[:: max(1, len(centred) // SCALE_SAMPLE)],
+                             full_matrices=False)
+    return vt[:dims].T.astype(np.float32)
 
 
 def _entry_frame(p: DancePhrase) -> int:

@@ -69,7 +69,7 @@ class CandidateTransitions:
             cands, outside = self._candidates(bound, locks, size)
             path, certified = self._solve(fit, locks, cands, outside)
             if certified:
-                self.last_size = min(size, self.k)
+                self.last_size = int(max(len(c) for c in cands))
                 return path
             size *= 4
 
@@ -101,10 +101,10 @@ class CandidateTransitions:
             if picked.size < size:  # the sample overestimated: take the exact top ``size``
                 part = np.argpartition(-row, size)
                 picked, outside[t] = part[:size], float(row[part[size]])
-            elif picked.size > 4 * size:
-                part = np.argpartition(-row[picked], 4 * size)
-                outside[t] = float(row[picked[part[4 * size]]])
-                picked = picked[part[: 4 * size]]
+            elif picked.size > 2 * size:
+                part = np.argpartition(-row[picked], 2 * size)
+                outside[t] = float(row[picked[part[2 * size]]])
+                picked = picked[part[: 2 * size]]
             else:
                 outside[t] = float(thresholds[t])
             cands.append(np.sort(picked))
@@ -115,7 +115,7 @@ class CandidateTransitions:
         k = bound.shape[1]
         stride = max(1, k // SAMPLE)
         sample = bound[:, ::stride]
-        rank = min(sample.shape[1] - 1, max(1, int(np.ceil(2 * size * sample.shape[1] / k))))
+        rank = min(sample.shape[1] - 1, max(1, int(np.ceil(1.5 * size * sample.shape[1] / k))))
         return -np.partition(-sample, rank, axis=1)[:, rank]
 
     def _solve(self, fit: np.ndarray, locks: Mapping[int, int], cands: list[np.ndarray],

@@ -40,7 +40,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from choreo_studio.core.retrieval.transitions import CutFeatures, LearnedM, TransitionModel
+from choreo_studio.core.library.library import Library
+from choreo_studio.core.library.transition_prior import CutFeatures, cut_features, prior_factors
+from choreo_studio.core.retrieval.candidate_decoding import CandidateTransitions
+from choreo_studio.core.retrieval.transitions import LearnedM, TransitionModel
 from choreo_studio.core.retrieval.variety import Variety
 
 NEG_INF = np.float32(-np.inf)
@@ -48,6 +51,7 @@ LOG_FLOOR = 1e-12
 DEFAULT_REPEAT_PENALTY = 30.0
 PRUNE_ROWS = 48
 CHUNK_ROWS = 64
+DENSE_LIMIT = 5000  # phrases: above, the candidate decoder (a dense W is 3 K×K float32)
 TIE_CANDIDATES = 6
 # Each transition joins two phrases, so at 0.5 a phrase's two transitions together weigh as much
 # as its music fit (at 1.0, issue 12 measured transitions overriding fits of 0.52 with 0.019).
@@ -135,6 +139,41 @@ def transition_model(
         weight=options.transition_weight,
         repeat_penalty=options.repeat_penalty if options.no_back_to_back else 0.0,
     )
+
+
+def library_transitions(
+    library: Library, options: DecodeOptions = DecodeOptions(), matrix: np.ndarray | None = None,
+    *, cut: CutFeatures | None = None,
+) -> TransitionScores | CandidateTransitions:
+    """The transition scores to decode ``library`` with: its cut features (mirrored with its
+    skeleton; pass ``cut`` to reuse them) and M — ``matrix`` (a model bundle's) or the prior.
+    Dense up to ``DENSE_LIMIT`` phrases; above, the candidate decoder over the factored prior
+    with only the pairs where ``matrix`` differs from it."""
+    phrases = library.phrases
+    cut = cut if cut is not None else cut_features(phrases, library.skeleton.mirror_indices())
+    if len(phrases) <= DENSE_LIMIT:
+        m = library.transition_prior if matrix is None else matrix
+        return TransitionScores(m, options, cut=cut)
+    groups, table = prior_factors(phrases)
+    pairs = None if matrix is None else known_pairs(matrix, groups, table)
+    model = TransitionModel(
+        LearnedM.factored(groups, table, pairs), cut, weight=options.transition_weight,
+        repeat_penalty=options.repeat_penalty if options.no_back_to_back else 0.0)
+    return CandidateTransitions(model)
+
+
+def known_pairs(matrix: np.ndarray, groups: np.ndarray, table: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, cols, values) where a learned M differs from the group prior, row block by block."""
+    rows, cols, values = [], [], []
+    for start in range(0, len(groups), CHUNK_ROWS):
+        block = np.asarray(matrix[start : start + CHUNK_ROWS], dtype=np.float32)
+        prior = table[groups[start : start + CHUNK_ROWS, None], groups[None, :]]
+        r, c = np.nonzero(block != prior)
+        rows.append(r + start)
+        cols.append(c)
+        values.append(block[r, c])
+    return np.concatenate(rows), np.concatenate(cols), np.concatenate(values)
 
 
 def log_fit(probabilities: np.ndarray) -> np.ndarray:

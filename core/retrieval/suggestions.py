@@ -19,7 +19,8 @@ import numpy as np
 from choreo_studio.core.library.transition_prior import CutFeatures
 from choreo_studio.core.retrieval.transitions import LOG_FLOOR, TransitionModel, log_matrix
 
-FIRST_CANDIDATES = 64
+FIRST_CANDIDATES = 256  # cut costs for this many are cheap; one pass usually suffices
+SAMPLE = 4096
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ def suggest(
     With ``exclude_neighbours`` the neighbours' own dances are left out (no back-to-back
     repeats).
     """
-    fit = np.asarray(music_fit, dtype=np.float64)
+    music_fit = np.asarray(music_fit)
+    fit = music_fit.astype(np.float32)
     k = fit.shape[0]
     if model is not None:
         w, cut, row, col = float(model.weight), model.cut, model.learned.row_vector, (
@@ -79,9 +81,10 @@ def suggest(
         def col(j: int) -> np.ndarray:
             return log_matrix(m[:, j])
 
-    log_in = row(prev).astype(np.float64) if prev is not None else np.zeros(k)
-    log_out = col(nxt).astype(np.float64) if nxt is not None else np.zeros(k)
-    bound = np.log(np.maximum(fit, LOG_FLOOR)) + w * (log_in + log_out)
+    log_in = row(prev) if prev is not None else np.zeros(k, np.float32)
+    log_out = col(nxt) if nxt is not None else np.zeros(k, np.float32)
+    bound = np.log(np.maximum(fit, np.float32(LOG_FLOOR)))
+    bound += np.float32(w) * (log_in + log_out)
     if exclude_neighbours:
         for neighbour in (prev, nxt):
             if neighbour is not None:
@@ -89,25 +92,38 @@ def suggest(
     n = min(top_k, k)
     size = max(FIRST_CANDIDATES, 4 * n)
     while True:
-        if size >= k:
-            cands, left_out = np.arange(k), -np.inf
-        else:
-            part = np.argpartition(-bound, size)
-            cands, left_out = np.sort(part[:size]), float(bound[part[size]])
+        cands, left_out = _best_bounded(bound, size)
         jump_in, jump_out = _jumps(cut, prev, nxt, cands)
-        exact = bound[cands] - w * (jump_in + jump_out)
+        exact = bound[cands].astype(np.float64) - w * (jump_in + jump_out)
         order = np.argsort(-exact, kind="stable")[:n]
-        if size >= k or exact[order[-1]] > left_out:
+        if len(cands) == k or (len(order) == n and exact[order[-1]] > left_out):
             break
         size *= 4
     return [
-        Suggestion(int(cands[i]), float(np.exp(exact[i])), float(fit[cands[i]]),
+        Suggestion(int(cands[i]), float(np.exp(exact[i])), float(music_fit[cands[i]]),
                    float(np.exp(log_in[cands[i]])) if prev is not None else 1.0,
                    float(np.exp(log_out[cands[i]])) if nxt is not None else 1.0,
                    float(jump_in[i]), float(jump_out[i]))
         for i in order
         if np.isfinite(exact[i])
     ]
+
+
+def _best_bounded(bound: np.ndarray, size: int) -> tuple[np.ndarray, float]:
+    """About ``size`` indices with the highest bounds (sorted) and a bound on all the others:
+    a threshold from an even sample, so no partition over all K."""
+    k = bound.shape[0]
+    if k <= 2 * size:
+        return np.arange(k), -np.inf
+    stride = max(1, k // SAMPLE)
+    sample = bound[::stride]
+    rank = min(sample.size - 1, max(1, int(np.ceil(size / stride))))
+    threshold = float(-np.partition(-sample, rank)[rank])
+    picked = np.flatnonzero(bound > threshold)
+    if picked.size > 4 * size:  # a very uneven sample: fall back to an exact partition
+        part = np.argpartition(-bound, size)
+        return np.sort(part[:size]), float(bound[part[size]])
+    return picked, threshold
 
 
 def _jumps(cut: CutFeatures | None, prev: int | None, nxt: int | None, cands: np.ndarray
