@@ -102,4 +102,4 @@ def test_cli_analyze_writes_json(tmp_path, capsys):
     import json
 
     data = json.loads(out.read_text())
-    assert data["format_version"] == 1 and data["phrases"]
+    assert data["format_version"] == 2 and data["phrases"]
