@@ -44,3 +44,14 @@ def test_sections_must_be_objects(section):
     data = {**copy.deepcopy(BASE), section: "demo"}
     with pytest.raises(ChoreoError, match=f"field '{section}' must be a JSON object"):
         project_from_dict(data, "p.choreo")
+
+
+@pytest.mark.parametrize(("beats", "match"), [
+    ([2.0, 1.0], r"'analysis.beats_s\[1\]' must be larger"),
+    (["x"], r"'analysis.beats_s\[0\]' must be a number"),
+    ("many", "'analysis.beats_s' must be a list"),
+])
+def test_analysis_beats_must_be_increasing_numbers(beats, match):
+    data = {**copy.deepcopy(BASE), "analysis": {"beats_s": beats}}
+    with pytest.raises(ChoreoError, match=match):
+        project_from_dict(data, "p.choreo")

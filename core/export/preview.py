@@ -24,7 +24,7 @@ RIGHT = (235, 120, 40)
 CENTER = (60, 60, 70)
 BG = (250, 250, 247)
 GRID = (215, 215, 210)
-MAX_GIF_FRAMES = 900  # 60 s at 15 fps; longer takes are decimated
+MAX_GIF_FRAMES = 600  # 40 s at 15 fps; longer takes are decimated
 
 
 @dataclass

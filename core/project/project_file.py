@@ -23,6 +23,7 @@ from choreo_studio.core.json_files import (
     read_json_file,
     require_dict,
     require_int,
+    require_numbers,
     require_object,
     require_str,
 )
@@ -224,6 +225,9 @@ def _check_fields(obj: dict[str, Any], where: Where) -> None:
         part = require_dict(obj, section, where)
         for key in keys:
             require_str(part, key, where.at(section), default="", max_len=MAX_PATH_CHARS)
+    analysis = obj.get("analysis")
+    if isinstance(analysis, dict) and "beats_s" in analysis:  # reversed beats crashed the editor
+        require_numbers(analysis, "beats_s", where.at("analysis"), lo=0.0, increasing=True)
     settings = obj.get("settings") or {}
     require_object(settings, where.at("settings"))
     require_int(settings, "top_k", where.at("settings"), default=None, lo=1, hi=1000)
