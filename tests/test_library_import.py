@@ -142,6 +142,18 @@ def test_bad_takes_are_one_line_each_and_the_rest_imports(tmp_path):
     assert "short_line.bvh" in joined
 
 
+def test_imported_rig_mirrors_exactly(tmp_path):
+    src = tmp_path / "takes"
+    _write_dance(src, "bandai", dance_positions(200, FPS))
+    library, _ = import_library(src)
+    sk = library.skeleton
+    perm = sk.mirror_indices()
+    motion = library.phrases[0].motion
+    mirrored = motion.mirror().fk()
+    expected = motion.fk()[:, perm] * np.array([-1.0, 1.0, 1.0])
+    np.testing.assert_allclose(mirrored, expected, atol=1e-3)
+
+
 def test_foreign_sidecar_keys_are_kept(tmp_path):
     src = tmp_path / "studio"
     path = _write_dance(src, "bandai", dance_positions(200, FPS), name="take")
@@ -241,3 +253,62 @@ def test_cli_import_info_reports_dancer_height_and_phrases(tmp_path, capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["dancer_height_cm"] == pytest.approx(TEMPLATE_HEIGHT_CM, rel=0.05)
     assert info["n_phrases"] >= 1
+
+
+def _tang_points(positions):
+    """Tang's 23 points (its index order) from the template's joints."""
+    tpl = template()
+
+    def j(name):
+        return positions[:, tpl.index(name)]
+
+    lateral = j("LeftUpLeg") - j("RightUpLeg")
+    lateral /= np.linalg.norm(lateral, axis=-1, keepdims=True)
+    pts = np.zeros((len(positions), 23, 3))
+    pts[:, 0], pts[:, 1] = j("Head") + 7 * lateral, j("Head") - 7 * lateral
+    for side, idx in (("Left", (3, 4, 5, 6, 22, 7, 8, 9, 10, 11)),
+                      ("Right", (12, 13, 21, 15, 14, 16, 17, 18, 19, 20))):
+        arm, fore, hand = j(side + "Arm"), j(side + "ForeArm"), j(side + "Hand")
+        foot, toe = j(side + "Foot"), j(side + "ToeBase")
+        for i, p in zip(idx, (arm, fore, (fore + hand) / 2, hand, hand + 0.2 * (hand - fore),
+                              j(side + "UpLeg"), j(side + "Leg"), foot, toe,
+                              foot - 0.5 * (toe - foot)), strict=True):
+            pts[:, i] = p
+    pts[:, 2] = j("Hips")
+    return pts
+
+
+def test_tang_folder_with_its_song_cuts_waltz_phrases_on_the_music(tmp_path, monkeypatch):
+    import soundfile as sf
+
+    monkeypatch.setenv("CHOREO_CACHE_DIR", str(tmp_path / "cache"))
+    from tests.audio_fixtures import click_track
+
+    samples, clicks, _ = click_track(90.0, beats_per_bar=3, n_bars=14, lead_in_s=1.0)
+    fps, start = 25.0, 25  # the dance starts 1 s into the song
+    n = 600
+    beats_motion_s = clicks - start / fps
+    beats_motion_s = beats_motion_s[(beats_motion_s >= 0) & (beats_motion_s < n / fps)]
+    positions = _stepping_on(beats_motion_s, n, fps)
+    points = _tang_points(positions)
+    folder = tmp_path / "tang" / "DANCE_W_1"
+    folder.mkdir(parents=True)
+    centre = points[:, 2]
+    (folder / "skeletons.json").write_text(json.dumps({
+        "length": n, "center": centre.round(2).tolist(),
+        "skeletons": (points - centre[:, None]).round(2).tolist()}))
+    (folder / "config.json").write_text(json.dumps({"start_position": start,
+                                                    "end_position": start + n}))
+    sf.write(folder / "audio.ogg", samples, 22050)
+    library, report = import_library(tmp_path / "tang")
+    assert report.skipped == []
+    assert report.fk_error_cm["DANCE_W_1"] < 1.5
+    assert {p.n_counts for p in library.phrases} == {6}
+    assert {p.style for p in library.phrases} == {"waltz"} and len(library) >= 4
+    song_counts = np.concatenate([(p.source["start_frame"] + p.count_frames) / fps
+                                  + start / fps for p in library.phrases])
+    nearest = np.min(np.abs(song_counts[:, None] - clicks[None, :]), axis=1)
+    assert np.median(nearest) <= 1.0 / fps and nearest.max() <= 2.0 / fps
+    assert all("music_phrase" in p.source for p in library.phrases)
+    lowest = np.concatenate([p.motion.fk()[..., 1].min(axis=1) for p in library.phrases])
+    assert abs(np.median(lowest)) < 2.0

@@ -38,6 +38,8 @@ class DancePhrase:
     ``[0, motion.n_frames)`` and its end boundary (the next phrase's first count) is frame
     ``motion.n_frames``. ``energy`` is 1 (low), 2 (medium) or 3 (high). ``start_pose`` /
     ``end_pose`` are root-aligned pose features (see ``motion.motion_descriptors.pose_features``).
+    ``source`` says where the phrase came from (``take``, ``start_frame``, music phrase, the
+    take's own sidecar keys…): JSON values, shown by the library browser, never interpreted.
     """
 
     id: str
@@ -52,6 +54,7 @@ class DancePhrase:
     descriptors: dict[str, float] = field(default_factory=dict)
     start_pose: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     end_pose: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    source: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.count_frames = np.asarray(self.count_frames, dtype=np.int64).reshape(-1)
@@ -269,6 +272,7 @@ def _metadata(lib: Library, arrays_sha256: str) -> dict[str, Any]:
                 "fps": float(p.motion.fps),
                 "n_frames": int(p.motion.n_frames),
                 "descriptors": {k: float(v) for k, v in p.descriptors.items()},
+                **({"source": p.source} if p.source else {}),
             }
             for p in lib.phrases
         ],
@@ -345,6 +349,7 @@ def _unpack(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Library:
                 descriptors={k: float(v) for k, v in e.get("descriptors", {}).items()},
                 start_pose=arrays["start_pose"][i],
                 end_pose=arrays["end_pose"][i],
+                source=dict(e["source"]) if isinstance(e.get("source"), dict) else {},
             )
         )
     if "transition_prior" in arrays:

@@ -55,7 +55,7 @@ _TANG_LAYOUT = (
 )  # fmt: skip
 # bones that are rigid in Tang's layout (median length range in cm): the layout check
 _TANG_RIGID = {(7, 16): (14, 30), (3, 12): (20, 40), (9, 10): (4, 22), (18, 19): (4, 22),
-               (2, 7): (12, 28), (2, 16): (12, 28), (4, 6): (18, 32), (13, 15): (18, 32)}
+               (2, 7): (8, 28), (2, 16): (8, 28), (4, 6): (18, 32), (13, 15): (18, 32)}
 _FEET = ("LeftToeBase", "LeftHeel", "RightToeBase", "RightHeel", "LeftFoot", "RightFoot")
 
 # COCO-17 (AIST++ keypoints3d): pelvis and neck are means of the hips and shoulders

@@ -7,7 +7,8 @@ Method (documented because the result is an estimate, see :func:`build_motion`):
 2. Bone lengths are the medians over the take of the observed joint distances.
 3. The rest pose is the dancer's own most typical frame: the frame whose bone directions, in
    the body frame (pelvis heading removed), are nearest the per-bone median directions, turned
-   to face +Z with the median lengths. Rest rotations are identity.
+   to face +Z with the median lengths, then made left/right symmetric (so mirroring is exact).
+   Rest rotations are identity.
 4. Per-frame rotations are fitted with :func:`choreo_studio.core.motion.rig_fit.fit_rotations`:
    each bone's observed direction exactly, the twist from the next point's bend plane,
    several-child joints by least squares. The root follows the pelvis point.
@@ -100,7 +101,19 @@ def _rest_offsets(rig: PointRig, pos: np.ndarray, lengths: np.ndarray,
     frame = int(np.argmax(np.sum(dirs * median[None], axis=-1).sum(axis=1)))
     offsets = np.zeros((len(rig.names), 3))
     offsets[1:] = dirs[frame] * lengths[1:, None]
-    return offsets
+    return _symmetric(rig, offsets)
+
+
+def _symmetric(rig: PointRig, offsets: np.ndarray) -> np.ndarray:
+    """Rest offsets made left/right symmetric (pairs averaged across the YZ plane, centre
+    joints on it), so mirroring the motion is exact; unpaired names are left as they are."""
+    try:
+        perm = Skeleton(list(rig.names), list(rig.parents), offsets).mirror_indices()
+    except ChoreoError:
+        return offsets
+    flip = np.array([-1.0, 1.0, 1.0])
+    sym = 0.5 * (offsets + offsets[perm] * flip)
+    return sym
 
 
 def build_motion(rig: PointRig, points_cm: np.ndarray, fps: float, source: str,
