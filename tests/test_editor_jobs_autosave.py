@@ -196,6 +196,12 @@ def test_open_filter_recent_and_default_folders(opened, qtbot, tmp_path, monkeyp
     first_filter = opened.prompter.asked[0].split("] ", 1)[1].split(";;")[0]
     assert "*.choreo" in first_filter and "*.wav" in first_filter
     assert opened.files.recent_files() == recent, "a cancelled open is not recent"
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    opened.files.open_path(str(broken), ask_to_save=False)
+    qtbot.waitUntil(lambda: "broken.wav" in opened._last_error, timeout=WAIT_MS)
+    _idle(qtbot, opened)
+    assert opened.files.recent_files() == recent, "a failed open is not recent"
     opened.prompter = ScriptedPrompter()  # cancel Save As: what folder did it offer?
     assert not opened.files.save_as()
     assert f"[{tmp_path / 'Documents' / 'short demo.choreo'}]" in opened.prompter.asked[0]
@@ -219,6 +225,17 @@ def test_an_edit_is_autosaved_soon_without_a_save(opened, qtbot, tmp_path):
     assert ids == opened.doc.choreography.dance_ids
     opened.doc.undo_stack.undo()  # back to the saved state: nothing left to recover
     assert pending_recoveries(folder) == []
+
+
+def test_losing_focus_autosaves_at_once(opened):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+
+    opened.doc.select(0)
+    opened.edits.swap_suggestion(1)
+    assert pending_recoveries(opened.autosaver.folder) == []  # the debounce has not fired yet
+    QGuiApplication.instance().applicationStateChanged.emit(Qt.ApplicationState.ApplicationInactive)
+    assert len(pending_recoveries(opened.autosaver.folder)) == 1
 
 
 def test_recovery_names_project_and_song_and_no_asks_before_deleting(
