@@ -207,7 +207,10 @@ class ActionSet(QObject):
     """The QActions of :data:`ACTIONS` on one window, their menus, toolbar and enable state."""
 
     def __init__(
-        self, window: Any, state: Callable[[], EditorState], specs=ACTIONS
+        self,
+        window: Any,
+        state: Callable[[], EditorState],
+        specs: tuple[ActionSpec, ...] = ACTIONS,
     ) -> None:
         super().__init__(window)
         self._window = window

@@ -23,7 +23,7 @@ EDIT_JOB = "edit"
 
 
 class EditHost(Protocol):
-    """What the handlers need from the window around them."""
+    """What the handlers need from the window around them (also the tap dialog's parent)."""
 
     doc: Document
     engine: ops.EngineState | None
@@ -49,6 +49,9 @@ class EditHost(Protocol):
 
     def tie_sections(self) -> bool:
         """Whether repeated sections share dances when solving."""
+
+    def suggestion_rows(self) -> list:
+        """The rows the suggestions table shows for the selected phrase."""
 
 
 class EditHandlers:
