@@ -50,6 +50,9 @@ class _Sources:
     def __init__(self, library: Library) -> None:
         self.library = library
         self._cache: dict[tuple[int, bool], tuple[np.ndarray, np.ndarray]] = {}
+        self._local: dict[tuple[int, bool], np.ndarray] = {}
+        # rigs with position channels on non-root joints keep them (hips travel below a root)
+        self.has_local = any(p.motion.local_pos_cm is not None for p in library.phrases)
 
     def get(self, dance: int, mirror: bool) -> tuple[np.ndarray, np.ndarray]:
         key = (dance, mirror)
@@ -72,6 +75,19 @@ class _Sources:
         w = (x - i0)[:, None]
         r = quat.slerp(rot[i0], rot[i1], np.broadcast_to(w, (len(x), rot.shape[1])))
         return r, (1.0 - w) * root[i0] + w * root[i1]
+
+    def local(self, seg: WarpSegment, frames: np.ndarray, fps: float) -> np.ndarray:
+        """Per-joint translations [n, J, 3] of ``seg`` at output frames (linear)."""
+        key = (seg.dance_index, seg.mirror)
+        if key not in self._local:
+            motion = self.library.phrases[seg.dance_index].motion
+            self._local[key] = (motion.mirror() if seg.mirror else motion)._translations()  # noqa: SLF001
+        t = self._local[key]
+        x = np.clip(seg.source_frames(frames / fps), 0.0, t.shape[0] - 1.0)
+        i0 = np.floor(x).astype(np.int64)
+        i1 = np.minimum(i0 + 1, t.shape[0] - 1)
+        w = (x - i0)[:, None, None]
+        return (1.0 - w) * t[i0] + w * t[i1]
 
 
 def _apply(
@@ -106,6 +122,7 @@ def render(
     out_rot = np.zeros((n_out, n_joints, 4))
     out_root = np.zeros((n_out, 3))
     sources = _Sources(library)
+    out_local = np.zeros((n_out, n_joints, 3)) if sources.has_local else None
     starts = [int(round(s.start_s * fps)) for s in segments] + [n_out]
     starts[0] = 0
     placed: list[_Placed] = []
@@ -128,15 +145,17 @@ def render(
         p = _Placed(seg, first, stop, turn, anchor, target)
         rot, root = _apply(p, rot, root)
         out_rot[first:stop], out_root[first:stop] = rot, root
+        if out_local is not None:
+            out_local[first:stop] = sources.local(seg, frames, fps)
         # where the next play should start: one frame's step beyond this play's last frame
         step = root[-1] - root[-2] if len(root) > 1 else np.zeros(3)
         heading = (root[-1] + step)[[0, 2]]
         yaw = float(quat.yaw_of(rot[-1, 0]))
         placed.append(p)
     for a, b in zip(placed, placed[1:], strict=False):
-        _blend(a, b, sources, out_rot, out_root, fps)
+        _blend(a, b, sources, out_rot, out_root, fps, out_local)
     progress(1.0, "rendered")
-    return Motion(library.skeleton, fps, quat.normalize(out_rot), out_root)
+    return Motion(library.skeleton, fps, quat.normalize(out_rot), out_root, out_local)
 
 
 def _blend(
@@ -146,6 +165,7 @@ def _blend(
     out_rot: np.ndarray,
     out_root: np.ndarray,
     fps: float,
+    out_local: np.ndarray | None = None,
 ) -> None:
     """Cross-fade ``a`` into ``b`` over b's blend length, centred on their boundary."""
     n = int(round(b.segment.blend_s * fps))
@@ -165,3 +185,6 @@ def _blend(
     w = w * w * (3.0 - 2.0 * w)  # smoothstep: no velocity jump at the window's edges
     out_rot[lo:hi] = quat.slerp(rot_a, rot_b, np.broadcast_to(w[:, None], rot_a.shape[:2]))
     out_root[lo:hi] = (1.0 - w)[:, None] * root_a + w[:, None] * root_b
+    if out_local is not None:
+        la, lb = sources.local(a.segment, frames, fps), sources.local(b.segment, frames, fps)
+        out_local[lo:hi] = (1.0 - w)[:, None, None] * la + w[:, None, None] * lb
