@@ -501,29 +501,26 @@ def _polish(d: np.ndarray, fit: np.ndarray, trans, variety: Variety, frozen: set
             ) -> np.ndarray:
     """Single-phrase moves that raise J − V, the best move first, until none is left.
 
-    Each phrase's best move is cached and recomputed only when a move nearby (within the
-    window or next to it) or on one of its candidate dances could have changed it.
+    Each phrase's best move is cached; after a move, the phrases next to it or within the
+    window, and those on the two dances involved, are re-evaluated, and the best cached move
+    is re-evaluated before it is made (lazy greedy).
     """
     state = variety.state(d)
     n = len(d)
     free = [t for t in range(n) if t not in frozen]
-    cands = {t: _top(fit[t], POLISH_CANDIDATES) for t in free}
-    holders: dict[int, set[int]] = {}
-    for t in free:
-        for dance in cands[t].tolist():
-            holders.setdefault(dance, set()).add(t)
+    cands = {t: np.sort(_top(fit[t], POLISH_CANDIDATES)) for t in free}
     reach = max(variety.window, 1)
 
     def best_move(t: int) -> tuple[float, int]:
         current = state.d[t : t + 1]
         if state.marginal(t, current)[0] <= 0:
             return 0.0, int(current[0])
-        dances = np.union1d(cands[t], current)
+        dances = cands[t] if current[0] in cands[t] else np.union1d(cands[t], current)
         gain = fit[t, dances].astype(np.float64) - state.marginal(t, dances)
         if t > 0:
-            gain += trans.row(int(state.d[t - 1]))[dances]
+            gain += trans.block(state.d[t - 1 : t], dances)[0]
         if t + 1 < n:
-            gain += trans.col(int(state.d[t + 1]))[dances]
+            gain += trans.block(dances, state.d[t + 1 : t + 2])[:, 0]
         gain -= gain[np.searchsorted(dances, current[0])]
         i = int(np.argmax(gain))
         return float(gain[i]), int(dances[i])
@@ -533,10 +530,13 @@ def _polish(d: np.ndarray, fit: np.ndarray, trans, variety: Variety, frozen: set
         t0 = max(moves, key=lambda t: (moves[t][0], -t), default=None)
         if t0 is None or moves[t0][0] <= 1e-6:
             break
-        old, new = int(state.d[t0]), moves[t0][1]
+        fresh = best_move(t0)
+        if fresh != moves[t0]:
+            moves[t0] = fresh
+            continue
+        old, new = int(state.d[t0]), fresh[1]
         state.move(t0, new)
         stale = set(range(max(0, t0 - reach), min(n, t0 + reach + 1)))
-        stale |= holders.get(old, set()) | holders.get(new, set())
         stale |= {t for t in free if state.d[t] in (old, new)}
         for t in stale & moves.keys():
             moves[t] = best_move(t)

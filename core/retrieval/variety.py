@@ -88,7 +88,20 @@ class Variety:
 
     def charges_at(self, d: np.ndarray, t: int) -> dict[int, float]:
         """The charges at phrase ``t`` given the dances ``d[:t]`` (for left-to-right decoders)."""
-        return self.all_charges(np.append(np.asarray(d[:t], dtype=np.int64), -1))[t]
+        own = int(self.unit[t])
+        charges: dict[int, float] = {}
+        if self.reuse_penalty > 0:
+            units_of: dict[int, set[int]] = {}
+            for s in range(t):
+                units_of.setdefault(int(d[s]), set()).add(int(self.unit[s]))
+            for dance, units in units_of.items():
+                if own not in units:
+                    charges[dance] = self.reuse_penalty * len(units)
+        if self.window > 0 and self.recency_penalty > 0:
+            for s in range(max(0, t - self.window), t):
+                if not self._exempt(s, t):
+                    charges[int(d[s])] = charges.get(int(d[s]), 0.0) + self.recency_penalty
+        return charges
 
     def returns(self, d: Sequence[int]) -> int:
         """How many (s, t) pairs return to a dance within the window (exempt ones aside)."""
@@ -128,6 +141,7 @@ class VarietyState:
         self.units: dict[int, Counter[int]] = {}
         for t, dance in enumerate(d):
             self.units.setdefault(int(dance), Counter())[int(variety.unit[t])] += 1
+        self.solo = np.bincount(variety.unit, minlength=len(d))[variety.unit] == 1
 
     def marginal(self, t: int, dances: np.ndarray) -> np.ndarray:
         """What V gains if phrase ``t`` takes each of ``dances`` (the others as they are)."""
@@ -136,13 +150,16 @@ class VarietyState:
         current = int(d[t])
         out = np.zeros(len(dances), dtype=np.float64)
         if v.reuse_penalty > 0:
-            for i, dance in enumerate(dances.tolist()):
-                users = self.units.get(dance)
-                if not users:
-                    continue
-                mates = users.get(own, 0) - (dance == current)  # own unit's others on it
-                if mates == 0:
-                    out[i] = v.reuse_penalty * (len(users) - (own in users))
+            n_units = np.fromiter((len(self.units.get(x, ())) for x in dances.tolist()),
+                                  dtype=np.float64, count=len(dances))
+            if self.solo[t]:  # t is its unit: other units are every user but t itself
+                out += v.reuse_penalty * (n_units - (dances == current))
+            else:
+                for i, dance in enumerate(dances.tolist()):
+                    users = self.units.get(dance, Counter())
+                    mates = users.get(own, 0) - (dance == current)  # own unit's others on it
+                    if mates == 0:
+                        out[i] = v.reuse_penalty * (len(users) - (own in users))
         if v.window > 0 and v.recency_penalty > 0:
             for s in range(max(0, t - v.window), min(len(d), t + v.window + 1)):
                 if s != t and not v._exempt(s, t):
@@ -156,5 +173,7 @@ class VarietyState:
         old[own] -= 1
         if not old[own]:
             del old[own]
+        if not old:
+            del self.units[int(self.d[t])]
         self.units.setdefault(int(dance), Counter())[own] += 1
         self.d[t] = dance
