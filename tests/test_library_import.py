@@ -215,6 +215,9 @@ def test_sidecar_beats_list_gives_the_counts(tmp_path):
     np.testing.assert_array_equal(
         library.phrases[1].source["start_frame"] + library.phrases[1].count_frames,
         np.round(np.array(beats[8:16]) * FPS).astype(int))
+    path.with_suffix(".json").write_text(json.dumps({"beats_s": beats, "downbeats": [1, 5]}))
+    library, _ = import_library(src)
+    assert library.phrases[0].source["start_frame"] == round(beats[1] * FPS)
 
 
 def _keypoints(positions):

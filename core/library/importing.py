@@ -17,7 +17,8 @@ when its rest pose does not stand, or the one given as ``target`` (``demo`` or a
 Takes whose skeleton is the library's exactly need no recognition.
 
 Counts: from the take's song (the take cut on the song's music phrases, see
-:mod:`library.music_cut`), else a sidecar ``beats_s`` list, else ``bpm``/``first_beat_s``, else
+:mod:`library.music_cut`), else a sidecar ``beats_s`` list (``downbeats``: indices of bar
+starts, the first one starts the first phrase), else ``bpm``/``first_beat_s``, else
 the motion's own kinematic beats (a drifting beat list, :mod:`motion.take_beats`), idle ends
 trimmed. A take long enough for two phrases is cut into phrases of 2 bars (8 counts in 4/4,
 6 in 3/4; ``n_counts`` or ``bars`` to change); each phrase keeps its source (take, start frame).
@@ -57,7 +58,7 @@ from choreo_studio.core.motion.take_beats import active_span, beat_envelope, tem
 from choreo_studio.core.progress import ProgressFn, no_progress
 
 SIDECAR_KEYS = {"style", "energy", "bpm", "first_beat_s", "cut", "n_counts", "name", "tags",
-                "unit", "up", "beats_s", "beats_per_bar", "bars", "song"}
+                "unit", "up", "beats_s", "downbeats", "beats_per_bar", "bars", "song"}
 DEFAULT_BARS = 2
 
 
@@ -142,6 +143,8 @@ def read_sidecar(take_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         "bars": lambda k: require_int(data, k, where, lo=1, hi=64),
         "beats_s": lambda k: require_numbers(data, k, where, lo=0.0, min_len=2,
                                              increasing=True),
+        "downbeats": lambda k: require_numbers(data, k, where, lo=0, hi=1e6, min_len=1,
+                                               increasing=True).astype(int),
         "tags": lambda k: [check_str(t, where.at(k).at(i), max_len=100)
                            for i, t in enumerate(require_list(data, k, where, max_len=100))],
     }
@@ -240,8 +243,9 @@ def _beats_for(take: Take, motion: Motion, options: ImportOptions, side: dict
     """Count frames (fractional, in ``motion``'s frames) of a take without a song, how they
     were found, and what to record."""
     fps = motion.fps
-    if "beats_s" in side:
-        return np.asarray(side["beats_s"]) * fps, "sidecar-beats", {}
+    if "beats_s" in side:  # phrases start on the first downbeat given (indices into beats_s)
+        first = int(side["downbeats"][0]) if "downbeats" in side else 0
+        return np.asarray(side["beats_s"])[first:] * fps, "sidecar-beats", {}
     bpm = side.get("bpm", options.bpm)
     if bpm is not None:
         first = float(side.get("first_beat_s", options.first_beat_s))
@@ -284,6 +288,8 @@ def _phrases_of_take(take: Take, motion: Motion, options: ImportOptions, side: d
     bars = int(side.get("bars", options.bars))
     tags = [str(t) for t in side.get("tags", [])]
     source_base: dict[str, Any] = {"take": take.rel_id, **take.metadata}
+    if take.fk_error_cm is not None:
+        source_base["fit_error_cm"] = round(take.fk_error_cm, 2)
     if take.foreign:
         source_base["sidecar"] = take.foreign
         tags += [f"{k}={v}"[:100] for k, v in take.foreign.items()
