@@ -6,20 +6,20 @@ import io
 import json
 import os
 import shutil
-import struct
 import subprocess
 
 import numpy as np
 import pytest
 from choreo_studio.core.choreography.placements import Choreography, Placement, ScoreParts
 from choreo_studio.core.choreography.render import render
+from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.export.bvh_file import write_performance_bvh
 from choreo_studio.core.export.csv_table import COLUMNS, timeline_csv_text
 from choreo_studio.core.export.gltf import glb_bytes, write_glb
 from choreo_studio.core.export.timeline import timeline_to_dict
-from choreo_studio.core.motion import quaternions as quat
 from choreo_studio.core.motion.bvh import read_bvh
 from engine_synthetic import click_song, library
+from gltf_fk import accessor, parse_glb, world_positions
 
 
 @pytest.fixture(scope="module")
@@ -31,47 +31,22 @@ def performance():
     return analysis, phrases, lib, choreo, render(choreo, analysis, phrases, lib, fps=30)
 
 
-def _parse_glb(data):
-    magic, version, length = struct.unpack_from("<4sII", data, 0)
-    assert (magic, version, length) == (b"glTF", 2, len(data))
-    json_len, json_type = struct.unpack_from("<I4s", data, 12)
-    assert json_type == b"JSON" and json_len % 4 == 0
-    doc = json.loads(data[20 : 20 + json_len])
-    bin_len, bin_type = struct.unpack_from("<I4s", data, 20 + json_len)
-    assert bin_type == b"BIN\0" and bin_len % 4 == 0
-    binary = data[28 + json_len : 28 + json_len + bin_len]
-    assert doc["buffers"][0]["byteLength"] == len(binary)
-    return doc, binary
-
-
-def _read_accessor(doc, binary, index):
-    acc = doc["accessors"][index]
-    view = doc["bufferViews"][acc["bufferView"]]
-    width = {"SCALAR": 1, "VEC3": 3, "VEC4": 4, "MAT4": 16}[acc["type"]]
-    dtype = {5126: np.float32, 5123: np.uint16, 5121: np.uint8}[acc["componentType"]]
-    raw = binary[view["byteOffset"] : view["byteOffset"] + view["byteLength"]]
-    return np.frombuffer(raw, dtype).reshape(acc["count"], width)
-
-
 @pytest.mark.parametrize("skinned", [True, False])
 def test_glb_structure_and_animation_round_trip(performance, skinned):
     *_, motion = performance
-    doc, binary = _parse_glb(glb_bytes(motion, skinned_mesh=skinned))
+    doc, binary = parse_glb(glb_bytes(motion, skinned_mesh=skinned))
     assert doc["asset"]["version"] == "2.0"
     n_joints = motion.skeleton.n_joints
     assert [n["name"] for n in doc["nodes"][:n_joints]] == motion.skeleton.joint_names
     anim = doc["animations"][0]
-    assert len(anim["channels"]) == n_joints + 1
-    times = _read_accessor(doc, binary, anim["samplers"][0]["input"])[:, 0]
+    assert len(anim["channels"]) == n_joints + 3  # rotations, hips and root-bone translation
+    times = accessor(doc, binary, anim["samplers"][0]["input"])[:, 0]
     np.testing.assert_allclose(times, np.arange(motion.n_frames) / 30.0, atol=1e-5)
-    root = _read_accessor(doc, binary, anim["samplers"][0]["output"])
-    np.testing.assert_allclose(root * 100.0, motion.root_pos_cm, atol=1e-3)
-    for channel in anim["channels"][1:]:
-        j = channel["target"]["node"]
-        xyzw = _read_accessor(doc, binary, anim["samplers"][channel["sampler"]]["output"])
-        wxyz = xyzw[:, [3, 0, 1, 2]].astype(np.float64)
-        angle = quat.angle_between(wxyz, motion.rotations[:, j].astype(np.float64))
-        assert angle.max() < 1e-3
+    frames = [0, 40, 150, 300, motion.n_frames - 1]
+    world = world_positions(doc, binary, 0, frames)
+    fk = motion.fk()[frames]
+    for j, name in enumerate(motion.skeleton.joint_names):
+        np.testing.assert_allclose(world[name], fk[:, j], atol=1e-3)
     assert ("skins" in doc) == skinned
 
 
@@ -100,11 +75,29 @@ def test_glb_passes_the_khronos_validator(performance, tmp_path):
     assert issues["numErrors"] == 0 and issues["numWarnings"] == 0, issues["messages"]
 
 
-def test_bvh_export_reads_back(performance, tmp_path):
+@pytest.mark.parametrize("unit", ["cm", "m"])
+def test_bvh_export_reads_back(performance, tmp_path, unit):
     *_, motion = performance
-    back = read_bvh(write_performance_bvh(tmp_path / "dance.bvh", motion))
-    assert back.n_frames == motion.n_frames and back.fps == pytest.approx(30.0)
+    back = read_bvh(write_performance_bvh(tmp_path / "dance.bvh", motion, unit=unit), unit=unit)
+    assert back.n_frames == motion.n_frames and back.fps == 30.0
     np.testing.assert_allclose(back.fk(), motion.fk(), atol=0.05)
+
+
+@pytest.mark.parametrize("fps", [24.0, 30.0, 60.0, 120.0])
+def test_bvh_frame_time_reads_as_the_exact_rate(performance, tmp_path, fps):
+    *_, motion = performance
+    text = write_performance_bvh(tmp_path / "dance.bvh", motion.resample(fps)).read_text()
+    frame_time = next(line for line in text.splitlines() if line.startswith("Frame Time:"))
+    assert 1.0 / float(frame_time.split(":")[1]) == fps  # what Blender shows as the scene rate
+
+
+def test_bvh_in_metres_is_a_human_height(performance, tmp_path):
+    *_, motion = performance
+    text = write_performance_bvh(tmp_path / "dance.bvh", motion, unit="m").read_text()
+    offsets = [line.split()[1:] for line in text.splitlines() if "OFFSET" in line]
+    assert float(offsets[0][1]) == pytest.approx(0.95)  # hips 95 cm above the floor
+    with pytest.raises(ChoreoError, match="unit 'mm'"):
+        write_performance_bvh(tmp_path / "x.bvh", motion, unit="mm")
 
 
 def test_csv_has_one_row_per_phrase(performance):

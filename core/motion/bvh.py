@@ -439,7 +439,8 @@ def bvh_text(
 
     write_joint(0, 0)
     data = _channel_matrix(motion, channels)
-    out.write(f"MOTION\nFrames: {motion.n_frames}\nFrame Time: {1.0 / motion.fps:.8f}\n")
+    # the shortest text that reads back as 1/fps exactly (0.03333333 read 30.000003 fps)
+    out.write(f"MOTION\nFrames: {motion.n_frames}\nFrame Time: {1.0 / motion.fps!r}\n")
     if data.shape[1]:
         np.savetxt(out, data, fmt=f"%.{decimals}f", delimiter=" ")
     else:
