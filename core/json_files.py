@@ -58,6 +58,13 @@ def short_repr(value: Any, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def _got(value: Any) -> str:
+    """What a wrong value was, for an error: its type, and the value itself if it is short."""
+    if isinstance(value, (dict, list)) or value is None:
+        return _type_name(value)
+    return f"{_type_name(value)} {short_repr(value)}"
+
+
 def _type_name(value: Any) -> str:
     """A person's name for a JSON value's type."""
     names = {bool: "true/false", int: "an integer", float: "a number", str: "a string",
@@ -154,7 +161,7 @@ def check_number(
     kinds = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds):
         wanted = "an integer" if integer else "a number"
-        raise where.error(f"must be {wanted} (got {_type_name(value)} {short_repr(value)})")
+        raise where.error(f"must be {wanted} (got {_got(value)})")
     if isinstance(value, float) and not math.isfinite(value):
         raise where.error(f"must be a finite number (got {value})")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
@@ -190,7 +197,7 @@ def check_str(value: Any, where: Where, *, max_len: int = 4096,
               choices: tuple[str, ...] | None = None) -> str:
     """A string of at most ``max_len`` characters (one of ``choices`` if given)."""
     if not isinstance(value, str):
-        raise where.error(f"must be a string (got {_type_name(value)} {short_repr(value)})")
+        raise where.error(f"must be a string (got {_got(value)})")
     if len(value) > max_len:
         raise where.error(f"is {len(value)} characters long (at most {max_len})")
     if choices is not None and value not in choices:
@@ -216,8 +223,7 @@ def require_bool(obj: Mapping[str, Any], key: str, where: Where, *,
     if value is default and default is not _MISSING:
         return value
     if not isinstance(value, bool):
-        raise where.at(key).error(f"must be true or false (got {_type_name(value)} "
-                                  f"{short_repr(value)})")
+        raise where.at(key).error(f"must be true or false (got {_got(value)})")
     return value
 
 
