@@ -17,7 +17,7 @@ from choreo_studio.editor import session_ops as ops
 from choreo_studio.editor.actions import ActionSet, EditorState
 from choreo_studio.editor.autosave import Autosaver
 from choreo_studio.editor.document import Document
-from choreo_studio.editor.edit_handlers import EditHandlers
+from choreo_studio.editor.edit_handlers import EDIT_JOB, EditHandlers
 from choreo_studio.editor.file_handling import FileHandler
 from choreo_studio.editor.job_panel import JobPanel
 from choreo_studio.editor.library_browser import LibraryBrowser
@@ -276,7 +276,10 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def show_new_audio(self, audio, pyramid: WavePyramid, path: str) -> None:
-        """Clear the views and show a freshly decoded song."""
+        """Clear the views and show a freshly decoded song (edits of the old one are dropped;
+        an export of it keeps running)."""
+        for job in self.jobs.running(EDIT_JOB):
+            job.cancel()
         self.pyramid = pyramid
         self.transport.stop()
         self.doc.clear()
