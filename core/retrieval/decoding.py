@@ -442,13 +442,16 @@ def decode(
     locks: Mapping[int, int] | None = None,
     ties: Sequence[Sequence[int]] = (),
     options: DecodeOptions = DecodeOptions(),
+    log_probabilities: np.ndarray | None = None,
 ) -> np.ndarray:
     """Dance index per music phrase from P(d | u) [T, K] and the transition scores.
 
     ``method`` is ``"viterbi"`` or ``"greedy"``; ``ties`` are used when
     ``options.tie_sections``; ``options.temperature`` > 0 samples a varied result.
+    ``log_probabilities`` is ``log_fit(probabilities)`` where the caller keeps it (re-solves
+    of one song at large K, where the T×K logarithm is a large part of a re-solve).
     """
-    fit = log_fit(probabilities)
+    fit = log_fit(probabilities) if log_probabilities is None else log_probabilities
     if fit.ndim != 2 or fit.shape[1] != trans.k:
         raise ValueError(f"probabilities must be [T, {trans.k}], got {fit.shape}")
     if options.temperature > 0:
