@@ -18,7 +18,7 @@ from choreo_studio.core.audio.spectral import Spectra, compute_spectra
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.progress import ProgressFn, no_progress
 
-MIN_PULSE_CLARITY = 0.10  # envelope autocorrelation, 1-4 beat periods: music ≥ 0.25, speech < 0.08
+MIN_PULSE_CLARITY = 0.085  # envelope autocorrelation, 1-4 beat periods: music > 0.1, speech < 0.08
 ONSET_DELTA = 0.07  # peak-picking threshold on the unit-scaled onset envelope
 
 
@@ -90,7 +90,8 @@ def beat_grid(
     decoded = beat_tracking.decode(spectra, meters, bpm=bpm, tempo_hint=tempo_hint)
     frames = decoded.paths[0].frames if decoded.paths else np.zeros(0, dtype=np.int64)
     beats_s = beat_tracking.beat_times(decoded, frames)
-    clarity = _check_pulse(audio, spectra, beat_tracking.global_tempo(beats_s), beats_s)
+    clarity = _check_pulse(audio, spectra, beat_tracking.global_tempo(beats_s), beats_s,
+                           forced=bpm is not None)
     return meter.choose_grid(decoded, spec, clarity)
 
 
@@ -174,8 +175,11 @@ def _check_tempo(bpm: float | None) -> None:
         raise ChoreoError(f"tempo {bpm:g} BPM is out of range — give 30–300 BPM")
 
 
-def _check_pulse(audio: Audio, spectra: Spectra, tempo: float, beats_s: np.ndarray) -> float:
-    """Pulse clarity of the grid; refuse sound with no pulse at all and audio under two bars."""
+def _check_pulse(
+    audio: Audio, spectra: Spectra, tempo: float, beats_s: np.ndarray, forced: bool = False
+) -> float:
+    """Pulse clarity of the grid; refuse audio under two bars, and sound with no pulse at all
+    unless the user ``forced`` a tempo."""
     if audio.duration_s < 2.0:
         raise ChoreoError(
             f"{audio.name}: song is shorter than two bars ({audio.duration_s:.1f} s) — give "
@@ -184,7 +188,7 @@ def _check_pulse(audio: Audio, spectra: Spectra, tempo: float, beats_s: np.ndarr
     env = beat_tracking.beat_envelope(spectra)
     acf = beat_tracking.autocorrelation(env)
     clarity = beat_tracking.pulse_strength(acf, spectra.fps * 60.0 / tempo) if tempo > 0 else 0.0
-    if beats_s.size < 4 or clarity < MIN_PULSE_CLARITY:
+    if beats_s.size < 4 or (clarity < MIN_PULSE_CLARITY and not forced):
         raise ChoreoError(
             f"{audio.name}: no steady beat found (speech, ambient or free-time audio?) — "
             "choreography needs music with a beat; `choreo analyze --bpm N` forces one"

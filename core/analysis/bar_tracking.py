@@ -34,6 +34,8 @@ ACCENT_WEIGHT = 1.0  # weight of the loudness accent (0..1) in that cue; harmony
 # counted in standard deviations above its median (never below 0: silence is no evidence)
 CHANGE_SPREAD_FLOOR = 0.05  # ... but a song whose harmony barely moves has no such evidence
 ONSET_FLOOR = 0.05  # floor of the beat evidence (a beat in silence costs log(floor / BEAT_LEVEL))
+LOUDNESS_SHARE = 0.75  # beat evidence = onset x loudness accent: soft notes between beats are
+# onsets too (log flux hardly sees dynamics), but beats are where the loud sounds start
 BEAT_LEVEL = 0.3  # a metrical level earns its beats when its onsets reach this share of the
 # local loudest onset (geometric mean): off-beat hats fall below it, the beats above
 METER_PRIOR = {4: 0.0, 3: -0.3, 2: -0.5}  # log prior per song: ties go to 4, then 3
@@ -77,7 +79,7 @@ def build_model(
     periods = np.arange(lo, hi + 1, dtype=np.int64)
     octaves = np.log2(fps * 60.0 / periods / prior_bpm) / prior_octaves
     period_cost = -PRIOR_PER_S * (periods / fps) * 0.5 * octaves**2
-    beat = act.beat
+    beat = act.beat * (1.0 - LOUDNESS_SHARE + LOUDNESS_SHARE * act.accent)
     beat_score = np.log((beat + ONSET_FLOOR) / (BEAT_LEVEL + ONSET_FLOOR))
     down = np.empty((periods.size, beat.size), dtype=np.float32)
     accent = ACCENT_WEIGHT * act.accent

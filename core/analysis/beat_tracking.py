@@ -21,7 +21,7 @@ ONSET_LATENCY_S = 0.02  # flux peaks lead the sound's attack by about this much 
 FORCED_BPM_RANGE = 1.08  # a tempo the user gives may drift by this factor either way
 HINT_OCTAVES = 0.25  # width of the tempo prior around a user's tempo hint
 TEMPO_MAP_TOLERANCE = 0.04  # a new tempo-map row when the local tempo moves this far
-TEMPO_MAP_BEATS = 8  # local tempo = median over this many beat periods
+TEMPO_MAP_BEATS = 7  # local tempo = median over this many beat periods (odd: a real one)
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,8 @@ def tempo_map(beats_s: np.ndarray) -> np.ndarray:
         return np.array([[float(beats_s[0]), bpm]]) if beats_s.size else np.zeros((0, 2))
     periods = np.diff(beats_s)
     half = TEMPO_MAP_BEATS // 2
-    local = np.array([np.median(periods[max(k - half, 0) : k + half]) for k in range(periods.size)])
+    local = np.array([np.median(periods[max(k - half, 0) : k + half + 1])
+                      for k in range(periods.size)])
     rows = [[float(beats_s[0]), 60.0 / float(local[0])]]
     for k in range(1, local.size):
         if abs(60.0 / local[k] / rows[-1][1] - 1.0) > TEMPO_MAP_TOLERANCE:

@@ -86,7 +86,9 @@ def choose_grid(decoded: Decoded, spec: MeterSpec | None, clarity: float) -> Gri
     chosen = bar_tracking.path_score(model, path.frames, positions)
     alternatives = _alternatives(decoded, path.frames, positions, bpb, compound, chosen)
     beats_s = beat_tracking.beat_times(decoded, path.frames)
-    margin = min((-a.score for a in alternatives), default=MARGIN_SCALE)
+    # 2-beat bars are chosen over their 4-beat pairing by the duple rule, not by the score
+    rivals = [a for a in alternatives if a.kind != "4 beats per bar"]
+    margin = min((-a.score for a in rivals), default=MARGIN_SCALE)
     steady = float(np.clip(clarity / CLARITY_FULL, 0.0, 1.0))
     confidence = steady * (1.0 - float(np.exp(-max(margin, 0.0) / MARGIN_SCALE)))
     return Grid(

@@ -1,6 +1,7 @@
 """`choreo analyze [SONG] [-o analysis.json]`: tempo, meter, beats, sections and a phrase table.
 
-Without SONG it analyses the bundled demo song (synthesized in memory).
+Without SONG it analyses the bundled demo song (synthesized in memory). The metrical
+alternatives are listed with their scores; `--bpm`, `--meter` and `--tempo-hint` take another.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", help="write the analysis and phrases to this JSON file")
     parser.add_argument("--no-cache", action="store_true", help="ignore and do not write the cache")
     parser.add_argument("--cache-dir", help="cache folder (default: the user cache folder)")
+    parser.add_argument("--bpm", type=float, help="force this tempo (beats per minute; ±8 %%)")
+    parser.add_argument("--meter", help="force this meter: 2/4, 3/4, 4/4, 6/8, 12/8 …")
+    parser.add_argument("--tempo-hint", type=float,
+                        help="prefer tempi near this one (BPM) without forcing it")
     parser.set_defaults(func=run)
 
 
@@ -45,7 +50,11 @@ def run(args: argparse.Namespace) -> int:
         demo = render_demo_song()
         source, title = demo.audio(), demo.name
     with cli_stage("analyse") as progress:
-        song = open_song(source, progress, cache_dir=args.cache_dir, use_cache=not args.no_cache)
+        if args.bpm is not None or args.meter or args.tempo_hint is not None:
+            song = _open_with_choice(source, progress, args)
+        else:
+            song = open_song(source, progress, cache_dir=args.cache_dir,
+                             use_cache=not args.no_cache)
     print(summary(song, title))
     if args.output:
         data = song.analysis.to_dict()
@@ -53,6 +62,20 @@ def run(args: argparse.Namespace) -> int:
         write_json_atomic(args.output, data, indent=None)
         print(f"wrote {args.output}")
     return 0
+
+
+def _open_with_choice(source, progress, args: argparse.Namespace) -> Song:
+    """Analyse under the user's tempo/meter choice (uncached: the cache keeps the automatic one)."""
+    from choreo_studio.core.analysis.analyzer import analyze_audio
+    from choreo_studio.core.analysis.music_analysis import MusicAnalysis
+    from choreo_studio.core.audio.load import Audio, load_audio
+    from choreo_studio.core.phrases.song import resegment
+
+    audio = source if isinstance(source, Audio) else load_audio(source)
+    analysis, spectra = analyze_audio(audio, progress, bpm=args.bpm, meter_text=args.meter,
+                                      tempo_hint=args.tempo_hint)
+    analysis = MusicAnalysis.from_dict(analysis.to_dict())  # the saved form, as open_song does
+    return resegment(audio, analysis, progress=progress, logmel=(spectra.logmel_db, spectra.fps))
 
 
 def summary(song: Song, title: str) -> str:
@@ -64,6 +87,10 @@ def summary(song: Song, title: str) -> str:
         f"tempo {a.tempo_bpm:.1f} BPM, meter {a.meter}, {a.n_beats} beats, {a.n_bars} bars, "
         f"{a.onsets_s.size} onsets, melody voiced {100 * voiced:.0f}% "
         f"[tracker {a.beat_tracker}]",
+        f"beat confidence {a.beat_confidence:.2f}" + _tempo_map_text(a),
+        "alternatives (score per minute, 0 = as good as the chosen grid): "
+        + (", ".join(f"{alt.kind} {alt.tempo_bpm:.1f} BPM {alt.meter} ({alt.score:+.1f})"
+                     for alt in a.alternatives[:6]) or "none"),
         "sections: "
         + ", ".join(f"{s.label} {s.start_s:.1f}-{s.end_s:.1f}s" for s in a.sections),
         "",
@@ -76,3 +103,12 @@ def summary(song: Song, title: str) -> str:
         )
     lines.append(f"{len(song.phrases)} phrases")
     return "\n".join(lines)
+
+
+def _tempo_map_text(analysis) -> str:
+    """", tempo map 0:00.5 92.0, 1:10.2 120.0 BPM" when the tempo changes, else ""."""
+    rows = analysis.tempo_map
+    if rows.shape[0] < 2:
+        return ""
+    shown = ", ".join(f"{format_clock(t)} {bpm:.1f}" for t, bpm in rows[:8])
+    return f", tempo map {shown}{' …' if rows.shape[0] > 8 else ''} BPM"
