@@ -55,3 +55,10 @@ def test_analysis_beats_must_be_increasing_numbers(beats, match):
     data = {**copy.deepcopy(BASE), "analysis": {"beats_s": beats}}
     with pytest.raises(ChoreoError, match=match):
         project_from_dict(data, "p.choreo")
+
+
+@pytest.mark.parametrize("tempo", ["NaN", -1, 0, 1e308])
+def test_analysis_tempo_must_be_a_finite_positive_number(tempo):
+    data = {**copy.deepcopy(BASE), "analysis": {"tempo_bpm": tempo}}
+    with pytest.raises(ChoreoError, match="'analysis.tempo_bpm' must be"):
+        project_from_dict(data, "p.choreo")

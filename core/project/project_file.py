@@ -22,6 +22,7 @@ from choreo_studio.core.json_files import (
     Where,
     read_json_file,
     require_dict,
+    require_float,
     require_int,
     require_numbers,
     require_object,
@@ -228,6 +229,10 @@ def _check_fields(obj: dict[str, Any], where: Where) -> None:
     analysis = obj.get("analysis")
     if isinstance(analysis, dict) and "beats_s" in analysis:  # reversed beats crashed the editor
         require_numbers(analysis, "beats_s", where.at("analysis"), lo=0.0, increasing=True)
+    if isinstance(analysis, dict):  # a "NaN" text tempo became a NaN the project cannot save
+        for key, hi in (("tempo_bpm", 1000.0), ("duration_s", 1e6)):
+            if key in analysis:
+                require_float(analysis, key, where.at("analysis"), lo=1e-6, hi=hi)
     settings = obj.get("settings") or {}
     require_object(settings, where.at("settings"))
     require_int(settings, "top_k", where.at("settings"), default=None, lo=1, hi=1000)
