@@ -88,6 +88,7 @@ class Engine:
     decoder: str = "viterbi"
     library_path: str = ""
     model_path: str = ""
+    stage_radius_cm: float | None = None
 
     def __post_init__(self) -> None:
         self._transitions: dict[tuple, TransitionScores] = {}
@@ -210,13 +211,19 @@ class Engine:
         from choreo_studio.core.choreography.render import render
 
         return render(choreography, song.analysis, song.phrases, self.library, fps=fps,
-                      progress=progress)
+                      stage_radius_cm=self.stage_radius_cm, progress=progress)
 
     def metrics(self, song: Song, choreography: Choreography, motion: Motion) -> Metrics:
-        """Beat and arrangement metrics of a rendered choreography."""
+        """Beat, arrangement, fit and cut metrics of a rendered choreography."""
+        from choreo_studio.core.choreography.beat_warp import plan_segments
         from choreo_studio.core.choreography.metrics import evaluate
 
-        return evaluate(choreography, motion, song.analysis.beats_s, song.phrases)
+        segments = plan_segments(choreography, song.analysis.beats_s, song.phrases,
+                                 self.library)
+        return evaluate(choreography, motion, song.analysis.beats_s, song.phrases,
+                        cuts_s=[s.start_s for s in segments[1:]],
+                        scores=self.probabilities(song),
+                        dance_indices=[self.library.index_of(d) for d in choreography.dance_ids])
 
 
 def load_engine(

@@ -12,11 +12,20 @@
 * Section consistency: share of phrase pairs tied by a repeated section (the k-th phrase of two
   occurrences of one section label, see `section_ties`) with the same dance;
   NaN when the song repeats no section.
+* Variety: distinct dances per phrase, the most uses of one dance, returns (a dance again
+  within 2 phrases of its last use).
+* Fit (given the scorer's P [T, K]): mean chosen fit vs mean best fit, and how many placements
+  fit below half the best available.
+* Cuts (given the cut times): foot skating within ``CUT_WINDOW_S`` of a cut vs inside phrases
+  (:mod:`core.motion.contacts`), the peak joint speed near cuts vs inside, floor penetration,
+  and root drift (the farthest the root gets from where it starts, on the floor).
+* Beats against a reference grid (ground truth, when given) besides the analysed beats.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from itertools import combinations
@@ -24,6 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from choreo_studio.core.choreography.placements import Choreography
+from choreo_studio.core.motion import contacts
 from choreo_studio.core.motion.kinematic_beats import (
     beat_hit_rate,
     offset_beats,
@@ -37,6 +47,9 @@ if TYPE_CHECKING:
 
 HIT_TOLERANCE_S = 0.1
 ALIGN_SIGMA_S = 3.0 / 60.0
+CUT_WINDOW_S = 0.3
+RETURN_WINDOW = 2
+NAN = float("nan")
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,20 @@ class Metrics:
     back_to_back_repeat_rate: float
     section_consistency: float
     distinct_dances: int
+    distinct_per_phrase: float = NAN
+    max_uses: int = 0
+    returns_within_2: int = 0
+    mean_fit: float = NAN
+    mean_best_fit: float = NAN
+    low_fit_placements: int = 0
+    skating_near_cuts_cm_s: float = NAN
+    skating_inside_cm_s: float = NAN
+    peak_speed_near_cuts_m_s: float = NAN
+    peak_speed_inside_m_s: float = NAN
+    floor_penetration_cm: float = NAN
+    root_drift_m: float = NAN
+    reference_hit_rate: float = NAN
+    reference_align_score: float = NAN
 
     def to_dict(self) -> dict[str, float | int | None]:
         """JSON-ready (NaN becomes None)."""
@@ -86,20 +113,104 @@ def section_consistency(dance_ids: Sequence[str], section_labels: Sequence[str])
     return float(np.mean([dance_ids[a] == dance_ids[b] for a, b in pairs]))
 
 
+def returns_within(dance_ids: Sequence[str], window: int = RETURN_WINDOW) -> int:
+    """How many phrases reuse a dance that was on one of the ``window`` phrases before."""
+    return sum(d in dance_ids[max(0, t - window):t] for t, d in enumerate(dance_ids))
+
+
+def fit_figures(scores: np.ndarray, chosen: Sequence[int]) -> tuple[float, float, int]:
+    """(mean chosen fit, mean best fit, placements below half their phrase's best fit)."""
+    p = np.asarray(scores, dtype=np.float64)
+    got = p[np.arange(len(chosen)), np.asarray(chosen, dtype=np.int64)]
+    best = p.max(axis=1)
+    return float(got.mean()), float(best.mean()), int(np.sum(got < 0.5 * best))
+
+
+def near_times(n_frames: int, fps: float, times_s: Sequence[float],
+               window_s: float = CUT_WINDOW_S) -> np.ndarray:
+    """Boolean frame mask: frames within ``window_s`` of any of ``times_s``."""
+    t = np.arange(n_frames) / fps
+    mask = np.zeros(n_frames, dtype=bool)
+    for c in times_s:
+        mask |= np.abs(t - c) <= window_s
+    return mask
+
+
+def peak_joint_speed_m_s(positions_cm: np.ndarray, fps: float, frames: np.ndarray) -> float:
+    """Fastest joint (m/s, root-relative so travel does not count) over the masked frames."""
+    if positions_cm.shape[0] < 2 or not frames.any():
+        return NAN
+    rel = positions_cm - positions_cm[:, :1]
+    speed = np.linalg.norm(np.gradient(rel, axis=0), axis=-1).max(axis=1) * fps / 100.0
+    return float(speed[frames].max())
+
+
+def root_drift_m(root_cm: np.ndarray) -> float:
+    """The farthest the root gets (m, on the floor) from where it starts."""
+    floor = np.asarray(root_cm, dtype=np.float64)[:, [0, 2]]
+    return float(np.linalg.norm(floor - floor[0], axis=1).max() / 100.0)
+
+
+@dataclass(frozen=True)
+class MotionFigures:
+    """Skating, speed, penetration and drift of one performance (see :func:`motion_figures`)."""
+
+    skating_near_cuts_cm_s: float
+    skating_inside_cm_s: float
+    peak_speed_near_cuts_m_s: float
+    peak_speed_inside_m_s: float
+    floor_penetration_cm: float
+    root_drift_m: float
+
+
+def motion_figures(positions_cm: np.ndarray, feet_cm: np.ndarray, root_cm: np.ndarray,
+                   fps: float, cuts_s: Sequence[float], floor_cm: float = 0.0) -> MotionFigures:
+    """Foot and speed figures near ``cuts_s`` vs inside phrases, penetration and drift; works on
+    rendered motion (floor 0) and on captured positions (pass their estimated floor)."""
+    near = near_times(positions_cm.shape[0], fps, cuts_s)
+    inside = ~near
+    return MotionFigures(
+        skating_near_cuts_cm_s=contacts.skating_cm_s(feet_cm, fps, near, floor_cm),
+        skating_inside_cm_s=contacts.skating_cm_s(feet_cm, fps, inside, floor_cm),
+        peak_speed_near_cuts_m_s=peak_joint_speed_m_s(positions_cm, fps, near),
+        peak_speed_inside_m_s=peak_joint_speed_m_s(positions_cm, fps, inside),
+        floor_penetration_cm=(contacts.penetration_cm(feet_cm, floor_cm)
+                              if feet_cm.shape[1] else NAN),
+        root_drift_m=root_drift_m(root_cm),
+    )
+
+
 def evaluate(
     choreography: Choreography,
     motion: Motion,
     beats_s: np.ndarray,
     phrases: Sequence[MusicPhrase],
     *,
+    cuts_s: Sequence[float] | None = None,
+    scores: np.ndarray | None = None,
+    dance_indices: Sequence[int] | None = None,
+    reference_beats_s: np.ndarray | None = None,
     hit_tolerance_s: float = HIT_TOLERANCE_S,
 ) -> Metrics:
-    """All metrics of a rendered ``motion`` against the song's ``beats_s`` and phrases."""
+    """All metrics of a rendered ``motion`` against the song's ``beats_s`` and phrases.
+
+    ``cuts_s`` are the times where one play meets the next (default: the phrase starts);
+    ``scores`` (P [T, K]) with ``dance_indices`` give the fit figures; ``reference_beats_s``
+    (ground truth) gives a second hit rate and Beat Align Score.
+    """
     positions = motion.fk()
     music = np.asarray(beats_s, dtype=np.float64)
     kinematic = offset_beats(positions, motion.fps) / motion.fps
     align_beats = velocity_minima_beats(positions, motion.fps) / motion.fps
     ids = choreography.dance_ids
+    if cuts_s is None:
+        cuts_s = [p.start_s for p in phrases[1:]]
+    feet, _owner = contacts.foot_positions(motion)
+    figures = motion_figures(positions, feet, motion.root_pos_cm, motion.fps, cuts_s)
+    fit = (fit_figures(scores, dance_indices) if scores is not None and dance_indices is not None
+           else (NAN, NAN, 0))
+    ref = None if reference_beats_s is None else np.asarray(reference_beats_s, np.float64)
+    uses = Counter(ids)
     return Metrics(
         n_music_beats=int(music.size),
         n_kinematic_beats=int(kinematic.size),
@@ -109,6 +220,17 @@ def evaluate(
         back_to_back_repeat_rate=repeat_rate(ids),
         section_consistency=section_consistency(ids, [p.section_label for p in phrases]),
         distinct_dances=len(set(ids)),
+        distinct_per_phrase=len(uses) / len(ids) if ids else NAN,
+        max_uses=max(uses.values(), default=0),
+        returns_within_2=returns_within(ids),
+        mean_fit=fit[0],
+        mean_best_fit=fit[1],
+        low_fit_placements=fit[2],
+        **asdict(figures),
+        reference_hit_rate=(NAN if ref is None
+                            else beat_hit_rate(kinematic, ref, hit_tolerance_s)),
+        reference_align_score=(NAN if ref is None
+                               else beat_align_score_aist(align_beats, ref)),
     )
 
 
@@ -116,6 +238,9 @@ def format_metrics(metrics: Metrics) -> str:
     """The metrics as aligned ``name  value`` lines for the terminal."""
     def pct(v: float) -> str:
         return "n/a" if math.isnan(v) else f"{100 * v:.1f}%"
+
+    def num(v: float, fmt: str) -> str:
+        return "n/a" if math.isnan(v) else format(v, fmt)
 
     rows = [
         ("beat coverage (Lee et al.)", pct(metrics.beat_coverage)
@@ -125,7 +250,22 @@ def format_metrics(metrics: Metrics) -> str:
          else f"{metrics.beat_align_score:.3f}"),
         ("back-to-back repeats", pct(metrics.back_to_back_repeat_rate)),
         ("section consistency", pct(metrics.section_consistency)),
-        ("distinct dances", str(metrics.distinct_dances)),
+        ("distinct dances", f"{metrics.distinct_dances}  ({num(metrics.distinct_per_phrase, '.2f')}"
+         f" per phrase, at most {metrics.max_uses} uses of one)"),
+        ("returns within 2 phrases", str(metrics.returns_within_2)),
+        ("music fit chosen / best", f"{num(metrics.mean_fit, '.3f')} / "
+         f"{num(metrics.mean_best_fit, '.3f')}  ({metrics.low_fit_placements} below half "
+         "the best)"),
+        ("foot skating near cuts", f"{num(metrics.skating_near_cuts_cm_s, '.1f')} cm/s  "
+         f"(inside phrases {num(metrics.skating_inside_cm_s, '.1f')} cm/s)"),
+        ("peak joint speed at cuts", f"{num(metrics.peak_speed_near_cuts_m_s, '.2f')} m/s  "
+         f"(inside phrases {num(metrics.peak_speed_inside_m_s, '.2f')} m/s)"),
+        ("floor penetration", f"{num(metrics.floor_penetration_cm, '.2f')} cm"),
+        ("root drift", f"{num(metrics.root_drift_m, '.2f')} m"),
     ]
+    if not math.isnan(metrics.reference_hit_rate):
+        rows.insert(3, ("hit rate / align vs reference beats",
+                        f"{pct(metrics.reference_hit_rate)} / "
+                        f"{num(metrics.reference_align_score, '.3f')}"))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)

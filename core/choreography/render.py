@@ -8,6 +8,20 @@ root). Inside the blend window the outgoing play continues through its own time 
 its last pose when the clip ends) and the incoming one starts early the same way, so the
 beat-aligned frames outside the window are untouched. Before the first phrase and after the
 last one the dancer holds the nearest pose.
+
+Cuts keep the feet (rigs with legs, :mod:`core.motion.contacts`):
+
+* A foot planted on both sides of a cut is the pivot: the incoming play is placed so that foot
+  lands where it already stands (instead of continuing the root), and any turn happens about it.
+* Across the blend each ankle follows the blend of the two plays' ankle positions and the
+  foot keeps the blend of their world orientations (two-bone IK, :mod:`core.motion.ik`), so a
+  pinned foot stays put instead of swinging with the slerped hips and knees.
+* The blend is longer for a larger pose jump (``blend_s`` × pose distance / ``POSE_REF_CM``,
+  between ``BLEND_MIN_SCALE`` and ``BLEND_MAX_SCALE``) but never longer than a beat.
+* No foot point goes below the floor: the root is lifted by a smooth envelope over any dip.
+* With a stage radius, a play that would carry the dancer beyond half of it is turned (up to
+  ``MAX_STEER_DEG``) about its pivot so its path heads back toward the centre; turns happen
+  only at cuts with at most one foot planted, so they never drag a planted foot.
 """
 
 from __future__ import annotations
@@ -22,7 +36,9 @@ from choreo_studio.core.choreography.beat_warp import WarpSegment, plan_segments
 from choreo_studio.core.choreography.frame_rates import SUPPORTED_FPS
 from choreo_studio.core.choreography.placements import Choreography
 from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.motion import contacts
 from choreo_studio.core.motion import quaternions as quat
+from choreo_studio.core.motion.ik import solve_leg
 from choreo_studio.core.motion.motion import Motion
 from choreo_studio.core.progress import ProgressFn, no_progress
 
@@ -30,6 +46,14 @@ if TYPE_CHECKING:
     from choreo_studio.core.analysis.music_analysis import MusicAnalysis
     from choreo_studio.core.library.library import Library
     from choreo_studio.core.phrases.segmentation import MusicPhrase
+
+
+POSE_REF_CM = 12.0
+BLEND_MIN_SCALE = 0.75
+BLEND_MAX_SCALE = 2.5
+MAX_STEER_DEG = 90.0
+STEER_COST_CM_PER_RAD = 30.0
+_STEER_GRID = np.radians(np.arange(-MAX_STEER_DEG, MAX_STEER_DEG + 1.0, 15.0))
 
 
 @dataclass
@@ -99,6 +123,88 @@ def _apply(
     return rot, quat.rotate(placed.turn, root - placed.anchor) + placed.target
 
 
+def _fk(skeleton, rot: np.ndarray, root: np.ndarray,
+        local: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """World rotations and positions of raw frames (see :meth:`Motion.global_transforms`)."""
+    return Motion(skeleton, 30.0, rot, root, local).global_transforms()
+
+
+class _Feet:
+    """The legs of the library's rig and where a play's feet are at a cut."""
+
+    def __init__(self, sources: _Sources, fps: float) -> None:
+        self.sources = sources
+        self.skeleton = sources.library.skeleton
+        self.legs = contacts.legs(self.skeleton)
+        self.fps = fps
+
+    def at(self, placed: _Placed | None, seg: WarpSegment, frame: int,
+           turn: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Ankle positions [L, 3] at ``frame`` and which legs are planted there; world space
+        for a placed play, else the raw clip turned by ``turn``."""
+        frames = np.array([frame - 1, frame, frame + 1], dtype=np.float64)
+        rot, root = self.sources.sample(seg, frames, self.fps)
+        if placed is not None:
+            rot, root = _apply(placed, rot, root)
+        elif turn is not None:
+            rot = rot.copy()
+            rot[:, 0] = quat.mul(turn, rot[:, 0])
+            root = quat.rotate(turn, root)
+        local = self.sources.local(seg, frames, self.fps) if self.sources.has_local else None
+        motion = Motion(self.skeleton, self.fps, rot, root, local)
+        points, owner = contacts.foot_positions(motion)
+        planted = contacts.planted_legs(points, owner, len(self.legs), self.fps)[1]
+        ankles = motion.fk()[1, [leg.ankle for leg in self.legs]]
+        return ankles, planted
+
+
+def _steer(path: np.ndarray, pivot: np.ndarray, radius_cm: float) -> float:
+    """The extra turn (rad) about ``pivot`` that keeps the floor ``path`` [n, 2] closest to the
+    centre, or 0 while it stays inside half the stage radius."""
+    if np.linalg.norm(path, axis=1).max() <= 0.5 * radius_cm:
+        return 0.0
+    rel = path - pivot
+    best, best_cost = 0.0, np.inf
+    for angle in _STEER_GRID:
+        c, s_ = math.cos(angle), math.sin(angle)
+        # rotation about +Y maps (x, z) -> (x cos + z sin, -x sin + z cos)
+        moved = np.stack([rel[:, 0] * c + rel[:, 1] * s_, -rel[:, 0] * s_ + rel[:, 1] * c], 1)
+        cost = np.linalg.norm(moved + pivot, axis=1).max() + STEER_COST_CM_PER_RAD * abs(angle)
+        if cost < best_cost:
+            best, best_cost = float(angle), cost
+    return best
+
+
+def _place(prev: _Placed | None, seg: WarpSegment, first: int, stop: int, rot: np.ndarray,
+           root: np.ndarray, heading: np.ndarray, yaw: float, feet: _Feet,
+           stage_radius_cm: float | None) -> _Placed:
+    """The floor transform of a play: continuing the root and facing, pivoting on a foot
+    planted on both sides of the cut, steered back toward the centre with a stage radius."""
+    if prev is None:
+        return _Placed(seg, first, stop, quat.identity(), np.zeros(3), np.zeros(3))
+    turn_yaw = yaw - float(quat.yaw_of(rot[0, 0]))
+    anchor = root[0] * np.array([1.0, 0.0, 1.0])
+    target = np.array([heading[0], 0.0, heading[1]])
+    n_planted = 0
+    if feet.legs:
+        ankles_a, planted_a = feet.at(prev, prev.segment, first)
+        turn0 = quat.about_axis("Y", np.array(turn_yaw))
+        ankles_b, planted_b = feet.at(None, seg, first, turn0)
+        both = planted_a & planted_b
+        n_planted = int(max(planted_a.sum(), planted_b.sum()))
+        if both.any():
+            # b's raw ankle (un-turned) is the anchor; it lands on a's ankle
+            raw_b = quat.rotate(quat.inverse(turn0), ankles_b[both].mean(axis=0))
+            anchor = raw_b * np.array([1.0, 0.0, 1.0])
+            target = ankles_a[both].mean(axis=0) * np.array([1.0, 0.0, 1.0])
+    if stage_radius_cm is not None and n_planted <= 1:
+        trial = _Placed(seg, first, stop, quat.about_axis("Y", np.array(turn_yaw)), anchor,
+                        target)
+        path = _apply(trial, rot, root)[1][:, [0, 2]]
+        turn_yaw += _steer(path, target[[0, 2]], stage_radius_cm)
+    return _Placed(seg, first, stop, quat.about_axis("Y", np.array(turn_yaw)), anchor, target)
+
+
 def render(
     choreography: Choreography,
     analysis: MusicAnalysis,
@@ -106,9 +212,11 @@ def render(
     library: Library,
     *,
     fps: float = 30.0,
+    stage_radius_cm: float | None = None,
     progress: ProgressFn = no_progress,
 ) -> Motion:
-    """One Motion at ``fps`` covering the whole song (``analysis.duration_s``)."""
+    """One Motion at ``fps`` covering the whole song (``analysis.duration_s``); with
+    ``stage_radius_cm`` plays are steered back toward where the dance started."""
     if not any(abs(fps - f) < 1e-6 for f in SUPPORTED_FPS):
         raise ChoreoError(
             f"render: {fps} fps is not offered — use one of "
@@ -116,12 +224,15 @@ def render(
         )
     if not choreography.placements:
         raise ChoreoError("render: the choreography has no phrases — open a song with phrases")
+    if stage_radius_cm is not None and not stage_radius_cm > 0:
+        raise ChoreoError(f"render: stage radius {stage_radius_cm} cm must be positive")
     segments = plan_segments(choreography, analysis.beats_s, phrases, library)
     n_out = max(1, int(math.ceil(analysis.duration_s * fps)))
     n_joints = library.skeleton.n_joints
     out_rot = np.zeros((n_out, n_joints, 4))
     out_root = np.zeros((n_out, 3))
     sources = _Sources(library)
+    feet = _Feet(sources, fps)
     out_local = np.zeros((n_out, n_joints, 3)) if sources.has_local else None
     starts = [int(round(s.start_s * fps)) for s in segments] + [n_out]
     starts[0] = 0
@@ -131,18 +242,15 @@ def render(
     report_every = max(1, len(segments) // 10)
     for i, seg in enumerate(segments):
         if i % report_every == 0:
-            progress(0.8 * i / len(segments), "rendering")
+            progress(0.7 * i / len(segments), "rendering")
         first, stop = starts[i], max(starts[i + 1], starts[i] + 1)
         stop = min(stop, n_out)
         if first >= stop:
             continue
         frames = np.arange(first, stop, dtype=np.float64)
         rot, root = sources.sample(seg, frames, fps)
-        source_yaw = float(quat.yaw_of(rot[0, 0]))
-        turn = quat.about_axis("Y", np.array(yaw - source_yaw if placed else 0.0))
-        anchor = root[0] * np.array([1.0, 0.0, 1.0]) if placed else np.zeros(3)
-        target = np.array([heading[0], 0.0, heading[1]]) if placed else np.zeros(3)
-        p = _Placed(seg, first, stop, turn, anchor, target)
+        p = _place(placed[-1] if placed else None, seg, first, stop, rot, root, heading, yaw,
+                   feet, stage_radius_cm)
         rot, root = _apply(p, rot, root)
         out_rot[first:stop], out_root[first:stop] = rot, root
         if out_local is not None:
@@ -152,26 +260,72 @@ def render(
         heading = (root[-1] + step)[[0, 2]]
         yaw = float(quat.yaw_of(rot[-1, 0]))
         placed.append(p)
+    progress(0.7, "blending")
     for a, b in zip(placed, placed[1:], strict=False):
-        _blend(a, b, sources, out_rot, out_root, fps, out_local)
+        _blend(a, b, sources, feet, out_rot, out_root, fps, out_local)
+    out_rot = quat.normalize(out_rot)
+    if feet.legs:
+        out_root[:, 1] += _floor_lift(Motion(library.skeleton, fps, out_rot, out_root, out_local),
+                                      fps)
     progress(1.0, "rendered")
-    return Motion(library.skeleton, fps, quat.normalize(out_rot), out_root, out_local)
+    return Motion(library.skeleton, fps, out_rot, out_root, out_local)
+
+
+def _floor_lift(motion: Motion, fps: float) -> np.ndarray:
+    """A smooth root lift [F] (cm) at least as deep as every dip of a foot below the floor."""
+    points, _owner = contacts.foot_positions(motion)
+    depth = np.maximum(0.0, -points[..., 1].min(axis=1))
+    if not depth.any():
+        return depth
+    half = max(1, int(round(0.1 * fps)))
+    width = 2 * half + 1
+    padded = np.pad(depth, half, mode="edge")
+    peak = np.lib.stride_tricks.sliding_window_view(padded, width).max(axis=1)
+    # a box average of a running max of the same width never falls below the original
+    return np.convolve(np.pad(peak, half, mode="edge"), np.ones(width) / width, mode="valid")
+
+
+def _pose_distance_cm(skeleton, rot_a: np.ndarray, root_a: np.ndarray, rot_b: np.ndarray,
+                      root_b: np.ndarray, local_a: np.ndarray | None,
+                      local_b: np.ndarray | None) -> float:
+    """Mean root-relative joint distance (cm) between two single poses."""
+    pa = _fk(skeleton, rot_a, root_a, local_a)[1]
+    pb = _fk(skeleton, rot_b, root_b, local_b)[1]
+    return float(np.linalg.norm((pa - pa[:, :1]) - (pb - pb[:, :1]), axis=-1).mean())
+
+
+def blend_frames(segment: WarpSegment, pose_distance_cm: float, fps: float) -> int:
+    """Frames of the blend into ``segment``: its blend length scaled by the pose jump,
+    capped at one beat of its time map."""
+    scale = float(np.clip(pose_distance_cm / POSE_REF_CM, BLEND_MIN_SCALE, BLEND_MAX_SCALE))
+    seconds = segment.blend_s * scale
+    if segment.knot_times_s.size >= 2:
+        seconds = min(seconds, float(segment.knot_times_s[1] - segment.knot_times_s[0]))
+    return int(round(seconds * fps))
 
 
 def _blend(
     a: _Placed,
     b: _Placed,
     sources: _Sources,
+    feet: _Feet,
     out_rot: np.ndarray,
     out_root: np.ndarray,
     fps: float,
     out_local: np.ndarray | None = None,
 ) -> None:
-    """Cross-fade ``a`` into ``b`` over b's blend length, centred on their boundary."""
-    n = int(round(b.segment.blend_s * fps))
-    if n < 2:
+    """Cross-fade ``a`` into ``b`` centred on their boundary, the ankles following the blend of
+    the two plays' ankle paths."""
+    if int(round(b.segment.blend_s * fps)) < 2:
         return
     boundary = b.first
+    edge = np.array([float(boundary)])
+    skel = sources.library.skeleton
+    local_edge = ((sources.local(a.segment, edge, fps), sources.local(b.segment, edge, fps))
+                  if out_local is not None else (None, None))
+    jump = _pose_distance_cm(skel, *_apply(a, *sources.sample(a.segment, edge, fps)),
+                             *_apply(b, *sources.sample(b.segment, edge, fps)), *local_edge)
+    n = blend_frames(b.segment, jump, fps)
     lo = max(boundary - n // 2, a.first)
     hi = min(boundary + (n - n // 2), b.stop)
     if hi - lo < 2:
@@ -183,8 +337,20 @@ def _blend(
     rot_b, root_b = _apply(b, *sources.sample(b.segment, frames, fps))
     w = (np.arange(hi - lo) + 0.5) / (hi - lo)
     w = w * w * (3.0 - 2.0 * w)  # smoothstep: no velocity jump at the window's edges
-    out_rot[lo:hi] = quat.slerp(rot_a, rot_b, np.broadcast_to(w[:, None], rot_a.shape[:2]))
-    out_root[lo:hi] = (1.0 - w)[:, None] * root_a + w[:, None] * root_b
+    rot = quat.slerp(rot_a, rot_b, np.broadcast_to(w[:, None], rot_a.shape[:2]))
+    root = (1.0 - w)[:, None] * root_a + w[:, None] * root_b
+    la = lb = local = None
     if out_local is not None:
         la, lb = sources.local(a.segment, frames, fps), sources.local(b.segment, frames, fps)
-        out_local[lo:hi] = (1.0 - w)[:, None, None] * la + w[:, None, None] * lb
+        local = (1.0 - w)[:, None, None] * la + w[:, None, None] * lb
+        out_local[lo:hi] = local
+    if feet.legs:
+        ga_rot, ga_pos = _fk(skel, rot_a, root_a, la)
+        gb_rot, gb_pos = _fk(skel, rot_b, root_b, lb)
+        g_rot, g_pos = _fk(skel, rot, root, local)
+        for leg in feet.legs:
+            target = (1.0 - w)[:, None] * ga_pos[:, leg.ankle] + w[:, None] * gb_pos[:, leg.ankle]
+            foot = quat.slerp(ga_rot[:, leg.ankle], gb_rot[:, leg.ankle], w)
+            solve_leg(rot, g_rot, g_pos, skel.parents, leg, target, foot)
+    out_rot[lo:hi] = rot
+    out_root[lo:hi] = root
