@@ -78,3 +78,23 @@ def test_variety_cost_counts_returns_and_uses():
     # returns: (0, 2) costs 10; (0, 3) is the same music; uses of 7 in units {0,3}, {2}: 1 extra
     assert v.cost([7, 1, 7, 7, 2, 3]) == 10.0 + 1.0 + 10.0  # (2, 3) is within 2 too
     assert v.cost([7, 1, 2, 7, 4, 5]) == 0.0
+
+
+def test_choreo_auto_flags_reach_the_decode_options():
+    import argparse
+
+    import pytest
+    from choreo_studio.core.commands import auto
+    from choreo_studio.core.errors import ChoreoError
+
+    parser = argparse.ArgumentParser()
+    auto.register(parser.add_subparsers())
+    args = parser.parse_args(["auto", "-o", "out", "--recency", "6", "--reuse-cost", "0.5",
+                              "--transition-weight", "0.3"])
+    options = auto._options(args)  # noqa: SLF001
+    assert (options.recency_window, options.reuse_penalty, options.transition_weight) == (
+        6, 0.5, 0.3)
+    defaults = auto._options(parser.parse_args(["auto", "-o", "out"]))  # noqa: SLF001
+    assert defaults == DecodeOptions()
+    with pytest.raises(ChoreoError, match="--recency"):
+        auto._options(parser.parse_args(["auto", "-o", "out", "--recency", "-1"]))  # noqa: SLF001

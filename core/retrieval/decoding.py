@@ -65,7 +65,13 @@ POLISH_CANDIDATES = 64
 
 @dataclass(frozen=True)
 class DecodeOptions:
-    """How a song is decoded (the editor's solver settings)."""
+    """How a song is decoded (the editor's solver settings).
+
+    ``transition_weight`` w weighs W against the music fit; ``recency_window`` N (0: off),
+    ``recency_penalty`` γ_r (nats per return within N phrases) and ``reuse_penalty`` γ_u (nats
+    per earlier use) make the variety cost V (``variety``); ``variety_rounds`` bounds the
+    charged re-decodes.
+    """
 
     transition_weight: float = DEFAULT_TRANSITION_WEIGHT
     no_back_to_back: bool = True
