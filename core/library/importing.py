@@ -47,11 +47,11 @@ from choreo_studio.core.json_files import (
     require_str,
 )
 from choreo_studio.core.library.library import DancePhrase, Library
-from choreo_studio.core.library.takes import Take, read_take
+from choreo_studio.core.library.takes import STYLE_METERS, Take, read_take
 from choreo_studio.core.library.transition_prior import build_transition_prior
 from choreo_studio.core.motion.motion import Motion
 from choreo_studio.core.motion.motion_descriptors import describe, pose_features
-from choreo_studio.core.motion.retarget import FOOT_PARTS, grounded, retarget
+from choreo_studio.core.motion.retarget import grounded, retarget
 from choreo_studio.core.motion.rig_mapping import require_humanoid
 from choreo_studio.core.motion.skeleton import Skeleton
 from choreo_studio.core.motion.take_beats import active_span, beat_envelope, tempo_bpm, track_beats
@@ -282,6 +282,21 @@ def _cut_on_beats(beats: np.ndarray, n_frames: int, n_counts: int, cut: bool
     return out
 
 
+def _music_cuts(take: Take, motion: Motion, bars: int, report: ImportReport):  # noqa: ANN202
+    """The take cut on its song, or None (no song, or one without a beat: noted in the report,
+    and the take is counted from its own motion)."""
+    if take.song is None:
+        return None
+    from choreo_studio.core.library.song_counts import music_cuts
+
+    try:
+        return music_cuts(take, motion, bars)
+    except ChoreoError as exc:
+        report.notes.append(f"{take.rel_id}: counted from the motion, its song gave no counts "
+                            f"({exc})")
+        return None
+
+
 def _phrases_of_take(take: Take, motion: Motion, options: ImportOptions, side: dict,
                      report: ImportReport) -> list[DancePhrase]:
     """The take cut into phrases on its counts (song, sidecar beats, BPM or the motion)."""
@@ -294,10 +309,9 @@ def _phrases_of_take(take: Take, motion: Motion, options: ImportOptions, side: d
         source_base["sidecar"] = take.foreign
         tags += [f"{k}={v}"[:100] for k, v in take.foreign.items()
                  if isinstance(v, (str, int, float))]
-    if take.song is not None:
-        from choreo_studio.core.library.song_counts import music_cuts
-
-        cuts, info = music_cuts(take, motion, bars)
+    music = _music_cuts(take, motion, bars, report)
+    if music is not None:
+        cuts, info = music
         source_base.update(info)
         report.notes.append(f"{take.rel_id}: counts from {take.song.name} "
                             f"(time map x{info['time_map']['scale']:.4f} "
@@ -309,7 +323,7 @@ def _phrases_of_take(take: Take, motion: Motion, options: ImportOptions, side: d
     else:
         beats, how, extra = _beats_for(take, motion, options, side)
         source_base.update(extra)
-        meter = int(side.get("beats_per_bar", 4))
+        meter = int(side.get("beats_per_bar", STYLE_METERS.get((take.style or "").lower(), 4)))
         n_counts = int(side.get("n_counts", options.n_counts or meter * bars))
         cut = side.get("cut", options.cut)
         if cut is None:
@@ -347,8 +361,8 @@ def _take_phrases(take: Take, side: dict, target: _Target, overrides: dict,
                   ) -> list[DancePhrase]:
     """One take on the library skeleton, grounded, at the library frame rate, cut."""
     motion = _onto_target(take, target, overrides)
-    if target.mapping is not None:
-        motion = grounded(motion, [target.mapping[n] for n in FOOT_PARTS if n in target.mapping])
+    if target.mapping is not None:  # the lowest point of the body (feet, heels, toes) on y = 0
+        motion = grounded(motion, [])
     fps = phrases[0].motion.fps if phrases else motion.fps
     if abs(motion.fps - fps) > 1e-6:
         report.notes.append(f"{take.rel_id}: resampled from {motion.fps:g} to {fps:g} fps")
@@ -377,8 +391,10 @@ def import_library(
         progress(0.5 * i / len(takes), f"reading {path.name}")
         try:
             side, foreign = read_sidecar(path)
+            rest_like = next((t.motion.skeleton for t, _ in read if t.fk_error_cm is not None),
+                             None)
             read.append((read_take(path, folder, side, foreign, options.unit, options.up,
-                                   overrides), side))
+                                   overrides, rest_like), side))
         except ChoreoError as exc:
             report.skipped.append(str(exc))
     if target is None and read:

@@ -30,6 +30,7 @@ from choreo_studio.core.motion.rig_mapping import (
     classify_key,
     side_and_key,
 )
+from choreo_studio.core.motion.skeleton import Skeleton
 
 TANG_FPS = 25.0
 AUDIO_SUFFIXES = (".ogg", ".mp3", ".wav", ".flac", ".m4a", ".aac", ".opus")
@@ -139,8 +140,9 @@ def _check_tang_layout(points: np.ndarray, source: Path) -> None:
             )
 
 
-def read_tang_folder(folder: str | Path) -> PositionsTake:
-    """Read and fit one Tang dance folder (see the module docstring)."""
+def read_tang_folder(folder: str | Path, rest_like: Skeleton | None = None) -> PositionsTake:
+    """Read and fit one Tang dance folder (see the module docstring); ``rest_like``: an
+    earlier take's skeleton whose rest directions to share."""
     folder = Path(folder)
     data = _read_json(folder / "skeletons.json")
     config = _read_json(folder / "config.json")
@@ -158,7 +160,8 @@ def read_tang_folder(folder: str | Path) -> PositionsTake:
     source = folder / "skeletons.json"
     if np.isfinite(points).all():
         _check_tang_layout(points, source)
-    motion, report = build_motion(TANG_RIG, points, TANG_FPS, str(source), _FEET)
+    motion, report = build_motion(TANG_RIG, points, TANG_FPS, str(source), _FEET,
+                                  rest_like=rest_like)
     span = max(end - start, 1)
     letter = folder.name.split("_")[1][:1] if folder.name.count("_") >= 2 else ""
     return PositionsTake(
@@ -208,8 +211,10 @@ def _points_y_up(points: np.ndarray, up: str, source: Path) -> np.ndarray:
     raise ChoreoError(f"{source}: up axis {up!r} not understood — use auto, y or z")
 
 
-def read_keypoints(path: str | Path, up: str = "auto") -> PositionsTake:
-    """Read and fit an N×J×3 keypoint file (``.npz``, or ``.npy`` + ``.json`` sidecar)."""
+def read_keypoints(path: str | Path, up: str = "auto", rest_like: Skeleton | None = None
+                   ) -> PositionsTake:
+    """Read and fit an N×J×3 keypoint file (``.npz``, or ``.npy`` + ``.json`` sidecar);
+    ``rest_like`` as for :func:`read_tang_folder`."""
     path = Path(path)
     side_path = path.with_suffix(".json")
     side = _read_json(side_path) if side_path.is_file() else {}
@@ -240,7 +245,7 @@ def read_keypoints(path: str | Path, up: str = "auto") -> PositionsTake:
     fps = float(side.get("fps", 60.0))
     feet = tuple(n for n in ("LeftFoot", "RightFoot", "LeftToeBase", "RightToeBase")
                  if n in rig.names)
-    motion, report = build_motion(rig, points, fps, str(path), feet)
+    motion, report = build_motion(rig, points, fps, str(path), feet, rest_like=rest_like)
     song = side.get("song")
     return PositionsTake(motion, report, path.parent / str(song) if song else None,
                          side.get("style"), metadata={"format": "keypoints"})

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from choreo_studio.core.analysis.music_analysis import MusicAnalysis
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.library.music_cut import MusicCut, cuts_on_music, fit_time_map
+from choreo_studio.core.library.takes import STYLE_METERS
 from choreo_studio.core.motion.motion import Motion
 from choreo_studio.core.phrases.segmentation import segment
 
@@ -20,35 +21,34 @@ if TYPE_CHECKING:
     from choreo_studio.core.library.takes import Take
 
 
-STYLE_METERS = {"waltz": 3, "slow waltz": 3, "viennese waltz": 3, "cha-cha": 4, "rumba": 4,
-                "tango": 4, "samba": 4, "foxtrot": 4, "quickstep": 4, "jive": 4, "salsa": 4}
 MARGIN_S = 4.0
 
 
 def song_analysis(path, start_s: float, end_s: float, meter: int | None  # noqa: ANN001
                   ) -> tuple[MusicAnalysis, float]:
-    """The analysis of the song's ``[start_s, end_s]`` (cached by content) and where that
-    stretch starts in the song; ``meter`` forces the beats per bar when it differs."""
-    from choreo_studio.core.audio.load import Audio, load_audio
+    """The analysis of the song's ``[start_s, end_s]`` (a margin either side) and where that
+    stretch starts in the song; ``meter`` forces the beats per bar when it differs. Cached by
+    the file's content, the stretch and the meter, so a re-import decodes nothing."""
+    from choreo_studio.core.audio.load import Audio, file_content_hash, load_audio
     from choreo_studio.core.phrases.feature_cache import FeatureCache
 
-    song = load_audio(path)
-    a = int(max(0.0, start_s - MARGIN_S) * song.sr)
-    b = int(min(song.duration_s, end_s + MARGIN_S) * song.sr)
-    audio = Audio.from_array(song.samples[a:b], song.sr, str(path)) if b - a < len(
-        song.samples) else song
-    cache = FeatureCache(audio.content_hash)
+    a_s, b_s = max(0.0, start_s - MARGIN_S), end_s + MARGIN_S
+    key = f"{file_content_hash(path)}-{a_s:.3f}-{b_s:.3f}" + (f"-m{meter}" if meter else "")
+    cache = FeatureCache(key)
     analysis = cache.load_analysis()
-    if analysis is None:
-        from choreo_studio.core.analysis.analyzer import analyze_audio
+    if analysis is not None:
+        return analysis, a_s
+    from choreo_studio.core.analysis.analyzer import analyze_audio, reanalyze_beats
 
-        analysis = MusicAnalysis.from_dict(analyze_audio(audio)[0].to_dict())
-        cache.save_analysis(analysis)
+    song = load_audio(path)
+    audio = Audio.from_array(song.samples[int(a_s * song.sr): int(b_s * song.sr)], song.sr,
+                             str(path))
+    analysis = MusicAnalysis.from_dict(analyze_audio(audio)[0].to_dict())
     if meter is not None and analysis.beats_per_bar != meter:
-        from choreo_studio.core.analysis.analyzer import reanalyze_beats
-
-        analysis = reanalyze_beats(audio, analysis, beats_per_bar=meter)
-    return analysis, a / song.sr
+        analysis = MusicAnalysis.from_dict(
+            reanalyze_beats(audio, analysis, beats_per_bar=meter).to_dict())
+    cache.save_analysis(analysis)
+    return analysis, a_s
 
 
 def music_cuts(take: Take, motion: Motion, bars: int) -> tuple[list[MusicCut], dict[str, Any]]:

@@ -33,6 +33,10 @@ from choreo_studio.core.motion.retarget import standing_rig
 from choreo_studio.core.motion.rig_mapping import map_rig, missing_joints
 from choreo_studio.core.motion.skeleton import Skeleton
 
+# beats per bar of dance styles whose music has one meter (a song read otherwise is re-read)
+STYLE_METERS = {"waltz": 3, "slow waltz": 3, "viennese waltz": 3, "cha-cha": 4, "rumba": 4,
+                "tango": 4, "samba": 4, "foxtrot": 4, "quickstep": 4, "jive": 4, "salsa": 4}
+
 
 @dataclass
 class Take:
@@ -145,21 +149,22 @@ def _positions_take(take: PositionsTake, side: dict, unit: str, path: Path
 
 
 def read_take(path: Path, folder: Path, side: dict, foreign: dict, unit: str, up: str,
-              overrides: dict) -> Take:
-    """Read the take at ``path`` (a BVH, a keypoint array or a Tang folder) under ``folder``."""
+              overrides: dict, rest_like: Skeleton | None = None) -> Take:
+    """Read the take at ``path`` (a BVH, a keypoint array or a Tang folder) under ``folder``;
+    positions takes share ``rest_like``'s rest directions when it has their layout."""
     rel = path.relative_to(folder) if path != folder else Path(path.name)
     rel_id = str(rel.with_suffix("") if path.is_file() else rel).replace("\\", "/")
     style = rel.parts[0] if len(rel.parts) > 1 else None
     kwargs: dict[str, Any] = {}
     if path.is_dir():
-        pt = read_tang_folder(path)
+        pt = read_tang_folder(path, rest_like)
         motion, mapping, height = _positions_take(pt, side, unit, path)
         kwargs = {"fk_error_cm": pt.report.median_error_cm, "song": pt.song,
                   "song_start_s": pt.song_start_s, "song_scale": pt.song_scale,
                   "metadata": pt.metadata}
         style = pt.style or style
     elif path.suffix.lower() in (".npy", ".npz"):
-        pt = read_keypoints(path, side.get("up", up))
+        pt = read_keypoints(path, side.get("up", up), rest_like)
         motion, mapping, height = _positions_take(pt, side, unit, path)
         kwargs = {"fk_error_cm": pt.report.median_error_cm, "metadata": pt.metadata,
                   "song": pt.song or _song_beside(path, side)}

@@ -7,7 +7,8 @@ Method (documented because the result is an estimate, see :func:`build_motion`):
 2. Bone lengths are the medians over the take of the observed joint distances.
 3. The rest pose is the dancer's own most typical frame: the frame whose bone directions, in
    the body frame (pelvis heading removed), are nearest the per-bone median directions, turned
-   to face +Z with the median lengths, then made left/right symmetric (so mirroring is exact).
+   to face +Z with the median lengths, its bone directions made left/right symmetric (so
+   mirroring is exact up to left/right length differences).
    Rest rotations are identity.
 4. Per-frame rotations are fitted with :func:`choreo_studio.core.motion.rig_fit.fit_rotations`:
    each bone's observed direction exactly, the twist from the next point's bend plane,
@@ -105,24 +106,30 @@ def _rest_offsets(rig: PointRig, pos: np.ndarray, lengths: np.ndarray,
 
 
 def _symmetric(rig: PointRig, offsets: np.ndarray) -> np.ndarray:
-    """Rest offsets made left/right symmetric (pairs averaged across the YZ plane, centre
-    joints on it), so mirroring the motion is exact; unpaired names are left as they are."""
+    """Rest bone directions made left/right symmetric (pairs averaged across the YZ plane,
+    centre bones in it), so mirroring is exact up to the left/right length difference; each
+    bone keeps its own median length (the FK error); unpaired names pair with themselves."""
     try:
         perm = Skeleton(list(rig.names), list(rig.parents), offsets).mirror_indices()
     except ChoreoError:
         return offsets
     flip = np.array([-1.0, 1.0, 1.0])
-    sym = 0.5 * (offsets + offsets[perm] * flip)
-    return sym
+    lengths = np.linalg.norm(offsets, axis=-1, keepdims=True)
+    unit = offsets / np.maximum(lengths, 1e-9)
+    sym = 0.5 * (unit + unit[perm] * flip)  # directions only: each bone keeps its own length
+    return sym / np.maximum(np.linalg.norm(sym, axis=-1, keepdims=True), 1e-9) * lengths
 
 
 def build_motion(rig: PointRig, points_cm: np.ndarray, fps: float, source: str,
                  foot_joints: tuple[str, ...] = (), hips: tuple[str, str] | None = None,
-                 end_sites: dict[int, np.ndarray] | None = None) -> tuple[Motion, FitReport]:
+                 end_sites: dict[int, np.ndarray] | None = None,
+                 rest_like: Skeleton | None = None) -> tuple[Motion, FitReport]:
     """Fit a rotation rig to points ``[F, P, 3]`` (cm, Y up); the motion and its FK error.
 
     ``hips`` names the left and right hip joints (default ``LeftUpLeg``/``RightUpLeg``), whose
     line sets the facing; ``end_sites`` (joint -> offset) are kept, continuing their bone.
+    ``rest_like``, a skeleton of the same layout, gives the rest bone directions (this take's
+    lengths kept): takes of one layout then share a rest and need no retargeting between them.
     """
     points_cm = np.asarray(points_cm, dtype=np.float64)
     if points_cm.ndim != 3 or points_cm.shape[2] != 3 or len(points_cm) < 2:
@@ -142,7 +149,12 @@ def build_motion(rig: PointRig, points_cm: np.ndarray, fps: float, source: str,
     pos = pos.copy()
     pos[..., 1] -= floor[:, None]
     left, right = hips or ("LeftUpLeg", "RightUpLeg")
-    offsets = _rest_offsets(rig, pos, lengths, (rig.joint(left), rig.joint(right)))
+    if rest_like is not None and rest_like.joint_names == list(rig.names):
+        unit = rest_like.offsets_cm / np.maximum(
+            np.linalg.norm(rest_like.offsets_cm, axis=-1, keepdims=True), 1e-9)
+        offsets = unit * lengths[:, None]
+    else:
+        offsets = _rest_offsets(rig, pos, lengths, (rig.joint(left), rig.joint(right)))
     offsets[0] = [0.0, float(np.median(pos[:, 0, 1])), 0.0]
     # an end site continues its joint's bone (head top above the neck-head line, and so on)
     ends = {j: offsets[j] / max(np.linalg.norm(offsets[j]), 1e-9) * np.linalg.norm(v)
