@@ -41,6 +41,7 @@ class CandidateTransitions:
         self.first_candidates = first_candidates
         self._in_min = float(model.in_bound.min()) if self.k else 0.0
         self.last_size = 0  # candidates per phrase that certified the last decode
+        self._start_size = first_candidates  # re-solves of one song start where the last ended
 
     def pair(self, prev: int, nxt: int, *, both_locked: bool = False) -> float:
         """The score of one transition (locked neighbours may repeat without penalty)."""
@@ -59,17 +60,20 @@ class CandidateTransitions:
         return self.model.block(rows, cols)
 
     def viterbi(self, fit: np.ndarray, locks: Mapping[int, int]) -> np.ndarray:
-        """The exact optimum (module docstring), growing the candidate sets until certified."""
+        """The exact optimum (module docstring), growing the candidate sets until certified;
+        the next call starts at the size that certified (re-solves, variety rounds and tie
+        sweeps of one song need about the same)."""
         n_phrases = fit.shape[0]
         if n_phrases == 0:
             return np.zeros(0, dtype=np.int64)
         bound = self._node_bounds(fit)
-        size = self.first_candidates
+        size = self._start_size
         while True:
             cands, outside = self._candidates(bound, locks, size)
             path, certified = self._solve(fit, locks, cands, outside)
             if certified:
                 self.last_size = int(max(len(c) for c in cands))
+                self._start_size = size
                 return path
             size *= 4
 
