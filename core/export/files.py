@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from choreo_studio.core.atomic_io import write_json_atomic
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.export.bvh_file import write_performance_bvh
+from choreo_studio.core.export.clips import ClipFiles, clip_writers, used_dances
 from choreo_studio.core.export.csv_table import write_timeline_csv
 from choreo_studio.core.export.gltf import write_glb
 from choreo_studio.core.export.output_set import Writer, write_output_set
@@ -48,11 +49,18 @@ def write_exports(
     parts: Sequence[ScoreParts] | None = None,
     kinds: Sequence[str] = CORE_KINDS,
     extra: Mapping[str, Writer] | None = None,
+    bvh_unit: str = "cm",
+    root_bone: bool = True,
+    clips: ClipFiles | None = None,
 ) -> dict[str, Path]:
     """Write ``kinds`` (+ ``extra`` kind → writer) into ``outdir`` as one set; kind → path.
 
     ``motion`` is needed for bvh/glb; ``fps`` defaults to the motion's; ``parts`` are the score
-    parts written into the timeline; the glb's node is named after the song.
+    parts written into the timeline; the glb's scene is named after the song (also in the
+    animation's extras), its animation ``arrangement``; ``bvh_unit`` is cm or m; ``root_bone``
+    adds the glb's floor-level root-motion bone. ``clips`` also writes every used dance phrase
+    as its own clip (see :mod:`export.clips`; paths under ``clip:FILE``) and names them in the
+    timeline.
     """
     unknown = [k for k in [*kinds, *(extra or {})] if k not in FILE_NAMES]
     if unknown or not (kinds or extra):
@@ -63,17 +71,28 @@ def write_exports(
     fps = fps if fps is not None else motion.fps
     writers: dict[str, Writer] = {}
     if "timeline" in kinds or "csv" in kinds:
+        names = {k: FILE_NAMES[k] for k in [*kinds, *(extra or {})] if k in MOTION_KINDS}
         timeline = timeline_to_dict(choreography, song.analysis, song.phrases, library,
-                                    fps=fps, song_name=song_name, parts=parts)
+                                    fps=fps, song_name=song_name, parts=parts, files=names,
+                                    clip_files=clips)
         validate_timeline(timeline, str(Path(outdir) / FILE_NAMES["timeline"]))
         if "timeline" in kinds:
             writers["timeline"] = partial(write_json_atomic, obj=timeline)
         if "csv" in kinds:
             writers["csv"] = partial(write_timeline_csv, timeline=timeline)
     if "bvh" in kinds:
-        writers["bvh"] = partial(write_performance_bvh, motion=motion)
+        writers["bvh"] = partial(write_performance_bvh, motion=motion, unit=bvh_unit)
     if "glb" in kinds:
-        writers["glb"] = partial(write_glb, motion=motion, name=song_name or "Dance")
+        writers["glb"] = partial(write_glb, motion=motion, name=song_name or "Dance",
+                                 root_bone=root_bone,
+                                 extras={"song": song_name} if song_name else None)
     writers.update(extra or {})
-    paths = write_output_set(outdir, {FILE_NAMES[k]: w for k, w in writers.items()})
-    return {kind: paths[FILE_NAMES[kind]] for kind in writers}
+    files = {FILE_NAMES[k]: w for k, w in writers.items()}
+    clip_files = {}
+    if clips is not None:
+        clip_files = clip_writers(library, used_dances(choreography), clips, song_name)
+        files.update(clip_files)
+    paths = write_output_set(outdir, files)
+    out = {kind: paths[FILE_NAMES[kind]] for kind in writers}
+    out.update({f"clip:{name}": paths[name] for name in clip_files})
+    return out

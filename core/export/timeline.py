@@ -1,8 +1,11 @@
 """The phrase timeline as JSON: export for game engines, reload in the editor, labels for training.
 
-The format is described by ``resources/schemas/timeline.schema.json`` (``format_version`` 1).
-Reading validates against the schema and checks the timing is consistent, so a bad file is a
-one-line :class:`ChoreoError` naming the file, the place and what to do.
+The format is described by ``resources/schemas/timeline.schema.json`` (``format_version`` 2:
+per placement the clip, its plays with in-point, play rate and warp map, blends, style, energy
+and tags; the sections, the tempo map, the per-dance clips and the exported files). Version-1
+files are migrated when read (:func:`migrate_timeline`). Reading validates against the schema
+and checks the timing is consistent, so a bad file is a one-line :class:`ChoreoError` naming
+the file, the place and what to do.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -25,13 +28,15 @@ from choreo_studio.core.choreography.beat_warp import repeat_count, resolved_bea
 from choreo_studio.core.choreography.placements import Choreography, Placement, ScoreParts
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.json_files import Where, read_json_file
+from choreo_studio.core.library.library import Library
 
 if TYPE_CHECKING:
     from choreo_studio.core.analysis.music_analysis import MusicAnalysis
-    from choreo_studio.core.library.library import Library
+    from choreo_studio.core.export.clips import ClipFiles
     from choreo_studio.core.phrases.segmentation import MusicPhrase
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 KIND = "choreo-timeline"
 
 
@@ -86,6 +91,7 @@ class Timeline:
     fps: float
     phrases: list[TimelinePhrase]
     choreography: Choreography
+    sections: list[tuple[float, float, str]] = field(default_factory=list)
 
     def labels(self) -> list[tuple[float, float, str]]:
         """``(start_s, end_s, dance_id)`` per music phrase: the form training uses as labels."""
@@ -100,6 +106,48 @@ def _score(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
+def _song_block(analysis: MusicAnalysis, song_name: str) -> dict[str, Any]:
+    """The song's identity and beat grid (downbeats as indices and times, the tempo map)."""
+    beats = np.asarray(analysis.beats_s, dtype=np.float64)
+    downbeats = [int(i) for i in analysis.downbeats if 0 <= int(i) < beats.size]
+    tempo_map = np.asarray(getattr(analysis, "tempo_map", np.zeros((0, 2))),
+                           dtype=np.float64).reshape(-1, 2)
+    return {
+        "hash": str(analysis.song_hash),
+        "name": song_name,
+        "duration_s": float(analysis.duration_s),
+        "tempo_bpm": float(analysis.tempo_bpm),
+        "beats_per_bar": int(analysis.beats_per_bar),
+        "time_signature": str(getattr(analysis, "time_signature", "") or ""),
+        "beats_s": [round(float(b), 6) for b in beats],
+        "downbeats": downbeats,
+        "downbeats_s": [round(float(beats[i]), 6) for i in downbeats],
+        "tempo_map": [{"start_s": round(float(t), 4), "bpm": round(float(b), 3)}
+                      for t, b in tempo_map],
+    }
+
+
+def sections_from_phrases(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sections as runs of consecutive phrases with one label (when the analysis has none)."""
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        label = str(row.get("section_label", ""))
+        if out and out[-1]["label"] == label:
+            out[-1]["end_s"] = float(row["end_s"])
+        else:
+            out.append({"index": len(out), "start_s": float(row["start_s"]),
+                        "end_s": float(row["end_s"]), "label": label})
+    return out
+
+
+def _sections(analysis: MusicAnalysis, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    sections = list(getattr(analysis, "sections", None) or [])
+    if not sections:
+        return sections_from_phrases(rows)
+    return [{"index": i, "start_s": round(float(s.start_s), 6), "end_s": round(float(s.end_s), 6),
+             "label": str(s.label)} for i, s in enumerate(sections)]
+
+
 def timeline_to_dict(
     choreography: Choreography,
     analysis: MusicAnalysis,
@@ -109,57 +157,84 @@ def timeline_to_dict(
     fps: float = 30.0,
     song_name: str = "",
     parts: Sequence[ScoreParts] | None = None,
+    files: Mapping[str, str] | None = None,
+    clip_files: ClipFiles | None = None,
 ) -> dict[str, Any]:
-    """The JSON object of a timeline (see the schema); ``library`` supplies names and lengths,
-    ``parts`` the score parts the model gives each placement (null scores without it)."""
+    """The JSON object of a timeline (see the schema); ``library`` supplies names, lengths and
+    the clips, ``parts`` the score parts the model gives each placement (null scores without
+    it), ``files`` the arrangement's exported files (kind → name) and ``clip_files`` which
+    clip files were exported with it."""
+    from choreo_studio.core.export.clips import (
+        CLIPS_GLB,
+        arrangement_files,
+        blend_spans,
+        clip_entries,
+        clip_names,
+        placement_plays,
+        used_dances,
+    )
+
     if len(phrases) != len(choreography):
         raise ValueError(f"{len(phrases)} music phrases but {len(choreography)} placements")
     by_id = {str(d.id): d for d in library.phrases} if library is not None else {}
     parts = list(parts) if parts is not None else [ScoreParts()] * len(choreography)
+    used = [d for d in used_dances(choreography) if d in by_id]
+    names = clip_names(used)
+    with_motion = isinstance(library, Library)  # clips and plays need the dances' motion
+    plays = (placement_plays(choreography, analysis.beats_s, phrases, library)
+             if with_motion and len(used) == len(set(choreography.dance_ids))
+             else [None] * len(choreography))
     rows = []
-    for phrase, placement, part in zip(phrases, choreography.placements, parts, strict=True):
+    for phrase, placement, part, play, (blend_in, blend_out) in zip(
+            phrases, choreography.placements, parts, plays, blend_spans(choreography),
+            strict=True):
         dance = by_id.get(placement.dance_id)
         n_beats = int(phrase.end_beat) - int(phrase.start_beat)
         per_count = 1.0 if placement.beats_per_count is None else placement.beats_per_count
         if dance is not None:
             per_count = resolved_beats_per_count(placement, phrase, dance)
-        rows.append(
-            {
-                "index": int(phrase.index),
-                "start_s": float(phrase.start_s),
-                "end_s": float(phrase.end_s),
-                "start_frame": int(round(phrase.start_s * fps)),
-                "end_frame": int(round(phrase.end_s * fps)),
-                "start_beat": int(phrase.start_beat),
-                "end_beat": int(phrase.end_beat),
-                "n_bars": int(phrase.n_bars),
-                "section_label": str(phrase.section_label),
-                **placement.to_dict(),
-                "dance_name": str(dance.name) if dance is not None else placement.dance_id,
-                "repeats": repeat_count(n_beats, int(dance.n_counts), per_count)
-                if dance is not None else 1,
-                "beats_per_count": per_count,
-                "beats_per_count_auto": placement.beats_per_count is None,
-                "scores": {
-                    "music_fit": _score(part.music_fit),
-                    "transition_in": _score(part.transition_in),
-                    "transition_out": _score(part.transition_out),
-                },
-            }
-        )
+        row = {
+            "index": int(phrase.index),
+            "start_s": float(phrase.start_s),
+            "end_s": float(phrase.end_s),
+            "start_frame": int(round(phrase.start_s * fps)),
+            "end_frame": int(round(phrase.end_s * fps)),
+            "start_beat": int(phrase.start_beat),
+            "end_beat": int(phrase.end_beat),
+            "n_bars": int(phrase.n_bars),
+            "section_label": str(phrase.section_label),
+            **placement.to_dict(),
+            "dance_name": str(dance.name) if dance is not None else placement.dance_id,
+            "repeats": repeat_count(n_beats, int(dance.n_counts), per_count)
+            if dance is not None else 1,
+            "beats_per_count": per_count,
+            "beats_per_count_auto": placement.beats_per_count is None,
+            "blend_in_s": blend_in,
+            "blend_out_s": blend_out,
+            "scores": {
+                "music_fit": _score(part.music_fit),
+                "transition_in": _score(part.transition_in),
+                "transition_out": _score(part.transition_out),
+            },
+        }
+        if with_motion and dance is not None:
+            row.update({"clip": names[dance.id], "style": str(dance.style),
+                        "energy": int(dance.energy), "tags": [str(t) for t in dance.tags]})
+        if play is not None:
+            row["plays"] = play
+        rows.append(row)
+    out_files: dict[str, Any] = {}
+    if files:
+        out_files["arrangement"] = arrangement_files(files)
+    if clip_files is not None:
+        out_files["clips"] = {"glb": CLIPS_GLB if clip_files.glb in ("one", "both") else None,
+                              "bvh_unit": clip_files.unit}
     return {
         "format_version": FORMAT_VERSION,
         "kind": KIND,
         "generator": f"choreo-studio {__version__}",
-        "song": {
-            "hash": str(analysis.song_hash),
-            "name": song_name,
-            "duration_s": float(analysis.duration_s),
-            "tempo_bpm": float(analysis.tempo_bpm),
-            "beats_per_bar": int(analysis.beats_per_bar),
-            "beats_s": [round(float(b), 6) for b in analysis.beats_s],
-            "downbeats": [int(i) for i in analysis.downbeats],
-        },
+        "song": _song_block(analysis, song_name),
+        "sections": _sections(analysis, rows),
         "library": {
             "name": str(library.name) if library is not None else "",
             "fingerprint": str(library.fingerprint) if library is not None else "",
@@ -168,6 +243,8 @@ def timeline_to_dict(
         "fps": float(fps),
         "scorer": choreography.scorer,
         "decoder": choreography.decoder,
+        "files": out_files,
+        "clips": clip_entries(library, used, clip_files) if with_motion else [],
         "phrases": rows,
     }
 
@@ -203,7 +280,8 @@ def validate_timeline(obj: Any, source: str = "timeline") -> None:
     if version != FORMAT_VERSION:
         raise ChoreoError(
             f"{source}: timeline format_version {version!r} is not supported (this version reads "
-            f"{FORMAT_VERSION}) — export it again with this version of Choreo Studio"
+            f"{', '.join(map(str, READABLE_VERSIONS))}) — export it again with this version of "
+            "Choreo Studio"
         )
     validator = jsonschema.Draft202012Validator(timeline_schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(obj))
@@ -228,8 +306,25 @@ def validate_timeline(obj: Any, source: str = "timeline") -> None:
         previous_end = row["end_s"]
 
 
+def migrate_timeline(obj: Any) -> Any:
+    """A version-1 timeline as version 2 (sections from the phrases' labels, no clips or files;
+    the rest of version 2 is optional); other objects are returned unchanged."""
+    if not (isinstance(obj, dict) and obj.get("format_version") == 1
+            and isinstance(obj.get("phrases"), list)
+            and all(isinstance(r, dict) and {"start_s", "end_s"} <= r.keys()
+                    for r in obj["phrases"])):
+        return obj
+    out = dict(obj, format_version=FORMAT_VERSION)
+    out.setdefault("sections", sections_from_phrases(obj["phrases"]))
+    out.setdefault("files", {})
+    out.setdefault("clips", [])
+    return out
+
+
 def timeline_from_dict(obj: Any, source: str = "timeline") -> Timeline:
-    """Validate a parsed timeline JSON object and turn it into a :class:`Timeline`."""
+    """Validate a parsed timeline JSON object (version 1 migrated first) and turn it into a
+    :class:`Timeline`."""
+    obj = migrate_timeline(obj)
     validate_timeline(obj, source)
     rows = obj["phrases"]
     phrases = [
@@ -272,6 +367,8 @@ def timeline_from_dict(obj: Any, source: str = "timeline") -> Timeline:
         fps=float(obj["fps"]),
         phrases=phrases,
         choreography=Choreography(placements, obj["scorer"], obj["decoder"]),
+        sections=[(float(x["start_s"]), float(x["end_s"]), str(x["label"]))
+                  for x in obj.get("sections", [])],
     )
 
 

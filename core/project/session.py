@@ -40,6 +40,7 @@ from choreo_studio.core.retrieval.decoding import section_ties
 
 if TYPE_CHECKING:
     from choreo_studio.core.audio.load import Audio
+    from choreo_studio.core.export.clips import ClipFiles
     from choreo_studio.core.export.output_set import Writer
     from choreo_studio.core.library.library import DancePhrase
     from choreo_studio.core.motion.motion import Motion
@@ -295,11 +296,16 @@ def export(
     motion: Motion | None = None,
     extra: Callable[[Motion], Mapping[str, Writer]] | None = None,
     progress: ProgressFn = no_progress,
+    bvh_unit: str = "cm",
+    root_bone: bool = True,
+    clips: ClipFiles | None = None,
 ) -> dict[str, Path]:
     """Write the session's files (``kinds``, default all four of core's) into ``outdir`` as one
     set, rendering the motion first when a motion file is asked for and ``motion`` is None.
 
-    ``extra(motion)`` gives more writers by kind (the editor's MP4), written into the same set.
+    ``extra(motion)`` gives more writers by kind (the editor's MP4), written into the same set;
+    ``bvh_unit``, ``root_bone`` and ``clips`` (per-dance clip files) as in
+    :func:`export.files.write_exports`.
     """
     from choreo_studio.core.export.files import CORE_KINDS, MOTION_KINDS, write_exports
 
@@ -310,6 +316,7 @@ def export(
     progress(0.3, "writing files")
     files = write_exports(seg.song, seg.choreography, motion, engine.library, outdir,
                           song_name=song_name, fps=fps, parts=score_parts(engine, seg),
-                          kinds=kinds, extra=extra(motion) if extra is not None else None)
+                          kinds=kinds, extra=extra(motion) if extra is not None else None,
+                          bvh_unit=bvh_unit, root_bone=root_bone, clips=clips)
     progress(1.0, "exported")
     return files
