@@ -3,6 +3,7 @@
 Takes understood by :func:`import_library` (sub-folders searched):
 
     DIR/<style>/<take>.bvh            a BVH take of any rig (CMU, Mixamo, HumanIK, Bandai, Biped…)
+    DIR/<style>/<take>.glb|.gltf      a glTF take (its first animation), any rig
     DIR/<style>/<take>.json           optional sidecar (see ``SIDECAR_KEYS``; other keys are kept
                                       in the phrase's source, not refused)
     DIR/<style>/<take>.wav|ogg|mp3…   optional song of the take (same name): counts from its beats
@@ -47,7 +48,7 @@ from choreo_studio.core.json_files import (
     require_str,
 )
 from choreo_studio.core.library.library import DancePhrase, Library
-from choreo_studio.core.library.takes import STYLE_METERS, Take, read_take
+from choreo_studio.core.library.takes import GLTF_SUFFIXES, STYLE_METERS, Take, read_take
 from choreo_studio.core.library.transition_prior import build_transition_prior
 from choreo_studio.core.motion.motion import Motion
 from choreo_studio.core.motion.motion_descriptors import describe, pose_features
@@ -164,12 +165,12 @@ def _folder_map(folder: Path) -> dict[str, str | None]:
 
 
 def find_takes(folder: Path) -> list[Path]:
-    """Every take under ``folder``: BVH files, keypoint arrays and Tang dance folders."""
+    """Every take under ``folder``: BVH and glTF files, keypoint arrays and Tang dance folders."""
     if (folder / "skeletons.json").is_file():
         return [folder]
     takes = []
     for p in sorted(folder.rglob("*")):
-        if p.is_file() and p.suffix.lower() in (".bvh", ".npy", ".npz"):
+        if p.is_file() and p.suffix.lower() in (".bvh", ".npy", ".npz", *GLTF_SUFFIXES):
             takes.append(p)
         elif p.is_dir() and (p / "skeletons.json").is_file() and (p / "config.json").is_file():
             takes.append(p)
@@ -381,8 +382,8 @@ def import_library(
         raise ChoreoError(f"{folder}: not a folder — give the folder holding the takes")
     takes = find_takes(folder)
     if not takes:
-        raise ChoreoError(f"{folder}: no .bvh files, keypoint arrays or Tang dance folders found "
-                          "(sub-folders are searched too)")
+        raise ChoreoError(f"{folder}: no .bvh files, glTF files, keypoint arrays or Tang dance "
+                          "folders found (sub-folders are searched too)")
     overrides = _folder_map(folder)
     target = _target_from_option(options.target) if options.target else None
     report = ImportReport()

@@ -1,5 +1,5 @@
-"""Reading one take for a library import: a BVH of any rig, a Tang dance folder or a keypoint
-array, in centimetres with Y up, recognised as a humanoid where it is one.
+"""Reading one take for a library import: a BVH or glTF/glb of any rig, a Tang dance folder or a
+keypoint array, in centimetres with Y up, recognised as a humanoid where it is one.
 
 Unit and up axis come from the dancer (:mod:`motion.dancer`) unless the sidecar or the command
 line gives them. A BVH whose rest pose does not stand (bind poses with bones along local axes)
@@ -32,6 +32,9 @@ from choreo_studio.core.motion.motion import Motion
 from choreo_studio.core.motion.retarget import standing_rig
 from choreo_studio.core.motion.rig_mapping import map_rig, missing_joints
 from choreo_studio.core.motion.skeleton import Skeleton
+
+GLTF_SUFFIXES = (".glb", ".gltf")
+"""glTF takes (the first animation of the file), read by :mod:`motion.gltf_read`."""
 
 # beats per bar of dance styles whose music has one meter (a song read otherwise is re-read)
 STYLE_METERS = {"waltz": 3, "slow waltz": 3, "viennese waltz": 3, "cha-cha": 4, "rumba": 4,
@@ -122,10 +125,15 @@ def _song_beside(path: Path, side: dict) -> Path | None:
 
 def _read_bvh_take(path: Path, side: dict, unit: str, up: str, overrides: dict
                    ) -> tuple[Motion, dict[str, int] | None, float]:
-    """A BVH take in cm, Y up, re-rested standing when needed; its mapping and height."""
-    from choreo_studio.core.motion.bvh import read_bvh_file
+    """A BVH or glTF take in cm, Y up, re-rested standing when needed; its mapping and height."""
+    if path.suffix.lower() in GLTF_SUFFIXES:
+        from choreo_studio.core.motion.gltf_read import read_gltf
 
-    motion = read_bvh_file(path, "cm").motion
+        motion = read_gltf(path)  # glTF is metres, Y up by definition: read as cm
+    else:
+        from choreo_studio.core.motion.bvh import read_bvh_file
+
+        motion = read_bvh_file(path, "cm").motion
     mapping = _humanoid(motion.skeleton, overrides)
     motion = _y_up(motion, side.get("up", up), mapping, path)
     factor = _unit_factor(side.get("unit", unit), motion, mapping, path)
