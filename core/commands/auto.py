@@ -57,6 +57,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, help="random seed for --vary")
     parser.add_argument("--fps", type=float, choices=SUPPORTED_FPS,
                         default=30.0, help="frame rate of the exported motion (default 30)")
+    parser.add_argument("--unit", choices=("cm", "m"), default="cm",
+                        help="length unit of dance.bvh (default cm; m imports life-size in "
+                        "Blender at its default scale)")
+    parser.add_argument("--no-root-bone", action="store_true",
+                        help="no floor-level Root bone above the hips in dance.glb (engines' "
+                        "root motion reads it)")
     parser.add_argument("--blend", type=float, default=None, metavar="SECONDS",
                         help="crossfade between dance phrases (default 0.25 s)")
     parser.add_argument("--no-cache", action="store_true", help="ignore the analysis cache")
@@ -124,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
         motion = session.render(engine, seg, args.fps, progress)
     try:
         files = session.export(engine, seg, outdir, fps=args.fps, song_name=title,
-                               motion=motion)
+                               motion=motion, bvh_unit=args.unit,
+                               root_bone=not args.no_root_bone)
     except OSError as exc:
         raise ChoreoError(f"{outdir}: cannot write the exports ({exc.strerror}) — free some "
                           "space or choose another -o OUTDIR") from None
