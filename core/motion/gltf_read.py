@@ -224,12 +224,13 @@ def _clip(f: _File, index: int, nodes: list[int], skeleton: Skeleton, rest_t: np
 
 
 def _fold_root(clip: GltfClip) -> GltfClip:
-    """A floor-level root joint (within 1 cm of the floor) whose one child joint carries its
-    own translation, folded into that child (hips as the root joint, world motion unchanged)."""
+    """A floor-level root joint (within 1 cm of the floor) with one child standing above it
+    (the hips), folded into that child: the hips become the root joint, world motion unchanged."""
     m = clip.motion
     sk = m.skeleton
     children = sk.children(0)
-    if m.local_pos_cm is None or children != [1] or np.abs(m.root_pos_cm[:, 1]).max() > 1.0:
+    if (children != [1] or np.abs(m.root_pos_cm[:, 1]).max() > 1.0
+            or sk.rest_positions_cm()[1, 1] < 10.0):
         return clip
     g_rot, g_pos = m.global_transforms()
     keep = np.arange(1, sk.n_joints)
@@ -242,7 +243,7 @@ def _fold_root(clip: GltfClip) -> GltfClip:
     skeleton = Skeleton([sk.joint_names[k] for k in keep], parents, offsets, ends)
     rot = m.rotations[:, keep].astype(np.float64).copy()
     rot[:, 0] = g_rot[:, 1]
-    local = m.local_pos_cm[:, keep].astype(np.float64)
+    local = m._translations()[:, keep]  # noqa: SLF001
     inner_moves = np.ptp(local[:, 1:], axis=0).max(initial=0.0) > 1e-4
     local[:, 0] = g_pos[:, 1]
     motion = Motion(skeleton, m.fps, quat.normalize(rot), g_pos[:, 1],
