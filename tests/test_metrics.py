@@ -49,3 +49,53 @@ def test_a_beat_warped_render_hits_the_beats():
     assert worse.beat_hit_rate < m.beat_hit_rate
     text = format_metrics(m)
     assert "beat hit rate" in text and "n/a" in text  # no repeated sections in this song
+
+
+def test_variety_and_fit_figures():
+    from choreo_studio.core.choreography.metrics import fit_figures, returns_within
+
+    assert returns_within(["a", "b", "a", "c", "d", "c", "c"]) == 3  # a@2, c@5, c@6
+    scores = np.array([[0.8, 0.1], [0.4, 0.5], [0.9, 0.3]])
+    chosen, best, low = fit_figures(scores, [0, 1, 1])
+    assert chosen == pytest.approx((0.8 + 0.5 + 0.3) / 3)
+    assert best == pytest.approx((0.8 + 0.5 + 0.9) / 3)
+    assert low == 1  # 0.3 < half of 0.9
+
+
+def test_motion_figures_known_answers():
+    from choreo_studio.core.choreography.metrics import motion_figures
+
+    fps, n = 30.0, 90
+    t = np.arange(n) / fps
+    feet = np.zeros((n, 1, 3))
+    near = np.abs(t - 1.5) <= 0.3
+    # the foot slides at 20 cm/s for 0.2 s around the cut at 1.5 s, still elsewhere
+    slide = (t >= 1.4) & (t < 1.6)
+    feet[:, 0, 0] = np.cumsum(np.where(slide, 20.0 / fps, 0.0))
+    feet[n // 3, 0, 1] = -2.0  # one frame 2 cm under the floor
+    root = np.zeros((n, 3))
+    root[:, 0] = np.linspace(0.0, 120.0, n)
+    root[:, 2] = np.linspace(0.0, 50.0, n)
+    positions = np.concatenate([root[:, None], feet], axis=1)
+    fig = motion_figures(positions, feet, root, fps, [1.5])
+    assert fig.skating_inside_cm_s == pytest.approx(0.0, abs=1e-9)
+    assert fig.skating_near_cuts_cm_s == pytest.approx(20.0 * slide.sum() / near.sum(), rel=0.1)
+    assert fig.floor_penetration_cm == pytest.approx(2.0)
+    assert fig.root_drift_m == pytest.approx(1.3)  # a 120-50-130 triangle
+
+
+def test_evaluate_reports_cuts_and_reference_beats():
+    analysis, phrases = click_song([2, 2], bpm=110.0)
+    lib = bounce_library(2)
+    choreo = Choreography([Placement(i, f"d{i}") for i in range(2)])
+    motion = render(choreo, analysis, phrases, lib, fps=60)
+    half_beat = 0.5 * 60.0 / 110.0
+    m = evaluate(choreo, motion, analysis.beats_s, phrases, reference_beats_s=analysis.beats_s)
+    off = evaluate(choreo, motion, analysis.beats_s, phrases,
+                   reference_beats_s=analysis.beats_s + half_beat)
+    assert m.reference_hit_rate == pytest.approx(m.beat_hit_rate)
+    assert off.reference_hit_rate < m.reference_hit_rate - 0.5
+    assert m.distinct_per_phrase == 1.0 and m.max_uses == 1 and m.returns_within_2 == 0
+    assert math.isnan(m.skating_near_cuts_cm_s)  # this rig has no feet
+    assert m.peak_speed_near_cuts_m_s >= 0.0 and m.root_drift_m == pytest.approx(0.0, abs=1e-6)
+    assert "vs reference beats" in format_metrics(m)

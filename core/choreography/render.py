@@ -169,7 +169,9 @@ def _steer(path: np.ndarray, pivot: np.ndarray, radius_cm: float) -> float:
         c, s_ = math.cos(angle), math.sin(angle)
         # rotation about +Y maps (x, z) -> (x cos + z sin, -x sin + z cos)
         moved = np.stack([rel[:, 0] * c + rel[:, 1] * s_, -rel[:, 0] * s_ + rel[:, 1] * c], 1)
-        cost = np.linalg.norm(moved + pivot, axis=1).max() + STEER_COST_CM_PER_RAD * abs(angle)
+        far = np.linalg.norm(moved + pivot, axis=1).max()
+        # leaving the stage costs far more than any turn
+        cost = far + STEER_COST_CM_PER_RAD * abs(angle) + 1e3 * max(0.0, far - 0.95 * radius_cm)
         if cost < best_cost:
             best, best_cost = float(angle), cost
     return best

@@ -65,6 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "root motion reads it)")
     parser.add_argument("--blend", type=float, default=None, metavar="SECONDS",
                         help="crossfade between dance phrases (default 0.25 s)")
+    parser.add_argument("--stage-radius", type=float, default=None, metavar="METRES",
+                        help="steer the dancer back toward where it started so it stays within "
+                        "this radius (turns at cuts, never dragging a planted foot)")
     parser.add_argument("--no-cache", action="store_true", help="ignore the analysis cache")
     parser.set_defaults(func=run)
 
@@ -102,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.blend is not None and not 0.0 <= args.blend <= 2.0:
         raise ChoreoError(f"--blend {args.blend}: use 0 to 2 seconds")
+    if args.stage_radius is not None and not 0.5 <= args.stage_radius <= 100.0:
+        raise ChoreoError(f"--stage-radius {args.stage_radius}: use 0.5 to 100 metres")
     options = _options(args)
     outdir = Path(args.outdir)
     if outdir.exists() and not outdir.is_dir():
@@ -118,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         engine = load_engine(args.library or "", args.model or "", use_model=not args.no_model,
                              options=options, decoder=args.decoder, progress=progress,
                              blend_s=DEFAULT_BLEND_S if args.blend is None else args.blend)
+    if args.stage_radius is not None:
+        engine.stage_radius_cm = 100.0 * args.stage_radius
     library = engine.library
     with cli_stage("analyse") as progress:
         song = open_song(source, progress, use_cache=not args.no_cache)
