@@ -79,3 +79,9 @@ def test_sidecar_loader(scratch, sidecar):
 @given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
 def test_json_reader_on_any_bytes(data):
     ft.fuzz_json_bytes(data)
+
+
+def test_timeline_downbeat_past_the_beats_is_one_line(scratch):
+    doc = ft.base_timeline()
+    doc["song"]["downbeats"] = [0, 10**30]
+    assert "song/downbeats" in str(ft.fuzz_timeline(doc, scratch))

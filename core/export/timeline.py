@@ -288,6 +288,9 @@ def validate_timeline(obj: Any, source: str = "timeline") -> None:
     if error is not None:
         raise ChoreoError(f"{source}: {_where(error)}: {error.message} — {fix}")
     n_beats = len(obj["song"]["beats_s"])
+    if any(d >= n_beats for d in obj["song"].get("downbeats", [])):  # also bounds huge ints
+        raise ChoreoError(f"{source}: song/downbeats: an index past the song's {n_beats} beats "
+                          f"— {fix}")
     previous_end = 0.0
     for i, row in enumerate(obj["phrases"]):
         where = f"{source}: phrases/{i}"
