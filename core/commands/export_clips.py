@@ -2,7 +2,8 @@
 
 Choreographs the song (as `choreo auto` does) or reopens a saved project exactly, then writes
 every dance phrase the arrangement uses as its own animation at the library's own tempo
-(``clips.glb`` with one named animation per clip and/or ``clip-NAME.glb``, ``clip-NAME.bvh``)
+(``clips.glb`` with one named animation per clip and/or ``clip-NAME.glb``, ``clip-NAME.bvh``,
+with ``--fbx`` also ``clips.fbx`` through Blender)
 and ``timeline.json`` / ``timeline.csv`` saying, per music phrase, which clip plays with what
 in-point, play rate, warp map, blends and mirror. ``--arrangement`` adds the baked whole-song
 ``dance.bvh`` and ``dance.glb`` to the same set.
@@ -44,6 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--unit", choices=("cm", "m"), default="cm",
                         help="length unit of the BVH files (default cm; m imports life-size in "
                         "Blender)")
+    parser.add_argument("--fbx", action="store_true",
+                        help="also write clips.fbx (every clip as an FBX take; dance.fbx with "
+                        "--arrangement) through Blender: needs the fbx extra")
     parser.add_argument("--arrangement", action="store_true",
                         help="also write the whole song baked as dance.bvh and dance.glb")
     parser.add_argument("--fps", type=float, default=30.0,
@@ -57,8 +61,12 @@ def _clip_files(args: argparse.Namespace):
 
     if args.glb == "none" and args.no_bvh:
         raise ChoreoError("export-clips: --glb none with --no-bvh writes no clips — keep one")
+    if args.fbx:
+        from choreo_studio.core.export.fbx import require_fbx
+
+        require_fbx()  # before the song is analysed
     return ClipFiles(glb=None if args.glb == "none" else args.glb, bvh=not args.no_bvh,
-                     unit=args.unit)
+                     unit=args.unit, fbx=args.fbx)
 
 
 def _open(args: argparse.Namespace, outdir: Path):
@@ -112,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
     outdir.mkdir(parents=True, exist_ok=True)
     engine, seg, title = _open(args, outdir)
     kinds = ["timeline", "csv"] + (["bvh", "glb"] if args.arrangement else [])
+    kinds += ["fbx"] if args.arrangement and args.fbx else []
     with cli_stage("export") as progress:
         files = session.export(engine, seg, outdir, kinds=kinds, fps=args.fps, song_name=title,
                                bvh_unit=args.unit, clips=clips, progress=progress)

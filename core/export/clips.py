@@ -14,12 +14,18 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from choreo_studio.core.export.bvh_file import write_performance_bvh
-from choreo_studio.core.export.gltf import GltfAnimation, write_clips_glb, write_glb
+from choreo_studio.core.export.fbx import write_fbx_from_glb
+from choreo_studio.core.export.gltf import (
+    GltfAnimation,
+    glb_container,
+    gltf_document,
+    write_clips_glb,
+    write_glb,
+)
 from choreo_studio.core.export.output_set import Writer
 from choreo_studio.core.motion.motion_descriptors import pose_features
 
@@ -33,6 +39,8 @@ LOOP_TOLERANCE_CM = 4.0
 """A clip loops when its last pose is within this mean joint distance of its first."""
 CLIPS_GLB = "clips.glb"
 """The one glb holding every clip as a named animation."""
+CLIPS_FBX = "clips.fbx"
+"""Every clip as an FBX take (the ``fbx`` extra)."""
 CLIP_LAYOUTS = ("one", "each", "both")
 """glb layout: one file with N animations, one file per clip, or both."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -73,11 +81,13 @@ def clip_loops(motion: Motion, tolerance_cm: float = LOOP_TOLERANCE_CM) -> bool:
 
 @dataclass(frozen=True)
 class ClipFiles:
-    """Which clip files an export writes: glb layout (None: no glb), BVH per clip, its unit."""
+    """Which clip files an export writes: glb layout (None: no glb), BVH per clip, its unit,
+    and ``clips.fbx`` (every clip as an FBX take, through Blender)."""
 
     glb: str | None = "one"
     bvh: bool = True
     unit: str = "cm"
+    fbx: bool = False
 
     def glb_file(self, name: str) -> str | None:
         """The glb holding clip ``name`` (the per-clip file when both are written)."""
@@ -143,15 +153,16 @@ def clip_writers(library: Library, dance_ids: Sequence[str], files: ClipFiles,
         if files.bvh:
             writers[f"clip-{name}.bvh"] = partial(write_performance_bvh, motion=motion,
                                                   unit=files.unit)
-    if files.glb in ("one", "both") and animations:
-        writers[CLIPS_GLB] = partial(_write_all, skeleton=library.skeleton,
-                                     animations=animations, song_name=song_name)
-    return writers
-
-
-def _write_all(path: Path, skeleton, animations, song_name: str) -> Path:
     extras = {"song": song_name} if song_name else None
-    return write_clips_glb(path, skeleton, animations, name="Clips", extras=extras)
+    if files.glb in ("one", "both") and animations:
+        writers[CLIPS_GLB] = partial(write_clips_glb, skeleton=library.skeleton,
+                                     animations=animations, name="Clips", extras=extras)
+    if files.fbx and animations:
+        doc, binary = gltf_document(library.skeleton, animations, scene_name="Clips",
+                                    extras=extras)
+        writers[CLIPS_FBX] = partial(write_fbx_from_glb, glb=glb_container(doc, binary),
+                                     fps=animations[0].motion.fps)
+    return writers
 
 
 def placement_plays(choreography: Choreography, beats_s: np.ndarray,

@@ -18,7 +18,8 @@ from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.export.bvh_file import write_performance_bvh
 from choreo_studio.core.export.clips import ClipFiles, clip_writers, used_dances
 from choreo_studio.core.export.csv_table import write_timeline_csv
-from choreo_studio.core.export.gltf import write_glb
+from choreo_studio.core.export.fbx import require_fbx, write_fbx_from_glb
+from choreo_studio.core.export.gltf import glb_bytes, write_glb
 from choreo_studio.core.export.output_set import Writer, write_output_set
 from choreo_studio.core.export.timeline import timeline_to_dict, validate_timeline
 
@@ -29,11 +30,11 @@ if TYPE_CHECKING:
     from choreo_studio.core.phrases.song import Song
 
 FILE_NAMES = {"timeline": "timeline.json", "csv": "timeline.csv", "bvh": "dance.bvh",
-              "glb": "dance.glb", "mp4": "dance.mp4"}
+              "glb": "dance.glb", "fbx": "dance.fbx", "mp4": "dance.mp4"}
 """Export kind → file name in the output folder (the same from the CLI and the editor)."""
 CORE_KINDS = ("timeline", "csv", "bvh", "glb")
 """What core writes itself (the MP4 is drawn by the editor and passed in as an extra writer)."""
-MOTION_KINDS = ("bvh", "glb", "mp4")
+MOTION_KINDS = ("bvh", "glb", "fbx", "mp4")
 """Kinds that need the rendered motion."""
 
 
@@ -69,6 +70,8 @@ def write_exports(
     if motion is None and any(k in MOTION_KINDS for k in kinds):
         raise ValueError("bvh and glb exports need the rendered motion")
     fps = fps if fps is not None else motion.fps
+    if "fbx" in kinds or (clips is not None and clips.fbx):
+        require_fbx()  # before anything is written: the one-line hint
     writers: dict[str, Writer] = {}
     if "timeline" in kinds or "csv" in kinds:
         names = {k: FILE_NAMES[k] for k in [*kinds, *(extra or {})] if k in MOTION_KINDS}
@@ -86,6 +89,10 @@ def write_exports(
         writers["glb"] = partial(write_glb, motion=motion, name=song_name or "Dance",
                                  root_bone=root_bone,
                                  extras={"song": song_name} if song_name else None)
+    if "fbx" in kinds:
+        glb = glb_bytes(motion, name=song_name or "Dance", root_bone=root_bone,
+                        extras={"song": song_name} if song_name else None)
+        writers["fbx"] = partial(write_fbx_from_glb, glb=glb, fps=motion.fps)
     writers.update(extra or {})
     files = {FILE_NAMES[k]: w for k, w in writers.items()}
     clip_files = {}
