@@ -262,3 +262,95 @@ def test_an_export_into_a_folder_whose_parent_is_read_only_stages_inside_it(tmp_
     assert seen == [out]  # the partial folder sat inside the output folder
     assert sorted(p.name for p in out.iterdir()) == ["a.txt", MANIFEST]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def _bounds(seg):
+    return [(p.start_beat, p.end_beat) for p in seg.phrases]
+
+
+def test_split_adds_exactly_one_boundary_at_the_nearest_downbeat(engine, opened):
+    a = opened.analysis
+    t = max(range(len(opened.phrases)), key=lambda i: opened.phrases[i].n_bars)
+    p = opened.phrases[t]
+    assert p.n_bars >= 2
+    target = next(int(b) for b in a.downbeats if p.start_beat < b < p.end_beat)
+    other = (t + 2) % len(opened.phrases)
+    chor = opened.choreography.with_placement(opened.choreography[other].with_changes(
+        locked=True, dance_id=engine.library.ids[0]))
+    state = opened.with_choreography(chor)
+    after = session.split(engine, state, float(a.beats_s[target + 1]) - 0.01)  # one beat late
+    before = _bounds(opened)
+    assert len(after.phrases) == len(before) + 1
+    assert _bounds(after) == before[:t] + [(p.start_beat, target), (target, p.end_beat)] + \
+        before[t + 1:]
+    shift = [i if i < t else i + 1 for i in range(len(before)) if i != t]
+    for old_i, new_i in zip([i for i in range(len(before)) if i != t], shift, strict=True):
+        assert after.choreography[new_i].dance_id == chor[old_i].dance_id
+        assert np.array_equal(after.scores[new_i], opened.scores[old_i])
+    assert after.choreography[other + (other > t)].locked
+    assert after.flagged == ()
+    assert float(a.beats_s[target]) in after.constraints.pinned_s
+
+
+def test_split_of_a_locked_phrase_is_flagged_and_a_one_bar_phrase_refuses(engine, opened):
+    p = max(opened.phrases, key=lambda q: q.n_bars)
+    chor = opened.choreography.with_placement(opened.choreography[p.index].with_changes(
+        locked=True))
+    after = session.split(engine, opened.with_choreography(chor), p.start_s + p.duration_s / 2)
+    assert after.flagged == (p.index, p.index + 1)
+    assert after.choreography[p.index].dance_id == chor[p.index].dance_id
+    one_bar = session.split(engine, after, after.phrases[p.index].start_s)
+    while all(q.n_bars > 1 for q in one_bar.phrases):
+        q = max(one_bar.phrases, key=lambda r: r.n_bars)
+        one_bar = session.split(engine, one_bar, q.start_s + q.duration_s / 2)
+    single = next(q for q in one_bar.phrases if q.n_bars == 1)
+    with pytest.raises(ChoreoError, match="one bar long"):
+        session.split(engine, one_bar, single.start_s + single.duration_s / 2)
+
+
+def test_merge_joins_exactly_the_selected_phrases(engine, opened):
+    n = len(opened.phrases)
+    assert n >= 4
+    after = session.merge(engine, opened, 1, 3)
+    before = _bounds(opened)
+    assert _bounds(after) == [before[0], (before[1][0], before[3][1]), *before[4:]]
+    assert after.choreography[0] == opened.choreography[0]
+    for old_i in range(4, n):
+        assert after.choreography[old_i - 2].dance_id == opened.choreography[old_i].dance_id
+    assert opened.phrases[2].start_s in after.constraints.removed_s
+    with pytest.raises(ChoreoError, match="two or more"):
+        session.merge(engine, opened, 2, 2)
+
+
+def test_move_boundary_moves_exactly_one(engine, opened):
+    a = opened.analysis
+    i = next(k for k in range(1, len(opened.phrases)) if opened.phrases[k].n_bars >= 2)
+    p = opened.phrases[i]
+    target = next(int(b) for b in a.downbeats if p.start_beat < b < p.end_beat)
+    after = session.move_boundary(engine, opened, i, float(a.beats_s[target]) + 0.05)
+    before = _bounds(opened)
+    expected = list(before)
+    expected[i - 1] = (before[i - 1][0], target)
+    expected[i] = (target, before[i][1])
+    assert _bounds(after) == expected
+    for k in set(range(len(before))) - {i - 1, i}:
+        assert after.choreography[k] == opened.choreography[k]
+    assert session.move_boundary(engine, opened, i, p.start_s + 0.01) is opened
+
+
+def test_unchanged_tempo_changes_nothing_and_pins_survive_a_new_grid(engine, opened):
+    a = opened.analysis
+    assert session.retime(engine, opened, tempo_bpm=a.tempo_bpm + 0.01) is opened
+    assert session.retime(engine, opened, beats_per_bar=a.beats_per_bar) is opened
+    assert session.retime(engine, opened, first_downbeat_s=float(a.beats_s[a.downbeats[1]])
+                          ) is opened
+    p = max(opened.phrases, key=lambda q: q.n_bars)
+    split = session.split(engine, opened, p.start_s + p.duration_s / 2)
+    pin = split.constraints.pinned_s[0]
+    period = float(np.median(np.diff(a.beats_s)))
+    kept = session.constraints_on_grid(
+        split.constraints.pin(pin + 2 * period + 0.3 * period), a)  # mid-bar: dropped
+    assert kept.pinned_s == (pin,)
+    halved = session.retime(engine, split, beats_per_bar=2)
+    assert halved.analysis.beats_per_bar == 2
+    assert any(abs(q.start_s - pin) < 1e-3 for q in halved.phrases)

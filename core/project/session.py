@@ -56,6 +56,8 @@ class Segmentation:
     song: Song
     scores: np.ndarray
     choreography: Choreography
+    flagged: tuple[int, ...] = ()
+    """Locked phrases whose span the last structure edit changed (their dance may not fit)."""
 
     def __post_init__(self) -> None:
         if len(self.choreography) != len(self.song.phrases):
@@ -226,10 +228,13 @@ def resegment(engine: Engine, seg: Segmentation, constraints: SegmentConstraints
                        sub_progress(progress, 0.0, 0.7))
     scores = engine.probabilities(song, sub_progress(progress, 0.7, 0.9))
     kept = carried_over(seg, song.phrases)
+    old = {phrase_span_key(p) for p in seg.phrases}
+    flagged = tuple(t for t, placement in sorted(kept.items())
+                    if placement.locked and phrase_span_key(song.phrases[t]) not in old)
     options = replace(engine.options, temperature=0.0, seed=None)
     chor = engine.decode(scores, song.phrases, kept=kept, options=options)
     progress(1.0, "re-segmented")
-    return Segmentation(song, scores, chor)
+    return Segmentation(song, scores, chor, flagged)
 
 
 def carried_over(seg: Segmentation, phrases: Sequence[MusicPhrase]) -> dict[int, Placement]:
@@ -248,19 +253,166 @@ def carried_over(seg: Segmentation, phrases: Sequence[MusicPhrase]) -> dict[int,
     return keep
 
 
+def retime_unchanged(seg: Segmentation, *, tempo_bpm: float | None = None,
+                     first_downbeat_s: float | None = None,
+                     beats_per_bar: int | None = None) -> bool:
+    """True when a tempo-tool request would leave the beat grid as it is (the same tempo to
+    0.05 BPM, the same meter, a first downbeat on a beat that already starts a bar)."""
+    a = seg.analysis
+    if tempo_bpm is not None and abs(tempo_bpm - a.tempo_bpm) >= TEMPO_TOLERANCE_BPM:
+        return False
+    if beats_per_bar is not None and beats_per_bar != a.beats_per_bar:
+        return False
+    if first_downbeat_s is not None:
+        return a.beat_at(first_downbeat_s) in set(a.downbeats.tolist())
+    return True
+
+
+TEMPO_TOLERANCE_BPM = 0.05
+"""A tempo closer than this to the current one is the current one (tap tempo's 2 decimals)."""
+
+
 def retime(engine: Engine, seg: Segmentation, progress: ProgressFn = no_progress, *,
            tempo_bpm: float | None = None, first_downbeat_s: float | None = None,
            beats_per_bar: int | None = None) -> Segmentation:
-    """Tempo tools: re-track beats / downbeats / meter, then re-segment (pins are dropped: they
-    were placed on the old beat grid)."""
+    """Tempo tools: re-track beats / downbeats / meter, then re-segment, keeping the user's
+    pinned and removed boundaries where they still fall on a bar line of the new grid.
+
+    A request that changes nothing (:func:`retime_unchanged`) returns ``seg`` itself: nothing
+    is re-analysed or re-cut.
+    """
     from choreo_studio.core.analysis.analyzer import reanalyze_beats
 
+    if retime_unchanged(seg, tempo_bpm=tempo_bpm, first_downbeat_s=first_downbeat_s,
+                        beats_per_bar=beats_per_bar):
+        return seg
     analysis = reanalyze_beats(seg.song.audio, seg.analysis, tempo_bpm=tempo_bpm,
                                first_downbeat_s=first_downbeat_s, beats_per_bar=beats_per_bar,
                                progress=sub_progress(progress, 0.0, 0.3))
-    constraints = SegmentConstraints(min_bars=seg.constraints.min_bars,
-                                     max_bars=seg.constraints.max_bars)
+    constraints = constraints_on_grid(seg.constraints, analysis)
     return resegment(engine, seg, constraints, sub_progress(progress, 0.3, 1.0), analysis)
+
+
+def constraints_on_grid(constraints: SegmentConstraints, analysis: MusicAnalysis
+                        ) -> SegmentConstraints:
+    """The user's pins and removals that fall within a fifth of a beat of a bar line of
+    ``analysis``, snapped onto it; the others are dropped (they were placed on another grid)."""
+    beats = analysis.beats_s
+    downbeats = analysis.downbeats[(analysis.downbeats >= 0) & (analysis.downbeats < beats.size)]
+    bar_s = beats[downbeats]
+    period = float(np.median(np.diff(beats))) if beats.size > 1 else 0.5
+
+    def on_grid(times: tuple[float, ...]) -> tuple[float, ...]:
+        kept = set()
+        for t in times:
+            if bar_s.size:
+                k = int(np.argmin(np.abs(bar_s - t)))
+                if abs(float(bar_s[k]) - t) <= 0.2 * period:
+                    kept.add(float(bar_s[k]))
+        return tuple(sorted(kept))
+
+    return replace(constraints, pinned_s=on_grid(constraints.pinned_s),
+                   removed_s=on_grid(constraints.removed_s))
+
+
+# ---------------------------------------------------------------------------- local edits
+def split(engine: Engine, seg: Segmentation, at_s: float, progress: ProgressFn = no_progress
+          ) -> Segmentation:
+    """Exactly one new boundary, on the downbeat nearest ``at_s`` inside the phrase there;
+    only the two halves are re-scored and re-decoded (every other placement is kept)."""
+    a = seg.analysis
+    t = phrase_index_at(seg, at_s)
+    p = seg.phrases[t]
+    inside = [int(b) for b in a.downbeats if p.start_beat < b < p.end_beat]
+    if not inside:
+        raise ChoreoError(f"phrase {t + 1} is one bar long — there is no bar line inside it "
+                          "to split at")
+    beat = min(inside, key=lambda b: abs(float(a.beats_s[b]) - at_s))
+    edges = sorted({*_edges(seg), beat})
+    return _recut(engine, seg, edges, _pinned(seg.constraints, float(a.beats_s[beat])),
+                  progress)
+
+
+def merge(engine: Engine, seg: Segmentation, first: int, last: int,
+          progress: ProgressFn = no_progress) -> Segmentation:
+    """Phrases ``first``..``last`` (inclusive, at least two) joined into one, nothing else
+    re-cut; only the joined phrase is re-scored and re-decoded."""
+    if not 0 <= first < last < len(seg.phrases):
+        raise ChoreoError(f"merge needs two or more adjacent phrases, got {first + 1}–{last + 1}"
+                          " — select the phrases to join")
+    inner = [seg.phrases[i].start_s for i in range(first + 1, last + 1)]
+    constraints = seg.constraints
+    for t in inner:
+        constraints = constraints.remove(t)
+    drop = {seg.phrases[i].start_beat for i in range(first + 1, last + 1)}
+    edges = [e for e in _edges(seg) if e not in drop]
+    return _recut(engine, seg, edges, constraints, progress)
+
+
+def move_boundary(engine: Engine, seg: Segmentation, index: int, to_s: float,
+                  progress: ProgressFn = no_progress) -> Segmentation:
+    """The start of phrase ``index`` moved to the downbeat nearest ``to_s`` between its
+    neighbours' other ends: exactly one boundary moves, only the two phrases beside it are
+    re-scored and re-decoded."""
+    if not 0 < index < len(seg.phrases):
+        raise ChoreoError(f"phrase {index + 1} has no boundary before it to move")
+    a = seg.analysis
+    lo, hi = seg.phrases[index - 1].start_beat, seg.phrases[index].end_beat
+    room = [int(b) for b in a.downbeats if lo < b < hi]
+    if not room:
+        raise ChoreoError(f"no bar line between phrases {index} and {index + 1} to move the "
+                          "boundary to")
+    beat = min(room, key=lambda b: abs(float(a.beats_s[b]) - to_s))
+    old = seg.phrases[index].start_beat
+    if beat == old:
+        return seg
+    edges = sorted({*(e for e in _edges(seg) if e != old), beat})
+    from_s = seg.phrases[index].start_s
+    constraints = _pinned(seg.constraints.remove(from_s), float(a.beats_s[beat]))
+    return _recut(engine, seg, edges, constraints, progress)
+
+
+def phrase_index_at(seg: Segmentation, time_s: float) -> int:
+    """The phrase playing at ``time_s`` (the first or last one outside the song)."""
+    starts = [p.start_s for p in seg.phrases]
+    return max(0, min(int(np.searchsorted(starts, time_s, side="right")) - 1,
+                      len(seg.phrases) - 1))
+
+
+def _edges(seg: Segmentation) -> list[int]:
+    return [p.start_beat for p in seg.phrases] + [seg.phrases[-1].end_beat]
+
+
+def _pinned(constraints: SegmentConstraints, time_s: float) -> SegmentConstraints:
+    """``constraints`` with a boundary pinned at ``time_s`` (no longer removed there)."""
+    removed = tuple(t for t in constraints.removed_s if abs(t - time_s) > 1e-3)
+    return replace(constraints, removed_s=removed).pin(time_s)
+
+
+def _recut(engine: Engine, seg: Segmentation, edges: Sequence[int],
+           constraints: SegmentConstraints, progress: ProgressFn) -> Segmentation:
+    """``seg`` cut at exactly ``edges`` (beat indices): phrases whose span is unchanged keep
+    their scores and placements; only the changed ones are scored and decoded (a locked
+    phrase over a changed span keeps its dance and is flagged)."""
+    progress(0.0, "cutting")
+    bounds = list(zip(edges[:-1], edges[1:], strict=True))
+    phrases = phrases_from_bounds(seg.analysis, bounds)
+    song = feature_cut(seg.song.audio, seg.analysis, constraints, sub_progress(progress, 0.0, 0.6),
+                       phrases)
+    fresh = engine.probabilities(song, sub_progress(progress, 0.6, 0.8))
+    old = {phrase_span_key(p): p.index for p in seg.phrases}
+    scores = np.array(fresh, copy=True)
+    for p in phrases:
+        if phrase_span_key(p) in old:
+            scores[p.index] = seg.scores[old[phrase_span_key(p)]]
+    scores.setflags(write=False)
+    kept = carried_over(seg, phrases)
+    flagged = tuple(t for t, placement in sorted(kept.items())
+                    if placement.locked and phrase_span_key(phrases[t]) not in old)
+    options = replace(engine.options, temperature=0.0, seed=None)
+    chor = engine.decode(scores, phrases, kept=kept, options=options)
+    progress(1.0, "re-cut")
+    return Segmentation(song, scores, chor, flagged)
 
 
 # ---------------------------------------------------------------------------- motion, files
