@@ -216,7 +216,7 @@ def save_bundle(bundle: ModelBundle, path: str | os.PathLike[str]) -> Path:
 def _network_shape(network: dict[str, Any], where: Where) -> dict[str, Any]:
     """The preset's network sizes, each an integer in a range that can be built (no 1e9 widths)."""
     limits = {"base_width": 256, "embed_dim": 4096, "predictor_hidden": 8192, "se_dim": 1024,
-              "n_res_att": 32, "input_size": 1024, "f_t_length": 64}
+              "n_res_att": 32}  # input_size/f_t_length of older bundles: retired, skipped
     shape: dict[str, Any] = {
         key: require_int(network, key, where, lo=1, hi=hi) for key, hi in limits.items()
         if key in network
