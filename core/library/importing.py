@@ -51,7 +51,7 @@ from choreo_studio.core.library.library import DancePhrase, Library
 from choreo_studio.core.library.takes import GLTF_SUFFIXES, STYLE_METERS, Take, read_take
 from choreo_studio.core.library.transition_prior import build_transition_prior
 from choreo_studio.core.motion.motion import Motion
-from choreo_studio.core.motion.motion_descriptors import describe, pose_features
+from choreo_studio.core.motion.motion_descriptors import body_frame_positions, describe
 from choreo_studio.core.motion.retarget import grounded, retarget
 from choreo_studio.core.motion.rig_mapping import require_humanoid
 from choreo_studio.core.motion.skeleton import Skeleton
@@ -69,12 +69,14 @@ def make_phrase(
 ) -> DancePhrase:
     """A DancePhrase with its descriptors and start/end pose features computed."""
     counts = np.asarray(count_frames, dtype=np.int64)
+    body = body_frame_positions(motion)  # = pose_features of every frame, one FK pass
+    first = int(counts[0]) if len(counts) else 0
     return DancePhrase(
         id=phrase_id, name=name, style=style, energy=int(energy), tags=list(tags or []),
         n_counts=len(counts), bpm=float(bpm), count_frames=counts, motion=motion,
         descriptors=describe(motion, counts),
-        start_pose=pose_features(motion, int(counts[0]) if len(counts) else 0),
-        end_pose=pose_features(motion, motion.n_frames - 1),
+        start_pose=body[first].reshape(-1).astype(np.float32),
+        end_pose=body[-1].reshape(-1).astype(np.float32),
         source=dict(source or {}),
     )
 

@@ -72,15 +72,18 @@ def _height(motion: Motion, mapping: dict[str, int] | None) -> float:
     return dancer_height(motion, mapping["Head"], hips=mapping["Hips"])
 
 
-def _unit_factor(unit: str, motion: Motion, mapping: dict[str, int] | None, source: Path
-                 ) -> float:
-    """Centimetres per file unit (``auto``: the unit that makes the dancer most human)."""
+def _in_cm(unit: str, motion: Motion, mapping: dict[str, int] | None, source: Path
+           ) -> tuple[Motion, float]:
+    """The motion in centimetres (``auto``: the unit that makes the dancer most human) and the
+    dancer's height in centimetres."""
+    height = _height(motion, mapping)
     if unit == "auto":
-        unit = choose_unit(_height(motion, mapping))
+        unit = choose_unit(height)
     if unit not in UNIT_CANDIDATES_TO_CM:
         raise ChoreoError(f"{source}: unknown unit {unit!r} — use auto, "
                           f"{', '.join(UNIT_CANDIDATES_TO_CM)}")
-    return UNIT_CANDIDATES_TO_CM[unit]
+    factor = UNIT_CANDIDATES_TO_CM[unit]
+    return (motion if factor == 1.0 else motion.scaled(factor)), height * factor
 
 
 def _y_up(motion: Motion, up: str, mapping: dict[str, int] | None, source: Path) -> Motion:
@@ -136,10 +139,7 @@ def _read_bvh_take(path: Path, side: dict, unit: str, up: str, overrides: dict
         motion = read_bvh_file(path, "cm").motion
     mapping = _humanoid(motion.skeleton, overrides)
     motion = _y_up(motion, side.get("up", up), mapping, path)
-    factor = _unit_factor(side.get("unit", unit), motion, mapping, path)
-    if factor != 1.0:
-        motion = motion.scaled(factor)
-    height = _height(motion, mapping)
+    motion, height = _in_cm(side.get("unit", unit), motion, mapping, path)
     if mapping is not None and not _rest_stands(motion.skeleton, mapping):
         motion, mapping, _ = standing_rig(motion, mapping, str(path))
     return motion, mapping, height
@@ -150,10 +150,8 @@ def _positions_take(take: PositionsTake, side: dict, unit: str, path: Path
     """A fitted positions take in cm; its mapping and height."""
     motion = take.motion
     mapping = _humanoid(motion.skeleton, {})
-    factor = _unit_factor(side.get("unit", unit), motion, mapping, path)
-    if factor != 1.0:
-        motion = motion.scaled(factor)
-    return motion, mapping, _height(motion, mapping)
+    motion, height = _in_cm(side.get("unit", unit), motion, mapping, path)
+    return motion, mapping, height
 
 
 def read_take(path: Path, folder: Path, side: dict, foreign: dict, unit: str, up: str,

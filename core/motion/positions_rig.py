@@ -34,7 +34,7 @@ from choreo_studio.core.motion.rig_fit import fit_rotations, fk_error_cm
 from choreo_studio.core.motion.skeleton import Skeleton
 from scipy.ndimage import gaussian_filter1d, percentile_filter
 
-FLOOR_PERCENTILE = 20.0
+FLOOR_PERCENTILE = 35.0
 FLOOR_WINDOW_S = 3.0
 # rest direction (world, facing +Z) a straight limb bends towards: the knee's ankle goes back,
 # the shin's toe forward, the upper arm's wrist forward
