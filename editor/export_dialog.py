@@ -1,4 +1,5 @@
-"""The export dialog: where to write and which formats (JSON timeline, BVH, glTF, CSV, MP4)."""
+"""The export dialog: where to write and which formats (JSON timeline, BVH, glTF, CSV, MP4, the
+per-dance clips, FBX)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ FORMATS = {
     "glb": "glTF binary (.glb) skeleton + animation",
     "csv": "CSV phrase table",
     "mp4": "MP4 video of the skeleton dancing with the song",
+    "clips": "Per-dance clips (clips.glb, a BVH per clip) for sequencing at runtime",
+    "fbx": "FBX of the performance (and of the clips), through Blender",
 }
+OFF_BY_DEFAULT = ("mp4", "clips", "fbx")
 
 
 class ExportDialog(QDialog):
@@ -39,7 +43,13 @@ class ExportDialog(QDialog):
         row.addWidget(browse)
         self.checks = {key: QCheckBox(text) for key, text in FORMATS.items()}
         for key, box in self.checks.items():
-            box.setChecked(key != "mp4")
+            box.setChecked(key not in OFF_BY_DEFAULT)
+        from choreo_studio.core.export.fbx import FBX_HINT, blender_python
+
+        if blender_python() is None:  # the one-line hint instead of a failing export
+            self.checks["fbx"].setEnabled(False)
+            self.checks["fbx"].setToolTip(FBX_HINT)
+            self.checks["fbx"].setText(f"{FORMATS['fbx']} — {FBX_HINT}")
         self.fps_combo = QComboBox()
         self.fps_combo.addItems(["30", "60"])
         self.size_combo = QComboBox()

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from choreo_studio.core.motion.motion import Motion
     from choreo_studio.core.project.session import Segmentation
 
-KNOWN_FORMATS = ("json", "bvh", "glb", "csv", "mp4")
-_KINDS = {"json": "timeline", "csv": "csv", "bvh": "bvh", "glb": "glb"}
+KNOWN_FORMATS = ("json", "bvh", "glb", "csv", "mp4", "clips", "fbx")
+_KINDS = {"json": "timeline", "csv": "csv", "bvh": "bvh", "glb": "glb", "fbx": "fbx"}
 """The export dialog's format → core's export kind (the MP4 is the editor's own)."""
 
 
@@ -58,9 +58,15 @@ def export_all(
                                               audio.samples, audio.sr, captions, size=video_size,
                                               progress=sub_progress(progress, 0.4, 0.95))}
 
+    clips = None
+    if "clips" in formats:  # every used dance as its own clip, named in the timeline
+        from choreo_studio.core.export.clips import ClipFiles
+
+        clips = ClipFiles(fbx="fbx" in formats)
     files = session.export(engine, seg, out_dir, kinds=kinds, fps=fps,
                            song_name=Path(song_path).name,
-                           extra=mp4 if "mp4" in formats else None, progress=progress)
+                           extra=mp4 if "mp4" in formats else None, progress=progress,
+                           clips=clips)
     return list(files.values())
 
 
