@@ -60,6 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--unit", choices=("cm", "m"), default="cm",
                         help="length unit of dance.bvh (default cm; m imports life-size in "
                         "Blender at its default scale)")
+    parser.add_argument("--fbx", action="store_true",
+                        help="also write dance.fbx through Blender (needs the fbx extra)")
     parser.add_argument("--no-root-bone", action="store_true",
                         help="no floor-level Root bone above the hips in dance.glb (engines' "
                         "root motion reads it)")
@@ -108,6 +110,10 @@ def run(args: argparse.Namespace) -> int:
     if args.stage_radius is not None and not 0.5 <= args.stage_radius <= 100.0:
         raise ChoreoError(f"--stage-radius {args.stage_radius}: use 0.5 to 100 metres")
     options = _options(args)
+    if args.fbx:
+        from choreo_studio.core.export.fbx import require_fbx
+
+        require_fbx()  # the one-line install hint before the song is analysed
     outdir = Path(args.outdir)
     if outdir.exists() and not outdir.is_dir():
         raise ChoreoError(f"{outdir}: exists and is not a folder — choose another -o OUTDIR")
@@ -138,6 +144,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         files = session.export(engine, seg, outdir, fps=args.fps, song_name=title,
                                motion=motion, bvh_unit=args.unit,
+                               kinds=("timeline", "csv", "bvh", "glb", "fbx") if args.fbx
+                               else None,
                                root_bone=not args.no_root_bone)
     except OSError as exc:
         raise ChoreoError(f"{outdir}: cannot write the exports ({exc.strerror}) — free some "
