@@ -53,6 +53,10 @@ BLEND_MIN_SCALE = 0.75
 BLEND_MAX_SCALE = 2.5
 MAX_STEER_DEG = 90.0
 STEER_COST_CM_PER_RAD = 30.0
+LOCK_AFTER_S = 0.3
+RELEASE_SPEED_CM_S = 8.0
+RELEASE_MIN_S = 0.15
+RELEASE_MAX_S = 1.0
 _STEER_GRID = np.radians(np.arange(-MAX_STEER_DEG, MAX_STEER_DEG + 1.0, 15.0))
 
 
@@ -263,10 +267,13 @@ def render(
         yaw = float(quat.yaw_of(rot[-1, 0]))
         placed.append(p)
     progress(0.7, "blending")
-    for a, b in zip(placed, placed[1:], strict=False):
-        _blend(a, b, sources, feet, out_rot, out_root, fps, out_local)
+    windows = [w for a, b in zip(placed, placed[1:], strict=False)
+               if (w := _blend(a, b, sources, feet, out_rot, out_root, fps, out_local))]
     out_rot = quat.normalize(out_rot)
     if feet.legs:
+        ends = [lo for lo, _ in windows[1:]] + [n_out]
+        for (lo, hi), end in zip(windows, ends, strict=True):
+            _lock_feet(feet, out_rot, out_root, out_local, lo, hi, end)
         out_root[:, 1] += _floor_lift(Motion(library.skeleton, fps, out_rot, out_root, out_local),
                                       fps)
     progress(1.0, "rendered")
@@ -315,11 +322,11 @@ def _blend(
     out_root: np.ndarray,
     fps: float,
     out_local: np.ndarray | None = None,
-) -> None:
+) -> tuple[int, int] | None:
     """Cross-fade ``a`` into ``b`` centred on their boundary, the ankles following the blend of
-    the two plays' ankle paths."""
+    the two plays' ankle paths; the window's frames [lo, hi), or None without a blend."""
     if int(round(b.segment.blend_s * fps)) < 2:
-        return
+        return None
     boundary = b.first
     edge = np.array([float(boundary)])
     skel = sources.library.skeleton
@@ -331,7 +338,7 @@ def _blend(
     lo = max(boundary - n // 2, a.first)
     hi = min(boundary + (n - n // 2), b.stop)
     if hi - lo < 2:
-        return
+        return None
     frames = np.arange(lo, hi, dtype=np.float64)
     # a continues past its end and b starts before its start, through their own time maps
     # (a clip that has no more frames there holds its edge pose)
@@ -356,3 +363,73 @@ def _blend(
             solve_leg(rot, g_rot, g_pos, skel.parents, leg, target, foot)
     out_rot[lo:hi] = rot
     out_root[lo:hi] = root
+    return lo, hi
+
+
+def _smooth(x: np.ndarray) -> np.ndarray:
+    """Smoothstep of ``x`` in [0, 1]."""
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def _lock_path(on: np.ndarray, pos: np.ndarray, rot: np.ndarray, window: int, lock_until: int,
+               fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ankle targets, foot rotations and the frames they apply to for one leg: the first
+    contact inside the blend ``window`` locks the foot where it is until it lifts (or
+    ``lock_until``), then the offset decays at a floor-friendly speed (empty when no contact)."""
+    n = len(on)
+    touch = np.nonzero(on[:window])[0]
+    if touch.size == 0:
+        return pos[:0], rot[:0], np.zeros(0, dtype=np.int64)
+    first = int(touch[0])
+    lock_until = min(lock_until, n - max(2, int(round(RELEASE_MIN_S * fps))))
+    held = first
+    while held < n and on[held] and held < max(lock_until, first + 1):
+        held += 1
+    target, foot = pos.copy(), rot.copy()
+    target[first:held, 0], target[first:held, 2] = pos[first, 0], pos[first, 2]
+    foot[first:held] = rot[first]
+    if held >= n:
+        return target[first:], foot[first:], np.arange(first, n)
+    offset = pos[first, [0, 2]] - pos[held, [0, 2]]
+    turn = quat.mul(rot[first], quat.inverse(rot[held]))
+    seconds = np.linalg.norm(offset) / RELEASE_SPEED_CM_S if on[held] else RELEASE_MIN_S
+    span = int(np.clip(round(seconds * fps), round(RELEASE_MIN_S * fps),
+                       round(RELEASE_MAX_S * fps)))
+    span = max(1, min(span, n - held))
+    k = np.arange(held, held + span)
+    s = _smooth((k - held + 1) / (span + 1.0))
+    target[k, 0] = pos[k, 0] + offset[0] * (1.0 - s)
+    target[k, 2] = pos[k, 2] + offset[1] * (1.0 - s)
+    foot[k] = quat.mul(quat.slerp(turn, quat.identity((span,)), s), rot[k])
+    stop = held + span
+    return target[first:stop], foot[first:stop], np.arange(first, stop)
+
+
+def _lock_feet(feet: _Feet, out_rot: np.ndarray, out_root: np.ndarray,
+               out_local: np.ndarray | None, lo: int, hi: int, end: int) -> None:
+    """Feet touching the floor during the blend [lo, hi) stay where they touched until they
+    lift (at most ``LOCK_AFTER_S`` past the blend), then ease back onto the play's own path
+    before ``end`` (the next blend)."""
+    fps = feet.fps
+    stop = min(end, hi + int(round((LOCK_AFTER_S + RELEASE_MAX_S) * fps)))
+    if stop - lo < 3:
+        return
+    sl = slice(lo, stop)
+    local = None if out_local is None else out_local[sl]
+    motion = Motion(feet.skeleton, fps, out_rot[sl], out_root[sl], local)
+    g_rot, g_pos = motion.global_transforms()
+    points, owner = contacts.foot_positions(motion)
+    touching = contacts.contact_mask(points)
+    rot = out_rot[sl].copy()
+    lock_until = hi - lo + int(round(LOCK_AFTER_S * fps))
+    for i, leg in enumerate(feet.legs):
+        on = touching[:, owner == i].any(axis=1)
+        target, foot, frames = _lock_path(on, g_pos[:, leg.ankle], g_rot[:, leg.ankle],
+                                          hi - lo, lock_until, fps)
+        if frames.size:
+            part = rot[frames]
+            solve_leg(part, g_rot[frames], g_pos[frames], feet.skeleton.parents, leg, target,
+                      foot)
+            rot[frames] = part
+    out_rot[sl] = quat.normalize(rot)
