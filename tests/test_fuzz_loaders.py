@@ -85,3 +85,12 @@ def test_timeline_downbeat_past_the_beats_is_one_line(scratch):
     doc = ft.base_timeline()
     doc["song"]["downbeats"] = [0, 10**30]
     assert "song/downbeats" in str(ft.fuzz_timeline(doc, scratch))
+
+
+def test_version_1_timeline_with_bad_rows_is_one_line(scratch):
+    doc = ft.base_timeline()
+    doc["format_version"] = True  # == 1 in Python; must not be migrated as version 1
+    doc["phrases"][0]["end_s"] = None
+    assert isinstance(ft.fuzz_timeline(doc, scratch), Exception)
+    doc["format_version"] = 1
+    assert isinstance(ft.fuzz_timeline(doc, scratch), Exception)

@@ -312,9 +312,12 @@ def validate_timeline(obj: Any, source: str = "timeline") -> None:
 def migrate_timeline(obj: Any) -> Any:
     """A version-1 timeline as version 2 (sections from the phrases' labels, no clips or files;
     the rest of version 2 is optional); other objects are returned unchanged."""
-    if not (isinstance(obj, dict) and obj.get("format_version") == 1
-            and isinstance(obj.get("phrases"), list)
-            and all(isinstance(r, dict) and {"start_s", "end_s"} <= r.keys()
+    def number(value: Any) -> bool:  # migrated before validation: hostile rows stay unmigrated
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    if not (isinstance(obj, dict) and type(obj.get("format_version")) is int
+            and obj.get("format_version") == 1 and isinstance(obj.get("phrases"), list)
+            and all(isinstance(r, dict) and number(r.get("start_s")) and number(r.get("end_s"))
                     for r in obj["phrases"])):
         return obj
     out = dict(obj, format_version=FORMAT_VERSION)
