@@ -56,11 +56,11 @@ def stages(path: Path) -> list[tuple[str, float]]:
     y = _timed("resample to 22.05 kHz mono", audio.mono, rows)
     _timed("one STFT (floor part)", lambda: librosa.stft(y, n_fft=N_FFT, hop_length=HOP), rows)
     spectra = _timed("spectra (STFT, mel, onset envs)", lambda: compute_spectra(y), rows)
-    tempo, beats = _timed("beats + tempo", lambda: beat_tracking.track(spectra), rows)
-    _, downbeats = _timed(
-        "meter + downbeats", lambda: meter.meter_and_downbeats(meter.beat_cues(spectra, beats)),
-        rows,
-    )
+    decoded = _timed("beats, tempo, meter: bar-pointer decoding",
+                     lambda: beat_tracking.decode(spectra, meter.DEFAULT_METERS), rows)
+    grid = _timed("meter details + alternatives",
+                  lambda: meter.choose_grid(decoded, None, 1.0), rows)
+    beats, downbeats = grid.beats_s, grid.downbeats
     _timed("onsets", lambda: detect_onsets(spectra), rows)
     _timed("melody", lambda: melody.extract_melody(spectra), rows)
     _timed("sections",
