@@ -39,8 +39,6 @@ if TYPE_CHECKING:
     from choreo_studio.core.phrases.segmentation import MusicPhrase
     from choreo_studio.core.phrases.song import Song
 
-DECODERS = ("viterbi", "greedy")
-
 
 def load_library(path: str | os.PathLike[str] | None, progress: ProgressFn = no_progress
                  ) -> Library:
@@ -73,6 +71,10 @@ def load_scorer(library: Library, model: str | os.PathLike[str] | None = None, *
     return NetworkScorer(load_bundle(path), library)
 
 
+DEFAULT_STAGE_RADIUS_CM = 125.0
+"""How far the dancer may wander from where it started before plays are turned back (cm)."""
+
+
 @dataclass
 class Engine:
     """A library + scorer with decoding settings; stateless about songs except its caches.
@@ -88,7 +90,7 @@ class Engine:
     decoder: str = "viterbi"
     library_path: str = ""
     model_path: str = ""
-    stage_radius_cm: float | None = None
+    stage_radius_cm: float | None = DEFAULT_STAGE_RADIUS_CM
 
     def __post_init__(self) -> None:
         self._transitions: dict[tuple, TransitionScores] = {}

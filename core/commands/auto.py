@@ -16,6 +16,7 @@ from choreo_studio.core.choreography.frame_rates import SUPPORTED_FPS
 from choreo_studio.core.clock import format_clock
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.progress import cli_stage
+from choreo_studio.core.retrieval.decoder_names import DECODERS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "(default: a bundled model for that library, if any)")
     model.add_argument("--no-model", action="store_true",
                        help="use the descriptor matcher even if a model exists")
-    parser.add_argument("--decoder", choices=("viterbi", "greedy"), default="viterbi",
+    parser.add_argument("--decoder", choices=DECODERS, default=DECODERS[0],
                         help="viterbi: best whole-song sequence (default); greedy: the paper's "
                         "left-to-right rescale (Eq. 6)")
     parser.add_argument("--tie-sections", action="store_true",
@@ -68,8 +69,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--blend", type=float, default=None, metavar="SECONDS",
                         help="crossfade between dance phrases (default 0.25 s)")
     parser.add_argument("--stage-radius", type=float, default=None, metavar="METRES",
-                        help="steer the dancer back toward where it started so it stays within "
-                        "this radius (turns at cuts, never dragging a planted foot)")
+                        help="turn plays at cuts so the dancer stays within this radius of "
+                        "where it started (default 1.25; 0 turns it off)")
     parser.add_argument("--no-cache", action="store_true", help="ignore the analysis cache")
     parser.set_defaults(func=run)
 
@@ -107,8 +108,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.blend is not None and not 0.0 <= args.blend <= 2.0:
         raise ChoreoError(f"--blend {args.blend}: use 0 to 2 seconds")
-    if args.stage_radius is not None and not 0.5 <= args.stage_radius <= 100.0:
-        raise ChoreoError(f"--stage-radius {args.stage_radius}: use 0.5 to 100 metres")
+    if args.stage_radius is not None and not (args.stage_radius == 0
+                                              or 0.5 <= args.stage_radius <= 100.0):
+        raise ChoreoError(f"--stage-radius {args.stage_radius}: use 0.5 to 100 metres, or 0 "
+                          "for no stage")
     options = _options(args)
     if args.fbx:
         from choreo_studio.core.export.fbx import require_fbx
@@ -130,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
                              options=options, decoder=args.decoder, progress=progress,
                              blend_s=DEFAULT_BLEND_S if args.blend is None else args.blend)
     if args.stage_radius is not None:
-        engine.stage_radius_cm = 100.0 * args.stage_radius
+        engine.stage_radius_cm = 100.0 * args.stage_radius or None
     library = engine.library
     with cli_stage("analyse") as progress:
         song = open_song(source, progress, use_cache=not args.no_cache)

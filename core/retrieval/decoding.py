@@ -43,6 +43,7 @@ import numpy as np
 from choreo_studio.core.library.library import Library
 from choreo_studio.core.library.transition_prior import CutFeatures, cut_features, prior_factors
 from choreo_studio.core.retrieval.candidate_decoding import CandidateTransitions
+from choreo_studio.core.retrieval.decoder_names import DECODERS
 from choreo_studio.core.retrieval.transitions import LearnedM, TransitionModel
 from choreo_studio.core.retrieval.variety import Variety
 
@@ -471,7 +472,7 @@ def decode(
         return greedy_decode(fit, trans, all_locks, groups, options.max_uses,
                              variety if variety.active else None)
     if method != "viterbi":
-        raise ValueError(f"unknown decoder {method!r} (viterbi or greedy)")
+        raise ValueError(f"unknown decoder {method!r} ({' or '.join(DECODERS)})")
 
     def solve(scores: np.ndarray) -> np.ndarray:
         d = _viterbi_with_ties(scores, trans, all_locks, groups) if groups else viterbi_decode(
