@@ -171,12 +171,13 @@ def main() -> int:
     parser.add_argument("--rendered", type=Path, help="folder of rendered beats-midi audio")
     parser.add_argument("--tang", type=int, default=4, help="how many Tang songs (default 4)")
     parser.add_argument("--stage-radius", type=float, default=None, metavar="M",
-                        help="steer the dancer back within this radius (metres)")
+                        help="stage radius in metres (default: the engine's; 0: none)")
     parser.add_argument("--sheets", type=Path, help="write contact sheets of the worst cuts")
     parser.add_argument("--json", type=Path, help="also write every row as JSON")
     args = parser.parse_args()
     engine = load_engine()
-    radius = None if args.stage_radius is None else 100.0 * args.stage_radius
+    radius = (engine.stage_radius_cm if args.stage_radius is None
+              else 100.0 * args.stage_radius or None)
     rows = []
     head = (f"{'song':<34} {'ph':>3} {'dist':>5} {'max':>3} {'ret':>3} {'fit':>11} {'low':>3} "
             f"{'skate cut/in':>12} {'pen':>5} {'peak cut/in':>11} {'drift':>5} {'hit':>5} "

@@ -19,9 +19,12 @@ Cuts keep the feet (rigs with legs, :mod:`core.motion.contacts`):
 * The blend is longer for a larger pose jump (``blend_s`` × pose distance / ``POSE_REF_CM``,
   between ``BLEND_MIN_SCALE`` and ``BLEND_MAX_SCALE``) but never longer than a beat.
 * No foot point goes below the floor: the root is lifted by a smooth envelope over any dip.
+* A foot touching the floor during a blend is locked where it touched until it lifts (at most
+  ``LOCK_AFTER_S`` after the blend); then its offset eases back onto the play's own path at
+  most ``RELEASE_SPEED_CM_S`` while it is still on the floor.
 * With a stage radius, a play that would carry the dancer beyond half of it is turned (up to
-  ``MAX_STEER_DEG``) about its pivot so its path heads back toward the centre; turns happen
-  only at cuts with at most one foot planted, so they never drag a planted foot.
+  ``MAX_STEER_DEG``) about its pivot so its path heads back toward the centre; the foot lock
+  keeps planted feet in place through the turn.
 """
 
 from __future__ import annotations
@@ -191,19 +194,17 @@ def _place(prev: _Placed | None, seg: WarpSegment, first: int, stop: int, rot: n
     turn_yaw = yaw - float(quat.yaw_of(rot[0, 0]))
     anchor = root[0] * np.array([1.0, 0.0, 1.0])
     target = np.array([heading[0], 0.0, heading[1]])
-    n_planted = 0
     if feet.legs:
         ankles_a, planted_a = feet.at(prev, prev.segment, first)
         turn0 = quat.about_axis("Y", np.array(turn_yaw))
         ankles_b, planted_b = feet.at(None, seg, first, turn0)
         both = planted_a & planted_b
-        n_planted = int(max(planted_a.sum(), planted_b.sum()))
         if both.any():
             # b's raw ankle (un-turned) is the anchor; it lands on a's ankle
             raw_b = quat.rotate(quat.inverse(turn0), ankles_b[both].mean(axis=0))
             anchor = raw_b * np.array([1.0, 0.0, 1.0])
             target = ankles_a[both].mean(axis=0) * np.array([1.0, 0.0, 1.0])
-    if stage_radius_cm is not None and n_planted <= 1:
+    if stage_radius_cm is not None:
         trial = _Placed(seg, first, stop, quat.about_axis("Y", np.array(turn_yaw)), anchor,
                         target)
         path = _apply(trial, rot, root)[1][:, [0, 2]]

@@ -40,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--beats", help="ground-truth beats: a JSON list of seconds or an "
                         "object with beats_s")
     parser.add_argument("--stage-radius", type=float, metavar="METRES",
-                        help="render with this stage radius (as choreo auto --stage-radius)")
+                        help="render with this stage radius, as choreo auto --stage-radius "
+                        "(default 1.25; 0 turns it off)")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.add_argument("--no-cache", action="store_true", help="ignore the analysis cache")
     parser.set_defaults(func=run)
@@ -48,7 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from choreo_studio.core.choreography.beat_warp import plan_segments
-    from choreo_studio.core.choreography.engine import load_library, load_scorer, scorer_path
+    from choreo_studio.core.choreography.engine import (
+        DEFAULT_STAGE_RADIUS_CM,
+        load_library,
+        load_scorer,
+        scorer_path,
+    )
     from choreo_studio.core.choreography.metrics import evaluate, format_metrics
     from choreo_studio.core.choreography.render import render
     from choreo_studio.core.export.timeline import read_timeline
@@ -76,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
         library.index_of(p.dance_id)  # unknown dance ids are a one-line error
     # the timeline's beats are authoritative (the user may have corrected the tempo in the editor)
     analysis = replace(song.analysis, beats_s=timeline.beats_s, downbeats=timeline.downbeats)
-    radius = None if args.stage_radius is None else 100.0 * args.stage_radius
+    radius = (DEFAULT_STAGE_RADIUS_CM if args.stage_radius is None
+              else 100.0 * args.stage_radius or None)
     motion = render(timeline.choreography, analysis, phrases, library,
                     fps=args.fps or timeline.fps, stage_radius_cm=radius)
     with cli_stage("fit") as progress:
