@@ -139,3 +139,52 @@ def test_clip_writers_skip_what_is_not_asked(arranged):
     _, _, lib, _ = arranged
     assert set(clip_writers(lib, ["d0"], ClipFiles(glb=None, bvh=True))) == {"clip-d0.bvh"}
     assert set(clip_writers(lib, ["d0"], ClipFiles(glb="one", bvh=False))) == {"clips.glb"}
+
+
+@pytest.fixture(scope="module")
+def short_song(tmp_path_factory):
+    """A short demo song analysed into a private cache and a small demo library on disk."""
+    from choreo_studio.resources.demo_library.generate import build_demo_library
+    from choreo_studio.resources.demo_song import DemoSongSpec, render_demo_song
+
+    root = tmp_path_factory.mktemp("clips")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("CHOREO_CACHE_DIR", str(root / "cache"))
+    song = render_demo_song(DemoSongSpec(tempo_bpm=124.0, seed=3,
+                                         structure=(("verse", 2), ("chorus", 2))))
+    wav = song.write_wav(root / "short.wav")
+    lib_dir = build_demo_library(phrases_per_level=1, styles=["hip-hop", "jazz"]).save(
+        root / "lib")
+    yield root, wav, lib_dir
+    patch.undo()
+
+
+def test_cli_export_clips_writes_clips_and_their_timeline(short_song, capsys):
+    from choreo_studio.core.cli import main
+
+    root, wav, lib_dir = short_song
+    out = root / "out"
+    assert main(["export-clips", str(wav), "--library", str(lib_dir), "--no-model", "-o",
+                 str(out), "--unit", "m"]) == 0
+    timeline = json.loads((out / "timeline.json").read_text())
+    assert timeline["format_version"] == 2
+    names = [c["name"] for c in timeline["clips"]]
+    assert sorted(c.name for c in read_gltf_clips(out / "clips.glb")) == sorted(names)
+    for clip in timeline["clips"]:
+        assert read_bvh(out / clip["files"]["bvh"], unit="m").n_frames == clip["n_frames"]
+    used = {r["clip"] for r in timeline["phrases"]}
+    assert used == set(names) and all(r["plays"] for r in timeline["phrases"])
+    assert not (out / "dance.glb").exists()  # the arrangement only with --arrangement
+    assert "wrote clip" in capsys.readouterr().out
+    read_timeline(out / "timeline.json")
+
+
+def test_cli_fbx_without_blender_is_one_line(short_song, monkeypatch, capsys):
+    from choreo_studio.core.cli import main
+
+    root, wav, lib_dir = short_song
+    monkeypatch.setenv("CHOREO_BLENDER_PYTHON", str(root / "no-python"))
+    assert main(["export-clips", str(wav), "--library", str(lib_dir), "-o", str(root / "f"),
+                 "--fbx"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install 'choreo-studio[fbx]'" in err[0]
