@@ -25,10 +25,12 @@ def legged() -> Skeleton:
 
 
 def pose_phrase(dance_id: str, *, crouch_rad: float = 0.0, lift_right_rad: float = 0.0,
-                sink_cm: float = 0.0, n_frames: int = 144) -> DancePhrase:
+                sink_cm: float = 0.0, spread_rad: float = 0.0,
+                n_frames: int = 144) -> DancePhrase:
     """A held pose: the left leg bent by ``crouch_rad`` at hip and knee (foot kept flat), the
-    right thigh raised by ``lift_right_rad``; grounded so the lowest left-foot point is on the
-    floor, then sunk by ``sink_cm`` (a clip whose toes go under the floor)."""
+    right thigh raised by ``lift_right_rad``, both legs spread sideways by ``spread_rad`` (feet
+    flat); grounded so the lowest left-foot point is on the floor, then sunk by ``sink_cm``
+    (a clip whose toes go under the floor)."""
     sk = legged()
     rot = np.tile(quat.identity(), (n_frames, sk.n_joints, 1))
     rot[:, 2] = quat.about_axis("X", np.full(n_frames, -crouch_rad))
@@ -36,6 +38,10 @@ def pose_phrase(dance_id: str, *, crouch_rad: float = 0.0, lift_right_rad: float
     rot[:, 4] = quat.about_axis("X", np.full(n_frames, -crouch_rad))
     rot[:, 6] = quat.about_axis("X", np.full(n_frames, -lift_right_rad))
     rot[:, 7] = quat.about_axis("X", np.full(n_frames, lift_right_rad))
+    for hip, ankle, side in ((2, 4, 1.0), (6, 8, -1.0)):
+        spread = quat.about_axis("Z", np.full(n_frames, side * spread_rad))
+        rot[:, hip] = quat.mul(spread, rot[:, hip])
+        rot[:, ankle] = quat.mul(quat.inverse(spread), rot[:, ankle])
     root = np.tile([0.0, 90.0, 0.0], (n_frames, 1))
     motion = Motion(sk, 30.0, rot, root)
     points, owner = contacts.foot_positions(motion)
@@ -110,3 +116,19 @@ def test_a_stage_radius_keeps_a_walking_dancer_on_stage(radius_cm):
     step = np.diff(held.root_pos_cm[:, [0, 2]], axis=0)
     speed = np.linalg.norm(step, axis=1)
     assert speed.max() < 3.0
+
+
+def test_feet_planted_in_a_new_stance_do_not_slide_at_the_cut():
+    """Both feet planted on both sides but 2 x 12 cm apart: no pivot can match both, so the
+    feet stay locked through the blend and ease into the new stance slowly afterwards."""
+    lib = _lib(pose_phrase("narrow"), pose_phrase("wide", spread_rad=0.15))
+    ankles = [p.motion.fk()[0, [4, 8], 0] for p in lib.phrases]
+    assert np.ptp(ankles[1]) - np.ptp(ankles[0]) > 20.0  # the stance widens by > 20 cm
+    analysis, phrases = click_song([2, 2])
+    choreo = Choreography([Placement(0, "narrow", blend_s=0.4), Placement(1, "wide", blend_s=0.4)])
+    motion = render(choreo, analysis, phrases, lib)
+    points, _owner = contacts.foot_positions(motion)
+    speed = contacts.horizontal_speed(points, motion.fps)
+    assert speed.max() < 1.6 * 8.0 + 1.0  # the release speed (x smoothstep's peak slope)
+    final = motion.fk()[-1, [4, 8], 0]
+    assert np.ptp(final) == pytest.approx(np.ptp(ankles[1]), abs=1.0)  # the new stance is reached
