@@ -95,7 +95,7 @@ def test_blend_length_grows_with_the_pose_jump_within_a_beat():
     seg = plan_segments(Choreography([Placement(0, "d0", blend_s=0.3),
                                       Placement(1, "d1", blend_s=0.3)]),
                         analysis.beats_s, phrases, lib)[-1]
-    small, medium, huge = (blend_frames(seg, d, 30.0) for d in (1.0, 12.0, 500.0))
+    small, medium, huge = (blend_frames(seg, d, 30.0) for d in (1.0, 30.0, 500.0))
     assert small < medium < huge
     assert medium == round(0.3 * 30)
     assert huge == round(0.6 * 30)  # one beat at 100 BPM caps it

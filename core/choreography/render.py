@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from choreo_studio.core.phrases.segmentation import MusicPhrase
 
 
-POSE_REF_CM = 12.0
+POSE_REF_CM = 30.0
 BLEND_MIN_SCALE = 0.75
 BLEND_MAX_SCALE = 2.5
 MAX_STEER_DEG = 90.0
@@ -298,10 +298,11 @@ def _floor_lift(motion: Motion, fps: float) -> np.ndarray:
 def _pose_distance_cm(skeleton, rot_a: np.ndarray, root_a: np.ndarray, rot_b: np.ndarray,
                       root_b: np.ndarray, local_a: np.ndarray | None,
                       local_b: np.ndarray | None) -> float:
-    """Mean root-relative joint distance (cm) between two single poses."""
+    """The farthest any joint is apart (cm, root-relative) between two single poses: a hand
+    that has to cross the body needs the time, however still the rest is."""
     pa = _fk(skeleton, rot_a, root_a, local_a)[1]
     pb = _fk(skeleton, rot_b, root_b, local_b)[1]
-    return float(np.linalg.norm((pa - pa[:, :1]) - (pb - pb[:, :1]), axis=-1).mean())
+    return float(np.linalg.norm((pa - pa[:, :1]) - (pb - pb[:, :1]), axis=-1).max())
 
 
 def blend_frames(segment: WarpSegment, pose_distance_cm: float, fps: float) -> int:
