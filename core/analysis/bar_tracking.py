@@ -1,10 +1,17 @@
-"""Beats, tempo and tempo map from the joint bar-pointer decoder (see ``bar_tracking``).
+"""Joint tempo / meter / downbeat decoding: a bar-pointer model solved by Viterbi over the song.
 
-The onset envelope (all bands plus the kick/snare low bands) becomes the decoder's beat
-evidence; the decoder picks tempo, metrical level, meter and bar phase for the whole song at
-once. Each decoded beat is then refined to the nearby onset peak with sub-frame interpolation,
-and the tempo map is read off the beat times (a row wherever the local tempo moves away from
-the current row's), so ritardandi and tempo steps survive into the analysis.
+The idea of madmom's DBNDownBeatTrackingProcessor (Böck, Krebs & Widmer 2016), written here as
+an equivalent semi-Markov recursion so that it vectorises in numpy: a path is a sequence of
+beats, each with its beat period (the tempo) and its position in the bar, one sub-model per
+meter. Between beats the position advances by one; the period may drift by a few frames per
+beat (ritardando, accelerando) at a cost, or jump to any period at a larger cost (a tempo step).
+Every beat scores its onset evidence against the song's typical onset; a bar's first beat also
+scores the harmony and bass change across it. The best path over the whole song fixes tempo,
+metrical level, meter and bar phase together, so one weak bar cannot shift every later bar.
+
+Frames inside a beat are deterministic in a bar-pointer HMM, so only beat frames need a
+choice: the recursion runs over blocks of ``min period`` frames at once (no frame of a block
+depends on another), with back-pointers kept as one byte per (frame, period, bar position).
 """
 
 from __future__ import annotations
@@ -12,149 +19,228 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from choreo_studio.core.analysis import bar_tracking
-from choreo_studio.core.analysis.activations import Activations, compute_activations
-from choreo_studio.core.audio.spectral import Spectra
+from choreo_studio.core.analysis.activations import UPSAMPLE, Activations
 
-TRACKER_NAME = "choreo-barpointer-1"
-ONSET_LATENCY_S = 0.02  # flux peaks lead the sound's attack by about this much (calibrated)
-FORCED_BPM_RANGE = 1.08  # a tempo the user gives may drift by this factor either way
-HINT_OCTAVES = 0.25  # width of the tempo prior around a user's tempo hint
-TEMPO_MAP_TOLERANCE = 0.04  # a new tempo-map row when the local tempo moves this far
-TEMPO_MAP_BEATS = 7  # local tempo = median over this many beat periods (odd: a real one)
+MIN_BPM = 55.0
+MAX_BPM = 215.0
+PRIOR_BPM = 115.0  # centre of the log-normal tempo prior (beats per minute)
+PRIOR_OCTAVES = 0.9  # its width (std, octaves)
+PRIOR_PER_S = 0.5  # weight of the prior per second of music (so it is independent of the level)
+DRIFT_STEPS = 2  # the beat period may change by up to this many frames from one beat to the next
+DRIFT_COST = 30.0  # cost per beat of a period change: DRIFT_COST * |log(new / old)|
+JUMP_COST = 8.0  # cost of a tempo step to any period (a few per song at most)
+DOWNBEAT_WEIGHT = 0.6  # weight of the (standardised) downbeat cue at a bar's first beat
+ACCENT_WEIGHT = 1.0  # weight of the loudness accent (0..1) in that cue; harmony/bass change is
+# counted in standard deviations above its median (never below 0: silence is no evidence)
+CHANGE_SPREAD_FLOOR = 0.05  # ... but a song whose harmony barely moves has no such evidence
+ONSET_FLOOR = 0.05  # floor of the beat evidence (a beat in silence costs log(floor / BEAT_LEVEL))
+LOUDNESS_SHARE = 0.5  # beat evidence = onset x loudness accent: soft notes between beats are
+# onsets too (log flux hardly sees dynamics), but beats are where the loud sounds start
+BEAT_LEVEL = 0.3  # a metrical level earns its beats when its onsets reach this share of the
+# local loudest onset (geometric mean): off-beat hats fall below it, the beats above
+SKIP_COST_PER_S = 2.0  # a path that starts after the first sound (or ends before the last) pays
+# this per second left without beats: about what the beats it skips would have earned
+METER_PRIOR = {4: 0.0, 3: -0.3, 2: -0.5}  # log prior per song: ties go to 4, then 3
+_START, _JUMP = -128, 127
 
 
 @dataclass(frozen=True)
-class Decoded:
-    """The decoder's inputs and its best path per meter (best first)."""
+class Model:
+    """Scores the decoder reads: per-frame beat score, per-period costs and downbeat scores."""
 
-    activations: Activations
-    model: bar_tracking.Model
-    paths: list[bar_tracking.Path]
-
-
-def beat_envelope(spectra: Spectra) -> np.ndarray:
-    """Onset envelope for beat tracking: all bands plus the (kick/snare) low bands, unit-scaled."""
-    full = _unit(spectra.onset_env)
-    low = _unit(spectra.onset_env_low)
-    return (0.5 * full + low).astype(np.float64)
-
-
-def decode(
-    spectra: Spectra,
-    meters: tuple[int, ...],
-    bpm: float | None = None,
-    tempo_hint: float | None = None,
-) -> Decoded:
-    """Decode the song's beat paths for ``meters``; ``bpm`` forces a tempo, ``tempo_hint`` leans."""
-    act = compute_activations(spectra, beat_envelope(spectra))
-    scored = tuple(sorted({2, 3, 4, *meters}))  # the alternatives are scored in 2, 3 and 4
-    if bpm is not None:
-        model = bar_tracking.build_model(act, bpm / FORCED_BPM_RANGE, bpm * FORCED_BPM_RANGE,
-                                         prior_bpm=bpm, meters=scored)
-    elif tempo_hint is not None:
-        model = bar_tracking.build_model(act, prior_bpm=tempo_hint, prior_octaves=HINT_OCTAVES,
-                                         meters=scored)
-    else:
-        model = bar_tracking.build_model(act, meters=scored)
-    return Decoded(act, model, bar_tracking.decode(model, meters))
+    beat_score: np.ndarray  # float32 [frames] score of a beat at each frame
+    periods: np.ndarray  # int64 [P] beat periods (frames), ascending
+    period_cost: np.ndarray  # float32 [P] tempo prior per beat of each period
+    down_score: dict[int, np.ndarray]  # beats per bar -> float32 [P, frames] downbeat score
+    fps: float
+    first: int  # first and last frame with sound
+    last: int
+    start_by: int  # a path may start at frames <= start_by
+    end_from: int  # ... and end at frames >= end_from
 
 
-def beat_times(decoded: Decoded, frames: np.ndarray) -> np.ndarray:
-    """Beat times (s) of decoder frames, each refined to its onset peak."""
-    env = decoded.activations.beat
-    return _refine(env, np.asarray(frames, dtype=np.int64)) / decoded.activations.fps + (
-        ONSET_LATENCY_S
+@dataclass(frozen=True)
+class Path:
+    """One decoded beat sequence: frames, bar positions (0 = downbeat) and its total score."""
+
+    frames: np.ndarray  # int64 [B]
+    positions: np.ndarray  # int64 [B]
+    beats_per_bar: int
+    score: float
+
+
+def build_model(
+    act: Activations,
+    min_bpm: float = MIN_BPM,
+    max_bpm: float = MAX_BPM,
+    prior_bpm: float = PRIOR_BPM,
+    prior_octaves: float = PRIOR_OCTAVES,
+    meters: tuple[int, ...] = (2, 3, 4),
+) -> Model:
+    """The decoder's scores for ``act`` with beat periods between ``min_bpm`` and ``max_bpm``.
+
+    A downbeat's cue compares the bar before it with the bar after it (harmony and bass), so
+    each meter has its own: bars of 3 beats are compared over 3 beat periods.
+    """
+    fps = act.fps
+    lo = max(int(np.floor(fps * 60.0 / max_bpm)), 2)
+    hi = max(int(np.ceil(fps * 60.0 / min_bpm)), lo + 1)
+    periods = np.arange(lo, hi + 1, dtype=np.int64)
+    octaves = np.log2(fps * 60.0 / periods / prior_bpm) / prior_octaves
+    period_cost = -PRIOR_PER_S * (periods / fps) * 0.5 * octaves**2
+    beat = act.beat * (1.0 - LOUDNESS_SHARE + LOUDNESS_SHARE * act.accent)
+    beat_score = np.log((beat + ONSET_FLOOR) / (BEAT_LEVEL + ONSET_FLOOR))
+    accent = ACCENT_WEIGHT * act.accent
+    down = {}
+    for meter in sorted(set(meters)):
+        cue = np.empty((periods.size, beat.size), dtype=np.float32)
+        bar = np.round(meter * periods / UPSAMPLE)
+        for w in np.unique(bar):
+            change = act.change(int(w) * UPSAMPLE)
+            spread = max(float(change.std()), CHANGE_SPREAD_FLOOR)
+            cue[bar == w] = np.maximum((change - np.median(change)) / spread, 0.0) + accent
+        down[meter] = DOWNBEAT_WEIGHT * cue
+    active = np.flatnonzero(act.level > 0.1)
+    first = int(active[0]) if active.size else 0
+    last = int(active[-1]) if active.size else beat.size - 1
+    return Model(
+        beat_score=beat_score.astype(np.float32),
+        periods=periods,
+        period_cost=period_cost.astype(np.float32),
+        down_score=down,
+        fps=fps,
+        first=first,
+        last=last,
+        start_by=min(first + 4 * int(hi), beat.size - 1),
+        end_from=max(last - 4 * int(hi), 0),
     )
 
 
-def track(spectra: Spectra, tempo_bpm: float | None = None) -> tuple[float, np.ndarray]:
-    """(tempo in BPM, beat times in s) of the best path; ``tempo_bpm`` forces the tempo."""
-    if spectra.n_frames < 4 or not np.any(spectra.onset_env > 0):
-        return 0.0, np.zeros(0)
-    decoded = decode(spectra, (3, 4), bpm=tempo_bpm)
-    if not decoded.paths:
-        return 0.0, np.zeros(0)
-    beats_s = beat_times(decoded, decoded.paths[0].frames)
-    return global_tempo(beats_s), beats_s
+def decode(model: Model, meters: tuple[int, ...]) -> list[Path]:
+    """The best path of each meter (beats per bar), best first."""
+    layout = _Layout(meters)
+    periods = model.periods
+    n_p, n_s, n_t = periods.size, layout.n_states, model.beat_score.size
+    step = int(periods[0])
+    ring = int(periods[-1]) + step + 1
+    down = np.stack([model.down_score[m] for m in meters])  # [M, P, frames]
+    score = np.full((ring, n_p, n_s), -np.inf, dtype=np.float32)
+    best_over_p = np.full((ring, n_s), -np.inf, dtype=np.float32)
+    argbest_p = np.zeros((n_t, n_s), dtype=np.int16)
+    back = np.zeros((n_t, n_p, n_s), dtype=np.int8)
+    src, drift_cost = _drift_moves(periods)  # [P, D] source period index and cost per move
+    start = layout.prior[None, None, :]
+    ends = [(-np.inf, 0, 0, 0)] * len(meters)
+    for t0 in range(0, n_t, step):
+        tb = np.arange(t0, min(t0 + step, n_t))
+        rows = (tb[:, None] - periods[None, :]) % ring  # [B, P] frame of the previous beat
+        drift = score[rows[:, :, None, None], src[None, :, :, None],
+                      layout.pred[None, None, None, :]] + drift_cost[None, :, :, None]
+        choice = np.argmax(drift, axis=2)  # [B, P, S]
+        best = np.take_along_axis(drift, choice[:, :, None, :], axis=2)[:, :, 0, :]
+        code = (choice - DRIFT_STEPS).astype(np.int8)
+        jump = best_over_p[rows][:, :, layout.pred] - JUMP_COST
+        jumps = jump > best
+        best = np.where(jumps, jump, best)
+        code[jumps] = _JUMP
+        if tb[0] <= model.start_by:
+            late = SKIP_COST_PER_S * np.maximum(tb - model.first - periods[0], 0) / model.fps
+            opening_score = start - late[:, None, None].astype(np.float32)
+            opening = (opening_score > best) & (tb <= model.start_by)[:, None, None]
+            best = np.where(opening, opening_score, best)
+            code[opening] = _START
+        new = best + (model.beat_score[tb][:, None, None] + model.period_cost[None, :, None]
+                      + layout.is_down[None, None, :]
+                      * down[:, :, tb].transpose(2, 1, 0)[:, :, layout.meter_of])
+        slots = tb % ring
+        score[slots] = new
+        best_over_p[slots] = new.max(axis=1)
+        argbest_p[tb] = new.argmax(axis=1)
+        back[tb] = code
+        if tb[-1] >= model.end_from:
+            tail = tb >= model.end_from
+            early = SKIP_COST_PER_S * np.maximum(model.last - periods[0] - tb[tail], 0) / model.fps
+            ends = _update_ends(ends, new[tail] - early[:, None, None].astype(np.float32),
+                                tb[tail], layout)
+    paths = [
+        _backtrack(model, layout, back, argbest_p, end, meters[k])
+        for k, end in enumerate(ends)
+        if np.isfinite(end[0])
+    ]
+    return sorted(paths, key=lambda p: -p.score)
 
 
-def global_tempo(beats_s: np.ndarray) -> float:
-    """The song's main tempo (BPM): a line fit over the beats of a steady song, else the median
-    tempo over 8-beat spans (so tempo steps and ritardandi do not bias it)."""
-    if beats_s.size < 2:
-        return 0.0
-    periods = np.diff(beats_s)
-    typical = float(np.median(periods))
-    if np.mean(np.abs(periods / typical - 1.0) < TEMPO_MAP_TOLERANCE) >= 0.9:
-        return float(60.0 / np.polyfit(np.arange(beats_s.size), beats_s, 1)[0])
-    span = min(TEMPO_MAP_BEATS, beats_s.size - 1)
-    return float(60.0 * span / np.median(beats_s[span:] - beats_s[:-span]))
+def path_score(model: Model, frames: np.ndarray, positions: np.ndarray) -> float:
+    """Score of any beat sequence under the model (for metrical alternatives)."""
+    frames = np.clip(np.asarray(frames, dtype=np.int64), 0, model.beat_score.size - 1)
+    if frames.size < 2:
+        return float(model.beat_score[frames].sum()) if frames.size else -np.inf
+    gaps = np.diff(frames)
+    gaps = np.concatenate([[gaps[0]], gaps])
+    k = np.clip(np.searchsorted(model.periods, gaps), 0, model.periods.size - 1)
+    total = float(model.beat_score[frames].sum() + model.period_cost[k].sum())
+    size = int(np.asarray(positions).max()) + 1
+    total += METER_PRIOR.get(size, -1.0)
+    weight = np.where(np.asarray(positions) == 0, 1.0, -1.0 / max(size - 1, 1))
+    total += float((weight * model.down_score[size][k, frames]).sum())
+    change = DRIFT_COST * np.abs(np.log(gaps[1:] / np.maximum(gaps[:-1], 1)))
+    return total - float(np.minimum(change, JUMP_COST).sum())
 
 
-def tempo_map(beats_s: np.ndarray) -> np.ndarray:
-    """[rows, 2] (time_s, bpm): a row at the first beat and wherever the local tempo changes."""
-    if beats_s.size < 3:
-        bpm = global_tempo(beats_s)
-        return np.array([[float(beats_s[0]), bpm]]) if beats_s.size else np.zeros((0, 2))
-    periods = np.diff(beats_s)
-    half = TEMPO_MAP_BEATS // 2
-    local = np.array([np.median(periods[max(k - half, 0) : k + half + 1])
-                      for k in range(periods.size)])
-    rows = [[float(beats_s[0]), 60.0 / float(local[0])]]
-    for k in range(1, local.size):
-        if abs(60.0 / local[k] / rows[-1][1] - 1.0) > TEMPO_MAP_TOLERANCE:
-            rows.append([float(beats_s[k]), 60.0 / float(local[k])])
-    return np.round(np.asarray(rows), 4)
+class _Layout:
+    """The states of all meters side by side: bar position, its predecessor, downbeat flag."""
+
+    def __init__(self, meters: tuple[int, ...]) -> None:
+        self.meters = meters
+        self.meter_of = np.concatenate([[k] * m for k, m in enumerate(meters)]).astype(np.int64)
+        self.position = np.concatenate([np.arange(m) for m in meters]).astype(np.int64)
+        offset = np.concatenate([[0], np.cumsum(meters)[:-1]]).astype(np.int64)
+        size = np.asarray(meters, dtype=np.int64)
+        self.pred = offset[self.meter_of] + (self.position - 1) % size[self.meter_of]
+        # a bar's first beat scores +cue, the others -cue / (m - 1): the cue is zero-sum per bar,
+        # so only a contrast between the downbeat and the rest of its bar counts
+        self.is_down = np.where(self.position == 0, 1.0,
+                                -1.0 / np.maximum(size[self.meter_of] - 1, 1)).astype(np.float32)
+        self.prior = np.array([METER_PRIOR.get(meters[k], -1.0) for k in self.meter_of],
+                              dtype=np.float32)
+        self.n_states = int(self.pred.size)
 
 
-def autocorrelation(env: np.ndarray) -> np.ndarray:
-    """Unbiased-ish autocorrelation of a mean-removed envelope, normalised to 1 at lag 0."""
-    x = env - env.mean()
-    n = x.size
-    spec = np.fft.rfft(x, 2 * n)
-    acf = np.fft.irfft(spec * np.conj(spec))[:n]
-    acf /= np.maximum(n - np.arange(n), n // 4)
-    return acf / max(acf[0], 1e-12)
+def _drift_moves(periods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[P, D] source period index of each drift move into each period, and its cost."""
+    idx = np.arange(periods.size)[:, None] + np.arange(-DRIFT_STEPS, DRIFT_STEPS + 1)[None, :]
+    valid = (idx >= 0) & (idx < periods.size)
+    src = np.clip(idx, 0, periods.size - 1)
+    cost = -DRIFT_COST * np.abs(np.log(periods[src] / periods[:, None]))
+    return src, np.where(valid, cost, -np.inf).astype(np.float32)
 
 
-def pulse_strength(acf: np.ndarray, lag: float) -> float:
-    """How steady the pulse of period ``lag`` frames is: the envelope's autocorrelation at the
-    lag and its next three multiples (a real pulse repeats; a chance peak of speech does not)."""
-    return float(np.mean([max(_interp(acf, k * lag), 0.0) for k in (1, 2, 3, 4)]))
-
-
-def _refine(env: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """Move each beat to the strongest onset within ±1 frame, with sub-frame interpolation."""
-    out = frames.astype(np.float64)
-    for n, f in enumerate(frames):
-        lo, hi = max(f - 1, 1), min(f + 1, env.size - 2)
-        if hi < lo:
-            continue
-        peak = lo + int(np.argmax(env[lo : hi + 1]))
-        out[n] = _parabolic(env, peak) if env[peak] > 0 else float(f)
+def _update_ends(ends: list, new: np.ndarray, frames: np.ndarray, layout: _Layout) -> list:
+    """Keep, per meter, the best (score, frame, period index, state) a path may end in."""
+    out = list(ends)
+    for k in range(len(layout.meters)):
+        states = np.flatnonzero(layout.meter_of == k)
+        block = new[:, :, states]
+        flat = int(np.argmax(block))
+        b, p, s = np.unravel_index(flat, block.shape)
+        value = float(block[b, p, s])
+        if value > out[k][0]:
+            out[k] = (value, int(frames[b]), int(p), int(states[s]))
     return out
 
 
-def _parabolic(x: np.ndarray, i: int) -> float:
-    """Sub-sample position of the peak of ``x`` at integer ``i`` (three-point parabola)."""
-    i = int(i)
-    if i <= 0 or i >= x.size - 1:
-        return float(i)
-    a, b, c = x[i - 1], x[i], x[i + 1]
-    denom = a - 2 * b + c
-    if denom >= -1e-12:  # not a strict local maximum: keep the integer position
-        return float(i)
-    return float(i + np.clip(0.5 * (a - c) / denom, -0.5, 0.5))
-
-
-def _interp(x: np.ndarray, pos: float) -> float:
-    if pos >= x.size - 1:
-        return 0.0
-    i = int(pos)
-    return float(x[i] + (pos - i) * (x[i + 1] - x[i]))
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    scale = float(np.percentile(x, 99)) if x.size else 0.0
-    return x / scale if scale > 0 else x
+def _backtrack(model: Model, layout: _Layout, back: np.ndarray, argbest_p: np.ndarray,
+               end: tuple, beats_per_bar: int) -> Path:
+    score, t, p, s = end
+    frames, states = [t], [s]
+    while True:
+        code = int(back[t, p, s])
+        if code == _START:
+            break
+        prev_t, prev_s = t - int(model.periods[p]), int(layout.pred[s])
+        p = int(argbest_p[prev_t, prev_s]) if code == _JUMP else p + code
+        t, s = prev_t, prev_s
+        frames.append(t)
+        states.append(s)
+    positions = layout.position[np.asarray(states[::-1])]
+    return Path(np.asarray(frames[::-1], dtype=np.int64), positions, beats_per_bar, score)
