@@ -48,13 +48,15 @@ def decode(
 ) -> Decoded:
     """Decode the song's beat paths for ``meters``; ``bpm`` forces a tempo, ``tempo_hint`` leans."""
     act = compute_activations(spectra, beat_envelope(spectra))
+    scored = tuple(sorted({2, 3, 4, *meters}))  # the alternatives are scored in 2, 3 and 4
     if bpm is not None:
         model = bar_tracking.build_model(act, bpm / FORCED_BPM_RANGE, bpm * FORCED_BPM_RANGE,
-                                         prior_bpm=bpm)
+                                         prior_bpm=bpm, meters=scored)
     elif tempo_hint is not None:
-        model = bar_tracking.build_model(act, prior_bpm=tempo_hint, prior_octaves=HINT_OCTAVES)
+        model = bar_tracking.build_model(act, prior_bpm=tempo_hint, prior_octaves=HINT_OCTAVES,
+                                         meters=scored)
     else:
-        model = bar_tracking.build_model(act)
+        model = bar_tracking.build_model(act, meters=scored)
     return Decoded(act, model, bar_tracking.decode(model, meters))
 
 

@@ -104,12 +104,13 @@ def choose_grid(decoded: Decoded, spec: MeterSpec | None, clarity: float) -> Gri
 
 
 def is_duple(model: bar_tracking.Model, path: bar_tracking.Path) -> bool:
-    """True when beat 3 of the 4-beat bars is about as strong a bar line as beat 1."""
+    """True when beat 3 of the 4-beat bars is about as strong a bar line as beat 1 (cues of
+    2-beat bars: harmony and bass compared over two beats before and after)."""
     if path.frames.size < 8:
         return False
     period = float(np.median(np.diff(path.frames)))
     k = int(np.clip(np.searchsorted(model.periods, period), 0, model.periods.size - 1))
-    cue = model.down_score[k, path.frames]
+    cue = model.down_score[2][k, path.frames]
     level = [float(cue[path.positions == j].mean()) for j in range(4)]
     weak = 0.5 * (level[1] + level[3])
     return level[0] > weak and level[2] - weak >= DUPLE_SHARE * (level[0] - weak)
