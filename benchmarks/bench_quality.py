@@ -112,7 +112,9 @@ def dancer(folder: Path) -> dict:
     """The real dancer's own figures from a Tang folder's joint positions and its song."""
     data = json.loads((folder / "skeletons.json").read_text())
     config = json.loads((folder / "config.json").read_text())
-    pos = np.asarray(data["skeletons"], np.float64)
+    # the points are relative to the dancer's centre; the centre carries the travel
+    pos = (np.asarray(data["skeletons"], np.float64)
+           + np.asarray(data["center"], np.float64)[:, None, :])
     span = float(config["end_position"] - config["start_position"])
     scale = span / max(pos.shape[0], 1)  # the two clocks disagree by up to 2 %
     t0 = config["start_position"] / TANG_FPS
@@ -128,13 +130,13 @@ def dancer(folder: Path) -> dict:
     align = t0 + velocity_minima_beats(pos, TANG_FPS) * scale / TANG_FPS
     from choreo_studio.core.choreography.metrics import beat_align_score_aist
 
-    none = np.zeros(pos.shape[0], dtype=bool)
-    fig = motion_figures(pos, points, pos[:, :, :].mean(axis=1), TANG_FPS, [], floor)
-    skate = contacts.skating_cm_s(points, TANG_FPS, ~none, floor)
+    fig = motion_figures(pos, points, np.asarray(data["center"], np.float64), TANG_FPS, [],
+                         floor)
     return {"song": f"real {folder.name}", "beat_hit_rate": beat_hit_rate(kin, inside, 0.1),
             "beat_coverage": kin.size / max(inside.size, 1),
             "beat_align_score": beat_align_score_aist(align, inside),
-            "skating_inside_cm_s": skate, "peak_speed_inside_m_s": fig.peak_speed_inside_m_s,
+            "skating_inside_cm_s": fig.skating_inside_cm_s,
+            "peak_speed_inside_m_s": fig.peak_speed_inside_m_s,
             "root_drift_m": fig.root_drift_m}
 
 
