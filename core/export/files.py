@@ -1,7 +1,8 @@
 """The files a finished choreography is exported as, under the CLI's names, written as one set.
 
-``timeline.json``, ``timeline.csv``, ``dance.bvh`` and ``dance.glb`` (and the editor's
-``dance.mp4``) go into the output folder together through :mod:`export.output_set`. Here
+``timeline.json``, ``timeline.csv``, ``dance.bvh``, ``dance.glb`` (``dance.fbx`` through Blender
+when asked, the editor's ``dance.mp4``) and the per-dance clips (:mod:`export.clips`) go into the
+output folder together through :mod:`export.output_set`. Here
 rather than on the engine so that ``choreography`` never imports ``export``.
 """
 
