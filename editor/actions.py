@@ -24,6 +24,7 @@ class EditorState:
 
     ready: bool = False
     selected: int = -1
+    n_selected: int = 0
     n_phrases: int = 0
     playing: bool = False
     undo_text: str | None = None
@@ -46,7 +47,9 @@ READY = Rule("a choreography is open", lambda s: s.ready)
 HAS_PHRASES = Rule("the song has phrases", lambda s: s.n_phrases > 0)
 SELECTED = Rule("a phrase is selected", lambda s: s.ready and 0 <= s.selected < s.n_phrases)
 HAS_NEXT = Rule(
-    "the selected phrase has a next one", lambda s: s.ready and 0 <= s.selected < s.n_phrases - 1
+    "several phrases are selected, or the selected one has a next one",
+    lambda s: s.ready and 0 <= s.selected < s.n_phrases and (
+        s.n_selected > 1 or s.selected < s.n_phrases - 1),
 )
 CAN_UNDO = Rule("there is an edit to undo", lambda s: s.undo_text is not None)
 CAN_REDO = Rule("there is an edit to redo", lambda s: s.redo_text is not None)
@@ -114,7 +117,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("redo", "&Redo", "doc.undo_stack.redo", ("Ctrl+Shift+Z", "Ctrl+Y"), EDIT, 0,
       enabled=CAN_REDO, help="Redo (also Ctrl+Y)", label=_redo_label),
     A("lock", "Lock / unlock", "edits.toggle_lock", ("L",), EDIT, 1, 30, SELECTED,
-      help="Lock / unlock the selected phrase"),
+      help="Lock / unlock the selected phrases"),
+    A("lock_selected", "Lock", "edits.lock_selected", (), EDIT, 1, enabled=SELECTED),
+    A("unlock_selected", "Unlock", "edits.unlock_selected", (), EDIT, 1, enabled=SELECTED),
+    A("resolve_selected", "Re-solve selected", "edits.resolve_selected", ("Shift+R",), EDIT, 1,
+      enabled=SELECTED, help="Re-solve only the selected phrases"),
+    A("clear", "Clear selected (unlock, re-solve)", "edits.clear_selected", ("Delete",), EDIT,
+      1, enabled=SELECTED, help="Clear the selected phrases: unlock and let the model choose"),
     A("mirror", "Mirror dance", "edits.toggle_mirror", ("Shift+M",), EDIT, 1, enabled=SELECTED,
       help="Mirror the selected dance left/right"),
     A("same", "Same as section", "edits.same_as_section", ("S",), EDIT, 1, 33, SELECTED,
@@ -132,9 +141,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("split", "Split phrase at playhead", "edits.split_at_playhead", ("Ctrl+B",), EDIT, 3,
       enabled=READY, help="Split the phrase at the playhead (on a downbeat)"),
     A("merge", "Merge with next phrase", "edits.merge_with_next", ("Ctrl+J",), EDIT, 3,
-      enabled=HAS_NEXT, help="Merge the selected phrase with the next"),
+      enabled=HAS_NEXT, help="Merge the selected phrases (or the selected one and the next)"),
     # -- playback
-    A("play", "Play / Pause", "transport.toggle", ("Space",), PLAY, 0, 20,
+    A("play", "Play / Pause", "toggle_play", ("Space",), PLAY, 0, 20,
       help="Play / pause", label=lambda s: "Pause" if s.playing else "Play"),
     A("loop", "Loop selected phrase", "toggle_loop", ("Ctrl+L",), PLAY, 0, 21, checkable=True,
       help="Loop the selected phrase"),
@@ -144,6 +153,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
       args=(-1,), help="Select the previous phrase"),
     A("next", "Next phrase", "step_selection", ("Right",), PLAY, 1, enabled=HAS_PHRASES,
       args=(1,), help="Select the next phrase"),
+    A("home", "Go to start", "go_to_end", ("Home",), PLAY, 1, enabled=HAS_PHRASES, args=(0,),
+      help="Playhead to the start, first phrase selected"),
+    A("end", "Go to end", "go_to_end", ("End",), PLAY, 1, enabled=HAS_PHRASES, args=(-1,),
+      help="Playhead to the last phrase, last phrase selected"),
     # -- tempo
     A("tap", "Tap tempo", "edits.tap_tempo", ("T",), TEMPO, 0, enabled=READY, help="Tap tempo"),
     A("downbeat", "Set first downbeat at playhead", "edits.set_first_downbeat", ("D",), TEMPO,

@@ -35,6 +35,7 @@ class Document(QObject):
         self.segmentation: Segmentation | None = None
         self.choreography: Choreography | None = None
         self.selected = -1
+        self.extra_selected: frozenset[int] = frozenset()
         self.project_path: str = ""
 
     # -- reads ----------------------------------------------------------------------------
@@ -45,6 +46,14 @@ class Document(QObject):
     @property
     def analysis(self) -> MusicAnalysis | None:
         return self.segmentation.analysis if self.segmentation is not None else None
+
+    @property
+    def selection(self) -> list[int]:
+        """Every selected phrase in order (the current one plus Shift/Ctrl additions)."""
+        if self.selected < 0:
+            return []
+        n = len(self.phrases)
+        return sorted({self.selected, *(i for i in self.extra_selected if 0 <= i < n)})
 
     @property
     def ready(self) -> bool:
@@ -69,6 +78,7 @@ class Document(QObject):
         self.segmentation = None
         self.choreography = None
         self.selected = -1
+        self.extra_selected = frozenset()
         self.project_path = ""
 
     def set_audio(self, audio: Audio, song_path: str) -> None:
@@ -82,6 +92,7 @@ class Document(QObject):
         self.choreography = segmentation.choreography
         if self.selected >= len(segmentation.phrases):
             self.selected = len(segmentation.phrases) - 1
+        self.extra_selected = frozenset()
         self.segmentation_changed.emit()
         self.choreography_changed.emit()
         self.selection_changed.emit(self.selected)
@@ -96,9 +107,24 @@ class Document(QObject):
         self.segmentation = self.segmentation.with_choreography(choreography)
         self.choreography_changed.emit()
 
-    def select(self, index: int) -> None:
+    def select(self, index: int, mode: str = "") -> None:
+        """Select phrase ``index`` alone, or with ``mode`` "range" (Shift: every phrase from
+        the current one to it) or "toggle" (Ctrl: add or drop it)."""
         n = len(self.phrases)
         index = -1 if n == 0 else min(max(index, 0), n - 1)
-        if index != self.selected:
-            self.selected = index
+        before = (self.selected, self.extra_selected)
+        if mode == "range" and self.selected >= 0 and index >= 0:
+            lo, hi = sorted((self.selected, index))
+            self.extra_selected = frozenset(range(lo, hi + 1)) - {index}
+        elif mode == "toggle" and self.selected >= 0 and index >= 0:
+            chosen = set(self.selection) ^ {index}
+            if not chosen:
+                return
+            if index not in chosen:
+                index = max(chosen)
+            self.extra_selected = frozenset(chosen - {index})
+        else:
+            self.extra_selected = frozenset()
+        self.selected = index
+        if (self.selected, self.extra_selected) != before:
             self.selection_changed.emit(index)

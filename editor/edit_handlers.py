@@ -15,8 +15,9 @@ from typing import Any, Protocol
 
 from choreo_studio.editor import session_ops as ops
 from choreo_studio.editor.document import Document, Segmentation
-from choreo_studio.editor.prompter import Prompter
+from choreo_studio.editor.prompter import NO, YES, Prompter
 from choreo_studio.editor.tempo_tools import TapTempo
+from choreo_studio.editor.time_format import where
 from choreo_studio.editor.undo_commands import SetChoreographyCommand, SetSegmentationCommand
 
 EDIT_JOB = "edit"
@@ -89,12 +90,56 @@ class EditHandlers:
         self._push_choreography(after, f"Swap phrase {t + 1} to {name}", select=t)
 
     def toggle_lock(self) -> None:
-        """Lock or unlock the selected phrase's dance."""
-        t = self._doc.selected
-        p = self._doc.choreography[t]
-        after = self._doc.choreography.with_placement(p.with_changes(locked=not p.locked))
-        verb = "Unlock" if p.locked else "Lock"
-        self._push_choreography(after, f"{verb} phrase {t + 1}", select=t)
+        """Lock every selected phrase (unlock them when all are locked already)."""
+        chosen, chor = self._doc.selection, self._doc.choreography
+        lock = not all(chor[t].locked for t in chosen)
+        self._set_locks(chosen, lock)
+
+    def lock_selected(self) -> None:
+        """Lock every selected phrase's dance."""
+        self._set_locks(self._doc.selection, True)
+
+    def unlock_selected(self) -> None:
+        """Unlock every selected phrase's dance."""
+        self._set_locks(self._doc.selection, False)
+
+    def _set_locks(self, chosen: list[int], lock: bool) -> None:
+        after = self._doc.choreography
+        for t in chosen:
+            after = after.with_placement(after[t].with_changes(locked=lock))
+        verb = "Lock" if lock else "Unlock"
+        self._push_choreography(after, f"{verb} {_phrases_text(chosen)}",
+                                select=self._doc.selected)
+
+    def resolve_selected(self) -> None:
+        """Re-decode only the selected unlocked phrases, every other placement held."""
+        self._solve_phrases(self._doc.selection, unlock=False)
+
+    def clear_selected(self) -> None:
+        """Drop the user's choices on the selected phrases: unlock them and let the model
+        choose their dances again (the other phrases are held)."""
+        self._solve_phrases(self._doc.selection, unlock=True)
+
+    def _solve_phrases(self, chosen: list[int], *, unlock: bool) -> None:
+        doc, engine = self._doc, self._host.engine
+        seg, chor = doc.segmentation, doc.choreography
+        if unlock:
+            for t in chosen:
+                chor = chor.with_placement(chor[t].with_changes(locked=False))
+        elif all(chor[t].locked for t in chosen):
+            self._host.say("the selected phrases are locked — unlock them (L) to re-solve")
+            return
+        original = doc.choreography
+        text = f"{'Clear' if unlock else 'Re-solve'} {_phrases_text(chosen)}"
+
+        def done(after) -> None:
+            if self._doc.choreography is original:
+                self._push_choreography(after, text, select=self._doc.selected)
+            else:
+                self._host.say(f"{text}: edited meanwhile — try again", 5000)
+
+        self._host.run_job(text, EDIT_JOB,
+                           lambda p: ops.solve_phrases(engine, seg, chor, chosen, p), done)
 
     def toggle_mirror(self) -> None:
         """Mirror the selected phrase's dance left/right."""
@@ -166,96 +211,150 @@ class EditHandlers:
             done,
         )
 
-    # -- structure edits (re-segment, re-solve only what changed) -------------------------
-    def _resegment(self, text: str, make: Callable) -> None:
-        """Run ``make(progress) -> Segmentation`` in a worker, then push it as one command."""
+    # -- structure edits (local: only the phrases they touch are re-scored and re-solved) ---
+    def _recut(self, label: str, make: Callable, describe: Callable[[Segmentation], str]
+               ) -> None:
+        """Run ``make(progress) -> Segmentation`` in a worker, then push it as one command
+        whose History text is ``describe(after)`` (a no-op result pushes nothing)."""
         before = self._doc.segmentation
 
         def done(after: Segmentation) -> None:
-            if self._doc.segmentation is before:
-                self._doc.undo_stack.push(SetSegmentationCommand(self._doc, before, after, text))
-            else:
+            if self._doc.segmentation is not before:
                 self._host.show_boundaries()
-                self._host.say(f"{text}: the song changed meanwhile — try again", 5000)
+                self._host.say(f"{label}: the song changed meanwhile — try again", 5000)
+                return
+            if after is before:
+                self._host.show_boundaries()
+                self._host.say(f"{label}: nothing changed", 3000)
+                return
+            text = describe(after) + _flag_note(after)
+            self._doc.undo_stack.push(SetSegmentationCommand(self._doc, before, after, text))
+            if after.flagged:
+                self._host.say(_flag_warning(after), 10000)
 
         def failed(message: str) -> None:
             self._host.show_boundaries()
             self._host.show_error(message)
 
         self._host.run_job(
-            text, EDIT_JOB, make, done, on_error=failed, on_cancel=self._host.show_boundaries
+            label, EDIT_JOB, make, done, on_error=failed, on_cancel=self._host.show_boundaries
         )
 
     def move_boundary(self, index: int, to_s: float) -> None:
-        """A dragged boundary (the start of phrase ``index``) was dropped at ``to_s``."""
+        """A dragged boundary (the start of phrase ``index``) was dropped near ``to_s``: it
+        alone moves, to the nearest downbeat between its neighbours' other ends."""
         doc = self._doc
         if not 0 < index < len(doc.phrases):
             return
-        from_s = doc.phrases[index].start_s
-        if abs(from_s - to_s) < 1e-3:
-            return
         seg, engine = doc.segmentation, self._host.engine
-        self._resegment(
-            f"Move boundary {index}",
-            lambda p: ops.resegment(engine, seg, seg.constraints.move(from_s, to_s), p),
-        )
+        from_s, n = doc.phrases[index].start_s, len(doc.phrases)
+
+        def describe(after: Segmentation) -> str:
+            to = after.phrases[index].start_s
+            return (f"Move boundary {index}|{index + 1} from {where(seg.analysis, from_s)} to "
+                    f"{where(seg.analysis, to)}" + ("" if len(after.phrases) == n else
+                                                    f" ({n} → {len(after.phrases)} phrases)"))
+
+        self._recut(f"Move boundary {index}",
+                    lambda p: ops.move_boundary(engine, seg, index, to_s, p), describe)
 
     def split_at_playhead(self) -> None:
-        """Add a boundary at the downbeat nearest the playhead."""
+        """Add exactly one boundary, at the downbeat nearest the playhead inside its phrase."""
         doc = self._doc
-        at = self._host.snap_to_downbeat(self._host.playhead_s())
-        t = doc.phrase_at(at)
-        if t < 0 or abs(doc.phrases[t].start_s - at) < 1e-3:
-            self._host.say("move the playhead inside a phrase to split it")
-            return
+        at = self._host.playhead_s()
         seg, engine = doc.segmentation, self._host.engine
-        self._resegment(
-            f"Split phrase {t + 1}",
-            lambda p: ops.resegment(engine, seg, seg.constraints.pin(at), p),
-        )
+        t, n = ops.session.phrase_index_at(seg, at), len(doc.phrases)
+
+        def describe(after: Segmentation) -> str:
+            cut = after.phrases[t + 1].start_s
+            return (f"Split phrase {t + 1} at {where(seg.analysis, cut)}: "
+                    f"{n} → {len(after.phrases)} phrases")
+
+        self._recut(f"Split phrase {t + 1}", lambda p: ops.split(engine, seg, at, p), describe)
 
     def merge_with_next(self) -> None:
-        """Remove the boundary between the selected phrase and the next."""
-        doc, t = self._doc, self._doc.selected
-        at = doc.phrases[t + 1].start_s
-        seg, engine = doc.segmentation, self._host.engine
-        self._resegment(
-            f"Merge phrases {t + 1}–{t + 2}",
-            lambda p: ops.resegment(engine, seg, seg.constraints.remove(at), p),
+        """Join the selected phrases (several adjacent ones), or the selected one and the next."""
+        doc = self._doc
+        chosen = doc.selection
+        if len(chosen) > 1 and chosen != list(range(chosen[0], chosen[-1] + 1)):
+            self._host.say("merge joins adjacent phrases — select a run with Shift+click")
+            return
+        first, last = (chosen[0], chosen[-1]) if len(chosen) > 1 else (doc.selected,
+                                                                     doc.selected + 1)
+        if last >= len(doc.phrases):
+            self._host.say("the last phrase has no next one to merge with")
+            return
+        seg, engine, n = doc.segmentation, self._host.engine, len(doc.phrases)
+        self._recut(
+            f"Merge phrases {first + 1}–{last + 1}",
+            lambda p: ops.merge(engine, seg, first, last, p),
+            lambda after: f"Merge phrases {first + 1}–{last + 1}: {n} → "
+                          f"{len(after.phrases)} phrases",
         )
 
-    # -- tempo tools ----------------------------------------------------------------------
+    # -- tempo tools (they rebuild the cut: asked first) ------------------------------------
     def tap_tempo(self) -> None:
-        """Ask for a tapped tempo; an accepted one re-times the song."""
+        """Ask for a tapped tempo; an accepted, different one re-times the song."""
         dialog = TapTempo(self._doc.analysis.tempo_bpm, self._host)
         if self._host.prompter.run_dialog(dialog):
             self.set_tempo(dialog.bpm)
 
-    def set_tempo(self, bpm: float) -> None:
-        """Re-time the beat grid to ``bpm``."""
+    def _retime(self, label: str, what: str, **change: Any) -> None:
+        """Re-track the grid under ``change`` after saying what it rebuilds; nothing at all
+        when the grid would stay as it is."""
         doc, engine = self._doc, self._host.engine
         seg, audio = doc.segmentation, doc.audio
-        self._resegment(
-            f"Set tempo {bpm:.1f} BPM", lambda p: ops.retime(engine, seg, audio, p, tempo_bpm=bpm)
-        )
+        if ops.retime_unchanged(seg, **change):
+            self._host.say(f"{label}: unchanged — nothing re-analysed", 4000)
+            return
+        pins = len(seg.constraints.pinned_s)
+        kept = (f" Your {pins} pinned boundar{'y' if pins == 1 else 'ies'} stay where "
+                "they still fall on a bar line of the new grid." if pins else "")
+        question = (f"{what} re-tracks the beats and re-cuts the whole song into phrases; "
+                    f"phrases whose span changes get new dances (locked ones keep theirs and "
+                    f"are flagged).{kept} Continue?")
+        if self._host.prompter.ask(label, question, (YES, NO)) != YES:
+            self._host.say(f"{label}: not applied", 3000)
+            return
+        n = len(seg.phrases)
+        self._recut(label, lambda p: ops.retime(engine, seg, audio, p, **change),
+                    lambda after: f"{label}: {n} → {len(after.phrases)} phrases")
+
+    def set_tempo(self, bpm: float) -> None:
+        """Re-time the beat grid to ``bpm``."""
+        self._retime(f"Set tempo {bpm:.1f} BPM", f"Setting the tempo to {bpm:.1f} BPM",
+                     tempo_bpm=bpm)
 
     def set_first_downbeat(self) -> None:
         """Make the beat at the playhead the first downbeat."""
-        doc, engine = self._doc, self._host.engine
         at = self._host.playhead_s()
-        seg, audio = doc.segmentation, doc.audio
-        self._resegment(
-            f"First downbeat at {at:.2f} s",
-            lambda p: ops.retime(engine, seg, audio, p, first_downbeat_s=at),
-        )
+        self._retime(f"First downbeat at {where(self._doc.analysis, at)}",
+                     "Moving the bar lines", first_downbeat_s=at)
 
     def set_meter(self, beats_per_bar: int) -> None:
         """Re-count the bars with ``beats_per_bar`` beats."""
-        doc, engine = self._doc, self._host.engine
-        if beats_per_bar == doc.analysis.beats_per_bar:
-            return
-        seg, audio = doc.segmentation, doc.audio
-        self._resegment(
-            f"Meter {beats_per_bar}/4",
-            lambda p: ops.retime(engine, seg, audio, p, beats_per_bar=beats_per_bar),
-        )
+        self._retime(f"Meter {beats_per_bar}/4", f"Counting {beats_per_bar} beats per bar",
+                     beats_per_bar=beats_per_bar)
+
+
+def _flag_note(after: Segmentation) -> str:
+    """The History suffix naming locked phrases whose span changed."""
+    if not after.flagged:
+        return ""
+    return " · locked " + ", ".join(str(t + 1) for t in after.flagged) + " changed span"
+
+
+def _flag_warning(after: Segmentation) -> str:
+    """What the status bar says about locked phrases whose span changed."""
+    names = ", ".join(str(t + 1) for t in after.flagged)
+    return (f"locked phrase{'s' if len(after.flagged) > 1 else ''} {names} changed span: the "
+            "dance was kept but may no longer fit — check it, or unlock and re-solve")
+
+
+def _phrases_text(chosen: list[int]) -> str:
+    """"phrase 4", "phrases 4–6" or "phrases 2, 5, 9" (as the user numbers them)."""
+    if len(chosen) == 1:
+        return f"phrase {chosen[0] + 1}"
+    if chosen == list(range(chosen[0], chosen[-1] + 1)):
+        return f"phrases {chosen[0] + 1}–{chosen[-1] + 1}"
+    return "phrases " + ", ".join(str(t + 1) for t in chosen)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from choreo_studio.editor.style import style_color
 from choreo_studio.editor.tables import RowListModel, set_up_row_table
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QMimeData, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QComboBox,
@@ -31,8 +31,25 @@ USED_COLUMN = 5
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
+DANCE_MIME = "application/x-choreo-dance-id"
+"""The drag payload of a library row: the dance id as UTF-8 (the timeline accepts it)."""
+
+
 class LibraryModel(RowListModel):
     """The library's phrases as table rows; ``UserRole`` of any cell is the phrase id."""
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        return super().flags(index) | Qt.ItemFlag.ItemIsDragEnabled
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt API
+        return [DANCE_MIME]
+
+    def mimeData(self, indexes) -> QMimeData:  # noqa: N802 - Qt API
+        """The dragged row's dance id, for a drop onto a timeline phrase."""
+        data = QMimeData()
+        if indexes:
+            data.setData(DANCE_MIME, self.rows[indexes[0].row()].id.encode("utf-8"))
+        return data
 
     def __init__(self) -> None:
         super().__init__(COLUMNS)
@@ -119,6 +136,8 @@ class LibraryBrowser(QWidget):
         self.table = QTableView()
         set_up_row_table(self.table, self.proxy)
         self.table.setSortingEnabled(True)
+        self.table.setDragEnabled(True)
+        self.table.setDragDropMode(QTableView.DragDropMode.DragOnly)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)

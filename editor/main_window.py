@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from choreo_studio.core.clock import format_clock
+from choreo_studio.core.project import session
 from choreo_studio.editor import session_ops as ops
 from choreo_studio.editor.actions import ActionSet, EditorState
 from choreo_studio.editor.autosave import Autosaver
@@ -26,6 +26,7 @@ from choreo_studio.editor.prompter import Prompter, QtPrompter
 from choreo_studio.editor.shortcuts import shortcut_sheet_html
 from choreo_studio.editor.skeleton_view import make_skeleton_view
 from choreo_studio.editor.suggestions_panel import SuggestionsPanel
+from choreo_studio.editor.time_format import bar_beat, mmss, where
 from choreo_studio.editor.timeline_view import Block, TimelineView
 from choreo_studio.editor.transport import Transport
 from choreo_studio.editor.waveform_view import WaveformView, WavePyramid
@@ -36,7 +37,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
-    QSplitter,
+    QMenu,
     QToolBar,
     QUndoView,
     QVBoxLayout,
@@ -76,6 +77,9 @@ class MainWindow(QMainWindow):
         self.last_metrics = None
         self._last_error = ""
         self._render_generation = 0
+        self.auditioning: tuple[int, str, float] | None = None
+        """(phrase, dance name, where the user was) while a suggestion loops."""
+        self.context_menu: QMenu | None = None
         self.edits = EditHandlers(self)
         self.files = FileHandler(self)
         self.autosaver = Autosaver(
@@ -115,15 +119,20 @@ class MainWindow(QMainWindow):
         right_layout.setContentsMargins(4, 4, 4, 0)
         right_layout.addWidget(self.inspector)
         right_layout.addWidget(self.suggestions, 1)
-        lower = QSplitter(Qt.Orientation.Horizontal)
-        lower.addWidget(self.skeleton)
-        lower.addWidget(right)
-        lower.setSizes([520, 880])
-        central = QSplitter(Qt.Orientation.Vertical)
-        central.addWidget(song_area)
-        central.addWidget(lower)
-        central.setSizes([380, 480])
-        self.setCentralWidget(central)
+        self.setCentralWidget(song_area)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.skeleton_dock = self._dock("3D view", "skeleton_dock", self.skeleton,
+                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.suggestions_dock = self._dock("Suggestions", "suggestions_dock", right,
+                                           Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.splitDockWidget(self.skeleton_dock, self.suggestions_dock,
+                             Qt.Orientation.Horizontal)
+        self.resizeDocks([self.skeleton_dock, self.suggestions_dock], [560, 700],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.skeleton_dock], [470], Qt.Orientation.Vertical)
+        self.suggestions.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.audition_label = QLabel("")
+        self.audition_label.setStyleSheet("color: #ffd23f; font-weight: bold")
 
         dock = QDockWidget("Library", self)
         dock.setObjectName("library_dock")
@@ -141,6 +150,18 @@ class MainWindow(QMainWindow):
         dock.raise_()
         self.history_dock = history
 
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea
+              ) -> QDockWidget:
+        """``widget`` in a movable, floatable (detachable) dock named ``name``."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
     def action(self, action_id: str) -> QAction:
         """The QAction declared as ``action_id`` in :data:`editor.actions.ACTIONS`."""
         return self.action_set[action_id]
@@ -152,15 +173,16 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(
             lambda: self.files.fill_recent_menu(self.recent_menu)
         )
-        menus["&View"].addActions(
-            [self.library_dock.toggleViewAction(), self.history_dock.toggleViewAction()]
-        )
+        menus["&View"].addActions([dock.toggleViewAction() for dock in (
+            self.library_dock, self.history_dock, self.skeleton_dock, self.suggestions_dock)])
         tools = QToolBar("Transport")
         tools.setObjectName("transport_toolbar")
         self.action_set.fill_toolbar(tools)
         self.time_label = QLabel("0:00.0 / 0:00.0")
-        self.time_label.setMinimumWidth(130)
+        self.time_label.setMinimumWidth(190)
+        self.time_label.setToolTip("bar:beat · m:ss of the playhead / the song's length")
         tools.addWidget(self.time_label)
+        tools.addWidget(self.audition_label)
         self.song_label = QLabel("")
         tools.addWidget(self.song_label)
         self.addToolBar(tools)
@@ -190,6 +212,9 @@ class MainWindow(QMainWindow):
         self.waveform.boundary_moved.connect(lambda i, t: run("move_boundary", i, t))
         self.timeline.phrase_clicked.connect(self.doc.select)
         self.timeline.phrase_activated.connect(lambda i: run("audition_phrase", i))
+        self.timeline.context_requested.connect(self._block_menu)
+        self.timeline.dance_dropped.connect(self.drop_dance)
+        self.suggestions.table.customContextMenuRequested.connect(self._suggestion_menu)
         self.suggestions.audition_requested.connect(self.audition_suggestion)
         self.suggestions.swap_requested.connect(lambda row: run("swap", row))
         self.suggestions.k_changed.connect(self._on_k_changed)
@@ -204,6 +229,7 @@ class MainWindow(QMainWindow):
         return EditorState(
             ready=doc.ready,
             selected=doc.selected,
+            n_selected=len(doc.selection),
             n_phrases=len(doc.phrases),
             playing=self.transport.playing,
             undo_text=stack.undoText() if stack.canUndo() else None,
@@ -284,6 +310,7 @@ class MainWindow(QMainWindow):
         self.transport.stop()
         self.doc.clear()
         self.engine = None
+        self.stop_audition(resume=False)
         self.suggestions.clear()
         self.timeline.set_blocks([])
         self.doc.set_audio(audio, path)
@@ -324,6 +351,7 @@ class MainWindow(QMainWindow):
         self.waveform.set_grid(a.beats_s, a.downbeats, a.sections)
         self.waveform.set_phrase_starts([p.start_s for p in seg.phrases])
         self.transport.set_beats(a.beats_s, a.downbeats)
+        self.timeline.set_bars(a.beats_s[a.downbeats[a.downbeats < a.beats_s.size]])
         for beats in (2, 3, 4, 6):
             self.action(f"meter_{beats}").setChecked(beats == a.beats_per_bar)
         self.song_label.setText(
@@ -345,23 +373,24 @@ class MainWindow(QMainWindow):
     def _refresh_blocks(self) -> None:
         seg, chor = self.doc.segmentation, self.doc.choreography
         parts = ops.score_parts(self.engine, seg, chor)
+        variants: dict[str, dict[str, int]] = {}
         blocks = []
         for phrase, placement, part in zip(seg.phrases, chor.placements, parts, strict=True):
             dance = self.engine.dance(placement.dance_id)
-            blocks.append(
-                Block(
-                    phrase.start_s,
-                    phrase.end_s,
-                    (short_name(dance.name) if dance else placement.dance_id)
-                    + (" ⇋" if placement.mirror else ""),
-                    dance.style if dance else "?",
-                    placement.locked,
-                    part.music_fit,
-                    phrase.section_label,
-                )
-            )
+            style = dance.style if dance else "?"
+            of_style = variants.setdefault(style, {})
+            variant = of_style.setdefault(placement.dance_id, len(of_style))
+            name = dance.name if dance else placement.dance_id
+            mirror = " ⇋" if placement.mirror else ""
+            flagged = phrase.index in seg.flagged
+            blocks.append(Block(
+                phrase.start_s, phrase.end_s, name + mirror, style, placement.locked,
+                part.music_fit, phrase.section_label, short=short_name(name) + mirror,
+                variant=variant, flagged=flagged,
+                description=block_description(phrase, placement, dance, part, seg.analysis,
+                                              flagged)))
         self.timeline.set_blocks(blocks)
-        self.timeline.set_selected(self.doc.selected)
+        self.timeline.set_selected(self.doc.selected, self.doc.selection)
 
     def _refresh_suggestions(self) -> None:
         t = self.doc.selected
@@ -377,12 +406,12 @@ class MainWindow(QMainWindow):
         lock = " (locked)" if self.doc.choreography[t].locked else ""
         self.suggestions.set_rows(
             f"Phrase {t + 1}{lock} · {phrase.section_label} · {phrase.n_bars} bars · "
-            f"{phrase.start_s:.1f}–{phrase.end_s:.1f} s",
+            f"{where(self.doc.analysis, phrase.start_s)} – {mmss(phrase.end_s)}",
             rows,
         )
 
     def _on_selection(self, index: int) -> None:
-        self.timeline.set_selected(index)
+        self.timeline.set_selected(index, self.doc.selection)
         if index >= 0 and self.doc.phrases:
             p = self.doc.phrases[index]
             self.waveform.set_selection((p.start_s, p.end_s))
@@ -400,8 +429,9 @@ class MainWindow(QMainWindow):
             self.waveform.ensure_visible(position_s)
         self.skeleton.set_time(position_s)
         self.timeline.set_playing(self.doc.phrase_at(position_s))
-        self.time_label.setText(f"{format_clock(position_s, 1)} / "
-                                f"{format_clock(self.transport.duration_s, 1)}")
+        bb = bar_beat(self.doc.analysis, position_s)
+        self.time_label.setText((f"bar {bb} · " if bb else "") + f"{mmss(position_s)} / "
+                                f"{mmss(self.transport.duration_s)}")
 
     def _on_k_changed(self, k: int) -> None:
         self.settings.setValue("top_k", k)
@@ -447,27 +477,33 @@ class MainWindow(QMainWindow):
             self.action_set.run("audition_dance", rows[row].dance_id)
 
     def audition_dance(self, dance_id: str) -> None:
-        """Play the selected phrase of the song with ``dance_id`` on the skeleton.
+        """Audition ``dance_id`` on the selected phrase in context, looping until stopped.
 
-        The phrase starts playing at once; its beat-warped preview is rendered in a worker
-        and replaces the skeleton's motion when ready. The full dance comes back afterwards.
+        Playback starts at once from one bar before the phrase (the previous placement and
+        the transition into the candidate are danced); the beat-warped preview replaces the
+        skeleton's motion when ready. Space (or any audition's end) goes back to where the
+        user was and resumes; the full dance comes back then.
         """
         t = self.doc.selected
-        p = self.doc.phrases[t]
         seg, chor, engine = self.doc.segmentation, self.doc.choreography, self.engine
+        start_s, end_s = session.audition_span(seg, t)
+        dance = engine.dance(dance_id)
+        resume = self.auditioning[2] if self.auditioning else self.transport.position_s()
+        self.auditioning = (t, dance.name if dance else dance_id, resume)
         self._render_generation += 1
         generation = self._render_generation
-        self.transport.audition(p.start_s, p.end_s)
+        self.waveform.set_loop_region((start_s, end_s))
+        self.transport.set_loop((start_s, end_s))
+        self.transport.seek(start_s)
+        self.transport.play()
+        self.audition_label.setText(f"  ▶ auditioning {t + 1}: {short_name(self.auditioning[1])}"
+                                    " (looping — Space returns)")
 
         def show(scene) -> None:
             if generation == self._render_generation:
                 positions, parents, fps = scene
-                self.skeleton.set_motion(positions, parents, fps, start_s=p.start_s)
+                self.skeleton.set_motion(positions, parents, fps, start_s=start_s)
                 self.skeleton.set_time(self.transport.position_s())
-
-        def restore() -> None:
-            if generation == self._render_generation:
-                self._start_render()
 
         self.jobs.start(
             "Audition",
@@ -476,8 +512,29 @@ class MainWindow(QMainWindow):
             on_done=show,
             on_error=self.show_error,
         )
-        # Bound to self so a pending restore dies with the window instead of firing after it.
-        QTimer.singleShot(max(1000, int(1000 * (p.end_s - p.start_s)) + 300), self, restore)
+
+    def stop_audition(self, resume: bool = True) -> None:
+        """End the audition: the loop goes, the playhead returns to where the user was (and
+        plays on from there when ``resume``), the full dance comes back."""
+        if self.auditioning is None:
+            return
+        back_to = self.auditioning[2]
+        self.auditioning = None
+        self.audition_label.setText("")
+        self.waveform.set_loop_region(None)
+        self.transport.pause()
+        self.toggle_loop(self.action("loop").isChecked())
+        self.transport.seek(back_to)
+        self._start_render()
+        if resume:
+            self.transport.play()
+
+    def toggle_play(self) -> None:
+        """Space: end an audition and resume where the user was, else play / pause."""
+        if self.auditioning is not None:
+            self.stop_audition(resume=True)
+        else:
+            self.transport.toggle()
 
     def preview_dance(self, dance_id: str) -> None:
         """Library preview: the dance on the selected phrase, beat-warped, with the music."""
@@ -485,13 +542,58 @@ class MainWindow(QMainWindow):
 
     # ======================================================================= transport / view
     def toggle_loop(self, on: bool) -> None:
-        """Loop the selected phrase (or stop looping)."""
-        t = self.doc.selected
-        if on and t >= 0 and self.doc.phrases:
-            p = self.doc.phrases[t]
-            self.transport.set_loop((p.start_s, p.end_s))
+        """Loop the selected phrases (drawn on the waveform), starting there when the playhead
+        is outside them; or stop looping."""
+        chosen = self.doc.selection
+        if on and chosen and self.doc.phrases:
+            span = (self.doc.phrases[chosen[0]].start_s, self.doc.phrases[chosen[-1]].end_s)
+            self.transport.set_loop(span)
+            self.waveform.set_loop_region(span)
+            if not span[0] <= self.transport.position_s() < span[1]:
+                self.transport.seek(span[0])
         else:
             self.transport.set_loop(None)
+            self.waveform.set_loop_region(None)
+
+    def go_to_end(self, which: int) -> None:
+        """Home (0) / End (-1): the first or last phrase selected, the playhead at its start."""
+        index = 0 if which == 0 else len(self.doc.phrases) - 1
+        self.doc.select(index)
+        self.transport.seek(0.0 if index == 0 else self.doc.phrases[index].start_s)
+        self.waveform.ensure_visible(self.transport.position_s())
+
+    def drop_dance(self, index: int, dance_id: str) -> None:
+        """A library dance dropped onto phrase ``index``: select it and place the dance."""
+        self.doc.select(index)
+        self.action_set.run("place", dance_id)
+
+    def _block_menu(self, index: int, at) -> None:
+        """The context menu of a timeline block (the selection keeps it when it is in it)."""
+        if index not in self.doc.selection:
+            self.doc.select(index)
+        self._popup(["lock_selected", "unlock_selected", "resolve_selected", "clear", None,
+                     "split", "merge", None, "same", "mirror", "zoom_phrase"], at)
+
+    def _suggestion_menu(self, pos) -> None:
+        """The context menu of a suggestion row: audition it or swap it in."""
+        row = self.suggestions.table.indexAt(pos).row()
+        if row < 0:
+            return
+        menu = QMenu(self)
+        menu.addAction("Audition in context", lambda: self.audition_suggestion(row))
+        menu.addAction("Swap in", lambda: self.action_set.run("swap", row))
+        self.context_menu = menu
+        menu.popup(self.suggestions.table.viewport().mapToGlobal(pos))
+
+    def _popup(self, action_ids: list, at) -> None:
+        menu = QMenu(self)
+        for action_id in action_ids:
+            if action_id is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(self.action(action_id))
+        self.context_menu = menu
+        menu.popup(at)
 
     def step_selection(self, step: int) -> None:
         """Select the phrase ``step`` away from the selected one."""
@@ -499,6 +601,7 @@ class MainWindow(QMainWindow):
 
     def audition_phrase(self, index: int) -> None:
         """Select phrase ``index`` and play it."""
+        self.stop_audition(resume=False)
         self.doc.select(index)
         p = self.doc.phrases[index]
         self.transport.audition(p.start_s, p.end_s)
@@ -551,3 +654,21 @@ class MainWindow(QMainWindow):
 def short_name(name: str) -> str:
     """A dance name as the timeline shows it: the part before any ``:`` description."""
     return name.split(":", 1)[0].strip() or name
+
+
+def block_description(phrase, placement, dance, part, analysis, flagged: bool) -> str:
+    """A block's tooltip: the full dance description and where the phrase is."""
+    name = dance.name if dance else f"{placement.dance_id} (not in the library)"
+    lines = [f"<b>{phrase.index + 1}: {name}</b>"]
+    if dance:
+        lines.append(f"{dance.style} · {dance.energy_label} · {dance.n_counts} counts"
+                     + (f" · tags: {', '.join(dance.tags)}" if dance.tags else ""))
+    fit = "" if part.music_fit is None else f"music fit {100 * part.music_fit:.0f}% · "
+    lines.append(f"{fit}section {phrase.section_label} · {phrase.n_bars} bars · "
+                 f"{where(analysis, phrase.start_s)} – {mmss(phrase.end_s)}")
+    if placement.locked:
+        lines.append("locked" + (" — its span changed: check the dance still fits"
+                                 if flagged else ""))
+    if placement.mirror:
+        lines.append("mirrored")
+    return "<br>".join(lines)

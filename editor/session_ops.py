@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from choreo_studio.core.audio.load import Audio, file_content_hash, load_audio
+from choreo_studio.core.audio.load import Audio, file_content_hash, load_audio, probe_audio
 from choreo_studio.core.choreography.engine import Engine
 from choreo_studio.core.choreography.engine import load_engine as load_core_engine
 from choreo_studio.core.choreography.placements import Choreography, ScoreParts
@@ -73,11 +73,23 @@ def demo_song_path() -> Path:
 
 
 def load_song_audio(path: str, progress: ProgressFn = no_progress) -> Audio:
-    """Decode the song for the waveform and playback (analysis follows separately)."""
-    progress(0.0, "decoding audio")
+    """Decode the song for the waveform and playback (analysis follows separately); the
+    progress names its length as the header states it, marked when only an estimate."""
+    progress(0.0, decoding_text(path))
     audio = load_audio(path)
     progress(1.0, "decoded")
     return audio
+
+
+def decoding_text(path: str) -> str:
+    """``decoding song.ogg (3:12)`` / ``(about 3:12 (estimated))`` before a byte is decoded;
+    just ``decoding song.ogg`` when the file cannot be probed (decoding then says why)."""
+    name = Path(path).name
+    try:
+        info = probe_audio(path)
+    except ChoreoError:
+        return f"decoding {name}"
+    return f"decoding {name} ({info.duration_text()})"
 
 
 def open_new_song(
@@ -181,6 +193,35 @@ def resegment(
     return session.resegment(engine, seg, constraints, progress, analysis)
 
 
+def split(engine: Engine, seg: Segmentation, at_s: float, progress: ProgressFn = no_progress
+          ) -> Segmentation:
+    """One new boundary at the downbeat nearest ``at_s``; only the two halves re-solved."""
+    return session.split(engine, seg, at_s, progress)
+
+
+def merge(engine: Engine, seg: Segmentation, first: int, last: int,
+          progress: ProgressFn = no_progress) -> Segmentation:
+    """Phrases ``first``..``last`` joined into one; only it is re-solved."""
+    return session.merge(engine, seg, first, last, progress)
+
+
+def move_boundary(engine: Engine, seg: Segmentation, index: int, to_s: float,
+                  progress: ProgressFn = no_progress) -> Segmentation:
+    """The start of phrase ``index`` moved to the downbeat nearest ``to_s`` (it alone)."""
+    return session.move_boundary(engine, seg, index, to_s, progress)
+
+
+def solve_phrases(engine: Engine, seg: Segmentation, chor: Choreography, indices: list[int],
+                  progress: ProgressFn = no_progress) -> Choreography:
+    """Re-decode only the unlocked phrases among ``indices``, the rest held."""
+    return session.solve_phrases(engine, _at(seg, chor), indices, progress)
+
+
+def retime_unchanged(seg: Segmentation, **change: Any) -> bool:
+    """Whether a tempo-tool request leaves the beat grid as it is (nothing to re-analyse)."""
+    return session.retime_unchanged(seg, **change)
+
+
 def retime(
     engine: Engine,
     seg: Segmentation,
@@ -232,10 +273,13 @@ def render_scene(
 
 
 def audition_scene(
-    engine: Engine, seg: Segmentation, chor: Choreography, t: int, dance_id: str
+    engine: Engine, seg: Segmentation, chor: Choreography, t: int, dance_id: str,
+    preroll_bars: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Phrase ``t`` danced with ``dance_id``, beat-warped to the song, from the phrase start."""
-    return _scene(session.audition(engine, _at(seg, chor), t, dance_id, PREVIEW_FPS))
+    """Phrase ``t`` danced with ``dance_id`` in context: from ``preroll_bars`` bars before it
+    on the previous placement, through the transition (see :func:`session.audition_span`)."""
+    return _scene(session.audition(engine, _at(seg, chor), t, dance_id, PREVIEW_FPS,
+                                   preroll_bars))
 
 
 # ============================================================================ metrics

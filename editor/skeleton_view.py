@@ -165,8 +165,9 @@ class FlatSkeletonView(QWidget):
         self._drag = None
 
     def wheelEvent(self, event) -> None:  # noqa: N802 - Qt API
-        self.zoom = float(
-            np.clip(self.zoom * (1.15 if event.angleDelta().y() > 0 else 1 / 1.15), 0.3, 5.0)
+        cam = self.camera
+        cam.zoom = float(
+            np.clip(cam.zoom * (1.15 if event.angleDelta().y() > 0 else 1 / 1.15), 0.3, 5.0)
         )
         self.update()
 

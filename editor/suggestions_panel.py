@@ -140,12 +140,22 @@ class SuggestionsPanel(QWidget):
             self.swap_requested.emit(row)
 
     def set_rows(self, title: str, rows: list[SuggestionRow]) -> None:
-        """Show ``rows`` (best first); keeps the table's current row where it can."""
+        """Show ``rows`` (best first) with the placed one (●) highlighted, so what the user
+        sees selected is what Enter acts on."""
         self.title.setText(title)
-        keep = self.table.currentIndex().row()
         self.model.set_rows(rows)
-        if 0 <= keep < len(rows):
-            self.table.setCurrentIndex(self.model.index(keep, 0))
+        placed = next((i for i, r in enumerate(rows) if r.current), -1)
+        if placed >= 0:
+            self.table.selectRow(placed)
+            self.table.setCurrentIndex(self.model.index(placed, 0))
+        else:
+            self.table.clearSelection()
+            self.table.setCurrentIndex(self.model.index(-1, -1))
+
+    @property
+    def highlighted(self) -> int:
+        """The row the user sees selected (-1: none)."""
+        return self.table.currentIndex().row()
 
     def clear(self, title: str = "no phrase selected") -> None:
         self.set_rows(title, [])

@@ -1,7 +1,8 @@
 """Tempo tools: tap tempo (a dialog and the maths behind it).
 
 Setting the first downbeat and the meter are menu actions on the main window; all three end in
-a re-analysis of the beat grid by ``core`` and a re-segmentation (one undoable edit).
+a re-analysis of the beat grid by ``core`` and a re-segmentation (one undoable edit), asked
+first, and none runs when the value is unchanged.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -35,25 +37,39 @@ def bpm_from_taps(taps_s: list[float]) -> float | None:
     return 60.0 / float(np.median(np.diff(series[-16:])))
 
 
+TAP_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_T)
+"""Keys that tap (Enter accepts, Escape cancels; no button takes the focus, so Space never
+presses OK)."""
+
+
 class TapTempo(QDialog):
-    """Tap the button (or any key) on the beat; OK applies the tempo."""
+    """Tap Space or T (or the button) on the beat; Enter applies the tempo, Escape cancels."""
 
     def __init__(self, current_bpm: float, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Tap tempo")
         self._taps: list[float] = []
-        self.label = QLabel("Tap on every beat (button or any key).")
-        self.tap_button = QPushButton("Tap")
+        self.current_bpm = float(current_bpm)
+        self.label = QLabel(f"Tap Space or T on every beat · Enter applies · now "
+                            f"{current_bpm:.1f} BPM")
+        self.tap_button = QPushButton("Tap (Space / T)")
         self.tap_button.setMinimumHeight(60)
-        self.tap_button.clicked.connect(self.tap)
+        self.tap_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.tap_button.setAutoDefault(False)
+        self.tap_button.clicked.connect(lambda: self.tap())
         self.spin = QDoubleSpinBox()
         self.spin.setRange(30.0, 300.0)
         self.spin.setDecimals(2)
         self.spin.setSuffix(" BPM")
         self.spin.setValue(current_bpm)
+        self.spin.installEventFilter(self)
+        self.spin.lineEdit().installEventFilter(self)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
+        for button in buttons.buttons():
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setDefault(True)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -65,14 +81,28 @@ class TapTempo(QDialog):
         return float(self.spin.value())
 
     def tap(self, at_s: float | None = None) -> None:
+        """One tap now (or at ``at_s``); two or more in a series set the tempo."""
         self._taps.append(time.perf_counter() if at_s is None else at_s)
         bpm = bpm_from_taps(self._taps)
         if bpm is not None and 30.0 <= bpm <= 300.0:
             self.spin.setValue(bpm)
-            self.label.setText(f"{len(self._taps)} taps: {bpm:.1f} BPM")
+            self.label.setText(f"{len(self._taps)} taps: {bpm:.1f} BPM (was "
+                               f"{self.current_bpm:.1f}) · Enter applies")
+        else:
+            n = len(self._taps)
+            self.label.setText(f"{n} tap{'s' if n > 1 else ''} · keep tapping on the beat")
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
+        """Space / T typed into the tempo box tap instead (the box still takes digits)."""
+        if event.type() == QEvent.Type.KeyPress and event.key() in TAP_KEYS:
+            self.tap()
+            return True
+        return super().eventFilter(watched, event)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if event.key() in (0x01000004, 0x01000005, 0x01000000):  # Return, Enter, Escape
-            super().keyPressEvent(event)
-        else:
+        if event.key() in TAP_KEYS:
             self.tap()
+        elif event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.accept()
+        else:
+            super().keyPressEvent(event)

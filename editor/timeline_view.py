@@ -1,19 +1,32 @@
 """The phrase timeline lane under the waveform: one block per placement.
 
-Each block shows the dance name in its style colour, a lock mark and the confidence (the
-scorer's music fit P(d|u) of the placed dance). Click selects; the time axis is linked to the
-waveform so both zoom and scroll together. Blocks are painted by one item, so a refresh costs
-one repaint.
+Each block shows its dance in a colour of its style (lighter or darker, and hatched, per dance
+within the style, so two dances of one style never look alike), a lock mark, a warning mark
+when a locked phrase's span changed, and a label that adapts to the room it has: the full
+name, then the short name, then the style glyph with the dance's index. The label stays in the
+visible part of a block that runs off screen; the tooltip has the full description. Bar ticks
+along the lane thin out with the zoom. Click selects (Shift: a run, Ctrl: add / drop), a
+right click asks for the block's menu, a dance dragged from the library drops onto a phrase.
+Blocks are painted by one item, so a refresh costs one repaint.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pyqtgraph as pg
+from choreo_studio.editor.library_browser import DANCE_MIME
 from choreo_studio.editor.style import BACKGROUND, style_color
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+
+MIN_TICK_SPACING_PX = 6
+"""Bar ticks closer than this on screen are thinned to every 2nd, 4th … bar."""
+
+_PATTERNS = (Qt.BrushStyle.NoBrush, Qt.BrushStyle.BDiagPattern, Qt.BrushStyle.FDiagPattern,
+             Qt.BrushStyle.DiagCrossPattern)
+_SHADES = (100, 125, 80, 145, 65)
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,36 @@ class Block:
     locked: bool
     confidence: float | None
     section_label: str
+    short: str = ""
+    variant: int = 0
+    """The dance's index among the placed dances of its style (colour shade and pattern)."""
+    description: str = ""
+    flagged: bool = False
+
+    @property
+    def glyph(self) -> str:
+        """Style initial and dance index, the label of a block too narrow for a name."""
+        return f"{(self.style[:1] or '?').upper()}{self.variant + 1}"
+
+    def labels(self) -> tuple[str, ...]:
+        """The label candidates, longest first."""
+        return tuple(dict.fromkeys(t for t in (self.title, self.short, self.glyph) if t))
+
+
+def block_fill(block: Block) -> QColor:
+    """The block's colour: its style's, shaded by the dance's index within the style."""
+    return style_color(block.style).lighter(_SHADES[block.variant % len(_SHADES)])
+
+
+def block_pattern(block: Block) -> Qt.BrushStyle:
+    """The hatch over the block (dances 1, 5 … plain; 2, 6 … hatched one way …)."""
+    return _PATTERNS[(block.variant // len(_SHADES) + block.variant) % len(_PATTERNS)]
+
+
+def fit_label(block: Block, width_px: float, advance) -> str:
+    """The longest of the block's labels that fits ``width_px`` (``advance(text)`` measures
+    it); "" when not even the glyph fits."""
+    return next((t for t in block.labels() if advance(t) <= width_px), "")
 
 
 class _BlocksItem(pg.GraphicsObject):
@@ -35,10 +78,13 @@ class _BlocksItem(pg.GraphicsObject):
     def __init__(self) -> None:
         super().__init__()
         self.blocks: list[Block] = []
-        self.selected = -1
+        self.selected: set[int] = set()
+        self.current = -1
         self.playing = -1
+        self.downbeats_s = np.zeros(0)
         self._font = QFont()
         self._font.setPointSize(8)
+        self.drawn_labels: list[str] = []
 
     def set_blocks(self, blocks: list[Block]) -> None:
         self.prepareGeometryChange()
@@ -52,43 +98,72 @@ class _BlocksItem(pg.GraphicsObject):
     def paint(self, painter: QPainter, *_args) -> None:
         transform = painter.transform()
         painter.resetTransform()
+        visible = QRectF(painter.viewport())
         painter.setFont(self._font)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        metrics = painter.fontMetrics()
+        self.drawn_labels = []
         for i, block in enumerate(self.blocks):
             rect = transform.mapRect(QRectF(block.start_s, 0.06, block.end_s - block.start_s, 0.88))
-            color = style_color(block.style)
-            fill = QColor(color)
-            fill.setAlpha(210 if i == self.selected else 140)
-            painter.fillRect(rect, fill)
-            pen = QPen(QColor("#ffffff") if i == self.selected else color.darker(160))
-            pen.setWidth(3 if i == self.selected else 1)
-            painter.setPen(pen)
-            painter.drawRect(rect.adjusted(1, 1, -1, -1))
-            if i == self.playing:
-                painter.fillRect(
-                    QRectF(rect.left(), rect.bottom() - 4, rect.width(), 4), QColor("#ff5050")
-                )
-            if rect.width() < 18:
+            if rect.right() < visible.left() or rect.left() > visible.right():
+                self.drawn_labels.append("")
+                continue
+            self._paint_block(painter, i, block, rect)
+            shown = rect.intersected(visible.adjusted(0, -1e6, 0, 1e6))  # the part on screen
+            inner = shown.adjusted(4, 2, -4, -2)
+            if block.locked and inner.width() > 30:
+                _draw_lock(painter, inner.left(), inner.top() + 2)
+                inner = inner.adjusted(13, 0, 0, 0)
+            if block.flagged and inner.width() > 30:
+                _draw_warning(painter, inner.left(), inner.top() + 1)
+                inner = inner.adjusted(13, 0, 0, 0)
+            title = fit_label(block, inner.width(), metrics.horizontalAdvance)
+            self.drawn_labels.append(title)
+            if not title:
                 continue
             painter.setPen(QColor("#101010"))
-            conf = "" if block.confidence is None else f"{100 * block.confidence:.0f}%"
-            inner = rect.adjusted(4, 2, -4, -2)
-            if block.locked:
-                _draw_lock(painter, inner.left(), inner.top() + 2)
-                painter.setPen(QColor("#101010"))
-                inner = inner.adjusted(13, 0, 0, 0)
-            metrics = painter.fontMetrics()
-            width = int(inner.width())
-            top = metrics.elidedText(block.title, Qt.TextElideMode.ElideRight, width)
-            bottom = metrics.elidedText(
-                f"{conf} {block.style} · {block.section_label}".strip(),
-                Qt.TextElideMode.ElideRight,
-                width,
-            )
             align_top = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
-            align_bottom = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
-            painter.drawText(inner, int(align_top), top)
-            painter.drawText(inner, int(align_bottom), bottom)
+            painter.drawText(inner, int(align_top), title)
+            conf = "" if block.confidence is None else f"{100 * block.confidence:.0f}%"
+            detail = metrics.elidedText(f"{conf} · {block.section_label}".strip(" ·"),
+                                        Qt.TextElideMode.ElideRight, int(inner.width()))
+            if detail and "…" not in detail[:2]:
+                align_bottom = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
+                painter.drawText(inner, int(align_bottom), detail)
+        self._paint_ticks(painter, transform, visible)
+
+    def _paint_block(self, painter: QPainter, i: int, block: Block, rect: QRectF) -> None:
+        fill = block_fill(block)
+        fill.setAlpha(225 if i in self.selected else 165)
+        painter.fillRect(rect, fill)
+        pattern = block_pattern(block)
+        if pattern != Qt.BrushStyle.NoBrush:
+            painter.fillRect(rect, QBrush(QColor(0, 0, 0, 60), pattern))
+        chosen = i in self.selected
+        pen = QPen(QColor("#ffffff") if chosen else fill.darker(170))
+        pen.setWidth(3 if i == self.current else 2 if chosen else 1)
+        painter.setPen(pen)
+        painter.drawRect(rect.adjusted(1, 1, -1, -1))
+        if i == self.playing:
+            painter.fillRect(QRectF(rect.left(), rect.bottom() - 4, rect.width(), 4),
+                             QColor("#ff5050"))
+
+    def _paint_ticks(self, painter: QPainter, transform, visible: QRectF) -> None:
+        """Bar ticks along the bottom of the lane, thinned so they stay ≥ 6 px apart."""
+        db = self.downbeats_s
+        if db.size < 2:
+            return
+        xs = np.array([transform.map(QPointF(float(t), 0.0)).x() for t in (db[0], db[-1])])
+        px_per_bar = (xs[1] - xs[0]) / (db.size - 1)
+        step = 1
+        while step * px_per_bar < MIN_TICK_SPACING_PX:
+            step *= 2
+        bottom = transform.map(QPointF(0.0, 1.0)).y()
+        painter.setPen(QPen(QColor(255, 255, 255, 90), 1))
+        for k in range(0, db.size, step):
+            x = transform.map(QPointF(float(db[k]), 0.0)).x()
+            if visible.left() <= x <= visible.right():
+                painter.drawLine(QPointF(x, bottom), QPointF(x, bottom + (5 if k % 4 else 8)))
 
 
 def _draw_lock(painter: QPainter, x: float, y: float) -> None:
@@ -101,36 +176,65 @@ def _draw_lock(painter: QPainter, x: float, y: float) -> None:
     painter.restore()
 
 
-class TimelineView(pg.PlotWidget):
-    """The lane of placements; emits ``phrase_clicked(index)`` and ``phrase_activated(index)``."""
+def _draw_warning(painter: QPainter, x: float, y: float) -> None:
+    """A small warning triangle: a locked phrase whose span changed."""
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    painter.setPen(QPen(QColor("#101010"), 1))
+    painter.setBrush(QColor("#ffd23f"))
+    painter.drawPolygon([QPointF(x + 5, y), QPointF(x + 11, y + 11), QPointF(x - 1, y + 11)])
+    painter.drawLine(QPointF(x + 5, y + 4), QPointF(x + 5, y + 7.5))
+    painter.restore()
 
-    phrase_clicked = Signal(int)
+
+class TimelineView(pg.PlotWidget):
+    """The lane of placements. Emits ``phrase_clicked(index, mode)`` (mode "", "range",
+    "toggle"), ``phrase_activated(index)``, ``context_requested(index, global_pos)`` and
+    ``dance_dropped(index, dance_id)``."""
+
+    phrase_clicked = Signal(int, str)
     phrase_activated = Signal(int)
+    context_requested = Signal(int, QPoint)
+    dance_dropped = Signal(int, str)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent, background=BACKGROUND)
-        self.setFixedHeight(74)
+        self.setFixedHeight(78)
         self.hideAxis("left")
         self.hideAxis("bottom")
         self.setMenuEnabled(False)
         self.hideButtons()
         vb = self.getViewBox()
         vb.setMouseEnabled(x=True, y=False)
-        vb.setYRange(0.0, 1.0, padding=0)
+        vb.setYRange(0.0, 1.12, padding=0)
         self._item = _BlocksItem()
         self.addItem(self._item)
         self.scene().sigMouseClicked.connect(self._on_click)
+        self.scene().sigMouseMoved.connect(self._on_hover)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAcceptDrops(True)
 
     @property
     def blocks(self) -> list[Block]:
         return self._item.blocks
 
+    @property
+    def drawn_labels(self) -> list[str]:
+        """The label each block showed at the last paint ("" for none or off screen)."""
+        return list(self._item.drawn_labels)
+
     def set_blocks(self, blocks: list[Block]) -> None:
         self._item.set_blocks(blocks)
 
-    def set_selected(self, index: int) -> None:
-        self._item.selected = index
+    def set_bars(self, downbeats_s: np.ndarray) -> None:
+        """The bar lines the lane ticks."""
+        self._item.downbeats_s = np.asarray(downbeats_s, dtype=float)
+        self._item.update()
+
+    def set_selected(self, index: int, selection: list[int] | None = None) -> None:
+        """Highlight ``selection`` (default: just ``index``) with ``index`` as the current one."""
+        self._item.current = index
+        self._item.selected = set(selection if selection is not None else [index]) - {-1}
         self._item.update()
 
     def set_playing(self, index: int) -> None:
@@ -144,16 +248,55 @@ class TimelineView(pg.PlotWidget):
                 return i
         return -1
 
-    def _on_click(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton:
-            return
+    def index_at_widget(self, pos: QPointF) -> int:
+        """The block under a point in widget coordinates (-1: none)."""
         vb = self.getViewBox()
-        if not vb.sceneBoundingRect().contains(event.scenePos()):
-            return
-        index = self.index_at(float(vb.mapSceneToView(event.scenePos()).x()))
+        return self.index_at(float(vb.mapSceneToView(self.mapToScene(pos.toPoint())).x()))
+
+    def _index_at_scene(self, scene_pos) -> int:
+        vb = self.getViewBox()
+        if not vb.sceneBoundingRect().contains(scene_pos):
+            return -1
+        return self.index_at(float(vb.mapSceneToView(scene_pos).x()))
+
+    def _on_hover(self, scene_pos) -> None:
+        index = self._index_at_scene(scene_pos)
+        self.setToolTip(self._item.blocks[index].description if index >= 0 else "")
+
+    def _on_click(self, event) -> None:
+        index = self._index_at_scene(event.scenePos())
         if index < 0:
+            return
+        if event.button() == Qt.MouseButton.RightButton:
+            self.context_requested.emit(index, event.screenPos().toPoint())
+            return
+        if event.button() != Qt.MouseButton.LeftButton:
             return
         if event.double():
             self.phrase_activated.emit(index)
+            return
+        mods = event.modifiers()
+        mode = ("range" if mods & Qt.KeyboardModifier.ShiftModifier else
+                "toggle" if mods & Qt.KeyboardModifier.ControlModifier else "")
+        self.phrase_clicked.emit(index, mode)
+
+    # -- drops from the library -------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasFormat(DANCE_MIME):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasFormat(DANCE_MIME) and self.index_at_widget(
+                event.position()) >= 0:
+            event.acceptProposedAction()
         else:
-            self.phrase_clicked.emit(index)
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        index = self.index_at_widget(event.position())
+        if not event.mimeData().hasFormat(DANCE_MIME) or index < 0:
+            event.ignore()
+            return
+        dance_id = bytes(event.mimeData().data(DANCE_MIME)).decode("utf-8")
+        event.acceptProposedAction()
+        self.dance_dropped.emit(index, dance_id)

@@ -36,12 +36,15 @@ class SetChoreographyCommand(QUndoCommand):
 
     def redo(self) -> None:
         self._doc.set_choreography(self._after)
-        if self._select is not None:
-            self._doc.select(self._select)
+        self._reselect()
 
     def undo(self) -> None:
         self._doc.set_choreography(self._before)
-        if self._select is not None:
+        self._reselect()
+
+    def _reselect(self) -> None:
+        """Bring the edited phrase back into view (a multi-selection holding it stays)."""
+        if self._select is not None and self._select not in self._doc.selection:
             self._doc.select(self._select)
 
 

@@ -1,5 +1,8 @@
-"""The waveform: min/max envelope, beat grid, bar numbers, sections, phrase boundaries, playhead.
+"""The waveform: min/max envelope, beat grid, bar ruler, sections, phrase boundaries, playhead.
 
+The beat grid thins with the zoom (beat lines only while beats are ≥ 6 px apart, then bars,
+then every 2nd, 4th … bar); the ruler numbers bars (and beats, zoomed in far enough) and the
+time axis reads m:ss. A loop region (an audition or Ctrl+L) is drawn over the waveform.
 Zoom and scroll on the time axis only (mouse wheel / drag); a click seeks. Phrase boundaries
 are draggable lines that snap to the nearest downbeat when released; the view only reports the
 move (``boundary_moved``) and the main window turns it into an undoable re-segmentation.
@@ -18,6 +21,36 @@ BASE_BUCKET = 64
 
 POINTS_PER_PIXEL = 1
 MIN_LABEL_SPACING_PX = 28
+MIN_LINE_SPACING_PX = 6
+"""Grid lines closer than this on screen are thinned (beats → bars → every 2nd bar …)."""
+BEAT_LABEL_SPACING_PX = 40
+"""Beats this far apart get ``bar.beat`` numbers on the ruler."""
+
+
+def grid_lines(beats_s: np.ndarray, downbeats_s: np.ndarray, span_s: float, width_px: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The beat and bar lines worth drawing when ``span_s`` seconds fill ``width_px``: beats
+    only while ≥ 6 px apart, bars thinned to every 2^n-th so they stay ≥ 6 px apart."""
+    px_per_s = max(width_px, 1.0) / max(span_s, 1e-9)
+    beat_s = float(np.median(np.diff(beats_s))) if beats_s.size > 1 else 0.5
+    beats = beats_s if beat_s * px_per_s >= MIN_LINE_SPACING_PX else np.zeros(0)
+    bar_s = float(np.median(np.diff(downbeats_s))) if downbeats_s.size > 1 else 2.0
+    step = 1
+    while step * bar_s * px_per_s < MIN_LINE_SPACING_PX and step < downbeats_s.size:
+        step *= 2
+    return beats, downbeats_s[::step]
+
+
+class ClockAxis(pg.AxisItem):
+    """A time axis labelled m:ss (m:ss.s when zoomed in to under a second per tick)."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph API
+        decimals = 1 if spacing * scale < 1.0 else 0
+        out = []
+        for v in values:
+            minutes, secs = divmod(max(float(v) * scale, 0.0), 60.0)
+            out.append(f"{int(minutes)}:{secs:0{3 + decimals if decimals else 2}.{decimals}f}")
+        return out
 _SECTION_FONT = QFont()
 _SECTION_FONT.setBold(True)
 _SECTION_FONT.setPointSize(9)
@@ -84,18 +117,42 @@ class _GridLabels(pg.GraphicsObject):
     def __init__(self) -> None:
         super().__init__()
         self.downbeats_s = np.zeros(0)
+        self.beats_s = np.zeros(0)
         self.sections: list = []
         self.duration_s = 1.0
         self.setZValue(45)
 
-    def set_content(self, downbeats_s: np.ndarray, sections: list, duration_s: float) -> None:
+    def set_content(self, downbeats_s: np.ndarray, sections: list, duration_s: float,
+                    beats_s: np.ndarray | None = None) -> None:
         self.prepareGeometryChange()
         self.downbeats_s, self.sections = downbeats_s, list(sections)
+        self.beats_s = np.zeros(0) if beats_s is None else beats_s
         self.duration_s = max(duration_s, 1e-3)
         self.update()
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
         return QRectF(0.0, -1.2, self.duration_s, 2.6)
+
+    def _paint_beat_numbers(self, painter: QPainter, transform, lo: float, hi: float,
+                            width_px: float, top: float) -> None:
+        """``bar.beat`` under the bar numbers once beats are ≥ 40 px apart."""
+        beats, db = self.beats_s, self.downbeats_s
+        if beats.size < 2 or db.size == 0:
+            return
+        beat_s = float(np.median(np.diff(beats)))
+        if beat_s / max(hi - lo, 1e-9) * max(width_px, 1.0) < BEAT_LABEL_SPACING_PX:
+            return
+        painter.setPen(QColor(170, 170, 170))
+        first, last = np.searchsorted(beats, [lo, hi])
+        for b in range(int(first), int(last)):
+            bar = int(np.searchsorted(db, beats[b] + 1e-6, side="right"))
+            if bar == 0 or abs(db[bar - 1] - beats[b]) < 1e-6:
+                continue  # before the first bar, or the bar line itself (numbered above)
+            beat_in_bar = int(np.count_nonzero((beats >= db[bar - 1] - 1e-6)
+                                               & (beats <= beats[b] + 1e-6)))
+            x = transform.map(QPointF(float(beats[b]), 0.0)).x()
+            painter.drawText(QPointF(x + 2, top + 12), f"{bar}.{beat_in_bar}")
+        painter.setPen(QColor(220, 220, 220))
 
     def paint(self, painter: QPainter, *_args) -> None:
         view = self.getViewBox()
@@ -120,6 +177,7 @@ class _GridLabels(pg.GraphicsObject):
                     continue
                 x = transform.map(QPointF(float(db[i]), 0.0)).x()
                 painter.drawText(QPointF(x + 3, top + 12), str(i + 1))
+            self._paint_beat_numbers(painter, transform, lo, hi, view.width(), top)
         painter.setFont(_SECTION_FONT)
         metrics = painter.fontMetrics()
         for section in self.sections:
@@ -142,7 +200,8 @@ class WaveformView(pg.PlotWidget):
     boundary_moved = Signal(int, float)  # boundary index (phrase that starts there), new time_s
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent, background=BACKGROUND)
+        super().__init__(parent, background=BACKGROUND,
+                         axisItems={"bottom": ClockAxis(orientation="bottom")})
         self.setMinimumHeight(120)
         self.hideAxis("left")
         self.setMenuEnabled(False)
@@ -150,9 +209,9 @@ class WaveformView(pg.PlotWidget):
         vb = self.getViewBox()
         vb.setMouseEnabled(x=True, y=False)
         vb.setYRange(-1.15, 1.3, padding=0)
-        self.getAxis("bottom").setLabel("time", units="s")
         self._duration_s = 0.0
         self._downbeats_s = np.zeros(0)
+        self._beats_s = np.zeros(0)
         self._pyramid: WavePyramid | None = None
         self._labels = _GridLabels()
         self._section_items: list[pg.GraphicsObject] = []
@@ -172,6 +231,12 @@ class WaveformView(pg.PlotWidget):
         self._selection.setZValue(-5)
         self._selection.hide()
         self.addItem(self._selection)
+        self._loop = pg.LinearRegionItem(
+            movable=False, brush=QColor(255, 210, 63, 40), pen=pg.mkPen("#ffd23f", width=1)
+        )
+        self._loop.setZValue(-4)
+        self._loop.hide()
+        self.addItem(self._loop)
         self._playhead = pg.InfiniteLine(0.0, pen=pg.mkPen("#ff5050", width=2))
         self._playhead.setZValue(50)
         self.addItem(self._playhead)
@@ -194,13 +259,11 @@ class WaveformView(pg.PlotWidget):
     def set_grid(self, beats_s: np.ndarray, downbeats: np.ndarray, sections: list) -> None:
         """Beat lines, stronger downbeat lines with bar numbers, and coloured section bands."""
         beats_s = np.asarray(beats_s, dtype=float)
-        self._beats.setData(np.repeat(beats_s, 2), np.tile([-1.0, 1.0], beats_s.size))
+        self._beats_s = beats_s
         self._downbeats_s = (
             beats_s[np.asarray(downbeats, dtype=np.int64)] if beats_s.size else np.zeros(0)
         )
-        self._downbeats.setData(
-            np.repeat(self._downbeats_s, 2), np.tile([-1.1, 1.1], self._downbeats_s.size)
-        )
+        self._redraw_grid()
         for item in self._section_items:
             self.removeItem(item)
         self._section_items = []
@@ -214,7 +277,7 @@ class WaveformView(pg.PlotWidget):
             region.setZValue(-10)
             self.addItem(region)
             self._section_items.append(region)
-        self._labels.set_content(self._downbeats_s, sections, self._duration_s)
+        self._labels.set_content(self._downbeats_s, sections, self._duration_s, beats_s)
 
     def set_phrase_starts(self, starts_s: list[float]) -> None:
         """Draggable boundary lines at the start of every phrase but the first."""
@@ -242,6 +305,27 @@ class WaveformView(pg.PlotWidget):
         else:
             self._selection.setRegion(span_s)
             self._selection.show()
+
+    def set_loop_region(self, span_s: tuple[float, float] | None) -> None:
+        """Draw the looping span (None: no loop)."""
+        if span_s is None:
+            self._loop.hide()
+        else:
+            self._loop.setRegion(span_s)
+            self._loop.show()
+
+    @property
+    def loop_region(self) -> tuple[float, float] | None:
+        """The drawn loop span, None when none is drawn."""
+        return tuple(self._loop.getRegion()) if self._loop.isVisible() else None
+
+    def drawn_grid(self) -> tuple[int, int]:
+        """How many beat and bar lines the grid draws now."""
+        counts = []
+        for item in (self._beats, self._downbeats):
+            x = item.getData()[0]
+            counts.append(0 if x is None else len(x) // 2)
+        return counts[0], counts[1]
 
     def set_playhead(self, position_s: float) -> None:
         self._playhead.setValue(position_s)
@@ -281,7 +365,16 @@ class WaveformView(pg.PlotWidget):
 
     def _on_range_changed(self, *_args) -> None:
         self._redraw_wave()
+        self._redraw_grid()
         self._labels.update()
+
+    def _redraw_grid(self) -> None:
+        """Beat and bar lines thinned for the visible span (see :func:`grid_lines`)."""
+        lo, hi = self.getViewBox().viewRange()[0]
+        width = max(self.getViewBox().width(), 1.0)
+        beats, bars = grid_lines(self._beats_s, self._downbeats_s, hi - lo, width)
+        self._beats.setData(np.repeat(beats, 2), np.tile([-1.0, 1.0], beats.size))
+        self._downbeats.setData(np.repeat(bars, 2), np.tile([-1.1, 1.1], bars.size))
 
     def _redraw_wave(self) -> None:
         """Give the curve only the envelope level and slice that the visible range needs."""

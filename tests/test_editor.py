@@ -186,11 +186,18 @@ def test_split_at_playhead_and_merge(opened, qtbot):
     assert not any(p.start_beat == mid_beat for p in doc.phrases)
 
 
-def test_meter_change_resegments_and_undoes(opened, qtbot):
+def test_meter_change_asks_first_resegments_and_undoes(opened, qtbot):
     doc = opened.doc
+    before = doc.segmentation
+    opened.edits.set_meter(3)  # the scripted prompter says No: nothing runs
+    _idle(qtbot, opened)
+    assert "re-cuts the whole song" in opened.prompter.asked[-1]
+    assert doc.segmentation is before and doc.undo_stack.count() == 0
+    opened.prompter.answers.append("yes")
     opened.edits.set_meter(3)
     _idle(qtbot, opened)
     assert doc.analysis.beats_per_bar == 3
+    assert doc.undo_stack.text(0).startswith("Meter 3/4: ")
     assert all(np.diff(doc.analysis.downbeats) % 3 == 0)
     assert len(doc.choreography) == len(doc.phrases)
     doc.undo_stack.undo()
@@ -395,24 +402,33 @@ def test_library_mismatch_keeps_known_placements(opened, qtbot, tmp_path, assets
     assert again.engine.dance(again.doc.choreography[1].dance_id) is not None
 
 
-def test_preview_and_audition_drive_the_skeleton(opened, qtbot):
+def test_audition_plays_in_context_loops_and_space_resumes(opened, qtbot):
+    from choreo_studio.core.project import session
+
+    doc, a = opened.doc, opened.doc.analysis
+    opened.transport.seek(1.5)
     dance = opened.engine.library.phrases[0]
-    opened.doc.select(2)
+    doc.select(2)
     opened.preview_dance(dance.id)
-    p2 = opened.doc.phrases[2]
+    p2 = doc.phrases[2]
+    bar_before = float(a.beats_s[a.downbeats[a.beats_s[a.downbeats] < p2.start_s - 1e-6][-1]])
+    assert session.audition_span(doc.segmentation, 2) == (bar_before, p2.end_s)
     assert opened.transport.playing
-    qtbot.waitUntil(
-        lambda: opened.skeleton.scene.start_s == pytest.approx(p2.start_s), timeout=WAIT_MS
-    )
-    opened.doc.select(1)
-    opened.audition_suggestion(0)
-    p = opened.doc.phrases[1]
-    assert opened.transport.playing
-    qtbot.waitUntil(
-        lambda: opened.skeleton.scene.start_s == pytest.approx(p.start_s), timeout=WAIT_MS
-    )
+    assert opened.transport.loop_s == (bar_before, p2.end_s)
+    assert opened.waveform.loop_region == pytest.approx((bar_before, p2.end_s))
+    assert opened.audition_label.text().strip().startswith("▶ auditioning 3: ")
+    qtbot.waitUntil(lambda: opened.skeleton.scene.start_s == pytest.approx(bar_before),
+                    timeout=WAIT_MS)
     frames = opened.skeleton.scene.positions.shape[0]
-    assert frames == pytest.approx((p.end_s - p.start_s) * 30, abs=2)
+    assert frames == pytest.approx((p2.end_s - bar_before) * 30, abs=2)
+    doc.select(1)
+    opened.audition_suggestion(0)  # a second audition keeps where the user was
+    assert opened.auditioning[2] == pytest.approx(1.5, abs=0.05)
+    opened.action("play").trigger()  # Space: back to where the user was, playing on
+    assert opened.auditioning is None and opened.audition_label.text() == ""
+    assert opened.transport.loop_s is None and opened.waveform.loop_region is None
+    assert opened.transport.position_s() == pytest.approx(1.5, abs=0.3)
+    assert opened.transport.playing
     opened.transport.pause()
 
 
@@ -577,6 +593,7 @@ def test_set_first_downbeat_and_tap_tempo_dialog(opened, qtbot):
     a = doc.analysis
     beat = int(a.downbeats[1]) + 1  # the second beat of bar 2
     opened.transport.seek(float(a.beats_s[beat]) + 0.01)
+    opened.prompter.answers.append("yes")
     opened.action("downbeat").trigger()
     _idle(qtbot, opened)
     assert doc.analysis is not a
@@ -699,3 +716,174 @@ def test_demo_song_file_is_written_once_into_the_cache_root(tmp_path, monkeypatc
     assert demo_song_path() == path and path.stat().st_mtime_ns == stamp
     path.unlink()  # a missing (or, under another generator, differently named) file is written
     assert demo_song_path() == path and path.is_file()
+
+
+def _bounds(doc):
+    return [(p.start_beat, p.end_beat) for p in doc.phrases]
+
+
+def test_split_adds_one_boundary_and_says_so_in_the_history(opened, qtbot):
+    doc, a = opened.doc, opened.doc.analysis
+    t = max(range(len(doc.phrases)), key=lambda i: doc.phrases[i].n_bars)
+    p = doc.phrases[t]
+    other = 0 if t else len(doc.phrases) - 1
+    doc.select(other)
+    opened.action("lock").trigger()
+    before, dances = _bounds(doc), doc.choreography.dance_ids
+    cut = next(int(b) for b in a.downbeats if p.start_beat < b < p.end_beat)
+    opened.transport.seek(float(a.beats_s[cut]) + 0.1)  # just after a bar line: snaps back
+    opened.action("split").trigger()
+    _idle(qtbot, opened)
+    assert _bounds(doc) == before[:t] + [(p.start_beat, cut), (cut, p.end_beat)] + before[t + 1:]
+    new_other = other if other < t else other + 1
+    assert doc.choreography[new_other].locked
+    assert doc.choreography[new_other].dance_id == dances[other]
+    assert doc.undo_stack.undoText().startswith(f"Split phrase {t + 1} at bar ")
+    assert doc.undo_stack.undoText().endswith(f"{len(before)} → {len(before) + 1} phrases")
+    doc.undo_stack.undo()
+    assert _bounds(doc) == before
+
+
+def test_merge_joins_exactly_the_shift_selected_run(opened, qtbot):
+    doc = opened.doc
+    before, dances = _bounds(doc), doc.choreography.dance_ids
+    assert len(before) >= 4
+    doc.select(0)
+    doc.select(2, "range")
+    assert doc.selection == [0, 1, 2]
+    assert opened.timeline._item.selected == {0, 1, 2}
+    opened.action("merge").trigger()
+    _idle(qtbot, opened)
+    assert _bounds(doc) == [(before[0][0], before[2][1]), *before[3:]]
+    assert doc.choreography.dance_ids[1:] == dances[3:]
+    n = len(before)
+    assert doc.undo_stack.undoText() == f"Merge phrases 1–3: {n} → {n - 2} phrases"
+
+
+def test_dragging_moves_exactly_one_boundary(opened, qtbot):
+    doc, a = opened.doc, opened.doc.analysis
+    before, dances = _bounds(doc), doc.choreography.dance_ids
+    i = next(k for k in range(1, len(before)) if doc.phrases[k].n_bars >= 2)
+    target = before[i][0] + a.beats_per_bar
+    line = opened.waveform.boundary_lines()[i - 1]
+    line.setValue(float(a.beats_s[target]) - 0.07)
+    line.sigPositionChangeFinished.emit(line)
+    _idle(qtbot, opened)
+    expected = list(before)
+    expected[i - 1], expected[i] = (before[i - 1][0], target), (target, before[i][1])
+    assert _bounds(doc) == expected
+    assert [d for k, d in enumerate(doc.choreography.dance_ids) if k not in (i - 1, i)] == \
+        [d for k, d in enumerate(dances) if k not in (i - 1, i)]
+    assert doc.undo_stack.undoText().startswith(f"Move boundary {i}|{i + 1} from bar ")
+
+
+def test_an_unchanged_tap_tempo_changes_nothing(opened, qtbot):
+    doc = opened.doc
+    before = doc.segmentation
+    opened.prompter.dialogs.append(True)  # OK on the dialog, tempo untouched
+    opened.action("tap").trigger()
+    _idle(qtbot, opened)
+    assert doc.segmentation is before
+    assert doc.undo_stack.count() == 0
+    assert not opened.prompter.asked, "nothing to confirm: nothing is re-analysed"
+
+
+def test_a_locked_phrase_whose_span_changes_is_flagged(opened, qtbot):
+    doc = opened.doc
+    t = max(range(len(doc.phrases)), key=lambda i: doc.phrases[i].n_bars)
+    doc.select(t)
+    opened.action("lock").trigger()
+    p = doc.phrases[t]
+    opened.transport.seek(p.start_s + p.duration_s / 2)
+    opened.action("split").trigger()
+    _idle(qtbot, opened)
+    assert doc.segmentation.flagged == (t, t + 1)
+    assert [b.flagged for b in opened.timeline.blocks].count(True) == 2
+    assert doc.undo_stack.undoText().endswith(f"locked {t + 1}, {t + 2} changed span")
+    assert "span changed" in opened.timeline.blocks[t].description
+
+
+def test_multi_select_locks_resolves_and_clears_only_the_selection(opened, qtbot):
+    doc = opened.doc
+    doc.select(1)
+    doc.select(3, "toggle")
+    assert doc.selection == [1, 3]
+    opened.action("lock").trigger()
+    assert [p.locked for p in doc.choreography] == [i in (1, 3) for i in range(len(doc.phrases))]
+    assert doc.undo_stack.undoText() == "Lock phrases 2, 4"
+    opened.action("unlock_selected").trigger()
+    assert not any(p.locked for p in doc.choreography)
+    worst = opened.engine.library.ids[0]
+    chor = doc.choreography
+    for i in range(len(chor)):
+        chor = chor.with_placement(chor[i].with_changes(dance_id=worst))
+    doc.set_choreography(chor)
+    doc.select(2)
+    doc.select(3, "range")
+    opened.action("resolve_selected").trigger()
+    _idle(qtbot, opened)
+    ids = doc.choreography.dance_ids
+    assert all(ids[i] == worst for i in range(len(ids)) if i not in (2, 3))
+    assert doc.undo_stack.undoText() == "Re-solve phrases 3–4"
+    doc.select(0)
+    doc.select(0, "toggle")  # dropping the only selected phrase keeps it
+    assert doc.selection == [0]
+
+
+def test_a_library_dance_dropped_on_a_phrase_is_placed_there(opened, qtbot):
+    from choreo_studio.editor.library_browser import DANCE_MIME
+    from PySide6.QtCore import QMimeData, QPointF
+    from PySide6.QtGui import QDropEvent
+
+    doc, timeline = opened.doc, opened.timeline
+    t = 2
+    dance = next(d for d in opened.engine.library.phrases
+                 if d.id != doc.choreography[t].dance_id)
+    p = doc.phrases[t]
+    vb = timeline.getViewBox()
+    scene = vb.mapViewToScene(QPointF(0.5 * (p.start_s + p.end_s), 0.5))
+    pos = QPointF(timeline.mapFromScene(scene))
+    source = opened.library_browser.model
+    row = next(r for r, d in enumerate(source.rows) if d.id == dance.id)
+    mime = source.mimeData([source.index(row, 0)])
+    assert bytes(mime.data(DANCE_MIME)).decode() == dance.id
+    event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    timeline.dropEvent(event)
+    assert doc.selected == t
+    assert doc.choreography[t].dance_id == dance.id
+    assert isinstance(QMimeData(), QMimeData)
+
+
+def test_tap_dialog_taps_on_space_and_t_and_accepts_on_enter(qtbot):
+    from choreo_studio.editor.tempo_tools import TapTempo
+
+    make_app()
+    dialog = TapTempo(120.0)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.spin.setFocus()
+    qtbot.keyClick(dialog.spin, Qt.Key.Key_Space)
+    qtbot.keyClick(dialog, Qt.Key.Key_T)
+    assert dialog.label.text().startswith("2 taps")
+    assert dialog.isVisible(), "Space taps: it never presses OK"
+    qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    assert dialog.result() == dialog.DialogCode.Accepted
+
+
+def test_suggestions_highlight_the_placed_row(opened):
+    rows = opened.suggestions.rows
+    placed = next(i for i, r in enumerate(rows) if r.current)
+    assert opened.suggestions.highlighted == placed
+
+
+def test_home_and_end_and_the_clock_in_bars(opened):
+    doc = opened.doc
+    opened.action("end").trigger()
+    assert doc.selected == len(doc.phrases) - 1
+    assert opened.transport.position_s() == pytest.approx(doc.phrases[-1].start_s, abs=0.01)
+    opened.action("home").trigger()
+    assert doc.selected == 0 and opened.transport.position_s() == pytest.approx(0.0, abs=0.01)
+    a = doc.analysis
+    opened.transport.seek(float(a.beats_s[a.downbeats[2] + 1]) + 0.01)
+    assert opened.time_label.text().startswith("bar 3:2 · ")

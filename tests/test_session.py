@@ -354,3 +354,16 @@ def test_unchanged_tempo_changes_nothing_and_pins_survive_a_new_grid(engine, ope
     halved = session.retime(engine, split, beats_per_bar=2)
     assert halved.analysis.beats_per_bar == 2
     assert any(abs(q.start_s - pin) < 1e-3 for q in halved.phrases)
+
+
+def test_solve_phrases_touches_only_the_chosen_unlocked_ones(engine, opened):
+    worst = engine.library.ids[0]
+    placements = [p.with_changes(dance_id=worst) for p in opened.choreography]
+    placements[2] = placements[2].with_changes(locked=True)
+    chor = opened.choreography.__class__(placements, opened.choreography.scorer)
+    state = opened.with_choreography(chor)
+    after = session.solve_phrases(engine, state, [1, 2])
+    assert after[2] == chor[2]
+    assert all(after[i] == chor[i] for i in range(len(chor)) if i not in (1, 2))
+    assert engine.options.no_back_to_back
+    assert after[1].dance_id != worst, "between two copies of `worst` it must change"

@@ -183,6 +183,20 @@ def solve(engine: Engine, seg: Segmentation, *, temperature: float = 0.0,
     return result
 
 
+def solve_phrases(engine: Engine, seg: Segmentation, indices: Sequence[int],
+                  progress: ProgressFn = no_progress) -> Choreography:
+    """Re-decode only the phrases ``indices`` (the unlocked ones among them), every other
+    placement held exactly as it is."""
+    progress(0.0, "solving")
+    chosen = set(indices)
+    chor = seg.choreography
+    kept = {p.phrase_index: p for p in chor if p.phrase_index not in chosen or p.locked}
+    options = replace(engine.options, temperature=0.0, seed=None)
+    result = engine.decode(seg.scores, seg.phrases, chor, kept=kept, options=options)
+    progress(1.0, "solved")
+    return result
+
+
 def swap(seg: Segmentation, t: int, dance_id: str) -> Choreography:
     """``dance_id`` on phrase ``t`` (its other settings stay)."""
     chor = seg.choreography
@@ -422,18 +436,34 @@ def render(engine: Engine, seg: Segmentation, fps: float = 30.0,
     return engine.render(seg.song, seg.choreography, fps=fps, progress=progress)
 
 
-def audition(engine: Engine, seg: Segmentation, t: int, dance_id: str, fps: float = 30.0
-             ) -> Motion:
-    """Phrase ``t`` danced with ``dance_id``, beat-warped to the song, cut to the phrase."""
+def audition_span(seg: Segmentation, t: int, preroll_bars: int = 1) -> tuple[float, float]:
+    """Where an audition of phrase ``t`` plays: from the bar line ``preroll_bars`` bars
+    before the phrase (the song's start at most) to the phrase's end."""
+    a, phrase = seg.analysis, seg.phrases[t]
+    bars = a.beats_s[a.downbeats[(a.downbeats >= 0) & (a.downbeats < a.beats_s.size)]]
+    before = bars[bars < phrase.start_s - 1e-6]
+    start = float(before[-preroll_bars]) if preroll_bars and before.size >= preroll_bars else (
+        0.0 if preroll_bars else phrase.start_s)
+    return start, phrase.end_s
+
+
+def audition(engine: Engine, seg: Segmentation, t: int, dance_id: str, fps: float = 30.0,
+             preroll_bars: int = 0) -> Motion:
+    """Phrase ``t`` danced with ``dance_id``, beat-warped to the song; with ``preroll_bars``
+    it starts that many bars earlier on the previous placement, so the transition into the
+    candidate is seen (the motion starts at :func:`audition_span`'s start)."""
     from choreo_studio.core.choreography.render import render as render_choreography
 
-    phrase = seg.phrases[t]
-    single = Choreography([seg.choreography[t].with_changes(phrase_index=0, dance_id=dance_id)],
-                          seg.choreography.scorer, "audition")
-    motion = render_choreography(single, seg.analysis, [replace(phrase, index=0)],
-                                 engine.library, fps=fps)
-    start_frame = min(int(round(phrase.start_s * fps)), motion.n_frames - 1)
-    end_frame = min(int(round(phrase.end_s * fps)) + 1, motion.n_frames)
+    start_s, end_s = audition_span(seg, t, preroll_bars)
+    first = t - 1 if preroll_bars and t > 0 else t
+    chor = seg.choreography
+    placements = [chor[i].with_changes(phrase_index=i - first) for i in range(first, t)]
+    placements.append(chor[t].with_changes(phrase_index=t - first, dance_id=dance_id))
+    phrases = [replace(seg.phrases[i], index=i - first) for i in range(first, t + 1)]
+    motion = render_choreography(Choreography(placements, chor.scorer, "audition"),
+                                 seg.analysis, phrases, engine.library, fps=fps)
+    start_frame = min(int(round(start_s * fps)), motion.n_frames - 1)
+    end_frame = min(int(round(end_s * fps)) + 1, motion.n_frames)
     return motion.trim(start_frame, max(end_frame, start_frame + 1))
 
 
