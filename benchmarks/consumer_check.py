@@ -7,6 +7,9 @@ is there) and the per-dance clips (clips.glb, clip-NAME.bvh), then
 - runs the Khronos glTF validator on every glb (0 errors and 0 warnings expected), given a
   folder where ``npm install gltf-validator`` was run (``--validator`` or
   ``$CHOREO_GLTF_VALIDATOR``) and node;
+- loads the glbs with three.js (GLTFLoader + AnimationMixer under node, ``--threejs`` or
+  ``$CHOREO_THREEJS``: a folder where ``npm install three`` was run) and compares bone world
+  positions at 5 frames with our FK;
 - imports the BVH, the glb and the FBX into Blender headless (``bpy``: this Python, or
   ``--blender-python`` / ``$CHOREO_BLENDER_PYTHON``) and compares every bone's world position
   at 5 frames with our FK (target: within 0.01 cm), for the arrangement and for each clip
@@ -39,6 +42,32 @@ const v=require('gltf-validator');const fs=require('fs');
  out[f]={errors:r.issues.numErrors,warnings:r.issues.numWarnings,
          first:r.issues.messages.slice(0,3)};}
  console.log(JSON.stringify(out));})();
+"""
+THREE_JS = r"""
+// three.js GLTFLoader + AnimationMixer under node: world positions of named bones at given frames
+import * as THREE from 'three';
+import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
+import fs from 'fs';
+const [file, anim, fps, ...frames] = process.argv.slice(2);
+const data = fs.readFileSync(file);
+const buf = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
+new GLTFLoader().parse(buf, '', (gltf) => {
+  const clip = gltf.animations.find(a => a.name === anim);
+  const mixer = new THREE.AnimationMixer(gltf.scene);
+  const action = mixer.clipAction(clip);
+  action.setLoop(THREE.LoopOnce); action.clampWhenFinished = true; action.play();  // no wrap
+  const out = {names: gltf.animations.map(a => a.name), duration: clip.duration, frames: {}};
+  for (const f of frames) {
+    mixer.setTime(Number(f) / Number(fps));
+    gltf.scene.updateMatrixWorld(true);
+    const pos = {};
+    gltf.scene.traverse(o => {
+      const v = new THREE.Vector3(); o.getWorldPosition(v);
+      if (o.name) pos[o.name] = [v.x, v.y, v.z]; });
+    out.frames[f] = pos;
+  }
+  console.log(JSON.stringify(out));
+}, (e) => { console.error(String(e)); process.exit(2); });
 """
 BLENDER_JS = r'''
 import json, sys
@@ -126,6 +155,26 @@ def validate(validator: str | None, files: list[Path]) -> list[tuple[str, bool, 
     return out
 
 
+def threejs_checks(folder: str | None, glb: Path, animations: dict[str, tuple[np.ndarray,
+                   list[int]]], joints: list[str]) -> list[tuple[str, bool, str]]:
+    """three.js GLTFLoader + AnimationMixer under node: bone world positions vs our FK."""
+    if not folder or not shutil.which("node"):
+        return [("three.js", True, "skipped: no node or CHOREO_THREEJS")]
+    script = Path(folder) / "choreo_check.mjs"  # beside node_modules, so imports resolve
+    script.write_text(THREE_JS)
+    out = []
+    for name, (fk, frames) in animations.items():
+        done = subprocess.run(["node", str(script), str(glb), name, "30", *map(str, frames)],
+                              cwd=folder, capture_output=True, text=True, timeout=300,
+                              check=True)
+        got = json.loads(done.stdout)["frames"]
+        worst = max(float(np.abs(np.array(got[str(f)][joint]) * 100.0 - fk[f, j]).max())
+                    for j, joint in enumerate(joints) for f in frames)
+        out.append((f"three.js {glb.name} [{name}]", worst <= TOLERANCE_CM,
+                    f"max bone error {worst:.5f} cm over {len(frames)} frames"))
+    return out
+
+
 def blender_positions(python: str, jobs: list[dict]) -> list[dict]:
     """Run the Blender import script over ``jobs``; its JSON result."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -166,18 +215,24 @@ def compare(entry: dict, name: str, fk: np.ndarray, joints: list[str], frames: l
     return label, ok, detail
 
 
-def check_song(song: Path | None, out: Path, python: str | None, validator: str | None
-               ) -> list[tuple[str, bool, str]]:
+def check_song(song: Path | None, out: Path, python: str | None, validator: str | None,
+               threejs: str | None = None) -> list[tuple[str, bool, str]]:
     from choreo_studio.core.export.clips import clip_motion, clip_names
 
     motion, library, used, title = choreograph(song, out, with_fbx=python is not None)
     results = [("song", True, f"{title}: {motion.duration_s:.1f} s, {len(used)} clips")]
     results += validate(validator, [out / "dance.glb", out / "clips.glb"])
+    joints = motion.skeleton.joint_names
+    results += threejs_checks(threejs, out / "dance.glb",
+                              {"arrangement": (motion.fk(), _frames(motion.n_frames))}, joints)
+    first = {clip_names(used)[d]: clip_motion(library.phrase(d)) for d in used[:2]}
+    results += threejs_checks(threejs, out / "clips.glb",
+                              {n: (m.fk(), _frames(m.n_frames)) for n, m in first.items()},
+                              joints)
     if python is None:
         return results + [("blender", True, "skipped: no bpy (pip install bpy on Python 3.11 "
                                               "or set CHOREO_BLENDER_PYTHON)")]
     names = clip_names(used)
-    joints = motion.skeleton.joint_names
     frames = _frames(motion.n_frames)
     clips = {names[d]: clip_motion(library.phrase(d)) for d in used}
     jobs = [{"path": str(out / "dance.bvh"), "fps": 30, "animations": {"": frames}},
@@ -207,6 +262,8 @@ def main() -> int:
                                                        / "shared" / "data"))
     parser.add_argument("--blender-python", default=os.environ.get("CHOREO_BLENDER_PYTHON"))
     parser.add_argument("--validator", default=os.environ.get("CHOREO_GLTF_VALIDATOR"))
+    parser.add_argument("--threejs", default=os.environ.get("CHOREO_THREEJS"),
+                        help="a folder where `npm install three` was run")
     parser.add_argument("--out", help="keep the exports in this folder")
     parser.add_argument("--demo-only", action="store_true", help="skip the real song")
     args = parser.parse_args()
@@ -221,7 +278,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for i, song in enumerate(songs):
             out = Path(args.out or tmp) / f"song{i}"
-            for label, ok, detail in check_song(song, out, python, args.validator):
+            for label, ok, detail in check_song(song, out, python, args.validator,
+                                                args.threejs):
                 failed += not ok
                 print(f"{'ok  ' if ok else 'FAIL'} {label}: {detail}", flush=True)
     if not real.is_file():
