@@ -887,3 +887,82 @@ def test_home_and_end_and_the_clock_in_bars(opened):
     a = doc.analysis
     opened.transport.seek(float(a.beats_s[a.downbeats[2] + 1]) + 0.01)
     assert opened.time_label.text().startswith("bar 3:2 · ")
+
+
+def test_block_labels_adapt_to_their_room():
+    from choreo_studio.editor.timeline_view import Block, fit_label
+
+    block = Block(0.0, 8.0, "Hip-hop bounce: knees and arms", "hip-hop", False, 0.5, "A",
+                  short="Hip-hop bounce", variant=2)
+
+    def advance(text):
+        return 6 * len(text)  # a fixed-pitch font, 6 px a character
+
+    assert fit_label(block, 400, advance) == "Hip-hop bounce: knees and arms"
+    assert fit_label(block, 100, advance) == "Hip-hop bounce"
+    assert fit_label(block, 20, advance) == "H3"
+    assert fit_label(block, 5, advance) == ""
+
+
+def test_dances_of_one_style_get_distinct_looks():
+    from choreo_studio.editor.timeline_view import Block, block_fill, block_pattern
+
+    looks = {(block_fill(b).name(), block_pattern(b)) for b in
+             (Block(0, 1, "d", "k-pop", False, None, "A", variant=v) for v in range(8))}
+    assert len(looks) == 8
+
+
+def test_the_beat_grid_thins_with_the_zoom():
+    from choreo_studio.editor.waveform_view import grid_lines
+
+    beats = np.arange(0, 240, 0.5)  # 120 BPM, 4 minutes
+    bars = beats[::4]
+    shown_beats, shown_bars = grid_lines(beats, bars, 240.0, 1000.0)  # ~2 px a beat
+    assert shown_beats.size == 0 and np.all(np.diff(shown_bars) >= 6 * 0.24 - 1e-9)
+    shown_beats, shown_bars = grid_lines(beats, bars, 20.0, 1000.0)  # 25 px a beat
+    assert shown_beats.size == beats.size and shown_bars.size == bars.size
+    shown_beats, _ = grid_lines(beats, bars, 83.0, 1000.0)  # 6.02 px a beat
+    assert shown_beats.size == beats.size
+
+
+def test_timeline_labels_stay_on_the_visible_part_of_a_block(opened, qtbot):
+    timeline, doc = opened.timeline, opened.doc
+    opened.zoom_fit()
+    qtbot.wait(50)
+    timeline.grab()
+    assert all(timeline.drawn_labels), "every block has a label at fit zoom"
+    p = max(doc.phrases, key=lambda q: q.duration_s)
+    timeline.getViewBox().setXRange(p.start_s + 0.6 * p.duration_s, p.end_s + 1.0, padding=0)
+    qtbot.wait(50)
+    timeline.grab()
+    assert timeline.drawn_labels[p.index], "a block whose start is off screen keeps its label"
+    assert opened.waveform.drawn_grid()[0] > 0, "zoomed in: beat lines"
+    opened.zoom_fit()
+
+
+def test_the_flat_3d_view_zooms_and_the_3d_dock_detaches(opened, qtbot):
+    from choreo_studio.editor.skeleton_view import FlatSkeletonView
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QDockWidget
+
+    view = FlatSkeletonView()
+    qtbot.addWidget(view)
+    event = QWheelEvent(QPointF(10, 10), QPointF(10, 10), QPoint(0, 0), QPoint(0, 120),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                        Qt.ScrollPhase.NoScrollPhase, False)
+    view.wheelEvent(event)
+    assert view.camera.zoom == pytest.approx(1.15)
+    dock = opened.skeleton_dock
+    assert dock.features() & QDockWidget.DockWidgetFeature.DockWidgetFloatable
+    dock.setFloating(True)
+    assert dock.isFloating()
+    dock.setFloating(False)
+
+
+def test_decoding_progress_names_the_probed_length(assets, tmp_path):
+    from choreo_studio.editor.session_ops import decoding_text
+
+    assert decoding_text(str(assets["song"])).startswith("decoding short demo.wav (0:")
+    missing = tmp_path / "gone.ogg"
+    assert decoding_text(str(missing)) == "decoding gone.ogg"
