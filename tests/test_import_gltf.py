@@ -40,3 +40,28 @@ def test_bad_glb_takes_are_one_line_each(dance, tmp_path):
     assert len(library) >= 1
     assert len(report.skipped) == 2
     assert all("\n" not in line and "re-export it" in line for line in report.skipped)
+
+
+def test_fbx_take_imports_through_blender_or_says_how(dance, tmp_path, monkeypatch):
+    from choreo_studio.core.blender import blender_python
+    from choreo_studio.core.export.fbx import write_fbx_from_glb
+    from choreo_studio.core.export.gltf import glb_bytes
+
+    write_bvh(tmp_path / "bvh" / "pop" / "take.bvh", dance)
+    if blender_python() is None:  # no bpy: the take is one line naming the extra
+        (tmp_path / "fbx" / "pop").mkdir(parents=True)
+        (tmp_path / "fbx" / "pop" / "take.fbx").write_bytes(b"Kaydara FBX Binary")
+        (tmp_path / "fbx" / "pop" / "good.bvh").write_bytes(
+            (tmp_path / "bvh" / "pop" / "take.bvh").read_bytes())
+        _, report = import_library(tmp_path / "fbx")
+        assert len(report.skipped) == 1 and "pip install 'choreo-studio[fbx]'" in \
+            report.skipped[0]
+        return
+    (tmp_path / "fbx" / "pop").mkdir(parents=True)
+    write_fbx_from_glb(tmp_path / "fbx" / "pop" / "take.fbx", glb_bytes(dance), dance.fps)
+    from_bvh, _ = import_library(tmp_path / "bvh")
+    from_fbx, report = import_library(tmp_path / "fbx")
+    assert report.skipped == []
+    assert [p.n_counts for p in from_fbx.phrases] == [p.n_counts for p in from_bvh.phrases]
+    for a, b in zip(from_fbx.phrases, from_bvh.phrases, strict=True):
+        np.testing.assert_allclose(a.motion.fk(), b.motion.fk(), atol=0.05)

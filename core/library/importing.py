@@ -4,6 +4,7 @@ Takes understood by :func:`import_library` (sub-folders searched):
 
     DIR/<style>/<take>.bvh            a BVH take of any rig (CMU, Mixamo, HumanIK, Bandai, Biped…)
     DIR/<style>/<take>.glb|.gltf      a glTF take (its first animation), any rig
+    DIR/<style>/<take>.fbx            an FBX take (Mixamo, Unity), through Blender (fbx extra)
     DIR/<style>/<take>.json           optional sidecar (see ``SIDECAR_KEYS``; other keys are kept
                                       in the phrase's source, not refused)
     DIR/<style>/<take>.wav|ogg|mp3…   optional song of the take (same name): counts from its beats
@@ -48,7 +49,13 @@ from choreo_studio.core.json_files import (
     require_str,
 )
 from choreo_studio.core.library.library import DancePhrase, Library
-from choreo_studio.core.library.takes import GLTF_SUFFIXES, STYLE_METERS, Take, read_take
+from choreo_studio.core.library.takes import (
+    FBX_SUFFIX,
+    GLTF_SUFFIXES,
+    STYLE_METERS,
+    Take,
+    read_take,
+)
 from choreo_studio.core.library.transition_prior import build_transition_prior
 from choreo_studio.core.motion.motion import Motion
 from choreo_studio.core.motion.motion_descriptors import body_frame_positions, describe
@@ -172,7 +179,8 @@ def find_takes(folder: Path) -> list[Path]:
         return [folder]
     takes = []
     for p in sorted(folder.rglob("*")):
-        if p.is_file() and p.suffix.lower() in (".bvh", ".npy", ".npz", *GLTF_SUFFIXES):
+        if p.is_file() and p.suffix.lower() in (".bvh", ".npy", ".npz", FBX_SUFFIX,
+                                                *GLTF_SUFFIXES):
             takes.append(p)
         elif p.is_dir() and (p / "skeletons.json").is_file() and (p / "config.json").is_file():
             takes.append(p)

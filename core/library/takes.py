@@ -35,6 +35,8 @@ from choreo_studio.core.motion.skeleton import Skeleton
 
 GLTF_SUFFIXES = (".glb", ".gltf")
 """glTF takes (the first animation of the file), read by :mod:`motion.gltf_read`."""
+FBX_SUFFIX = ".fbx"
+"""FBX takes, converted to glTF by Blender (the ``fbx`` extra)."""
 
 # beats per bar of dance styles whose music has one meter (a song read otherwise is re-read)
 STYLE_METERS = {"waltz": 3, "slow waltz": 3, "viennese waltz": 3, "cha-cha": 4, "rumba": 4,
@@ -126,13 +128,31 @@ def _song_beside(path: Path, side: dict) -> Path | None:
     return None
 
 
+def _read_fbx(path: Path) -> Motion:
+    """An FBX take through Blender (the fbx extra): converted to a glb in a temporary folder."""
+    import tempfile
+
+    from choreo_studio.core.blender import convert
+    from choreo_studio.core.motion.gltf_read import read_gltf
+
+    with tempfile.TemporaryDirectory(prefix="choreo-fbx-") as tmp:
+        try:
+            glb = convert(path, Path(tmp) / "take.glb")
+        except ChoreoError as exc:
+            raise ChoreoError(f"{path}: {exc}") from None
+        return read_gltf(glb)
+
+
 def _read_bvh_take(path: Path, side: dict, unit: str, up: str, overrides: dict
                    ) -> tuple[Motion, dict[str, int] | None, float]:
-    """A BVH or glTF take in cm, Y up, re-rested standing when needed; its mapping and height."""
+    """A BVH, glTF or FBX take in cm, Y up, re-rested standing when needed; its mapping and
+    height."""
     if path.suffix.lower() in GLTF_SUFFIXES:
         from choreo_studio.core.motion.gltf_read import read_gltf
 
         motion = read_gltf(path)  # glTF is metres, Y up by definition: read as cm
+    elif path.suffix.lower() == FBX_SUFFIX:
+        motion = _read_fbx(path)
     else:
         from choreo_studio.core.motion.bvh import read_bvh_file
 
