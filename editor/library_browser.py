@@ -174,7 +174,7 @@ class LibraryBrowser(QWidget):
             combo.addItems(values)
             combo.blockSignals(False)
         self._refilter()
-        for column, width in ((1, 72), (2, 64), (3, 50), (4, 44), (5, 90)):
+        for column, width in ((1, 72), (2, 64), (3, 50), (4, 44), (5, 60)):
             self.table.setColumnWidth(column, width)
 
     def set_usage(self, dance_ids: Sequence[str]) -> None:

@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
         dock = QDockWidget("Library", self)
         dock.setObjectName("library_dock")
         dock.setWidget(self.library_browser)
-        self.library_browser.setMinimumWidth(460)
+        self.library_browser.setMinimumWidth(420)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.library_dock = dock
         history = QDockWidget("History", self)

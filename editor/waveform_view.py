@@ -172,20 +172,27 @@ class _GridLabels(pg.GraphicsObject):
             while step * px_per_bar < MIN_LABEL_SPACING_PX:
                 step *= 2
             first, last = np.searchsorted(db, [lo - bar_s, hi])
+            right = -1e9
+            metrics = painter.fontMetrics()
             for i in range(int(first) - int(first) % step, int(last), step):
-                if i < 0:
+                x = transform.map(QPointF(float(db[i]), 0.0)).x() if i >= 0 else -1e9
+                if i < 0 or x + 3 < right:  # shorter bars than the median: no overlap
                     continue
-                x = transform.map(QPointF(float(db[i]), 0.0)).x()
                 painter.drawText(QPointF(x + 3, top + 12), str(i + 1))
+                right = x + 3 + metrics.horizontalAdvance(str(i + 1)) + 4
             self._paint_beat_numbers(painter, transform, lo, hi, view.width(), top)
         painter.setFont(_SECTION_FONT)
         metrics = painter.fontMetrics()
+        right = -1e9
         for section in self.sections:
             if section.end_s < lo or section.start_s > hi:
                 continue
             x = transform.map(QPointF(section.start_s, 0.0)).x()
             text = f" {section.label} "
             box = QRectF(x + 1, top + 16, metrics.horizontalAdvance(text) + 2, metrics.height() + 2)
+            if box.left() < right:
+                continue  # a short section's badge would cover the previous one's
+            right = box.right() + 2
             color = QColor(section_color(section.label))
             color.setAlpha(255)
             painter.fillRect(box, color.darker(130))
