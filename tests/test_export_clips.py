@@ -188,3 +188,13 @@ def test_cli_fbx_without_blender_is_one_line(short_song, monkeypatch, capsys):
                  "--fbx"]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pip install 'choreo-studio[fbx]'" in err[0]
+
+
+def test_fbx_clips_are_named_in_the_timeline(arranged):
+    analysis, phrases, lib, choreo = arranged
+    doc = timeline_to_dict(choreo, analysis, phrases, lib, clip_files=ClipFiles(fbx=True))
+    validate_timeline(doc)
+    assert doc["files"]["clips"]["fbx"] == "clips.fbx"
+    assert doc["clips"][0]["files"]["fbx_take"] == "Skeleton|d1"
+    with pytest.raises(ValueError, match="layout"):
+        ClipFiles(glb="many")

@@ -20,6 +20,7 @@ import numpy as np
 from choreo_studio.core.export.bvh_file import write_performance_bvh
 from choreo_studio.core.export.fbx import write_fbx_from_glb
 from choreo_studio.core.export.gltf import (
+    SKIN_NAME,
     GltfAnimation,
     glb_container,
     gltf_document,
@@ -89,6 +90,10 @@ class ClipFiles:
     unit: str = "cm"
     fbx: bool = False
 
+    def __post_init__(self) -> None:
+        if self.glb is not None and self.glb not in CLIP_LAYOUTS:
+            raise ValueError(f"clip glb layout {self.glb!r} is not one of {CLIP_LAYOUTS}")
+
     def glb_file(self, name: str) -> str | None:
         """The glb holding clip ``name`` (the per-clip file when both are written)."""
         if self.glb is None:
@@ -127,8 +132,11 @@ def clip_entries(library: Library, dance_ids: Sequence[str], files: ClipFiles | 
         }
         if files is not None:
             glb, bvh = files.glb_file(name), files.bvh_file(name)
+            fbx = CLIPS_FBX if files.fbx else None
+            take = f"{SKIN_NAME}|{name}"  # Blender names each FBX take ARMATURE|ACTION
             entry["files"] = {k: v for k, v in (("glb", glb), ("glb_animation", glb and name),
-                                                ("bvh", bvh), ("bvh_unit", bvh and files.unit))
+                                                ("bvh", bvh), ("bvh_unit", bvh and files.unit),
+                                                ("fbx", fbx), ("fbx_take", fbx and take))
                               if v}
         entries.append(entry)
     return entries

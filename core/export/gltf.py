@@ -35,6 +35,8 @@ UNSIGNED_SHORT = 5123
 UNSIGNED_BYTE = 5121
 ARRAY_BUFFER = 34962
 ELEMENT_ARRAY_BUFFER = 34963
+SKIN_NAME = "Skeleton"
+"""The skin's name (Blender names the armature after it, and FBX takes ARMATURE|ANIMATION)."""
 ROOT_BONE = "Root"
 """Name of the floor-level root-motion node (a suffix is added if the skeleton has one)."""
 BOX_WIDTH_FRACTION = 0.35
@@ -310,7 +312,7 @@ def _add_skin(doc: dict[str, Any], buf: _Buffer, skeleton: Skeleton, root_bone: 
     doc["materials"] = [dict(MATERIAL)]
     doc["meshes"] = [{"name": "Bones", "primitives": [
         {"attributes": attributes, "indices": indices, "material": 0}]}]
-    doc["skins"] = [{"name": "Skeleton", "joints": list(range(slots)),
+    doc["skins"] = [{"name": SKIN_NAME, "joints": list(range(slots)),
                      "skeleton": n if root_bone else 0, "inverseBindMatrices": ibm}]
     doc["nodes"].append({"name": "BonesMesh", "mesh": 0, "skin": 0})
     return len(doc["nodes"]) - 1

@@ -165,6 +165,7 @@ def timeline_to_dict(
     it), ``files`` the arrangement's exported files (kind → name) and ``clip_files`` which
     clip files were exported with it."""
     from choreo_studio.core.export.clips import (
+        CLIPS_FBX,
         CLIPS_GLB,
         arrangement_files,
         blend_spans,
@@ -229,6 +230,8 @@ def timeline_to_dict(
     if clip_files is not None:
         out_files["clips"] = {"glb": CLIPS_GLB if clip_files.glb in ("one", "both") else None,
                               "bvh_unit": clip_files.unit}
+        if clip_files.fbx:
+            out_files["clips"]["fbx"] = CLIPS_FBX
     return {
         "format_version": FORMAT_VERSION,
         "kind": KIND,
