@@ -1,6 +1,7 @@
 """Editor benchmark: launch to interactive, open-song to first choreography, swap latency.
 
-Run: ``python benchmarks/bench_editor.py [--song EXTRA_SONG] [--library LIB]`` (offscreen Qt).
+Run: ``python benchmarks/bench_editor.py [--song EXTRA_SONG] [--library LIB] [--no-demo]``
+(offscreen Qt; ``--no-demo`` times only the given songs).
 
 * launch → interactive: a fresh process imports the editor, shows the main window and runs
   the event loop; measured from the process start until the loop has painted the window.
@@ -11,6 +12,8 @@ Run: ``python benchmarks/bench_editor.py [--song EXTRA_SONG] [--library LIB]`` (
   timed as a reference. The motion re-render runs in a worker afterwards and is timed
   separately. Also the suggestion refresh alone, an audition click, and playback (playhead,
   timeline and skeleton following at the transport's poll rate).
+* structure edits: split at the middle of the longest phrase and merge it back, from the
+  gesture to the undo step on screen (local re-cut: only the touched phrases re-solved).
 
 Figures are printed, never asserted. Targets: interactive ≤ 2 s, swap ≤ 50 ms.
 """
@@ -151,7 +154,7 @@ def swap_latency(app, window, n: int = 40) -> dict[str, list[float]]:
         t0 = time.perf_counter()
         window.audition_suggestion(0)
         audition.append(time.perf_counter() - t0)
-        window.transport.pause()
+        window.stop_audition(resume=False)
         window._render_timer.stop()
         with StallMonitor() as monitor:
             t0 = time.perf_counter()
@@ -168,6 +171,29 @@ def swap_latency(app, window, n: int = 40) -> dict[str, list[float]]:
         "re-render + metrics (worker)": render,
         "GUI stall during re-render": stall,
     }
+
+
+def structure_edits(app, window, n: int = 4) -> dict[str, list[float]]:
+    """Per local structure edit (split at the middle of the longest phrase, then merge it
+    back): seconds from the gesture to the one undo step on screen."""
+    doc = window.doc
+    split, merge = [], []
+    for _ in range(n):
+        p = max(doc.phrases, key=lambda q: q.n_bars)
+        if p.n_bars < 2:
+            break
+        window.transport.seek(p.start_s + 0.5 * p.duration_s)
+        count = doc.undo_stack.count()
+        t0 = time.perf_counter()
+        window.action("split").trigger()
+        _wait(app, lambda c=count: doc.undo_stack.count() > c and not window.jobs.busy)
+        split.append(time.perf_counter() - t0)
+        doc.select(p.index)
+        t0 = time.perf_counter()
+        window.action("merge").trigger()
+        _wait(app, lambda c=count: doc.undo_stack.count() > c + 1 and not window.jobs.busy)
+        merge.append(time.perf_counter() - t0)
+    return {"split (local re-cut)": split, "merge (local re-cut)": merge}
 
 
 def playback_follow(app, window, seconds: float = 3.0) -> str:
@@ -205,13 +231,16 @@ def main() -> int:
     parser.add_argument("--song", action="append", default=[], help="extra song to open")
     parser.add_argument("--library", default="", help="library folder (default: bundled demo)")
     parser.add_argument("--swaps", type=int, default=40)
+    parser.add_argument("--no-demo", action="store_true",
+                        help="only the --song files (skip launch timing and the demo songs)")
     args = parser.parse_args()
 
-    launch = launch_to_interactive()
-    print(
-        f"launch → interactive: {', '.join(f'{t:.2f}' for t in launch)} s "
-        f"(median {statistics.median(launch):.2f} s)"
-    )
+    if not args.no_demo:
+        launch = launch_to_interactive()
+        print(
+            f"launch → interactive: {', '.join(f'{t:.2f}' for t in launch)} s "
+            f"(median {statistics.median(launch):.2f} s)"
+        )
 
     from choreo_studio.editor.app import make_app
     from choreo_studio.editor.main_window import MainWindow
@@ -221,7 +250,7 @@ def main() -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-editor-"))
     os.environ["CHOREO_CACHE_DIR"] = str(tmp / "cache")
-    songs = {
+    songs = {} if args.no_demo else {
         "demo song": render_demo_song().write_wav(tmp / "demo.wav"),
         "4-minute demo song": render_demo_song(
             DemoSongSpec(structure=FOUR_MINUTES, seed=7)
@@ -251,6 +280,8 @@ def main() -> int:
             f"{1000 * cached_stall:.0f} ms cached"
         )
         for label, values in swap_latency(app, window, args.swaps).items():
+            print(f"  {label:<28} {_ms(values)}")
+        for label, values in structure_edits(app, window).items():
             print(f"  {label:<28} {_ms(values)}")
         print(f"  {'playback (playhead follow)':<28} {playback_follow(app, window)}")
     print(f"scorer: {window.engine.scorer_name}; machine: {os.cpu_count()} cores (shared)")
