@@ -18,7 +18,7 @@ from choreo_studio.core.audio.spectral import Spectra, compute_spectra
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.progress import ProgressFn, no_progress
 
-MIN_PULSE_CLARITY = 0.085  # envelope autocorrelation, 1-4 beat periods: music > 0.1, speech < 0.08
+MIN_PULSE_CLARITY = 0.1  # envelope autocorrelation, 1-4 beat periods: music > 0.1, speech < 0.095
 ONSET_DELTA = 0.07  # peak-picking threshold on the unit-scaled onset envelope
 
 

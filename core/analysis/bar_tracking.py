@@ -36,8 +36,8 @@ CHANGE_SPREAD_FLOOR = 0.05  # ... but a song whose harmony barely moves has no s
 ONSET_FLOOR = 0.05  # floor of the beat evidence (a beat in silence costs log(floor / BEAT_LEVEL))
 LOUDNESS_SHARE = 0.5  # beat evidence = onset x loudness accent: soft notes between beats are
 # onsets too (log flux hardly sees dynamics), but beats are where the loud sounds start
-BEAT_LEVEL = 0.3  # a metrical level earns its beats when its onsets reach this share of the
-# local loudest onset (geometric mean): off-beat hats fall below it, the beats above
+BEAT_LEVEL = 0.2  # a metrical level earns its beats when its loudness-weighted onsets reach
+# this share of the local loudest (geometric mean): off-beat hats fall below it, the beats above
 SKIP_COST_PER_S = 2.0  # a path that starts after the first sound (or ends before the last) pays
 # this per second left without beats: about what the beats it skips would have earned
 METER_PRIOR = {4: 0.0, 3: -0.3, 2: -0.5}  # log prior per song: ties go to 4, then 3
