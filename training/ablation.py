@@ -16,14 +16,22 @@ Runs as ``python -m choreo_studio.training.ablation`` (``choreo train ablation``
 from __future__ import annotations
 
 import copy
+import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from choreo_studio.core.atomic_io import write_json_atomic
 from choreo_studio.core.library.library import Library
 from choreo_studio.core.retrieval.networks import Encoder
 from choreo_studio.core.retrieval.presets import get_preset
-from choreo_studio.training.coascent import coascent, initial_transition, labeled_transitions
+from choreo_studio.training.coascent import (
+    coascent,
+    initial_transition,
+    labeled_transitions,
+    predict_probabilities,
+)
 from choreo_studio.training.config import TrainConfig
 from choreo_studio.training.datasets import PhraseSet
 from choreo_studio.training.evaluate import accuracy_report
@@ -36,7 +44,6 @@ from choreo_studio.training.finetune import (
 from choreo_studio.training.loop import StageRunner, seed_everything
 from choreo_studio.training.pipeline import (
     TrainingData,
-    evaluate_predictor,
     fresh_predictor,
     pretrained_network,
 )
@@ -59,15 +66,76 @@ def _classifier_scores(classifier: EncoderClassifier, phrases: PhraseSet,
     return torch.softmax(classifier.head(u.to(runner.ctx.device)).float(), -1).cpu()
 
 
-def _end_to_end_group(
+def _end_to_end_scores(
     name: str, encoder: Encoder, data: TrainingData, config: TrainConfig, runner: StageRunner
-) -> dict[str, dict[str, float]]:
+) -> np.ndarray:
     torch.manual_seed(config.seed + 2)
     classifier = EncoderClassifier(encoder, data.n_dances).to(runner.ctx.device)
     train_end_to_end(classifier, data.train, config, runner, stage=f"group{name}")
-    scores = _classifier_scores(classifier, data.test, runner).double().numpy()
-    return accuracy_report(scores, data.test.labels, data.train.labels, data.n_dances,
-                           config.topk)
+    return _classifier_scores(classifier, data.test, runner).double().numpy()
+
+
+def equal_budget(config: TrainConfig) -> TrainConfig:
+    """Every group trains its classifier for ``finetune.epochs`` epochs of the same batches:
+    Groups I/II end to end, III/IV T alone, V T for ``finetune.epochs - coascent.epochs``
+    then co-ascent for the rest."""
+    return dataclasses.replace(config, finetune=dataclasses.replace(
+        config.finetune, end_to_end_epochs=config.finetune.epochs))
+
+
+def group_scores(
+    data: TrainingData, library: Library, config: TrainConfig, runner: StageRunner,
+    groups: Sequence[str] = tuple(GROUPS), *, same_budget: bool = False,
+) -> dict[str, np.ndarray]:
+    """P(dance | held-out phrase) [N_test, K] of each asked group; ``same_budget`` applies
+    :func:`equal_budget` (Group V then fine-tunes fewer epochs before its co-ascent)."""
+    ctx = runner.ctx
+    config = equal_budget(config) if same_budget else config
+    preset = get_preset(config.network_preset)
+    scores: dict[str, np.ndarray] = {}
+    if "I" in groups:
+        seed_everything(config.seed)
+        scores["I"] = _end_to_end_scores("I", Encoder(preset.network), data, config, runner)
+    if not set(groups) - {"I"}:
+        return scores
+    network = pretrained_network(data, config, runner)
+    frozen_encoder = copy.deepcopy(network.encoder)
+    if "II" in groups:
+        scores["II"] = _end_to_end_scores("II", network.encoder, data, config, runner)
+    emb = {
+        name: embed_phrases(frozen_encoder, phrases, ctx)
+        for name, phrases in (("train", data.train), ("test", data.test),
+                              ("unlabeled", data.unlabeled))
+    }
+    if "III" in groups:
+        predictor = fresh_predictor(preset, data.n_dances, config.seed).to(ctx.device)
+        finetune(predictor, emb["train"], data.train.labels, config, runner, balance=False,
+                 stage="finetune_unbalanced")
+        scores["III"] = _predictor_scores(predictor, emb["test"])
+    if "IV" in groups or ("V" in groups and not same_budget):
+        predictor = fresh_predictor(preset, data.n_dances, config.seed).to(ctx.device)
+        finetune(predictor, emb["train"], data.train.labels, config, runner, balance=True)
+        scores["IV"] = _predictor_scores(predictor, emb["test"])
+    if "V" in groups:
+        if same_budget:
+            before = max(config.finetune.epochs - config.coascent.epochs, 1)
+            short = dataclasses.replace(config, finetune=dataclasses.replace(
+                config.finetune, epochs=before))
+            predictor = fresh_predictor(preset, data.n_dances, config.seed).to(ctx.device)
+            finetune(predictor, emb["train"], data.train.labels, short, runner, balance=True,
+                     stage="finetune_before_coascent")
+        m0 = initial_transition(library.transition_prior,
+                                labeled_transitions(data.train.labels, data.train.predecessor()),
+                                data.n_dances, config.coascent)
+        if len(data.unlabeled):
+            coascent(predictor, emb["train"], data.train.labels, emb["unlabeled"],
+                     data.unlabeled.predecessor(), m0, config, runner, balance=True)
+        scores["V"] = _predictor_scores(predictor, emb["test"])
+    return {g: scores[g] for g in groups if g in scores}
+
+
+def _predictor_scores(predictor: torch.nn.Module, embeddings: torch.Tensor) -> np.ndarray:
+    return predict_probabilities(predictor, embeddings, next(predictor.parameters()).device)
 
 
 def run_ablation(
@@ -77,37 +145,9 @@ def run_ablation(
     ctx = runner.ctx
     if ctx.is_main:
         config.save(runner.run_dir / "config.json")
-    preset = get_preset(config.network_preset)
-    results: dict[str, Any] = {}
-
-    seed_everything(config.seed)
-    random_encoder = Encoder(preset.network)
-    results["I"] = _end_to_end_group("I", random_encoder, data, config, runner)
-
-    network = pretrained_network(data, config, runner)
-    frozen_encoder = copy.deepcopy(network.encoder)
-    results["II"] = _end_to_end_group("II", network.encoder, data, config, runner)
-
-    emb = {
-        name: embed_phrases(frozen_encoder, phrases, ctx)
-        for name, phrases in (("train", data.train), ("test", data.test),
-                              ("unlabeled", data.unlabeled))
-    }
-    predictor_iii = fresh_predictor(preset, data.n_dances, config.seed).to(ctx.device)
-    finetune(predictor_iii, emb["train"], data.train.labels, config, runner, balance=False,
-             stage="finetune_unbalanced")
-    results["III"] = evaluate_predictor(predictor_iii, emb["test"], data, config)
-
-    predictor = fresh_predictor(preset, data.n_dances, config.seed).to(ctx.device)
-    finetune(predictor, emb["train"], data.train.labels, config, runner, balance=True)
-    results["IV"] = evaluate_predictor(predictor, emb["test"], data, config)
-
-    m0 = initial_transition(library.transition_prior,
-                            labeled_transitions(data.train.labels, data.train.predecessor()),
-                            data.n_dances, config.coascent)
-    coascent(predictor, emb["train"], data.train.labels, emb["unlabeled"],
-             data.unlabeled.predecessor(), m0, config, runner, balance=True)
-    results["V"] = evaluate_predictor(predictor, emb["test"], data, config)
+    scores = group_scores(data, library, config, runner)
+    results = {g: accuracy_report(s, data.test.labels, data.train.labels, data.n_dances,
+                                  config.topk) for g, s in scores.items()}
     if ctx.is_main:
         write_json_atomic(runner.run_dir / "ablation.json",
                           {"groups": results, "data": data.summary(), "preset": config.preset})

@@ -3,12 +3,20 @@
 Sub-commands (each also runs as ``python -m training.<stage>`` and under ``torchrun``):
 
 * ``demo-data OUT``: write the deterministic demo labeled + unlabeled song set.
-* ``prepare --labeled DIR --unlabeled DIR --cache DIR``: analyse and cache features (resumable).
+* ``prepare --labeled DIR --unlabeled DIR --cache DIR``: analyse and cache features (resumable);
+  ``prepare --pairs DIR`` takes a folder of (song, dance) takes instead (Tang's layout, or BVH/glb
+  takes beside their songs): the library is imported from the same dances into CACHE/library
+  and each dance phrase becomes a labelled pair aligned on its song's beats
+  (``training.real_pairs``); ``--unlabeled`` may be repeated.
 * ``pretrain`` / ``finetune`` / ``coascent`` ``--cache DIR --run-dir DIR``: train up to that
   stage (finished earlier stages are reused from the run's checkpoints); ``coascent`` also writes
   the model bundle.
-* ``evaluate --cache DIR --model BUNDLE``: held-out top-1/5/10 of a bundle vs the baselines.
-* ``ablation --cache DIR --run-dir DIR``: Groups I–V, printed as the paper's Table 1.
+* ``evaluate --cache DIR --model BUNDLE``: held-out top-1/5/10 of a bundle vs the baselines; on a
+  ``--pairs`` cache ``evaluate --cache DIR --run-dir DIR`` runs the real protocol instead
+  (``training.crossval``: split by song, trained per fold, genre and own-phrase retrieval with
+  song-clustered intervals, next to the descriptor matcher, most-frequent and chance).
+* ``ablation --cache DIR --run-dir DIR``: Groups I–V, printed as the paper's Table 1 (on a
+  ``--pairs`` cache: per fold, equal budgets, the protocol's table with intervals).
 * ``demo --out DIR --bundle PATH``: the one command that builds the bundled model: demo data,
   prepare, pre-train, fine-tune, co-ascent, bundle.
 """
@@ -29,6 +37,7 @@ from choreo_studio.training.config import PRESETS as TRAINING_PRESETS
 DEFAULT_PRESET = "cpu"
 DEMO_LABELED = 160
 DEMO_UNLABELED = 320
+PAIRS_LIBRARY = "library"
 
 
 def _library(path: str | None):
@@ -78,6 +87,22 @@ def _add_run_options(p: argparse.ArgumentParser, *, run: bool = True) -> None:
     p.add_argument("--resume", action="store_true", help="continue from the run's checkpoints")
 
 
+def _add_fold_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--folds", type=int, default=0,
+                   help="--pairs cache: folds by song (default 0: leave one song out)")
+    p.add_argument("--bootstrap", type=int, default=1000,
+                   help="bootstrap resamples of the songs (default %(default)s)")
+    p.add_argument("--table", help="also write the table (text) to this file")
+
+
+def _library_for(args: argparse.Namespace):
+    """--library, else the library a --pairs prepare imported into the cache, else the demo."""
+    cached = Path(args.cache) / PAIRS_LIBRARY
+    if not args.library and (cached / "library.json").is_file():
+        return _library(str(cached))
+    return _library(args.library)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``choreo train`` and its sub-commands."""
     parser = subparsers.add_parser(
@@ -97,8 +122,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_demo_data)
 
     p = sub.add_parser("prepare", help="analyse songs and cache their phrase features")
-    p.add_argument("--labeled", required=True, help="folder of songs + timeline JSON exports")
-    p.add_argument("--unlabeled", help="folder of songs without timelines")
+    given = p.add_mutually_exclusive_group(required=True)
+    given.add_argument("--labeled", help="folder of songs + timeline JSON exports")
+    given.add_argument("--pairs", help="folder of (song, dance) takes (Tang's layout, or takes "
+                                       "beside their songs)")
+    p.add_argument("--unlabeled", action="append",
+                   help="folder of songs without dances (repeatable)")
+    p.add_argument("--no-undanced", action="store_true",
+                   help="--pairs: leave out the songs' undanced parts as unlabelled music")
+    p.add_argument("--max-unlabeled", type=int, help="--pairs: use at most this many "
+                                                     "unlabelled songs")
     p.add_argument("--cache", required=True, help="feature cache folder to write")
     p.add_argument("--library", help="dance library folder (default: the demo library)")
     p.add_argument("--workers", type=int, default=1, help="parallel processes per rank")
@@ -114,13 +147,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            help="model bundle to write (default RUN_DIR/model.choreomodel)")
         p.set_defaults(func=_cmd_stage, stage=stage)
 
-    p = sub.add_parser("evaluate", help="held-out top-1/5/10 of a model bundle")
+    p = sub.add_parser("evaluate", help="held-out top-1/5/10 of a model bundle, or the real "
+                                        "protocol on a --pairs cache")
     _add_run_options(p, run=False)
-    p.add_argument("--model", required=True, help="model bundle folder")
+    p.add_argument("--model", help="model bundle folder (a timeline cache)")
+    p.add_argument("--run-dir", help="run folder of the per-fold training (a --pairs cache)")
+    p.add_argument("--groups", default="V", help="--pairs: groups to train and judge, "
+                                                 "comma-separated (default %(default)s)")
+    _add_fold_options(p)
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("ablation", help="Groups I-V of the paper's Table 1")
     _add_run_options(p)
+    _add_fold_options(p)
     p.set_defaults(func=_cmd_ablation)
 
     p = sub.add_parser("demo", help="demo data + prepare + full training + bundle, in one go")
@@ -188,7 +227,42 @@ def _round_robin(parts: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
-    _prepare(args.labeled, args.unlabeled, args.cache, _library(args.library), args.workers)
+    if args.pairs:
+        return _prepare_pairs(args)
+    if args.unlabeled and len(args.unlabeled) > 1:
+        raise ChoreoError("--unlabeled: give one folder with --labeled (several need --pairs)")
+    _prepare(args.labeled, args.unlabeled[0] if args.unlabeled else None, args.cache,
+             _library(args.library), args.workers)
+    return 0
+
+
+def _prepare_pairs(args: argparse.Namespace) -> int:
+    """Import the library from the pairs' dances (once) and cache the labelled pairs."""
+    from choreo_studio.core.library.importing import import_library
+    from choreo_studio.training.real_pairs import prepare_pairs
+
+    cached = Path(args.cache) / PAIRS_LIBRARY
+    if args.library:
+        library = _library(args.library)
+    elif (cached / "library.json").is_file():
+        library = _library(str(cached))
+    else:
+        with cli_stage("import") as progress:
+            library, report = import_library(args.pairs, progress=progress)
+        for line in report.skipped:
+            print(f"skipped: {line}", file=sys.stderr)
+        library.save(cached)
+    with cli_stage("pairs") as progress:
+        entries = prepare_pairs(args.pairs, library, args.cache, unlabeled=args.unlabeled or [],
+                                undanced=not args.no_undanced, max_unlabeled=args.max_unlabeled,
+                                progress=progress)
+    labeled = [e for e in entries if e["labeled"]]
+    octave = [e["name"] for e in labeled if e["octave_error"]]
+    print(f"{args.cache}: {len(labeled)} danced songs, {sum(e['n_phrases'] for e in labeled)} "
+          f"pairs, {len(entries) - len(labeled)} unlabelled songs/parts "
+          f"({sum(e['n_phrases'] for e in entries if not e['labeled'])} phrases); library "
+          f"{len(library)} phrases; tempo-octave errors of the analysis: "
+          f"{', '.join(octave) or 'none'}")
     return 0
 
 
@@ -205,7 +279,7 @@ def _cmd_stage(args: argparse.Namespace) -> int:
     from choreo_studio.training.pipeline import load_training_data, train_model
 
     config = _config(args)
-    library = _library(args.library)
+    library = _library_for(args)
     ctx = init_distributed(args.device)
     try:
         data = load_training_data(args.cache, library, config)
@@ -231,13 +305,18 @@ def _print_result(metrics: dict[str, Any], format_report) -> None:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from choreo_studio.core.retrieval.model_bundle import load_bundle
+    from choreo_studio.training.crossval import is_pairs_cache
     from choreo_studio.training.distributed import init_distributed
     from choreo_studio.training.evaluate import format_report
     from choreo_studio.training.finetune import embed_phrases
     from choreo_studio.training.pipeline import evaluate_predictor, load_training_data
 
+    if is_pairs_cache(args.cache):
+        return _protocol(args, [g.strip() for g in args.groups.split(",") if g.strip()])
+    if not args.model:
+        raise ChoreoError(f"{args.cache}: a timeline cache is judged with --model BUNDLE")
     config = _config(args)
-    library = _library(args.library)
+    library = _library_for(args)
     bundle = load_bundle(args.model)
     bundle.check_library(library)
     ctx = init_distributed(args.device)
@@ -253,17 +332,52 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_ablation(args: argparse.Namespace) -> int:
     from choreo_studio.training.ablation import format_table, run_ablation
+    from choreo_studio.training.crossval import is_pairs_cache
     from choreo_studio.training.distributed import init_distributed
     from choreo_studio.training.pipeline import load_training_data
 
+    if is_pairs_cache(args.cache):
+        return _protocol(args, ["I", "II", "III", "IV", "V"])
     config = _config(args)
-    library = _library(args.library)
+    library = _library_for(args)
     ctx = init_distributed(args.device)
     try:
         data = load_training_data(args.cache, library, config)
         results = run_ablation(data, library, config, _runner(args, args.run_dir, ctx))
         if ctx.is_main:
             print(format_table(results))
+    finally:
+        ctx.shutdown()
+    return 0
+
+
+def _protocol(args: argparse.Namespace, groups: list[str]) -> int:
+    """Cross-validate ``groups`` by song on a --pairs cache and print the protocol's table."""
+    from choreo_studio.training.crossval import cross_validate, load_real_data
+    from choreo_studio.training.distributed import init_distributed
+    from choreo_studio.training.evaluate import format_protocol
+
+    if not args.run_dir:
+        raise ChoreoError("a --pairs cache trains per fold: give --run-dir")
+    config = _config(args)
+    library = _library_for(args)
+    real = load_real_data(args.cache, library)
+    ctx = init_distributed(args.device)
+    try:
+        report = cross_validate(real, library, config, args.run_dir, ctx, groups=groups,
+                                n_folds=args.folds or None, n_boot=args.bootstrap,
+                                progress=_printer(ctx.is_main))
+        if ctx.is_main:
+            text = "\n\n".join(f"[{s}]\n{format_protocol(report, s)}"
+                                for s in ("all", "octave_ok", "octave_error")
+                                if any(s in m for m in report["methods"].values()))
+            text += (f"\nfolds {len(report['folds'])}, equal budgets: pre-train "
+                     f"{config.pretrain.epochs}, classifier {config.finetune.epochs} epochs "
+                     f"(Group V: {max(config.finetune.epochs - config.coascent.epochs, 1)} + "
+                     f"{config.coascent.epochs} co-ascent); Group I from random weights")
+            print(text)
+            if args.table:
+                Path(args.table).write_text(text + "\n", encoding="utf-8")
     finally:
         ctx.shutdown()
     return 0

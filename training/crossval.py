@@ -1,0 +1,153 @@
+"""Cross-validation by song on a real-pairs cache: train per fold, judge every held-out phrase.
+
+Each fold holds out whole songs (all their phrases, and their undanced parts too, which are
+then left out of pre-training and co-ascent): no phrase of a test song is ever trained on.
+Every asked group (``training.ablation``) trains from scratch per fold with the same config;
+the held-out scores of all folds are pooled and judged by
+:func:`training.evaluate.protocol_report` next to the descriptor matcher, the most-frequent
+baseline and chance.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from choreo_studio.core.atomic_io import write_json_atomic
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.library.library import Library
+from choreo_studio.core.progress import ProgressFn, no_progress
+from choreo_studio.training.ablation import group_scores
+from choreo_studio.training.config import TrainConfig
+from choreo_studio.training.data_cache import load_shard_arrays, read_manifest, shard_dir
+from choreo_studio.training.datasets import UNLABELED, PhraseSet, SongShard
+from choreo_studio.training.distributed import DistContext
+from choreo_studio.training.evaluate import most_frequent_scores, protocol_report, song_folds
+from choreo_studio.training.loop import StageRunner
+from choreo_studio.training.pipeline import TrainingData
+
+
+@dataclass
+class RealData:
+    """A real-pairs cache: danced songs (labels = library indices) and unlabelled music."""
+
+    songs: list[SongShard]
+    entries: list[dict[str, Any]]
+    matcher: list[np.ndarray]  # per song [T, K] descriptor distances
+    unlabeled: list[SongShard]
+    unlabeled_groups: list[str | None]  # the danced song an undanced part belongs to
+    n_dances: int
+
+    @property
+    def groups(self) -> list[str]:
+        return [e["group"] for e in self.entries]
+
+    @property
+    def styles(self) -> list[str]:
+        return [e["style"] for e in self.entries]
+
+
+def is_pairs_cache(cache_dir: str | os.PathLike[str]) -> bool:
+    """True when the cache was prepared from (song, dance) pairs (``prepare --pairs``)."""
+    songs = read_manifest(cache_dir)["songs"]
+    return any(e.get("labeled") and "group" in e for e in songs)
+
+
+def load_real_data(cache_dir: str | os.PathLike[str], library: Library) -> RealData:
+    """Memory-map a real-pairs cache for ``library`` (the one it was prepared with)."""
+    manifest = read_manifest(cache_dir)
+    if manifest["library"]["fingerprint"] != library.fingerprint:
+        raise ChoreoError(f"{cache_dir}: prepared for library {manifest['library']['name']!r}, "
+                          f"not {library.name!r} — pass the library it was prepared with")
+    data = RealData([], [], [], [], [], len(library))
+    for entry in manifest["songs"]:
+        arrays = load_shard_arrays(cache_dir, entry["key"])
+        if entry["labeled"]:
+            labels = np.array([library.index_of(d) for d in entry["dance_ids"]], np.int64)
+            data.songs.append(SongShard(entry["name"], entry["song_hash"], arrays["mel"],
+                                        arrays["melody"], arrays["rhythm"], labels))
+            data.entries.append(entry)
+            path = shard_dir(Path(cache_dir), entry["key"]) / "matcher.npy"
+            data.matcher.append(np.load(path, allow_pickle=False))
+        else:
+            labels = np.full(int(entry["n_phrases"]), UNLABELED, np.int64)
+            data.unlabeled.append(SongShard(entry["name"], entry["song_hash"], arrays["mel"],
+                                            arrays["melody"], arrays["rhythm"], labels))
+            data.unlabeled_groups.append(entry.get("group"))
+    if len(set(data.groups)) < 2:
+        raise ChoreoError(f"{cache_dir}: fewer than 2 danced songs — a split by song needs more")
+    return data
+
+
+def fold_data(real: RealData, test_songs: Sequence[int]) -> TrainingData:
+    """Training data of one fold: the other songs labelled, unlabelled music minus any part
+    of a test song."""
+    test = set(int(i) for i in test_songs)
+    held = {real.groups[i] for i in test}
+    train = [s for i, s in enumerate(real.songs) if i not in test]
+    unlabeled = [s for s, g in zip(real.unlabeled, real.unlabeled_groups, strict=True)
+                 if g not in held]
+    return TrainingData(PhraseSet(train), PhraseSet([real.songs[i] for i in sorted(test)]),
+                        PhraseSet(unlabeled), real.n_dances)
+
+
+def library_groups(library: Library) -> list[str]:
+    """The dance (take) each library phrase was cut from."""
+    return [str(p.source.get("take", p.id)) for p in library.phrases]
+
+
+def cross_validate(
+    real: RealData,
+    library: Library,
+    config: TrainConfig,
+    run_dir: str | os.PathLike[str],
+    ctx: DistContext,
+    *,
+    groups: Sequence[str] = ("V",),
+    n_folds: int | None = None,
+    same_budget: bool = True,
+    n_boot: int = 1000,
+    progress: ProgressFn = no_progress,
+) -> dict[str, Any]:
+    """Train ``groups`` per fold, pool the held-out scores and judge them (``report.json``)."""
+    folds = song_folds(real.groups, real.styles, n_folds, config.seed)
+    pooled: dict[str, list[np.ndarray]] = {g: [] for g in groups}
+    pooled.update(matcher=[], most_frequent=[])
+    labels, songs, styles, octave = [], [], [], []
+    for f, test in enumerate(folds):
+        data = fold_data(real, test)
+        runner = StageRunner.create(Path(run_dir) / f"fold{f:02d}", ctx, progress=progress)
+        scores = group_scores(data, library, config, runner, groups, same_budget=same_budget)
+        for g in groups:
+            pooled[g].append(scores[g])
+        pooled["matcher"].append(-np.concatenate([real.matcher[i] for i in sorted(test)]))
+        pooled["most_frequent"].append(np.array(most_frequent_scores(
+            data.train.labels, len(data.test), real.n_dances)))
+        for i in sorted(test):
+            n = real.songs[i].n_phrases
+            labels.append(real.songs[i].labels)
+            songs += [real.groups[i]] * n
+            styles += [real.styles[i]] * n
+            octave += [bool(real.entries[i].get("octave_error"))] * n
+        progress((f + 1) / len(folds), f"fold {f + 1}/{len(folds)}: {len(data.test.songs)} "
+                                       f"test songs, {len(data.train)} training phrases")
+    names = {"V": "model (Group V)"}
+    methods = {names.get(g, f"Group {g}" if g in groups else g): np.concatenate(v)
+               for g, v in pooled.items()}
+    lib = library_groups(library)
+    report = protocol_report(methods, np.concatenate(labels), songs, styles, library.styles,
+                             lib, np.array(octave), config.topk, n_boot)
+    report["folds"] = [sorted({real.groups[i] for i in t}) for t in folds]
+    report["config"] = {"preset": config.preset, "same_budget": same_budget,
+                        "pretrain_epochs": config.pretrain.epochs,
+                        "finetune_epochs": config.finetune.epochs,
+                        "coascent_epochs": config.coascent.epochs,
+                        "unlabeled_songs": len(real.unlabeled),
+                        "group_I_init": "random (seeded), no ImageNet weights offline"}
+    if ctx.is_main:
+        write_json_atomic(Path(run_dir) / "report.json", report)
+    return report
