@@ -111,4 +111,7 @@ def test_engine_suggestions_rank_alternatives_with_parts():
     for dance, s in ranked:
         assert s.music_fit == pytest.approx(probs[1, lib.index_of(dance.id)])
         w = engine.options.transition_weight
-        assert s.score == pytest.approx(s.music_fit * (s.transition_in * s.transition_out) ** w)
+        jumps = s.pose_jump_in + s.pose_jump_out  # the kinematic cut cost is part of the score
+        assert s.pose_jump_in > 0 and s.pose_jump_out > 0
+        assert s.score == pytest.approx(
+            s.music_fit * (s.transition_in * s.transition_out) ** w * np.exp(-w * jumps))

@@ -22,11 +22,14 @@ from choreo_studio.core.choreography.placements import (
     ScoreParts,
 )
 from choreo_studio.core.library.library import DancePhrase, Library
+from choreo_studio.core.library.transition_prior import CutFeatures, cut_features
 from choreo_studio.core.progress import ProgressFn, no_progress, sub_progress
+from choreo_studio.core.retrieval.candidate_decoding import CandidateTransitions
 from choreo_studio.core.retrieval.decoding import (
     DecodeOptions,
     TransitionScores,
     decode,
+    library_transitions,
     section_ties,
 )
 from choreo_studio.core.retrieval.model_files import find_model_for_library
@@ -93,7 +96,8 @@ class Engine:
     stage_radius_cm: float | None = DEFAULT_STAGE_RADIUS_CM
 
     def __post_init__(self) -> None:
-        self._transitions: dict[tuple, TransitionScores] = {}
+        self._transitions: dict[tuple, TransitionScores | CandidateTransitions] = {}
+        self._cut: CutFeatures | None = None
         self._by_id = {p.id: p for p in self.library.phrases}
 
     @property
@@ -110,10 +114,16 @@ class Engine:
         """The library's dance phrase ``dance_id`` (None when the library has no such dance)."""
         return self._by_id.get(dance_id)
 
-    def _transition_scores(self, options: DecodeOptions) -> TransitionScores:
+    def _transition_scores(self, options: DecodeOptions) -> TransitionScores | CandidateTransitions:
+        """M and the kinematic cut cost at the weights of ``options`` (dense up to a few thousand
+        dances, the candidate decoder's factored model above), built once per weight setting."""
         key = (options.transition_weight, options.no_back_to_back, options.repeat_penalty)
         if key not in self._transitions:
-            self._transitions[key] = TransitionScores(self.transition, options)
+            if self._cut is None:
+                self._cut = cut_features(self.library.phrases,
+                                         self.library.skeleton.mirror_indices())
+            self._transitions[key] = library_transitions(
+                self.library, options, self.transition, cut=self._cut)
         return self._transitions[key]
 
     def probabilities(self, song: Song, progress: ProgressFn = no_progress) -> np.ndarray:
@@ -203,8 +213,8 @@ class Engine:
         prev = self.library.index_of(choreography[t - 1].dance_id) if t > 0 else None
         nxt = (self.library.index_of(choreography[t + 1].dance_id)
                if t + 1 < len(choreography) else None)
-        ranked = suggest(scores[t], self.transition, prev=prev, nxt=nxt, top_k=top_k,
-                         transition_weight=self.options.transition_weight)
+        ranked = suggest(scores[t], prev=prev, nxt=nxt, top_k=top_k,
+                         model=self._transition_scores(self.options).model)
         return [(self.library.phrases[s.dance_index], s) for s in ranked]
 
     def render(self, song: Song, choreography: Choreography, *, fps: float = 30.0,
