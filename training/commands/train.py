@@ -42,10 +42,14 @@ PAIRS_LIBRARY = "library"
 
 def _library(path: str | None):
     """The library folder given, else the demo library (generated once, then cached)."""
-    from choreo_studio.core.choreography.engine import load_library
+    from choreo_studio.core.library.library import Library
 
     with cli_stage("library") as progress:
-        return load_library(path, progress)
+        if path:
+            return Library.load(path, progress)
+        from choreo_studio.resources.demo_library import load_demo_library
+
+        return load_demo_library(progress)
 
 
 def _printer(enabled: bool) -> ProgressFn:

@@ -1,0 +1,85 @@
+"""Issue 13's table on real data: import Tang's dances, cache their (song, dance) pairs with
+unlabelled music, cross-validate Groups I–V by song with equal budgets, print the table.
+
+    python benchmarks/bench_real_retrieval.py [DATA] --work DIR [--folds 4] [--preset cpu]
+
+DATA defaults to ``../shared/data`` (its ``tang2018/``). Unlabelled music: the songs' undanced
+parts and every audio file under ``--unlabeled`` (default ``/usr/share/games``: the Debian
+packages ``wesnoth-1.16-music`` and ``fb-music-high``, ``apt-get install -y …`` first).
+Everything derived (library, cache, runs, table) goes under ``--work``, outside the project.
+``--reduced`` is the quick look on a loaded machine: fewer folds, epochs and unlabelled songs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from choreo_studio.core.cli import main
+
+REDUCED = ["--set", "pretrain.epochs=1", "--set", "finetune.epochs=20",
+           "--set", "finetune.batch_size=16", "--set", "coascent.epochs=4",
+           "--set", "coascent.refresh_epochs=2"]
+
+
+def run(argv: list[str]) -> None:
+    """One choreo command; a failure stops the benchmark with its exit status."""
+    print("$ choreo " + " ".join(argv), file=sys.stderr, flush=True)
+    started = time.monotonic()
+    status = main(argv)
+    print(f"  ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+    if status:
+        sys.exit(status)
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("data", nargs="?", default="../shared/data", help="shared data folder")
+    p.add_argument("--work", required=True, help="folder for library, cache, runs and table")
+    p.add_argument("--unlabeled", action="append", help="folder of unlabelled songs "
+                   "(repeatable; default /usr/share/games)")
+    p.add_argument("--max-unlabeled", type=int, default=24)
+    p.add_argument("--folds", type=int, default=4, help="folds by song (0: leave one out)")
+    p.add_argument("--preset", default="cpu", help="training preset (cpu, tiny, paper)")
+    p.add_argument("--groups", default="I,II,III,IV,V")
+    p.add_argument("--reduced", action="store_true", help="1 pre-train epoch, 20 classifier "
+                   "epochs, 4 co-ascent, 3 folds, 6 unlabelled songs")
+    p.add_argument("--device", default="auto")
+    return p.parse_args()
+
+
+def main_bench() -> int:
+    args = parse()
+    work = Path(args.work)
+    tang = Path(args.data) / "tang2018"
+    if not tang.is_dir():
+        print(f"{tang}: not found — pass the shared data folder", file=sys.stderr)
+        return 2
+    folders = args.unlabeled or [d for d in ("/usr/share/games",) if Path(d).is_dir()]
+    n_unlabeled = 6 if args.reduced else args.max_unlabeled
+    started = time.monotonic()
+    if not (work / "library" / "library.json").is_file():
+        run(["library", "import", str(tang), "-o", str(work / "library")])
+    prepare = ["train", "prepare", "--pairs", str(tang), "--library", str(work / "library"),
+               "--cache", str(work / "cache"), "--max-unlabeled", str(n_unlabeled)]
+    for folder in folders:
+        prepare += ["--unlabeled", folder]
+    run(prepare)
+    folds = 3 if args.reduced else args.folds
+    groups = args.groups.split(",")
+    command = "ablation" if len(groups) > 1 else "evaluate"
+    train = ["train", command, "--cache", str(work / "cache"), "--library",
+             str(work / "library"), "--run-dir", str(work / f"run-{args.preset}-{folds}"),
+             "--preset", args.preset, "--folds", str(folds), "--device", args.device,
+             "--table", str(work / "table.txt")]
+    if command == "evaluate":
+        train += ["--groups", args.groups]
+    run(train + (REDUCED if args.reduced else []))
+    print(f"total {time.monotonic() - started:.0f} s; table: {work / 'table.txt'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main_bench())
