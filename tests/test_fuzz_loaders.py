@@ -94,3 +94,9 @@ def test_version_1_timeline_with_bad_rows_is_one_line(scratch):
     assert isinstance(ft.fuzz_timeline(doc, scratch), Exception)
     doc["format_version"] = 1
     assert isinstance(ft.fuzz_timeline(doc, scratch), Exception)
+
+
+def test_reversed_timeline_beats_are_one_line(scratch):
+    doc = ft.base_timeline()
+    doc["song"]["beats_s"] = list(reversed(doc["song"]["beats_s"]))
+    assert "not increasing" in str(ft.fuzz_timeline(doc, scratch))

@@ -291,6 +291,9 @@ def validate_timeline(obj: Any, source: str = "timeline") -> None:
     if error is not None:
         raise ChoreoError(f"{source}: {_where(error)}: {error.message} — {fix}")
     n_beats = len(obj["song"]["beats_s"])
+    beats = obj["song"]["beats_s"]
+    if any(later <= earlier for earlier, later in zip(beats, beats[1:], strict=False)):
+        raise ChoreoError(f"{source}: song/beats_s: the beat times are not increasing — {fix}")
     if any(d >= n_beats for d in obj["song"].get("downbeats", [])):  # also bounds huge ints
         raise ChoreoError(f"{source}: song/downbeats: an index past the song's {n_beats} beats "
                           f"— {fix}")
