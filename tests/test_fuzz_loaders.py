@@ -100,3 +100,9 @@ def test_reversed_timeline_beats_are_one_line(scratch):
     doc = ft.base_timeline()
     doc["song"]["beats_s"] = list(reversed(doc["song"]["beats_s"]))
     assert "not increasing" in str(ft.fuzz_timeline(doc, scratch))
+
+
+def test_timeline_without_beats_is_one_line(scratch):
+    doc = ft.base_timeline()
+    doc["song"]["beats_s"] = []
+    assert "0 beats under 3 phrases" in str(ft.fuzz_timeline(doc, scratch))

@@ -292,6 +292,9 @@ def validate_timeline(obj: Any, source: str = "timeline") -> None:
         raise ChoreoError(f"{source}: {_where(error)}: {error.message} — {fix}")
     n_beats = len(obj["song"]["beats_s"])
     beats = obj["song"]["beats_s"]
+    if obj["phrases"] and len(beats) < 2:
+        raise ChoreoError(f"{source}: song/beats_s: {len(beats)} beats under "
+                          f"{len(obj['phrases'])} phrases — {fix}")
     if any(later <= earlier for earlier, later in zip(beats, beats[1:], strict=False)):
         raise ChoreoError(f"{source}: song/beats_s: the beat times are not increasing — {fix}")
     if any(d >= n_beats for d in obj["song"].get("downbeats", [])):  # also bounds huge ints
