@@ -191,3 +191,28 @@ def test_missing_motion_block_and_unreadable_file(tmp_path):
     assert "no MOTION block" in _error(CMU.split("MOTION")[0])
     with pytest.raises(ChoreoError, match="cannot read"):
         read_bvh(tmp_path / "missing.bvh")
+
+
+def test_skeleton_not_listed_depth_first_round_trips(tmp_path):
+    from choreo_studio.core.motion.skeleton import Skeleton
+
+    # joint 3 hangs under joint 1 but comes after joint 2: the file's hierarchy (and so its
+    # channel columns) runs 0, 1, 3, 2 — columns written in index order corrupted the take
+    sk = Skeleton(["Hips", "Spine", "LeftUpLeg", "Head"], np.array([-1, 0, 0, 1]),
+                  np.array([[0, 90, 0], [0, 10, 0], [10, -5, 0], [0, 20, 0]], float))
+    m = random_motion(10, skeleton=sk)
+    back = read_bvh(write_bvh(tmp_path / "clip.bvh", m))
+    names = back.skeleton.joint_names
+    assert names == ["Hips", "Spine", "Head", "LeftUpLeg"]
+    np.testing.assert_allclose(back.fk()[:, [names.index(n) for n in sk.joint_names]],
+                               m.fk(), atol=1e-3)
+
+
+def test_a_deep_chain_exports_without_recursion(tmp_path):
+    from choreo_studio.core.motion.skeleton import Skeleton
+
+    n = 1500
+    sk = Skeleton([f"j{i}" for i in range(n)], np.arange(-1, n - 1),
+                  np.tile([0.0, 1.0, 0.0], (n, 1)))
+    text = bvh_text(random_motion(2, skeleton=sk))
+    assert text.count("JOINT") == n - 1 and text.count("End Site") == 1

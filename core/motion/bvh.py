@@ -424,21 +424,28 @@ def bvh_text(
     def fmt(v: np.ndarray) -> str:
         return " ".join(f"{x:.{decimals}f}" for x in v)
 
-    def write_joint(j: int, depth: int) -> None:
+    # Depth-first with an explicit stack (deep chains need no recursion); the MOTION columns
+    # follow the same order, since readers take channels in hierarchy order, not joint index.
+    order: list[int] = []
+    stack: list[tuple[int, int, bool]] = [(0, 0, False)]
+    while stack:
+        j, depth, closing = stack.pop()
         pad = "\t" * depth
+        if closing:
+            if j in sk.end_sites_cm or not children[j]:
+                end = sk.end_sites_cm.get(j, np.zeros(3))
+                out.write(f"{pad}\tEnd Site\n{pad}\t{{\n{pad}\t\tOFFSET {fmt(end)}\n{pad}\t}}\n")
+            out.write(f"{pad}}}\n")
+            continue
+        order.append(j)
         keyword = "ROOT" if j == 0 else "JOINT"
         out.write(f"{pad}{keyword} {sk.joint_names[j]}\n{pad}{{\n")
         out.write(f"{pad}\tOFFSET {fmt(sk.offsets_cm[j])}\n")
         out.write(f"{pad}\t{' '.join([f'CHANNELS {len(channels[j])}', *channels[j]])}\n")
-        for c in children[j]:
-            write_joint(c, depth + 1)
-        if j in sk.end_sites_cm or not children[j]:
-            end = sk.end_sites_cm.get(j, np.zeros(3))
-            out.write(f"{pad}\tEnd Site\n{pad}\t{{\n{pad}\t\tOFFSET {fmt(end)}\n{pad}\t}}\n")
-        out.write(f"{pad}}}\n")
+        stack.append((j, depth, True))
+        stack.extend((c, depth + 1, False) for c in reversed(children[j]))
 
-    write_joint(0, 0)
-    data = _channel_matrix(motion, channels)
+    data = _channel_matrix(motion, channels, order)
     # the shortest text that reads back as 1/fps exactly (0.03333333 read 30.000003 fps)
     out.write(f"MOTION\nFrames: {motion.n_frames}\nFrame Time: {1.0 / motion.fps!r}\n")
     if data.shape[1]:
@@ -448,19 +455,20 @@ def bvh_text(
     return out.getvalue()
 
 
-def _channel_matrix(motion: Motion, channels: list[list[str]]) -> np.ndarray:
-    """The ``[F, C]`` channel values (degrees, cm) for ``channels``."""
+def _channel_matrix(motion: Motion, channels: list[list[str]], order: list[int]) -> np.ndarray:
+    """The ``[F, C]`` channel values (degrees, cm) for ``channels``, joints in ``order``."""
     trans = motion._translations()  # noqa: SLF001
     rot = motion.rotations.astype(np.float64)
     columns: list[np.ndarray] = []
-    for j, chans in enumerate(channels):
-        order = "".join(c[0] for c in chans if c.endswith("rotation"))
+    for j in order:
+        chans = channels[j]
+        axes = "".join(c[0] for c in chans if c.endswith("rotation"))
         eulers = None
-        if order:
-            if len(order) != 3:
+        if axes:
+            if len(axes) != 3:
                 raise ChoreoError(f"bvh export: joint {motion.skeleton.joint_names[j]} needs "
                                   "three rotation channels")
-            eulers = np.rad2deg(quat.to_euler(rot[:, j], order))
+            eulers = np.rad2deg(quat.to_euler(rot[:, j], axes))
         r = 0
         for c in chans:
             if c.endswith("position"):
