@@ -99,3 +99,18 @@ def test_evaluate_reports_cuts_and_reference_beats():
     assert math.isnan(m.skating_near_cuts_cm_s)  # this rig has no feet
     assert m.peak_speed_near_cuts_m_s >= 0.0 and m.root_drift_m == pytest.approx(0.0, abs=1e-6)
     assert "vs reference beats" in format_metrics(m)
+
+
+def test_eval_reads_ground_truth_beats(tmp_path):
+    import json
+
+    from choreo_studio.core.commands.eval import _reference_beats
+    from choreo_studio.core.errors import ChoreoError
+
+    (tmp_path / "list.json").write_text(json.dumps([0.5, 1.0, 1.5]))
+    (tmp_path / "obj.json").write_text(json.dumps({"meter": "4/4", "beats_s": [0.0, 0.6]}))
+    (tmp_path / "bad.json").write_text(json.dumps({"beats_s": [1.0, 0.5]}))
+    np.testing.assert_allclose(_reference_beats(str(tmp_path / "list.json")), [0.5, 1.0, 1.5])
+    np.testing.assert_allclose(_reference_beats(str(tmp_path / "obj.json")), [0.0, 0.6])
+    with pytest.raises(ChoreoError, match="increasing beat times"):
+        _reference_beats(str(tmp_path / "bad.json"))
