@@ -139,7 +139,8 @@ def cross_validate(
     methods = {names.get(g, f"Group {g}" if g in groups else g): np.concatenate(v)
                for g, v in pooled.items()}
     lib = library_groups(library)
-    report = protocol_report(methods, np.concatenate(labels), songs, styles, library.styles,
+    report = protocol_report(methods, np.concatenate(labels), songs, styles,
+                             [p.style for p in library.phrases],
                              lib, np.array(octave), config.topk, n_boot)
     report["folds"] = [sorted({real.groups[i] for i in t}) for t in folds]
     report["config"] = {"preset": config.preset, "same_budget": same_budget,
