@@ -214,7 +214,8 @@ def test_tap_tempo_maths():
 def test_save_reopen_compare(opened, qtbot, tmp_path, assets):
     doc = opened.doc
     doc.select(2)
-    opened.edits.swap_suggestion(1)
+    opened.edits.swap_suggestion(
+        next(i for i, r in enumerate(opened.suggestions.rows) if not r.current))
     opened.action("lock").trigger()
     opened.edits.toggle_mirror()
     path = tmp_path / "dance.choreo"
@@ -303,7 +304,8 @@ def test_project_whose_song_moved_or_is_newer(opened, qtbot, tmp_path, assets):
 def test_autosave_and_recovery(opened, qtbot, tmp_path, assets):
     doc = opened.doc
     doc.select(0)
-    opened.edits.swap_suggestion(1)
+    opened.edits.swap_suggestion(next(i for i, r in enumerate(opened.suggestions.rows)
+                                      if not r.current))
     assert opened.autosaver.save_now()
     autosaved = opened.autosaver.path
     assert autosaved.is_file()

@@ -218,7 +218,8 @@ def test_open_filter_recent_and_default_folders(opened, qtbot, tmp_path, monkeyp
 def test_an_edit_is_autosaved_soon_without_a_save(opened, qtbot, tmp_path):
     folder = Path(opened.autosaver.folder)
     opened.doc.select(0)
-    opened.edits.swap_suggestion(1)
+    opened.edits.swap_suggestion(
+        next(i for i, r in enumerate(opened.suggestions.rows) if not r.current))
     qtbot.waitUntil(lambda: bool(pending_recoveries(folder)), timeout=WAIT_MS)
     saved = json.loads(pending_recoveries(folder)[0].read_text())
     ids = [p["dance_id"] for p in saved["choreography"]["placements"]]
@@ -232,7 +233,8 @@ def test_losing_focus_autosaves_at_once(opened):
     from PySide6.QtGui import QGuiApplication
 
     opened.doc.select(0)
-    opened.edits.swap_suggestion(1)
+    opened.edits.swap_suggestion(
+        next(i for i, r in enumerate(opened.suggestions.rows) if not r.current))
     assert pending_recoveries(opened.autosaver.folder) == []  # the debounce has not fired yet
     QGuiApplication.instance().applicationStateChanged.emit(Qt.ApplicationState.ApplicationInactive)
     assert len(pending_recoveries(opened.autosaver.folder)) == 1
@@ -242,7 +244,8 @@ def test_recovery_names_project_and_song_and_no_asks_before_deleting(
     opened, qtbot, tmp_path, assets
 ):
     opened.doc.select(0)
-    opened.edits.swap_suggestion(1)
+    opened.edits.swap_suggestion(
+        next(i for i, r in enumerate(opened.suggestions.rows) if not r.current))
     assert opened.autosaver.save_now()
     autosaved = opened.autosaver.path
     assert describe_recovery(autosaved).song == "short demo.wav"
