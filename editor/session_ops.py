@@ -66,7 +66,7 @@ def demo_song_path() -> Path:
     """The demo song as a WAV file in the user's cache (written once), so projects can save it."""
     import choreo_studio.resources.demo_song as generator
 
-    path = cache_root() / f"demo_song-{code_hash(generator.__name__)}.wav"
+    path = cache_root() / f"demo-song-{code_hash(generator.__name__)}" / "demo_song.wav"
     if not path.exists():
         generator.render_demo_song().write_wav(path)  # first run, or the generator changed
     return path

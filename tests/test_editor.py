@@ -713,7 +713,8 @@ def test_demo_song_file_is_written_once_into_the_cache_root(tmp_path, monkeypatc
     make_app()
     monkeypatch.setenv("CHOREO_CACHE_DIR", str(tmp_path / "cache"))  # ignored before: bug
     path = demo_song_path()
-    assert path.is_file() and path.parent == tmp_path / "cache"
+    assert path.is_file() and path.parent.parent == tmp_path / "cache"
+    assert path.name == "demo_song.wav"  # the title bar shows it: no cache hash in the name
     stamp = path.stat().st_mtime_ns
     assert demo_song_path() == path and path.stat().st_mtime_ns == stamp
     path.unlink()  # a missing (or, under another generator, differently named) file is written
