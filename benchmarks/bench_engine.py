@@ -31,7 +31,7 @@ from choreo_studio.core.retrieval.suggestions import suggest  # noqa: E402
 K, T = 1101, 120
 
 
-def _timed(fn, repeat: int) -> tuple[float, float]:
+def timed(fn, repeat: int) -> tuple[float, float]:
     """Median and best wall time of ``fn`` in milliseconds."""
     times = []
     for _ in range(repeat):
@@ -60,7 +60,7 @@ def music_fit(t: int, k: int, spread: float, seed: int = 1) -> np.ndarray:
 def bench_decoding() -> list[tuple[str, float, float]]:
     rows = []
     m = style_matrix(K)
-    prep = _timed(lambda: TransitionScores(m), 5)
+    prep = timed(lambda: TransitionScores(m), 5)
     rows.append(("transition scores prepare (once per library/model)", *prep))
     trans = TransitionScores(m)
     labels = (["intro"] * 4 + ["verse"] * 8 + ["chorus"] * 8 + ["bridge"] * 4) * 5
@@ -69,21 +69,21 @@ def bench_decoding() -> list[tuple[str, float, float]]:
     for spread in (1.0, 2.0, 3.0):
         p = music_fit(T, K, spread)
         rows.append((f"viterbi, 12 locks, logit sd {spread:g}",
-                     *_timed(lambda p=p: decode(p, trans, locks=locks), 7)))
+                     *timed(lambda p=p: decode(p, trans, locks=locks), 7)))
     p = music_fit(T, K, 2.0)
-    rows.append(("greedy (Eq. 6), 12 locks", *_timed(lambda: decode(
+    rows.append(("greedy (Eq. 6), 12 locks", *timed(lambda: decode(
         p, trans, method="greedy", locks=locks), 7)))
-    rows.append(("viterbi + reuse limit 2", *_timed(lambda: decode(
+    rows.append(("viterbi + reuse limit 2", *timed(lambda: decode(
         p, trans, locks=locks, options=DecodeOptions(max_uses=2)), 5)))
-    rows.append((f"viterbi + section ties ({len(ties)} groups)", *_timed(lambda: decode(
+    rows.append((f"viterbi + section ties ({len(ties)} groups)", *timed(lambda: decode(
         p, trans, locks=locks, ties=ties, options=DecodeOptions(tie_sections=True)), 3)))
-    rows.append(("vary (perturb-and-MAP, T=1)", *_timed(lambda: decode(
+    rows.append(("vary (perturb-and-MAP, T=1)", *timed(lambda: decode(
         p, trans, locks=locks, options=DecodeOptions(temperature=1.0, seed=0)), 5)))
     flat = np.full((T, K), 1.0 / K)
     rows.append(("viterbi, all-equal music fit (worst case)",
-                 *_timed(lambda: decode(flat, trans), 3)))
+                 *timed(lambda: decode(flat, trans), 3)))
     row = p[17]
-    rows.append(("suggestions top-10 (one phrase, both neighbours)", *_timed(
+    rows.append(("suggestions top-10 (one phrase, both neighbours)", *timed(
         lambda: suggest(row, m, prev=3, nxt=9, top_k=10), 200)))
     return rows
 
@@ -130,10 +130,10 @@ def bench_render() -> list[tuple[str, float, float]]:
                 export()
 
             tag = f"{int(fps)} fps, {motion.n_frames} frames x {motion.skeleton.n_joints} joints"
-            rows.append((f"render 4-min song ({tag})", *_timed(
+            rows.append((f"render 4-min song ({tag})", *timed(
                 lambda fps=fps: render(choreo, analysis, phrases, library, fps=fps), 3)))
-            rows.append((f"export json+csv+bvh+glb ({int(fps)} fps)", *_timed(export, 3)))
-            rows.append((f"render + export ({int(fps)} fps)", *_timed(both, 3)))
+            rows.append((f"export json+csv+bvh+glb ({int(fps)} fps)", *timed(export, 3)))
+            rows.append((f"render + export ({int(fps)} fps)", *timed(both, 3)))
     return rows
 
 
@@ -149,8 +149,8 @@ def bench_encoder() -> list[tuple[str, float, float]]:
         one = torch.randn(1, 128, 128)
         batch = torch.randn(32, 128, 128)
         net(one)
-        single = _timed(lambda net=net, one=one: net(one), 5)
-        batched = _timed(lambda net=net, batch=batch: net(batch), 2)
+        single = timed(lambda net=net, one=one: net(one), 5)
+        batched = timed(lambda net=net, batch=batch: net(batch), 2)
         rows.append((f"E+T {name}: one phrase (batch 1)", *single))
         rows.append((f"E+T {name}: per phrase in batches of 32",
                      batched[0] / 32, batched[1] / 32))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_engine import timed  # noqa: E402  (same folder: one timing helper for both)
 from choreo_studio.core.library.transition_prior import CutFeatures  # noqa: E402
 from choreo_studio.core.retrieval.candidate_decoding import CandidateTransitions  # noqa: E402
 from choreo_studio.core.retrieval.decoding import (  # noqa: E402
@@ -43,16 +43,6 @@ T = 120
 N_STYLES, N_ENERGIES = 8, 3
 LEARNED_PER_PHRASE = 16
 DENSE_UP_TO = 2000
-
-
-def timed(fn, repeat: int) -> tuple[float, float]:
-    """Median and best wall time of ``fn`` in milliseconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), min(times)
 
 
 def synthetic_inputs(k: int, dims: int, seed: int = 0):
