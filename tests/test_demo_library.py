@@ -4,7 +4,7 @@ counts, caching and clean BVH export. Built once per session on one phrase per s
 import choreo_studio.resources.demo_library as demo
 import numpy as np
 import pytest
-from choreo_studio.core.library.library import Library
+from choreo_studio.core.library.library import Library, arrays_path
 from choreo_studio.core.motion.bvh import bvh_text, parse_bvh
 from choreo_studio.core.motion.kinematic_beats import beat_hit_rate, velocity_minima_beats
 from choreo_studio.resources.demo_library.generate import STYLES, build_demo_library, build_phrase
@@ -111,7 +111,7 @@ def test_load_demo_library_generates_once_then_loads_from_cache(tmp_path, monkey
     assert calls == [1]
     assert second is not first and second.fingerprint == subset.fingerprint
     # a damaged cache is rebuilt instead of failing
-    (demo.demo_library_path(tmp_path) / "motion.npz").write_bytes(b"broken")
+    arrays_path(demo.demo_library_path(tmp_path)).write_bytes(b"broken")
     monkeypatch.setattr(demo, "_LOADED", {})
     demo.load_demo_library(cache_dir=tmp_path)
     assert calls == [1, 1]

@@ -7,7 +7,7 @@ import pytest
 from choreo_studio.core.cli import main
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.library.importing import ImportOptions, import_folder
-from choreo_studio.core.library.library import ARRAYS_FILE, METADATA_FILE, Library
+from choreo_studio.core.library.library import METADATA_FILE, Library, arrays_path
 from choreo_studio.core.motion.bvh import write_bvh
 from choreo_studio.core.motion.skeleton import Skeleton
 
@@ -56,7 +56,7 @@ def test_arrays_from_another_save_are_refused(tmp_path):
     other = small_library()
     other.phrases[0].motion.rotations[3, 2] *= -1.0
     other.save(tmp_path / "b")
-    (tmp_path / "a" / "motion.npz").write_bytes((tmp_path / "b" / "motion.npz").read_bytes())
+    arrays_path(tmp_path / "a").write_bytes(arrays_path(tmp_path / "b").read_bytes())
     with pytest.raises(ChoreoError, match="does not match its library.json"):
         Library.load(tmp_path / "a")
 
@@ -78,19 +78,19 @@ def test_loading_errors_are_one_line(tmp_path, damage):
     if damage == "missing_json":
         (folder / METADATA_FILE).unlink()
     elif damage == "missing_npz":
-        (folder / ARRAYS_FILE).unlink()
+        arrays_path(folder).unlink()
     elif damage == "bad_version":
         meta["format_version"] = 99
         (folder / METADATA_FILE).write_text(json.dumps(meta))
     elif damage == "garbage_npz":
-        (folder / ARRAYS_FILE).write_bytes(b"not a zip file at all")
+        arrays_path(folder).write_bytes(b"not a zip file at all")
     elif damage == "bad_json":
         (folder / METADATA_FILE).write_text("{ nope")
     else:
-        with np.load(folder / ARRAYS_FILE) as npz:
+        with np.load(arrays_path(folder)) as npz:
             arrays = {k: npz[k] for k in npz.files}
         arrays["rotations"] = arrays["rotations"][::-1].copy()
-        np.savez(folder / ARRAYS_FILE, **arrays)
+        np.savez(arrays_path(folder), **arrays)
     with pytest.raises(ChoreoError) as info:
         Library.load(folder)
     assert "\n" not in str(info.value)
@@ -236,3 +236,27 @@ def test_import_units_and_z_up(tmp_path):
     ref = motion.trim(0, 30).fk()
     # Z-up input turned to Y-up: old +Z (up in the file) becomes +Y
     np.testing.assert_allclose(pos[..., 1], ref[..., 2], atol=1e-3)
+
+
+def test_a_save_that_dies_before_its_library_json_leaves_the_old_library(tmp_path, monkeypatch):
+    import choreo_studio.core.library.library as library_module
+
+    old = small_library()
+    old.save(tmp_path / "lib")
+    new = small_library()
+    new.phrases[0].id = "renamed"
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # the process dies after the arrays, before library.json
+
+    monkeypatch.setattr(library_module, "write_json_atomic", killed)
+    with pytest.raises(KeyboardInterrupt):
+        Library(new.name, new.skeleton, new.phrases, new.transition_prior).save(tmp_path / "lib")
+    monkeypatch.undo()
+    back = Library.load(tmp_path / "lib")
+    assert back.ids == old.ids and back.fingerprint == old.fingerprint
+    # the next successful save leaves only its own arrays behind
+    Library(new.name, new.skeleton, new.phrases, new.transition_prior).save(tmp_path / "lib")
+    assert Library.load(tmp_path / "lib").ids[0] == "renamed"
+    assert [p.name for p in (tmp_path / "lib").glob("motion*.npz")] == [
+        arrays_path(tmp_path / "lib").name]

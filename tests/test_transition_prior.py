@@ -99,7 +99,7 @@ def test_large_libraries_do_not_store_a_dense_prior(tmp_path, monkeypatch):
     lib = small_library(("hip-hop", "jazz"), per_style=3)
     monkeypatch.setattr(library_module, "STORED_PRIOR_LIMIT", 4)
     folder = lib.save(tmp_path / "lib")
-    with np.load(tmp_path / "lib" / library_module.ARRAYS_FILE, allow_pickle=False) as arrays:
+    with np.load(library_module.arrays_path(tmp_path / "lib"), allow_pickle=False) as arrays:
         assert "transition_prior" not in arrays.files
     back = library_module.Library.load(folder)
     np.testing.assert_array_equal(back.transition_prior, lib.transition_prior)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from choreo_studio.core.atomic_io import write_bytes_atomic, write_json_atomic
+from choreo_studio.core.atomic_io import make_folder, write_bytes_atomic, write_json_atomic
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.motion.motion import Motion
 from choreo_studio.core.motion.skeleton import Skeleton
@@ -25,7 +26,8 @@ from choreo_studio.core.progress import ProgressFn, no_progress
 
 FORMAT_VERSION = 2  # 2: fingerprint without motion floats, arrays_sha256 checksum
 METADATA_FILE = "library.json"
-ARRAYS_FILE = "motion.npz"
+ARRAYS_FILE = "motion.npz"  # the arrays' name before they were named by their checksum
+_ARRAYS_NAME = re.compile(r"motion(-[0-9a-f]{16})?\.npz")
 ENERGY_LEVELS = {1: "low", 2: "medium", 3: "high"}
 STORED_PRIOR_LIMIT = 5000  # M0 is stored up to this many phrases (100 MB); rebuilt above
 
@@ -152,16 +154,26 @@ class Library:
         return self.phrases[self.index_of(phrase_id)]
 
     def save(self, folder: str | Path, progress: ProgressFn = no_progress) -> Path:
-        """Write ``library.json`` + ``motion.npz`` into ``folder`` (atomic per file)."""
+        """Write the arrays, then ``library.json`` naming them, into ``folder``.
+
+        The arrays go to a file named after their checksum, so the library being replaced stays
+        whole until the new ``library.json`` (written atomically, last) points at the new
+        arrays: a kill or a failure at any moment leaves the old library or the new one.
+        """
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(folder)
         progress(0.0, "packing arrays")
         buf = io.BytesIO()
         np.savez_compressed(buf, **_pack_arrays(self))
         progress(0.6, "writing arrays")
         data = buf.getvalue()
-        write_bytes_atomic(folder / ARRAYS_FILE, data)
-        write_json_atomic(folder / METADATA_FILE, _metadata(self, _arrays_digest(data)))
+        digest = _arrays_digest(data)
+        arrays_name = f"motion-{digest[:16]}.npz"
+        write_bytes_atomic(folder / arrays_name, data)
+        write_json_atomic(folder / METADATA_FILE, _metadata(self, arrays_name, digest))
+        for old in folder.glob("motion*.npz"):  # the replaced library's arrays, now unused
+            if old.name != arrays_name and _ARRAYS_NAME.fullmatch(old.name):
+                old.unlink(missing_ok=True)
         progress(1.0, "saved")
         return folder
 
@@ -188,7 +200,8 @@ class Library:
         progress(0.1, "reading arrays")
         # Version 1 had no checksum and a fingerprint over the motion floats: both recomputed.
         checksum = str(meta.get("arrays_sha256", "")) if version == FORMAT_VERSION else None
-        arrays = _read_arrays(folder / ARRAYS_FILE, checksum)
+        arrays_path = folder / _arrays_name(meta, meta_path)
+        arrays = _read_arrays(arrays_path, checksum)
         try:
             lib = _unpack(meta, arrays)
         except (KeyError, IndexError, ValueError, TypeError) as exc:
@@ -200,7 +213,7 @@ class Library:
         stored = meta.get("fingerprint", "") if version == FORMAT_VERSION else ""
         if stored and stored != lib.fingerprint:
             raise ChoreoError(
-                f"{folder / ARRAYS_FILE}: motion data does not match the library fingerprint "
+                f"{arrays_path}: motion data does not match the library fingerprint "
                 "(file corrupted or edited) — re-import the library"
             )
         progress(1.0, "library loaded")
@@ -251,12 +264,32 @@ def _pack_arrays(lib: Library) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _metadata(lib: Library, arrays_sha256: str) -> dict[str, Any]:
-    """The JSON side of a library (``arrays_sha256``: checksum of the ``motion.npz`` beside it)."""
+def arrays_path(folder: str | Path) -> Path:
+    """The arrays file that ``folder``'s ``library.json`` names (``motion.npz`` when unreadable)."""
+    meta_path = Path(folder) / METADATA_FILE
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        return Path(folder) / _arrays_name(meta, meta_path)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ChoreoError):
+        return Path(folder) / ARRAYS_FILE
+
+
+def _arrays_name(meta: Any, meta_path: Path) -> str:
+    """The arrays file named by ``meta`` (format 1 and early format 2: ``motion.npz``)."""
+    name = meta.get("arrays_file", ARRAYS_FILE) if isinstance(meta, dict) else ARRAYS_FILE
+    if not isinstance(name, str) or not _ARRAYS_NAME.fullmatch(name):
+        raise ChoreoError(f"{meta_path}: arrays_file {str(name)[:40]!r} is not a motion-*.npz "
+                          "file name — re-import the library")
+    return name
+
+
+def _metadata(lib: Library, arrays_file: str, arrays_sha256: str) -> dict[str, Any]:
+    """The JSON side of a library: it names its arrays file and their checksum."""
     return {
         "format_version": FORMAT_VERSION,
         "name": lib.name,
         "fingerprint": lib.fingerprint,
+        "arrays_file": arrays_file,
         "arrays_sha256": arrays_sha256,
         "n_phrases": len(lib.phrases),
         "skeleton": lib.skeleton.to_dict(),
