@@ -138,6 +138,16 @@ def check_output_folder(path: str | os.PathLike[str]) -> Path:
     return folder
 
 
+def read_at_most(path: str | os.PathLike[str], max_bytes: int) -> bytes:
+    """Up to ``max_bytes + 1`` bytes of ``path`` (so a caller can tell a file over its limit
+    without reading it all); an OS failure is the one-line :class:`PathError`."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise os_error(exc, path, "read") from None
+
+
 def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write(fh)`` on a temp file beside ``path``, then atomically replace ``path``."""
     target = Path(path)

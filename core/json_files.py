@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from choreo_studio.core.atomic_io import os_error
+from choreo_studio.core.atomic_io import read_at_most
 from choreo_studio.core.errors import ChoreoError
 
 if TYPE_CHECKING:  # numpy loads in the two functions that use it, not with `choreo --help`
@@ -127,11 +127,7 @@ def read_json_file(
 ) -> Any:
     """Read a JSON file with size and depth limits; missing, unreadable or bad -> ChoreoError."""
     where = Where(str(path), fix)
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(max_bytes + 1)
-    except OSError as exc:
-        raise os_error(exc, path, "read") from None
+    data = read_at_most(path, max_bytes)
     if len(data) > max_bytes:
         raise where.error(f"file larger than {max_bytes // (1024 * 1024)} MB")
     return parse_json_bytes(data, where, max_depth=max_depth)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from choreo_studio.core.atomic_io import os_error, write_bytes_atomic
+from choreo_studio.core.atomic_io import read_at_most, write_bytes_atomic
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.motion import quaternions as quat
 from choreo_studio.core.motion.motion import Motion
@@ -379,11 +379,7 @@ def _motion_from_channels(
 def read_bvh_file(path: str | Path, unit: str = "cm") -> BvhFile:
     """Read a BVH file (motion + channel layout); ChoreoError for unreadable/malformed files."""
     path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_BVH_BYTES + 1)
-    except OSError as exc:
-        raise os_error(exc, path, "read") from None
+    raw = read_at_most(path, MAX_BVH_BYTES)
     if len(raw) > MAX_BVH_BYTES:
         raise ChoreoError(f"{path}: larger than {MAX_BVH_BYTES // 2**20} MB — cut the take into "
                           "shorter files")
