@@ -70,7 +70,7 @@ def test_lookup_and_unknown_id():
 
 
 @pytest.mark.parametrize("damage", ["missing_json", "missing_npz", "bad_version", "garbage_npz",
-                                    "edited_arrays", "bad_json"])
+                                    "edited_arrays", "bad_json", "deep_json"])
 def test_loading_errors_are_one_line(tmp_path, damage):
     folder = tmp_path / "lib"
     small_library().save(folder)
@@ -86,6 +86,8 @@ def test_loading_errors_are_one_line(tmp_path, damage):
         arrays_path(folder).write_bytes(b"not a zip file at all")
     elif damage == "bad_json":
         (folder / METADATA_FILE).write_text("{ nope")
+    elif damage == "deep_json":  # json.loads recursed into a RecursionError before
+        (folder / METADATA_FILE).write_text("[" * 100_000 + "]" * 100_000)
     else:
         with np.load(arrays_path(folder)) as npz:
             arrays = {k: npz[k] for k in npz.files}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 from choreo_studio.core.atomic_io import make_folder, write_bytes_atomic, write_json_atomic
 from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.json_files import read_json_file
 from choreo_studio.core.motion.motion import Motion
 from choreo_studio.core.motion.skeleton import Skeleton
 from choreo_studio.core.progress import ProgressFn, no_progress
@@ -187,10 +187,7 @@ class Library:
                 f"{folder}: not a dance library (no {METADATA_FILE}) — "
                 "build one with `choreo library import`"
             )
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ChoreoError(f"{meta_path}: unreadable library metadata ({exc})") from None
+        meta = read_json_file(meta_path, fix="re-import the library")  # bounded: no deep nesting
         version = meta.get("format_version") if isinstance(meta, dict) else None
         if version not in (1, FORMAT_VERSION):
             raise ChoreoError(
@@ -268,9 +265,8 @@ def arrays_path(folder: str | Path) -> Path:
     """The arrays file that ``folder``'s ``library.json`` names (``motion.npz`` when unreadable)."""
     meta_path = Path(folder) / METADATA_FILE
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        return Path(folder) / _arrays_name(meta, meta_path)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ChoreoError):
+        return Path(folder) / _arrays_name(read_json_file(meta_path), meta_path)
+    except ChoreoError:
         return Path(folder) / ARRAYS_FILE
 
 
