@@ -7,8 +7,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from choreo_studio.core.retrieval.decoding import (
+    FIT_FLOOR_PENALTY,
     DecodeOptions,
     TransitionScores,
+    apply_fit_floor,
     decode,
     greedy_decode,
     log_fit,
@@ -17,7 +19,7 @@ from choreo_studio.core.retrieval.decoding import (
     viterbi_decode,
 )
 
-PLAIN = DecodeOptions(recency_window=0, reuse_penalty=0.0)  # J alone, no variety cost
+PLAIN = DecodeOptions(recency_window=0, reuse_penalty=0.0, fit_floor=0.0)  # J alone
 
 
 def _problem(seed, t=5, k=4, sharp=2.0):
@@ -107,6 +109,32 @@ def test_ties_hold_and_usually_reach_the_optimum():
         assert j <= best + 1e-4
         hits += j >= best - 1e-4
     assert hits >= 0.7 * cases  # documented approximation: ~80 % on such cases
+
+
+def test_fit_floor_outranks_transitions_but_not_locks():
+    # dance 1 connects perfectly to everything, dance 0 fits the music three times better
+    p = np.tile(np.array([[0.6, 0.2, 0.1, 0.1]]), (5, 1))
+    p[:, 2:] = p[:, [0, 0]] * np.array([0.95, 0.9])  # 2 and 3 fit almost as well as 0
+    m = np.full((4, 4), 0.01)
+    m[:, 1] = m[1, :] = 1.0
+    trans = TransitionScores(m, DecodeOptions(transition_weight=1.0))
+    loose = decode(p, trans, options=replace(PLAIN, transition_weight=1.0))
+    assert 1 in loose.tolist()  # without the floor the smooth connector wins some phrases
+    floored = decode(p, trans, options=DecodeOptions(transition_weight=1.0, recency_window=0,
+                                                     reuse_penalty=0.0))
+    best = p.max(axis=1)
+    assert all(p[t, d] >= 0.5 * best[t] for t, d in enumerate(floored))
+    locked = decode(p, trans, locks={2: 1}, options=DecodeOptions(transition_weight=1.0))
+    assert locked[2] == 1 and all(p[t, d] >= 0.5 * best[t] for t, d in enumerate(locked) if t != 2)
+
+
+def test_fit_floor_keeps_the_admissible_order():
+    fit = log_fit(np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]]))
+    floored = apply_fit_floor(fit, 0.5)
+    assert floored[0, 0] == fit[0, 0] and floored[0, 1] == fit[0, 1]  # 0.3 >= 0.25 stays
+    assert floored[0, 2] == pytest.approx(fit[0, 2] - FIT_FLOOR_PENALTY)
+    assert (floored[1, :2] < floored[1, 2] - FIT_FLOOR_PENALTY).all()
+    assert apply_fit_floor(fit, 0.0) is fit
 
 
 def test_ties_follow_a_locked_member():

@@ -41,6 +41,7 @@ def test_only_variety_breaks_a_tie():
 def test_a_dance_returns_when_the_music_repeats():
     p = np.full((6, 8), 0.05)
     p[[0, 3], 0] = 0.9  # phrases 0 and 3 are the same music (a tie group) and want dance 0
+    p[[0, 3], 1] = 0.6  # dance 1 fits them too (above the fit floor), so variety can use it
     trans = TransitionScores(np.ones((8, 8)))
     same_music = decode(p, trans, ties=[[0, 3]])
     assert same_music[0] == same_music[3] == 0
@@ -90,11 +91,13 @@ def test_choreo_auto_flags_reach_the_decode_options():
     parser = argparse.ArgumentParser()
     auto.register(parser.add_subparsers())
     args = parser.parse_args(["auto", "-o", "out", "--recency", "6", "--reuse-cost", "0.5",
-                              "--transition-weight", "0.3"])
+                              "--transition-weight", "0.3", "--fit-floor", "0.25"])
     options = auto._options(args)  # noqa: SLF001
-    assert (options.recency_window, options.reuse_penalty, options.transition_weight) == (
-        6, 0.5, 0.3)
+    assert (options.recency_window, options.reuse_penalty, options.transition_weight,
+            options.fit_floor) == (6, 0.5, 0.3, 0.25)
     defaults = auto._options(parser.parse_args(["auto", "-o", "out"]))  # noqa: SLF001
     assert defaults == DecodeOptions()
     with pytest.raises(ChoreoError, match="--recency"):
         auto._options(parser.parse_args(["auto", "-o", "out", "--recency", "-1"]))  # noqa: SLF001
+    with pytest.raises(ChoreoError, match="--fit-floor"):
+        auto._options(parser.parse_args(["auto", "-o", "out", "--fit-floor", "1"]))  # noqa: SLF001

@@ -53,6 +53,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--transition-weight", type=float, default=None, metavar="W",
                         help="weight of how well dances connect vs how well they fit the music "
                         "(default 0.5)")
+    parser.add_argument("--fit-floor", type=float, default=None, metavar="SHARE",
+                        help="a dance fitting the music below this share of the phrase's best "
+                        "fit is placed only if nothing else is left (default 0.5; 0 turns it "
+                        "off)")
     parser.add_argument("--vary", type=float, default=0.0, metavar="T",
                         help="sample a varied choreography at temperature T (e.g. 1.0)")
     parser.add_argument("--seed", type=int, help="random seed for --vary")
@@ -84,11 +88,16 @@ def _options(args: argparse.Namespace):
         raise ChoreoError(f"--vary {args.vary}: the temperature must not be negative")
     chosen = {name: value for name, value in (
         ("recency_window", args.recency), ("reuse_penalty", args.reuse_cost),
-        ("transition_weight", args.transition_weight)) if value is not None}
+        ("transition_weight", args.transition_weight), ("fit_floor", args.fit_floor))
+        if value is not None}
     for flag, value in (("--recency", args.recency), ("--reuse-cost", args.reuse_cost),
-                        ("--transition-weight", args.transition_weight)):
+                        ("--transition-weight", args.transition_weight),
+                        ("--fit-floor", args.fit_floor)):
         if value is not None and value < 0:
             raise ChoreoError(f"{flag} {value}: must not be negative")
+    if args.fit_floor is not None and args.fit_floor >= 1:
+        raise ChoreoError(f"--fit-floor {args.fit_floor}: must be below 1 (a share of the "
+                          "best fit)")
     return DecodeOptions(
         **chosen,
         no_back_to_back=not args.allow_repeats,

@@ -6,7 +6,16 @@ The objective, in log space, of a sequence d_0 … d_{T-1} is
 
 with W the transition score of ``transitions.TransitionModel`` (w · (log M − cut cost), ρ on a
 back-to-back repeat); by default the decoder maximises J − V, V the variety cost of
-``variety`` (a dance returning within N phrases, each further use of a dance). Two decoders:
+``variety`` (a dance returning within N phrases, each further use of a dance), with the
+**fit floor**: a dance whose music fit is below ``fit_floor`` (½) of the best fit of its phrase
+costs ``FIT_FLOOR_PENALTY`` nats more there (:func:`apply_fit_floor`). Fit and transition are
+on different scales — log P spreads over a nat or two between good candidates, while W's cut
+and style terms and V's recency cost reach tens of nats — so without the floor a smooth cut
+or a fresh dance buys a placement that barely fits the music. The floor makes the admissible
+dances of a phrase those within a factor of two of its best fit; among them the weighted sum
+decides as before, and a placement below it happens only where a lock or a tie forces it,
+or where every admissible dance would repeat back to back (the one rule ranked above it; a
+return within the recency window ranks below). Two decoders:
 
 * :func:`greedy_decode` — the paper's Eq. 6: left to right, ``argmax_d P(d|u_t)·M(d_{t-1}→d)``.
 * :func:`viterbi_decode` — the global optimum of J with locked placements as hard constraints.
@@ -49,7 +58,11 @@ from choreo_studio.core.retrieval.variety import Variety
 
 NEG_INF = np.float32(-np.inf)
 LOG_FLOOR = 1e-12
-DEFAULT_REPEAT_PENALTY = 30.0
+DEFAULT_REPEAT_PENALTY = 30.0  # nats per return within the recency window
+# the priorities, each above everything after it: no back-to-back repeat, the fit floor, no
+# return within the recency window, then fit + transitions (w·cut differences stay ≲ 20 nats)
+DEFAULT_BACK_TO_BACK_PENALTY = 300.0
+FIT_FLOOR_PENALTY = 100.0
 PRUNE_ROWS = 48
 CHUNK_ROWS = 64
 DENSE_LIMIT = 5000  # phrases: above, the candidate decoder (a dense W is 3 K×K float32)
@@ -62,6 +75,7 @@ DEFAULT_REUSE_PENALTY = 1.0
 VARIETY_ROUNDS = 3
 POLISH_MOVES_PER_PHRASE = 2
 POLISH_CANDIDATES = 64
+DEFAULT_FIT_FLOOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -71,12 +85,13 @@ class DecodeOptions:
     ``transition_weight`` w weighs W against the music fit; ``recency_window`` N (0: off),
     ``recency_penalty`` γ_r (nats per return within N phrases) and ``reuse_penalty`` γ_u (nats
     per earlier use) make the variety cost V (``variety``); ``variety_rounds`` bounds the
-    charged re-decodes.
+    charged re-decodes; ``fit_floor`` is the share of a phrase's best music fit below which a
+    dance costs ``FIT_FLOOR_PENALTY`` (0: off; :func:`apply_fit_floor`).
     """
 
     transition_weight: float = DEFAULT_TRANSITION_WEIGHT
     no_back_to_back: bool = True
-    repeat_penalty: float = DEFAULT_REPEAT_PENALTY
+    repeat_penalty: float = DEFAULT_BACK_TO_BACK_PENALTY
     max_uses: int | None = None
     tie_sections: bool = False
     temperature: float = 0.0
@@ -85,6 +100,7 @@ class DecodeOptions:
     recency_penalty: float = DEFAULT_REPEAT_PENALTY
     reuse_penalty: float = DEFAULT_REUSE_PENALTY
     variety_rounds: int = VARIETY_ROUNDS
+    fit_floor: float = DEFAULT_FIT_FLOOR
 
 
 class TransitionScores:
@@ -187,6 +203,19 @@ def log_fit(probabilities: np.ndarray) -> np.ndarray:
     """log P(d | u_t) as float32 [T, K], floored so zero probabilities stay finite."""
     p = np.asarray(probabilities, dtype=np.float32)
     return np.log(np.maximum(p, np.float32(LOG_FLOOR)))
+
+
+def apply_fit_floor(fit: np.ndarray, ratio: float, penalty: float = FIT_FLOOR_PENALTY,
+                    reference: np.ndarray | None = None) -> np.ndarray:
+    """``fit`` (log P [T, K]) less ``penalty`` where P is below ``ratio`` × its phrase's best P
+    (judged on ``reference``, default ``fit``: the noiseless fit when ``fit`` is perturbed).
+
+    A new array; ``fit`` itself when the floor is off (``ratio`` ≤ 0)."""
+    if ratio <= 0 or fit.size == 0:
+        return fit
+    judged = fit if reference is None else reference
+    below = judged < judged.max(axis=1, keepdims=True) + np.float32(np.log(ratio))
+    return np.where(below, fit - np.float32(penalty), fit).astype(np.float32, copy=False)
 
 
 def objective(
@@ -458,12 +487,14 @@ def decode(
     ``log_probabilities`` is ``log_fit(probabilities)`` where the caller keeps it (re-solves
     of one song at large K, where the T×K logarithm is a large part of a re-solve).
     """
-    fit = log_fit(probabilities) if log_probabilities is None else log_probabilities
-    if fit.ndim != 2 or fit.shape[1] != trans.k:
-        raise ValueError(f"probabilities must be [T, {trans.k}], got {fit.shape}")
+    clean = log_fit(probabilities) if log_probabilities is None else log_probabilities
+    if clean.ndim != 2 or clean.shape[1] != trans.k:
+        raise ValueError(f"probabilities must be [T, {trans.k}], got {clean.shape}")
+    fit = clean
     if options.temperature > 0:
         rng = np.random.default_rng(options.seed)
         fit = fit + np.float32(options.temperature) * rng.gumbel(size=fit.shape).astype(np.float32)
+    fit = apply_fit_floor(fit, options.fit_floor, reference=clean)
     all_locks = dict(locks or {})
     groups = _tie_groups(ties, all_locks) if options.tie_sections else []
     variety = Variety.for_song(len(fit), ties, all_locks, options.recency_window,
