@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from choreo_studio.core.analysis.activations import UPSAMPLE, Activations
+from choreo_studio.core.analysis.activations import Activations
 
 MIN_BPM = 55.0
 MAX_BPM = 215.0
@@ -40,6 +40,7 @@ BEAT_LEVEL = 0.2  # a metrical level earns its beats when its loudness-weighted 
 # this share of the local loudest (geometric mean): off-beat hats fall below it, the beats above
 SKIP_COST_PER_S = 2.0  # a path that starts after the first sound (or ends before the last) pays
 # this per second left without beats: about what the beats it skips would have earned
+BAR_WINDOW_STEP = 0.03  # bar lengths this close share one harmony/bass change cue
 METER_PRIOR = {4: 0.0, 3: -0.3, 2: -0.5}  # log prior per song: ties go to 4, then 3
 _START, _JUMP = -128, 127
 
@@ -92,13 +93,15 @@ def build_model(
     beat_score = np.log((beat + ONSET_FLOOR) / (BEAT_LEVEL + ONSET_FLOOR))
     accent = ACCENT_WEIGHT * act.accent
     down = {}
+    cues: dict[int, np.ndarray] = {}
     for meter in sorted(set(meters)):
         cue = np.empty((periods.size, beat.size), dtype=np.float32)
-        bar = np.round(meter * periods / UPSAMPLE)
-        for w in np.unique(bar):
-            change = act.change(int(w) * UPSAMPLE)
-            spread = max(float(change.std()), CHANGE_SPREAD_FLOOR)
-            cue[bar == w] = np.maximum((change - np.median(change)) / spread, 0.0) + accent
+        for w, rows in _bar_windows(meter * periods).items():
+            if w not in cues:
+                change = act.change(w)
+                spread = max(float(change.std()), CHANGE_SPREAD_FLOOR)
+                cues[w] = np.maximum((change - np.median(change)) / spread, 0.0) + accent
+            cue[rows] = cues[w]
         down[meter] = DOWNBEAT_WEIGHT * cue
     active = np.flatnonzero(act.level > 0.1)
     first = int(active[0]) if active.size else 0
@@ -116,6 +119,16 @@ def build_model(
     )
 
 
+def _bar_windows(bars: np.ndarray) -> dict[int, np.ndarray]:
+    """Bar lengths (frames) grouped onto a grid ``BAR_WINDOW_STEP`` apart: window -> row indices.
+
+    Bars a few per cent apart see the same harmony changes, so their cues are computed once.
+    """
+    grid = np.round(np.exp(np.round(np.log(bars) / np.log1p(BAR_WINDOW_STEP))
+                           * np.log1p(BAR_WINDOW_STEP))).astype(np.int64)
+    return {int(w): np.flatnonzero(grid == w) for w in np.unique(grid)}
+
+
 def decode(model: Model, meters: tuple[int, ...]) -> list[Path]:
     """The best path of each meter (beats per bar), best first."""
     layout = _Layout(meters)
@@ -124,25 +137,21 @@ def decode(model: Model, meters: tuple[int, ...]) -> list[Path]:
     step = int(periods[0])
     ring = int(periods[-1]) + step + 1
     down = np.stack([model.down_score[m] for m in meters])  # [M, P, frames]
-    score = np.full((ring, n_p, n_s), -np.inf, dtype=np.float32)
-    best_over_p = np.full((ring, n_s), -np.inf, dtype=np.float32)
+    # leave[t, p, s]: best score of a path whose beat at t (in state s) is followed, one period
+    # p later, by its next beat (drift or jump already chosen); how is kept in leave_code
+    leave = np.full((ring, n_p, n_s), -np.inf, dtype=np.float32)
+    leave_code = np.zeros((ring, n_p, n_s), dtype=np.int8)
     argbest_p = np.zeros((n_t, n_s), dtype=np.int16)
     back = np.zeros((n_t, n_p, n_s), dtype=np.int8)
-    src, drift_cost = _drift_moves(periods)  # [P, D] source period index and cost per move
+    drift_cost = _drift_costs(periods)  # [D, P] cost of arriving at period p from p + d
     start = layout.prior[None, None, :]
+    p_index = np.arange(n_p)[None, :, None]
     ends = [(-np.inf, 0, 0, 0)] * len(meters)
     for t0 in range(0, n_t, step):
         tb = np.arange(t0, min(t0 + step, n_t))
         rows = (tb[:, None] - periods[None, :]) % ring  # [B, P] frame of the previous beat
-        drift = score[rows[:, :, None, None], src[None, :, :, None],
-                      layout.pred[None, None, None, :]] + drift_cost[None, :, :, None]
-        choice = np.argmax(drift, axis=2)  # [B, P, S]
-        best = np.take_along_axis(drift, choice[:, :, None, :], axis=2)[:, :, 0, :]
-        code = (choice - DRIFT_STEPS).astype(np.int8)
-        jump = best_over_p[rows][:, :, layout.pred] - JUMP_COST
-        jumps = jump > best
-        best = np.where(jumps, jump, best)
-        code[jumps] = _JUMP
+        best = leave[rows[:, :, None], p_index, layout.pred]
+        code = leave_code[rows[:, :, None], p_index, layout.pred]
         if tb[0] <= model.start_by:
             late = SKIP_COST_PER_S * np.maximum(tb - model.first - periods[0], 0) / model.fps
             opening_score = start - late[:, None, None].astype(np.float32)
@@ -153,10 +162,9 @@ def decode(model: Model, meters: tuple[int, ...]) -> list[Path]:
                       + layout.is_down[None, None, :]
                       * down[:, :, tb].transpose(2, 1, 0)[:, :, layout.meter_of])
         slots = tb % ring
-        score[slots] = new
-        best_over_p[slots] = new.max(axis=1)
         argbest_p[tb] = new.argmax(axis=1)
         back[tb] = code
+        leave[slots], leave_code[slots] = _leave(new, drift_cost)
         if tb[-1] >= model.end_from:
             tail = tb >= model.end_from
             early = SKIP_COST_PER_S * np.maximum(model.last - periods[0] - tb[tail], 0) / model.fps
@@ -168,6 +176,26 @@ def decode(model: Model, meters: tuple[int, ...]) -> list[Path]:
         if np.isfinite(end[0])
     ]
     return sorted(paths, key=lambda p: -p.score)
+
+
+def _leave(new: np.ndarray, drift_cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[B, P, S] best way on from beats scored ``new`` [B, P, S] into each next period, and its
+    code (the period change, or a jump from the best period)."""
+    n_p = new.shape[1]
+    padded = np.full((new.shape[0], n_p + 2 * DRIFT_STEPS, new.shape[2]), -np.inf,
+                     dtype=np.float32)
+    padded[:, DRIFT_STEPS : DRIFT_STEPS + n_p] = new
+    best = padded[:, :n_p] + drift_cost[0][None, :, None]
+    code = np.full(best.shape, -DRIFT_STEPS, dtype=np.int8)
+    for d in range(1, 2 * DRIFT_STEPS + 1):
+        moved = padded[:, d : d + n_p] + drift_cost[d][None, :, None]
+        better = moved > best
+        np.copyto(best, moved, where=better)
+        np.copyto(code, np.int8(d - DRIFT_STEPS), where=better)
+    jump = new.max(axis=1, keepdims=True) - JUMP_COST
+    jumps = jump > best
+    np.copyto(code, np.int8(_JUMP), where=jumps)
+    return np.maximum(best, jump), code
 
 
 def path_score(model: Model, frames: np.ndarray, positions: np.ndarray) -> float:
@@ -206,13 +234,13 @@ class _Layout:
         self.n_states = int(self.pred.size)
 
 
-def _drift_moves(periods: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """[P, D] source period index of each drift move into each period, and its cost."""
-    idx = np.arange(periods.size)[:, None] + np.arange(-DRIFT_STEPS, DRIFT_STEPS + 1)[None, :]
+def _drift_costs(periods: np.ndarray) -> np.ndarray:
+    """[D, P] cost of a beat period p following period p + d - DRIFT_STEPS (-inf off the range)."""
+    idx = np.arange(periods.size)[None, :] + np.arange(-DRIFT_STEPS, DRIFT_STEPS + 1)[:, None]
     valid = (idx >= 0) & (idx < periods.size)
     src = np.clip(idx, 0, periods.size - 1)
-    cost = -DRIFT_COST * np.abs(np.log(periods[src] / periods[:, None]))
-    return src, np.where(valid, cost, -np.inf).astype(np.float32)
+    cost = -DRIFT_COST * np.abs(np.log(periods[src] / periods[None, :]))
+    return np.where(valid, cost, -np.inf).astype(np.float32)
 
 
 def _update_ends(ends: list, new: np.ndarray, frames: np.ndarray, layout: _Layout) -> list:
