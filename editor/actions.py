@@ -157,6 +157,24 @@ ACTIONS: tuple[ActionSpec, ...] = (
       help="Playhead to the start, first phrase selected"),
     A("end", "Go to end", "go_to_end", ("End",), PLAY, 1, enabled=HAS_PHRASES, args=(-1,),
       help="Playhead to the last phrase, last phrase selected"),
+    A("ab", "A/B: current / candidate", "preview.toggle_ab", ("B",), PLAY, 2,
+      tip="while auditioning: switch between the current dance (A) and the candidate (B)",
+      help="While auditioning: switch between the current dance (A) and the candidate (B)"),
+    A("mark_in", "Set play range in", "preview.mark_in", ("I",), PLAY, 3,
+      help="Play range: in at the playhead (playback wraps from out to in)"),
+    A("mark_out", "Set play range out", "preview.mark_out", ("O",), PLAY, 3,
+      help="Play range: out at the playhead"),
+    A("clear_range", "Clear play range", "preview.clear_range", ("Alt+I",), PLAY, 3,
+      help="Clear the play range"),
+    A("slower", "Slower", "preview.step_speed", ("[",), PLAY, 4, args=(-1,),
+      help="Play slower (1×, 0.75×, 0.5×; the pitch is kept)"),
+    A("faster", "Faster", "preview.step_speed", ("]",), PLAY, 4, args=(1,),
+      help="Play faster (up to 1×)"),
+    *(
+        A(f"speed_{round(100 * x)}", f"{x:g}×", "preview.set_speed", (), f"{PLAY}/Speed",
+          checkable=True, group="speed", args=(x,))
+        for x in (0.5, 0.75, 1.0)
+    ),
     # -- tempo
     A("tap", "Tap tempo", "edits.tap_tempo", ("T",), TEMPO, 0, enabled=READY, help="Tap tempo"),
     A("downbeat", "Set first downbeat at playhead", "edits.set_first_downbeat", ("D",), TEMPO,
@@ -175,6 +193,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
       enabled=SELECTED, help="Zoom to the selected phrase"),
     A("zoom_fit", "Zoom to song", "zoom_fit", ("Ctrl+0",), VIEW, 0,
       help="Zoom to the whole song"),
+    A("capsule", "Capsule character", "preview.set_capsules", (), VIEW, 1, checkable=True,
+      tip="draw the dancer in the 3D view as capsules instead of a stick figure"),
     # -- library / model
     A("choose_library", "Use dance library folder…", "files.choose_library", menu=LIBRARY),
     A("demo_library", "Use the bundled demo library", "files.use_engine", menu=LIBRARY,

@@ -2,12 +2,15 @@
 
 Both back-ends share :class:`PlaybackCursor`, which owns the playhead in sample frames, the loop
 range and the audition stop point, so the editor behaves the same with or without sound.
+Slowed playback (0.5–1×) moves the cursor ``speed`` song frames per output frame; the sound
+comes from the song stretched once to that speed with its pitch kept (core.audio.stretch).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +32,8 @@ class PlaybackCursor:
     loop: tuple[int, int] | None = None
     stop_at: int | None = None
     finished: bool = False
+    seeks: int = 0
+    """How many times the playhead was moved by hand (the output drops what it heard before)."""
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -60,6 +65,7 @@ class PlaybackCursor:
         with self._lock:
             self.frame = int(min(max(frame, 0), self.n_frames))
             self.finished = self.frame >= self.n_frames
+            self.seeks += 1
 
 
 def click_sound(sr: int, freq_hz: float) -> np.ndarray:
@@ -82,6 +88,21 @@ class OutputBase:
         self.beat_frames = np.zeros(0, dtype=np.int64)
         self.downbeat_mask = np.zeros(0, dtype=bool)
         self.playing = False
+        self.speed = 1.0
+        self._carry = 0.0
+
+    def set_speed(self, speed: float, stretched: np.ndarray | None = None) -> None:
+        """Play at ``speed`` (1 = normal); ``stretched`` is the song at that speed (sound)."""
+        self.speed = float(speed)
+        self._carry = 0.0
+
+    def song_frames(self, out_frames: int) -> int:
+        """Song frames that ``out_frames`` of output cover at the current speed (the fraction
+        left over is carried to the next call, so the playhead never drifts)."""
+        exact = out_frames * self.speed + self._carry
+        whole = int(exact)
+        self._carry = exact - whole
+        return whole
 
     def set_beats(self, beats_s: np.ndarray, downbeats: np.ndarray) -> None:
         """Beat times (seconds) and downbeat indices that the metronome clicks on."""
@@ -121,7 +142,7 @@ class SilentClock(OutputBase):
     def position_frames(self) -> int:
         if self.playing:
             now = time.perf_counter()
-            self.cursor.take(int(round((now - self._last) * self.sr)))
+            self.cursor.take(self.song_frames(int(round((now - self._last) * self.sr))))
             self._last = now
             if self.cursor.finished:
                 self.playing = False
@@ -130,8 +151,10 @@ class SilentClock(OutputBase):
 
 OUTPUT_LATENCY_S = 0.2
 """The output buffer asked of PortAudio: the default (~35 ms) dropped out 8 times in 16 s on a
-busy machine, 0.2 s none; the playhead subtracts the stream's reported latency, so what is
-drawn is what is heard."""
+busy machine, 0.2 s none. The playhead is what is heard: each callback notes when its first
+frame reaches the DAC (PortAudio's ``outputBufferDacTime``), and the playhead is that frame
+advanced by the stream time since (the stream's reported latency when no time is known)."""
+HEARD_BLOCKS = 32
 
 
 class SoundDeviceOutput(OutputBase):
@@ -145,6 +168,9 @@ class SoundDeviceOutput(OutputBase):
         self._stream = None
         self._clicks = (click_sound(self.sr, 1000.0), click_sound(self.sr, 1600.0))
         self._latency_frames = 0
+        self._stretched: tuple[float, np.ndarray] | None = None
+        self._heard: deque[tuple[int, float, int]] = deque(maxlen=HEARD_BLOCKS)
+        """(first song frame, its DAC time, cursor.seeks) of the latest callbacks."""
         self.underruns = 0
         """Callbacks PortAudio reported an output underflow for (audible drop-outs)."""
         self.description = "audio: " + str(sd_module.query_devices(kind="output")["name"])
@@ -173,28 +199,72 @@ class SoundDeviceOutput(OutputBase):
             self._stream.close()
             self._stream = None
 
+    def set_speed(self, speed: float, stretched: np.ndarray | None = None) -> None:
+        """Play at ``speed``; below 1 the sound is ``stretched`` (required: no pitch drop)."""
+        if speed != 1.0 and stretched is None:
+            raise ValueError("slowed sound needs the song stretched to that speed")
+        buffer = None if stretched is None else (
+            stretched if stretched.ndim == 2 else stretched[:, None])
+        self._stretched = None if speed == 1.0 else (float(speed), buffer)  # one assignment:
+        super().set_speed(speed)  # the callback sees the old or the new pair, never a mix
+
     def position_frames(self) -> int:
+        """The frame the listener hears now (see :data:`OUTPUT_LATENCY_S`)."""
         if self.playing and self.cursor.finished:
             self.stop()
-        return max(self.cursor.frame - (self._latency_frames if self.playing else 0), 0)
+        if not self.playing:
+            return self.cursor.frame
+        heard = self._heard_now()
+        if heard is not None:
+            return heard
+        return max(self.cursor.frame - int(self._latency_frames * self.speed), 0)
 
-    def _callback(self, out: np.ndarray, frames: int, _time: object, status: object) -> None:
+    def _heard_now(self) -> int | None:
+        """From the last callback whose first frame has reached the DAC (since the last seek):
+        that frame plus the stream time since, at the playing speed; None when unknown."""
+        if self._stream is None:
+            return None
+        blocks = [b for b in list(self._heard) if b[2] == self.cursor.seeks]
+        if not blocks:
+            return None
+        now = float(self._stream.time)
+        for first, dac, _seeks in reversed(blocks):
+            if dac <= now:
+                return min(first + int((now - dac) * self.sr * self.speed), self.cursor.frame)
+        return blocks[0][0]  # the first block after a seek is not heard yet: stay at it
+
+    def _callback(self, out: np.ndarray, frames: int, time_info: object, status: object) -> None:
         if getattr(status, "output_underflow", False):
             self.underruns += 1
+        dac = float(getattr(time_info, "outputBufferDacTime", 0.0) or 0.0)
+        if dac > 0.0:  # 0: the host API does not know (the reported latency is used then)
+            self._heard.append((self.cursor.frame, dac, self.cursor.seeks))
         out.fill(0.0)
+        stretched = self._stretched
+        if stretched is None:
+            pos = 0
+            for start, n in self.cursor.take(frames):
+                out[pos : pos + n] = self.samples[start : start + n]
+                if self.metronome:
+                    self._mix_clicks(out, pos, start, n, 1.0)
+                pos += n
+            return
+        speed, buffer = stretched
         pos = 0
-        for start, n in self.cursor.take(frames):
-            out[pos : pos + n] = self.samples[start : start + n]
+        for start, n in self.cursor.take(self.song_frames(frames)):
+            a, b = int(round(start / speed)), int(round((start + n) / speed))
+            m = max(0, min(b - a, frames - pos, len(buffer) - a))
+            out[pos : pos + m] = buffer[a : a + m]
             if self.metronome:
-                self._mix_clicks(out, pos, start, n)
-            pos += n
+                self._mix_clicks(out, pos, start, n, speed)
+            pos += m
 
-    def _mix_clicks(self, out: np.ndarray, pos: int, start: int, n: int) -> None:
+    def _mix_clicks(self, out: np.ndarray, pos: int, start: int, n: int, speed: float) -> None:
         lo, hi = np.searchsorted(self.beat_frames, [start, start + n])
         for b in range(lo, hi):
             click = self._clicks[1 if self.downbeat_mask[b] else 0]
-            at = pos + int(self.beat_frames[b] - start)
-            m = min(len(click), len(out) - at)
+            at = pos + int((self.beat_frames[b] - start) / speed)
+            m = max(0, min(len(click), len(out) - at))
             out[at : at + m] += click[:m, None]
 
 

@@ -22,6 +22,7 @@ from choreo_studio.editor.file_handling import FileHandler
 from choreo_studio.editor.job_panel import JobPanel
 from choreo_studio.editor.library_browser import LibraryBrowser
 from choreo_studio.editor.placement_inspector import PlacementInspector
+from choreo_studio.editor.preview_handlers import PreviewHandlers
 from choreo_studio.editor.prompter import Prompter, QtPrompter
 from choreo_studio.editor.shortcuts import shortcut_sheet_html
 from choreo_studio.editor.skeleton_view import make_skeleton_view
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         """(phrase, dance name, where the user was) while a suggestion loops."""
         self.context_menu: QMenu | None = None
         self.edits = EditHandlers(self)
+        self.preview = PreviewHandlers(self)
         self.files = FileHandler(self)
         self.autosaver = Autosaver(
             self.doc, self.files.current_project, autosave_dir, notify=self.say
@@ -91,6 +93,7 @@ class MainWindow(QMainWindow):
         self._build_menus_and_toolbar()
         self._build_status_bar()
         self._connect()
+        self.preview.sync_actions()
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(RENDER_DEBOUNCE_MS)
@@ -103,6 +106,7 @@ class MainWindow(QMainWindow):
         self.timeline = TimelineView()
         self.timeline.setXLink(self.waveform)
         self.skeleton = make_skeleton_view()
+        self.preview.set_capsules(self.settings.value("character") == "capsule")
         self.suggestions = SuggestionsPanel(k=int(self.settings.value("top_k", 10)))
         self.library_browser = LibraryBrowser()
 
@@ -182,6 +186,9 @@ class MainWindow(QMainWindow):
         self.time_label.setMinimumWidth(190)
         self.time_label.setToolTip("bar:beat · m:ss of the playhead / the song's length")
         tools.addWidget(self.time_label)
+        self.speed_label = QLabel("")
+        self.speed_label.setToolTip("playback speed (Playback ▸ Speed, [ and ])")
+        tools.addWidget(self.speed_label)
         tools.addWidget(self.audition_label)
         self.song_label = QLabel("")
         tools.addWidget(self.song_label)
@@ -339,6 +346,7 @@ class MainWindow(QMainWindow):
     # ======================================================================= document → views
     def _on_audio(self) -> None:
         audio = self.doc.audio
+        self.preview.sync_actions()
         self.waveform.set_audio(self.pyramid)
         self.transport.set_audio(audio.samples, audio.sr)
         self.audio_label.setText(self.transport.description)
@@ -456,7 +464,8 @@ class MainWindow(QMainWindow):
 
         def done(scene: ops.RenderedScene) -> None:
             if generation == self._render_generation:
-                self.skeleton.set_motion(scene.positions, scene.parents, scene.fps)
+                self.skeleton.set_motion(scene.positions, scene.parents, scene.fps,
+                                         feet=scene.feet)
                 self.skeleton.set_time(self.transport.position_s())
                 self.metrics_label.setText(ops.quick_metrics(chor, scene.metrics))
                 self.last_metrics = scene.metrics
@@ -496,18 +505,17 @@ class MainWindow(QMainWindow):
         self.transport.set_loop((start_s, end_s))
         self.transport.seek(start_s)
         self.transport.play()
-        self.audition_label.setText(f"  ▶ auditioning {t + 1}: {short_name(self.auditioning[1])}"
-                                    " (looping — Space returns)")
+        self.preview.audition_started(dance_id, short_name(self.auditioning[1]), start_s)
+        current = chor[t].dance_id
 
-        def show(scene) -> None:
+        def show(scenes) -> None:
             if generation == self._render_generation:
-                positions, parents, fps = scene
-                self.skeleton.set_motion(positions, parents, fps, start_s=start_s)
-                self.skeleton.set_time(self.transport.position_s())
+                self.preview.audition_rendered(*scenes)
 
         self.jobs.start(
             "Audition",
-            lambda _p: ops.audition_scene(engine, seg, chor, t, dance_id),
+            lambda _p: (ops.audition_scene(engine, seg, chor, t, current),
+                        ops.audition_scene(engine, seg, chor, t, dance_id)),
             kind=RENDER_JOB,
             on_done=show,
             on_error=self.show_error,
@@ -520,6 +528,7 @@ class MainWindow(QMainWindow):
             return
         back_to = self.auditioning[2]
         self.auditioning = None
+        self.preview.audition_ended()
         self.audition_label.setText("")
         self.waveform.set_loop_region(None)
         self.transport.pause()

@@ -19,6 +19,7 @@ from choreo_studio.core.choreography.engine import Engine
 from choreo_studio.core.choreography.engine import load_engine as load_core_engine
 from choreo_studio.core.choreography.placements import Choreography, ScoreParts
 from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.motion.contacts import foot_point_indices
 from choreo_studio.core.phrases.segmentation import SegmentConstraints
 from choreo_studio.core.progress import ProgressFn, no_progress, sub_progress
 from choreo_studio.core.project import session
@@ -244,19 +245,22 @@ def render_motion(engine: Engine, seg: Segmentation, chor: Choreography, fps: fl
     return session.render(engine, _at(seg, chor), fps, progress)
 
 
-def _scene(motion: Motion) -> tuple[np.ndarray, np.ndarray, float]:
+def _scene(motion: Motion, metrics: Any = None) -> RenderedScene:
     positions, parents = motion.fk_with_end_sites()
-    return positions.astype(np.float32), parents, motion.fps
+    feet, _legs = foot_point_indices(motion.skeleton)
+    return RenderedScene(positions.astype(np.float32), parents, motion.fps, metrics, feet)
 
 
 @dataclass
 class RenderedScene:
-    """The rendered dance as joint positions for the skeleton view, plus its metrics."""
+    """The rendered dance as joint positions for the skeleton view, plus its metrics and the
+    columns of ``positions`` that are foot points (for the contacts the view shows)."""
 
     positions: np.ndarray
     parents: np.ndarray
     fps: float
     metrics: Any = None
+    feet: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def render_scene(
@@ -265,17 +269,16 @@ def render_scene(
     """Render the whole dance and measure it (beat hit rate…) for the view and status bar."""
     seg = _at(seg, chor)
     motion = session.render(engine, seg, PREVIEW_FPS, sub_progress(progress, 0.0, 0.6))
-    positions, parents, fps = _scene(motion)
     progress(0.7, "measuring")
     metrics = engine.metrics(seg.song, chor, motion)
     progress(1.0, "rendered")
-    return RenderedScene(positions, parents, fps, metrics)
+    return _scene(motion, metrics)
 
 
 def audition_scene(
     engine: Engine, seg: Segmentation, chor: Choreography, t: int, dance_id: str,
     preroll_bars: int = 1,
-) -> tuple[np.ndarray, np.ndarray, float]:
+) -> RenderedScene:
     """Phrase ``t`` danced with ``dance_id`` in context: from ``preroll_bars`` bars before it
     on the previous placement, through the transition (see :func:`session.audition_span`)."""
     return _scene(session.audition(engine, _at(seg, chor), t, dance_id, PREVIEW_FPS,

@@ -1,6 +1,9 @@
-"""The transport: play / pause / seek / loop / audition / metronome over an audio output.
+"""The transport: play / pause / seek / loop / play range / speed / audition / metronome over an
+audio output.
 
-A Qt timer polls the output's playhead ~60 times a second and emits ``position_changed`` so
+One span wraps playback: an audition's or a phrase's loop when set, else the play range
+(in/out marks, I / O), as Blender's preview range does. A Qt timer polls the output's
+playhead ~60 times a second and emits ``position_changed`` so
 the waveform, timeline and skeleton follow it; playback itself runs in the audio callback.
 """
 
@@ -27,6 +30,8 @@ class Transport(QObject):
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self._poll)
         self._loop_s: tuple[float, float] | None = None
+        self._range_s: tuple[float, float] | None = None
+        self._stretched: dict[float, np.ndarray] = {}
         self._metronome = False
         self._last_position = 0.0
 
@@ -38,6 +43,8 @@ class Transport(QObject):
             self._output.close()
         self._output = open_output(samples, sr, want_sound=self._want_sound)
         self._output.metronome = self._metronome
+        self._stretched = {}
+        self._range_s = None
         self._apply_loop()
         self._last_position = 0.0
         self.position_changed.emit(0.0)
@@ -91,13 +98,60 @@ class Transport(QObject):
         self._loop_s = loop_s
         self._apply_loop()
 
+    @property
+    def play_range_s(self) -> tuple[float, float] | None:
+        """The [in, out) span playback wraps in when no loop is set (None: the whole song)."""
+        return self._range_s
+
+    def set_play_range(self, span_s: tuple[float, float] | None) -> None:
+        """Set the play range (clamped to the song; an empty span clears it)."""
+        if span_s is not None:
+            lo, hi = max(0.0, span_s[0]), min(span_s[1], self.duration_s)
+            span_s = (lo, hi) if hi > lo else None
+        self._range_s = span_s
+        self._apply_loop()
+
+    def mark_in(self, time_s: float) -> None:
+        """I: the play range starts at ``time_s`` (its out stays when after it, else the end)."""
+        out = self._range_s[1] if self._range_s and self._range_s[1] > time_s else self.duration_s
+        self.set_play_range((time_s, out))
+
+    def mark_out(self, time_s: float) -> None:
+        """O: the play range ends at ``time_s`` (its in stays when before it, else the start)."""
+        start = self._range_s[0] if self._range_s and self._range_s[0] < time_s else 0.0
+        self.set_play_range((start, time_s))
+
+    def wrap_span_s(self) -> tuple[float, float] | None:
+        """The span playback wraps in now: the loop, else the play range."""
+        return self._loop_s or self._range_s
+
     def _apply_loop(self) -> None:
         if self._output is None:
             return
-        sr = self._output.sr
-        self._output.cursor.loop = (
-            None if self._loop_s is None else (int(self._loop_s[0] * sr), int(self._loop_s[1] * sr))
-        )
+        sr, span = self._output.sr, self.wrap_span_s()
+        self._output.cursor.loop = None if span is None else (int(span[0] * sr), int(span[1] * sr))
+
+    # -- speed ----------------------------------------------------------------------------
+    @property
+    def speed(self) -> float:
+        return 1.0 if self._output is None else self._output.speed
+
+    def needs_stretch(self, speed: float) -> bool:
+        """Whether playing at ``speed`` first needs the song stretched (sound, not yet done)."""
+        return self.has_sound and speed != 1.0 and speed not in self._stretched
+
+    def samples(self) -> tuple[np.ndarray, int] | None:
+        """The playing song's samples and rate (for stretching), None with no song."""
+        return None if self._output is None else (self._output.samples, self._output.sr)
+
+    def set_speed(self, speed: float, stretched: np.ndarray | None = None) -> None:
+        """Play at ``speed`` (0.5–1×) from now on, keeping the playhead; ``stretched`` is the
+        song at that speed (kept for the next switch), needed once where there is sound."""
+        if self._output is None:
+            return
+        if stretched is not None:
+            self._stretched[speed] = stretched
+        self._output.set_speed(speed, self._stretched.get(speed) if self.has_sound else None)
 
     # -- actions --------------------------------------------------------------------------
     def play(self) -> None:
@@ -106,6 +160,9 @@ class Transport(QObject):
         cursor = self._output.cursor
         if cursor.finished or cursor.frame >= cursor.n_frames:
             cursor.seek(cursor.loop[0] if cursor.loop else 0)
+        outside = cursor.loop and not cursor.loop[0] <= cursor.frame < cursor.loop[1]
+        if outside and cursor.stop_at is None:
+            cursor.seek(cursor.loop[0])  # playing a loop or range starts inside it
         self._output.start()
         self._timer.start()
         self.playing_changed.emit(True)

@@ -244,6 +244,12 @@ class WaveformView(pg.PlotWidget):
         self._loop.setZValue(-4)
         self._loop.hide()
         self.addItem(self._loop)
+        self._range = pg.LinearRegionItem(
+            movable=False, brush=QColor(90, 170, 255, 30), pen=pg.mkPen("#5aaaff", width=2)
+        )
+        self._range.setZValue(-3)
+        self._range.hide()
+        self.addItem(self._range)
         self._playhead = pg.InfiniteLine(0.0, pen=pg.mkPen("#ff5050", width=2))
         self._playhead.setZValue(50)
         self.addItem(self._playhead)
@@ -325,6 +331,19 @@ class WaveformView(pg.PlotWidget):
     def loop_region(self) -> tuple[float, float] | None:
         """The drawn loop span, None when none is drawn."""
         return tuple(self._loop.getRegion()) if self._loop.isVisible() else None
+
+    def set_play_range(self, span_s: tuple[float, float] | None) -> None:
+        """Draw the play range (in/out marks) in blue (None: no range)."""
+        if span_s is None:
+            self._range.hide()
+        else:
+            self._range.setRegion(span_s)
+            self._range.show()
+
+    @property
+    def play_range(self) -> tuple[float, float] | None:
+        """The drawn play range, None when none is drawn."""
+        return tuple(self._range.getRegion()) if self._range.isVisible() else None
 
     def drawn_grid(self) -> tuple[int, int]:
         """How many beat and bar lines the grid draws now."""

@@ -60,22 +60,27 @@ def foot_points(leg: Leg) -> list[int]:
     return [leg.ankle] + ([leg.toe] if leg.toe is not None else [])
 
 
-def foot_positions(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
-    """World positions ``[F, P, 3]`` of every foot point (ankles, toes, toe tips where the rig
-    has end sites) and the leg each point belongs to ``[P]``."""
-    skeleton = motion.skeleton
-    lg = legs(skeleton)
-    if not lg:
-        return np.zeros((motion.n_frames, 0, 3)), np.zeros(0, dtype=np.int64)
-    pos, parents = motion.fk_with_end_sites()
+def foot_point_indices(skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
+    """Where every foot point (ankles, toes, toe tips where the rig has end sites) sits in
+    :meth:`Motion.fk_with_end_sites`' columns ``[P]``, and the leg each belongs to ``[P]``."""
+    ends = sorted(skeleton.end_sites_cm)  # end site e hangs under joint ends[e]
     idx, owner = [], []
-    for i, leg in enumerate(lg):
+    for i, leg in enumerate(legs(skeleton)):
         joints = foot_points(leg)
-        tips = [skeleton.n_joints + e for e, p in enumerate(parents[skeleton.n_joints:])
-                if p in joints]
+        tips = [skeleton.n_joints + e for e, p in enumerate(ends) if p in joints]
         idx += joints + tips
         owner += [i] * (len(joints) + len(tips))
-    return pos[:, idx], np.asarray(owner, dtype=np.int64)
+    return np.asarray(idx, dtype=np.int64), np.asarray(owner, dtype=np.int64)
+
+
+def foot_positions(motion: Motion) -> tuple[np.ndarray, np.ndarray]:
+    """World positions ``[F, P, 3]`` of every foot point (see :func:`foot_point_indices`) and
+    the leg each point belongs to ``[P]``."""
+    idx, owner = foot_point_indices(motion.skeleton)
+    if idx.size == 0:
+        return np.zeros((motion.n_frames, 0, 3)), owner
+    pos, _parents = motion.fk_with_end_sites()
+    return pos[:, idx], owner
 
 
 def floor_height(points_cm: np.ndarray) -> float:
