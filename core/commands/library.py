@@ -61,6 +61,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="up axis of the files (auto: the axis the dancer stands along)")
     imp.add_argument("--target", help="skeleton to put the library on: 'demo' or a BVH file "
                      "(default: the first take's)")
+    imp.add_argument("--jobs", type=int, default=None,
+                     help="worker processes for the takes (default: one per CPU core, at most "
+                     "8; 1 imports in this process)")
     imp.set_defaults(func=run_import)
 
     info = sub.add_parser("info", help="summarise a library (or 'demo')")
@@ -102,7 +105,9 @@ def run_import(args: argparse.Namespace) -> int:
     options = ImportOptions(style=args.style, energy=args.energy, bpm=args.bpm,
                             first_beat_s=args.first_beat_s, cut=args.cut,
                             n_counts=args.n_counts, bars=args.bars, unit=args.unit, up=args.up,
-                            target=args.target)
+                            target=args.target, jobs=args.jobs)
+    if args.jobs is not None and args.jobs < 1:
+        raise ChoreoError(f"--jobs {args.jobs}: give 1 or more worker processes")
     if args.n_counts is not None and args.n_counts < 1:
         raise ChoreoError(f"--counts {args.n_counts}: a phrase needs at least one count")
     if args.bars < 1:

@@ -30,7 +30,7 @@ A bad take is one line in the report and the others still import.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,7 @@ from choreo_studio.core.json_files import (
     require_str,
 )
 from choreo_studio.core.library.library import DancePhrase, Library
+from choreo_studio.core.library.parallel import ordered_map, worker_count
 from choreo_studio.core.library.takes import (
     FBX_SUFFIX,
     GLTF_SUFFIXES,
@@ -73,15 +74,18 @@ DEFAULT_BARS = 2
 def make_phrase(
     phrase_id: str, name: str, style: str, energy: int, motion: Motion, count_frames: np.ndarray,
     bpm: float, tags: list[str] | None = None, source: dict[str, Any] | None = None,
+    positions_cm: np.ndarray | None = None,
 ) -> DancePhrase:
-    """A DancePhrase with its descriptors and start/end pose features computed."""
+    """A DancePhrase with its descriptors and start/end pose features computed;
+    ``positions_cm``: the motion's forward kinematics when the caller has it (a take's, sliced)."""
     counts = np.asarray(count_frames, dtype=np.int64)
-    body = body_frame_positions(motion)  # = pose_features of every frame, one FK pass
+    positions = motion.fk() if positions_cm is None else positions_cm
+    body = body_frame_positions(motion, positions)  # = pose_features of every frame
     first = int(counts[0]) if len(counts) else 0
     return DancePhrase(
         id=phrase_id, name=name, style=style, energy=int(energy), tags=list(tags or []),
         n_counts=len(counts), bpm=float(bpm), count_frames=counts, motion=motion,
-        descriptors=describe(motion, counts),
+        descriptors=describe(motion, counts, positions),
         start_pose=body[first].reshape(-1).astype(np.float32),
         end_pose=body[-1].reshape(-1).astype(np.float32),
         source=dict(source or {}),
@@ -101,7 +105,8 @@ class ImportOptions:
 
     ``cut``: None cuts takes long enough for two phrases; ``n_counts``: None means ``bars``
     bars of the take's meter; ``unit``/``up``: ``auto`` measures the dancer; ``target``: None
-    (the first take's skeleton), ``demo`` or a BVH file whose skeleton the library uses.
+    (the first take's skeleton), ``demo`` or a BVH file whose skeleton the library uses;
+    ``jobs``: worker processes for the takes after the first (None: one per core, 1: none).
     """
 
     style: str | None = None
@@ -114,6 +119,7 @@ class ImportOptions:
     unit: str = "auto"
     up: str = "auto"
     target: str | None = None
+    jobs: int | None = None
 
 
 @dataclass
@@ -249,10 +255,10 @@ def _onto_target(take: Take, target: _Target, overrides: dict) -> Motion:
     return retarget(motion, mapping, target.skeleton, target.mapping)
 
 
-def _beats_for(take: Take, motion: Motion, options: ImportOptions, side: dict
-               ) -> tuple[np.ndarray, str, dict[str, Any]]:
+def _beats_for(take: Take, motion: Motion, options: ImportOptions, side: dict,
+               positions: np.ndarray) -> tuple[np.ndarray, str, dict[str, Any]]:
     """Count frames (fractional, in ``motion``'s frames) of a take without a song, how they
-    were found, and what to record."""
+    were found, and what to record; ``positions``: the motion's forward kinematics."""
     fps = motion.fps
     if "beats_s" in side:  # phrases start on the first downbeat given (indices into beats_s)
         first = int(side["downbeats"][0]) if "downbeats" in side else 0
@@ -263,7 +269,6 @@ def _beats_for(take: Take, motion: Motion, options: ImportOptions, side: dict
         period = 60.0 / float(bpm) * fps
         n = int(math.floor((motion.n_frames - first * fps) / period + 1e-6))
         return first * fps + np.arange(max(n, 0)) * period, "bpm-given", {}
-    positions = motion.fk()
     start, end = active_span(positions, fps)
     envelope = beat_envelope(positions[start:end], fps)
     bpm_k = tempo_bpm(envelope, fps)
@@ -293,7 +298,8 @@ def _cut_on_beats(beats: np.ndarray, n_frames: int, n_counts: int, cut: bool
     return out
 
 
-def _music_cuts(take: Take, motion: Motion, bars: int, report: ImportReport):  # noqa: ANN202
+def _music_cuts(take: Take, motion: Motion, positions: np.ndarray, bars: int,  # noqa: ANN202
+                report: ImportReport):
     """The take cut on its song, or None (no song, or one without a beat: noted in the report,
     and the take is counted from its own motion)."""
     if take.song is None:
@@ -301,7 +307,7 @@ def _music_cuts(take: Take, motion: Motion, bars: int, report: ImportReport):  #
     from choreo_studio.core.library.song_counts import music_cuts
 
     try:
-        return music_cuts(take, motion, bars)
+        return music_cuts(take, motion, bars, positions)
     except ChoreoError as exc:
         report.notes.append(f"{take.rel_id}: counted from the motion, its song gave no counts "
                             f"({exc})")
@@ -320,7 +326,8 @@ def _phrases_of_take(take: Take, motion: Motion, options: ImportOptions, side: d
         source_base["sidecar"] = take.foreign
         tags += [f"{k}={v}"[:100] for k, v in take.foreign.items()
                  if isinstance(v, (str, int, float))]
-    music = _music_cuts(take, motion, bars, report)
+    positions = motion.fk()  # one forward-kinematics pass serves the counts and every phrase
+    music = _music_cuts(take, motion, positions, bars, report)
     if music is not None:
         cuts, info = music
         source_base.update(info)
@@ -332,7 +339,7 @@ def _phrases_of_take(take: Take, motion: Motion, options: ImportOptions, side: d
                                      "bars": c.bars}) for c in cuts]
         how, cut = "music-beats", True
     else:
-        beats, how, extra = _beats_for(take, motion, options, side)
+        beats, how, extra = _beats_for(take, motion, options, side, positions)
         source_base.update(extra)
         meter = int(side.get("beats_per_bar", STYLE_METERS.get((take.style or "").lower(), 4)))
         n_counts = int(side.get("n_counts", options.n_counts or meter * bars))
@@ -363,22 +370,127 @@ def _phrases_of_take(take: Take, motion: Motion, options: ImportOptions, side: d
         source = {**source_base, "start_frame": int(start), "fps": float(motion.fps), **extra}
         out.append(make_phrase(pid, pname, style, int(side.get("energy", options.energy) or 2),
                                piece, counts, bpm, tags + ([how] if how == "bpm-estimated" else []),
-                               source))
+                               source, positions[start:end]))
     return out
 
 
 def _take_phrases(take: Take, side: dict, target: _Target, overrides: dict,
-                  options: ImportOptions, phrases: list[DancePhrase], report: ImportReport
+                  options: ImportOptions, fps: float | None, report: ImportReport
                   ) -> list[DancePhrase]:
-    """One take on the library skeleton, grounded, at the library frame rate, cut."""
+    """One take on the library skeleton, grounded, at the library frame rate ``fps`` (None:
+    its own, for the first take), cut."""
     motion = _onto_target(take, target, overrides)
     if target.mapping is not None:  # the lowest point of the body (feet, heels, toes) on y = 0
         motion = grounded(motion, [])
-    fps = phrases[0].motion.fps if phrases else motion.fps
-    if abs(motion.fps - fps) > 1e-6:
+    if fps is not None and abs(motion.fps - fps) > 1e-6:
         report.notes.append(f"{take.rel_id}: resampled from {motion.fps:g} to {fps:g} fps")
         motion = motion.resample(fps)
     return _phrases_of_take(take, motion, options, side, report)
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every take of an import shares: the options, the rig map, the rest directions of
+    positions takes, the library skeleton and frame rate (None until the first take sets them)."""
+
+    folder: Path
+    options: ImportOptions
+    overrides: dict
+    rest_like: Skeleton | None = None
+    target: _Target | None = None
+    fps: float | None = None
+
+
+@dataclass
+class _TakeResult:
+    """One take imported: its phrases and figures, or the one line saying why it was skipped."""
+
+    rel_id: str = ""
+    phrases: list[DancePhrase] = field(default_factory=list)
+    skipped: str | None = None
+    height_cm: float = 0.0
+    fk_error_cm: float | None = None
+    rated: bool = False  # the sidecar or the options gave the energy
+    notes: list[str] = field(default_factory=list)
+
+
+def _read_one(path: Path, ctx: _Context) -> tuple[Take, dict]:
+    """The take at ``path`` and its sidecar (ChoreoError: not readable)."""
+    side, foreign = read_sidecar(path)
+    take = read_take(path, ctx.folder, side, foreign, ctx.options.unit, ctx.options.up,
+                     ctx.overrides, ctx.rest_like)
+    return take, side
+
+
+def _cut_one(take: Take, side: dict, ctx: _Context) -> _TakeResult:
+    """A read take on the library skeleton, cut into phrases (or the line why not)."""
+    report = ImportReport()
+    try:
+        made = _take_phrases(take, side, ctx.target, ctx.overrides, ctx.options, ctx.fps,
+                             report)
+    except ChoreoError as exc:
+        return _TakeResult(take.rel_id, skipped=str(exc), notes=report.notes)
+    return _TakeResult(take.rel_id, made, None, take.height_cm, take.fk_error_cm,
+                       side.get("energy", ctx.options.energy) is not None, report.notes)
+
+
+def _import_take(job: tuple[Path, _Context]) -> _TakeResult:
+    """One take read and cut (a worker process's job, see :mod:`library.parallel`)."""
+    path, ctx = job
+    try:
+        take, side = _read_one(path, ctx)
+    except ChoreoError as exc:
+        return _TakeResult(skipped=str(exc))
+    return _cut_one(take, side, ctx)
+
+
+def _is_positions(path: Path) -> bool:
+    """A positions take (Tang folder or keypoint array): its rest comes from the first one."""
+    return path.is_dir() or path.suffix.lower() in (".npy", ".npz")
+
+
+def _first_takes(takes: list[Path], ctx: _Context, progress: ProgressFn
+                 ) -> tuple[list[_TakeResult], _Context]:
+    """The takes imported one by one, in order, until what the others share is known: the
+    library skeleton (the first humanoid's, or the first take's when none is one), the frame
+    rate (the first take cut) and, while positions takes remain, their rest directions."""
+    results: list[_TakeResult] = []
+    pending: list[tuple[int, Take, dict]] = []  # read before the library skeleton was known
+
+    def settled(i: int) -> bool:
+        return ctx.target is not None and ctx.fps is not None and (
+            ctx.rest_like is not None or not any(_is_positions(p) for p in takes[i:]))
+
+    def cut_pending() -> None:
+        nonlocal ctx
+        for k, take, side in pending:
+            results[k] = _cut_one(take, side, ctx)
+            if ctx.fps is None and results[k].phrases:
+                ctx = replace(ctx, fps=results[k].phrases[0].motion.fps)
+        pending.clear()
+
+    i = 0
+    while i < len(takes) and not settled(i):
+        progress(0.9 * i / len(takes), f"importing {takes[i].name}")
+        results.append(_TakeResult())
+        try:
+            take, side = _read_one(takes[i], ctx)
+        except ChoreoError as exc:
+            results[i] = _TakeResult(skipped=str(exc))
+            i += 1
+            continue
+        if ctx.rest_like is None and take.fk_error_cm is not None:
+            ctx = replace(ctx, rest_like=take.motion.skeleton)
+        pending.append((i, take, side))
+        if ctx.target is None and take.mapping is not None:
+            ctx = replace(ctx, target=_Target(take.motion.skeleton, take.mapping))
+        if ctx.target is not None:
+            cut_pending()
+        i += 1
+    if pending:  # no humanoid among the takes: the library is on the first take's skeleton
+        ctx = replace(ctx, target=_Target(pending[0][1].motion.skeleton, None))
+        cut_pending()
+    return results, ctx
 
 
 def import_library(
@@ -394,39 +506,33 @@ def import_library(
     if not takes:
         raise ChoreoError(f"{folder}: no .bvh files, glTF files, keypoint arrays or Tang dance "
                           "folders found (sub-folders are searched too)")
-    overrides = _folder_map(folder)
     target = _target_from_option(options.target) if options.target else None
+    ctx = _Context(folder, options, _folder_map(folder), target=target)
+    results, ctx = _first_takes(takes, ctx, progress)
+    rest = takes[len(results):]
+    done = len(results)
+    workers = worker_count(options.jobs, len(rest))
+    results += ordered_map(
+        _import_take, [(p, ctx) for p in rest], workers,
+        lambda f, m: progress(0.9 * (done + f * len(rest)) / len(takes), m), "take")
     report = ImportReport()
-    read: list[tuple[Take, dict]] = []
-    for i, path in enumerate(takes):
-        progress(0.5 * i / len(takes), f"reading {path.name}")
-        try:
-            side, foreign = read_sidecar(path)
-            rest_like = next((t.motion.skeleton for t, _ in read if t.fk_error_cm is not None),
-                             None)
-            read.append((read_take(path, folder, side, foreign, options.unit, options.up,
-                                   overrides, rest_like), side))
-        except ChoreoError as exc:
-            report.skipped.append(str(exc))
-    if target is None and read:
-        first = next((t for t, _ in read if t.mapping is not None), read[0][0])
-        target = _Target(first.motion.skeleton, first.mapping)
     phrases: list[DancePhrase] = []
     unrated: list[int] = []
-    for i, (take, side) in enumerate(read):
-        progress(0.5 + 0.45 * i / len(read), f"cutting {take.name}")
-        try:
-            made = _take_phrases(take, side, target, overrides, options, phrases, report)
-        except ChoreoError as exc:
-            report.skipped.append(str(exc))
+    for r in results:
+        report.notes += r.notes
+        if r.skipped is not None:
+            report.skipped.append(r.skipped)
             continue
-        if side.get("energy", options.energy) is None:
-            unrated += list(range(len(phrases), len(phrases) + len(made)))
-        phrases += made
-        report.phrases[take.rel_id] = len(made)
-        report.heights_cm[take.rel_id] = round(take.height_cm, 1)
-        if take.fk_error_cm is not None:
-            report.fk_error_cm[take.rel_id] = round(take.fk_error_cm, 2)
+        if not r.rated:
+            unrated += list(range(len(phrases), len(phrases) + len(r.phrases)))
+        for p in r.phrases:  # a worker's phrases hold a copy of the library skeleton: one object
+            if p.motion.skeleton is not ctx.target.skeleton:
+                p.motion.skeleton = ctx.target.skeleton
+        phrases += r.phrases
+        report.phrases[r.rel_id] = len(r.phrases)
+        report.heights_cm[r.rel_id] = round(r.height_cm, 1)
+        if r.fk_error_cm is not None:
+            report.fk_error_cm[r.rel_id] = round(r.fk_error_cm, 2)
     if not phrases:
         if len(report.skipped) == 1:
             raise ChoreoError(report.skipped[0])

@@ -53,9 +53,12 @@ def _score(kin_s: np.ndarray, beats_s: np.ndarray, offsets: np.ndarray, scales: 
     return np.exp(-(d**2) / (2 * SIGMA_S**2)).mean(axis=-1)
 
 
-def fit_time_map(motion: Motion, beats_s: np.ndarray, offset0_s: float, scale0: float) -> TimeMap:
-    """The time map near (``offset0_s``, ``scale0``) that puts kinematic beats on music beats."""
-    kin_s = velocity_minima_beats(motion.fk(), motion.fps) / motion.fps
+def fit_time_map(motion: Motion, beats_s: np.ndarray, offset0_s: float, scale0: float,
+                 positions_cm: np.ndarray | None = None) -> TimeMap:
+    """The time map near (``offset0_s``, ``scale0``) that puts kinematic beats on music beats;
+    ``positions_cm``: the motion's forward kinematics when the caller has it."""
+    positions = motion.fk() if positions_cm is None else positions_cm
+    kin_s = velocity_minima_beats(positions, motion.fps) / motion.fps
     beats_s = np.asarray(beats_s, dtype=np.float64)
     if len(kin_s) < 4 or len(beats_s) < 4:
         return TimeMap(offset0_s, scale0, 0.0, 0.0)

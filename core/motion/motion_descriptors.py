@@ -31,9 +31,11 @@ def pose_features(motion: Motion, frame: int) -> np.ndarray:
     return body_frame_positions(single)[0].reshape(-1).astype(np.float32)
 
 
-def describe(motion: Motion, count_frames: np.ndarray | None = None) -> dict[str, float]:
-    """Descriptors of a clip (see module docstring); ``count_frames`` enables per-count density."""
-    pos = motion.fk()
+def describe(motion: Motion, count_frames: np.ndarray | None = None,
+             positions_cm: np.ndarray | None = None) -> dict[str, float]:
+    """Descriptors of a clip (see module docstring); ``count_frames`` enables per-count density;
+    ``positions_cm``: the clip's forward kinematics when the caller has it already."""
+    pos = motion.fk() if positions_cm is None else np.asarray(positions_cm, dtype=np.float64)
     fps = motion.fps
     speed = mean_joint_speed(pos, fps) if motion.n_frames > 1 else np.zeros(1)
     body = body_frame_positions(motion, pos)

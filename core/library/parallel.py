@@ -1,0 +1,71 @@
+"""Running independent jobs (one take each) in worker processes, results in the jobs' order.
+
+Workers are *spawned* (a fresh interpreter each, the same on Linux, macOS and Windows; a fork
+of a process holding GUI or BLAS threads is unsafe), at most ``MAX_JOBS`` of them, each busy
+with one job at a time, so memory is bounded by the number of workers, not of jobs. The job
+function and its arguments must be module-level and plain data (paths, arrays, dataclasses):
+they and the results travel over the pool's pipe between our own processes; nothing is
+written to disk. Results come back in the order of the jobs whatever order they finish in,
+so the output never depends on the scheduling.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
+
+from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.progress import ProgressFn, no_progress
+
+MAX_JOBS = 8
+"""At most this many worker processes (each holds one take and its song: a few hundred MB)."""
+
+Job = TypeVar("Job")
+Result = TypeVar("Result")
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def worker_count(jobs: int | None, n_items: int) -> int:
+    """Workers for ``n_items`` jobs: ``jobs`` (None: one per available core), at most
+    ``MAX_JOBS`` and never more than the jobs; 1 means run in this process."""
+    wanted = available_cores() if jobs is None else int(jobs)
+    if wanted < 1:
+        raise ChoreoError(f"--jobs {wanted}: give 1 or more worker processes")
+    return max(1, min(wanted, MAX_JOBS, n_items))
+
+
+def ordered_map(fn: Callable[[Job], Result], items: Sequence[Job], workers: int,
+                progress: ProgressFn = no_progress, label: str = "job") -> list[Result]:
+    """``[fn(item) for item in items]``, in ``workers`` spawned processes when more than one;
+    ``progress(fraction, message)`` after each finished item (it may raise to cancel: the
+    items not started are dropped, the running ones finish)."""
+    if workers <= 1 or len(items) < 2:
+        out = []
+        for k, item in enumerate(items):
+            out.append(fn(item))
+            progress((k + 1) / len(items), f"{label} {k + 1}/{len(items)}")
+        return out
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        futures = [pool.submit(fn, item) for item in items]
+        pending, done = set(futures), 0
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done += len(finished)
+            progress(done / len(items), f"{label} {done}/{len(items)} ({workers} processes)")
+        return [f.result() for f in futures]
+    except BrokenProcessPool:
+        raise ChoreoError(f"a worker process died during the {label}s (out of memory?) — run "
+                          "again with fewer processes (--jobs 1 runs in one)") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
