@@ -230,7 +230,7 @@ class SoundDeviceOutput(OutputBase):
         now = float(self._stream.time)
         for first, dac, _seeks in reversed(blocks):
             if dac <= now:
-                return min(first + int((now - dac) * self.sr * self.speed), self.cursor.frame)
+                return min(first + round((now - dac) * self.sr * self.speed), self.cursor.frame)
         return blocks[0][0]  # the first block after a seek is not heard yet: stay at it
 
     def _callback(self, out: np.ndarray, frames: int, time_info: object, status: object) -> None:

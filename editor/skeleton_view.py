@@ -309,7 +309,7 @@ def _gl_view_class():
             self.addItem(grid)
             self._bones = gl.GLLinePlotItem(mode="lines", width=3, color=bone_rgba)
             self._joints = gl.GLScatterPlotItem(size=7, color=joint_rgba)
-            self._contacts = gl.GLScatterPlotItem(size=16, color=(0.5, 0.91, 0.47, 0.8))
+            self._contacts = gl.GLScatterPlotItem(size=26, color=(0.5, 0.91, 0.47, 0.8))
             for item in (self._bones, self._joints, self._contacts):
                 self.addItem(item)
             self._cylinder = gl.MeshData.cylinder(rows=1, cols=14)

@@ -73,6 +73,36 @@ def test_slowed_callback_reads_the_stretched_song_and_moves_the_cursor_at_speed(
     np.testing.assert_array_equal(out, song[1600:2200])
 
 
+class TimeInfo:
+    def __init__(self, dac: float) -> None:
+        self.outputBufferDacTime = dac
+
+
+def test_playhead_is_the_frame_heard_by_the_dac_times():
+    out_dev = SoundDeviceOutput(_ramp(SR * 4), SR, FakeSoundDevice)
+    out_dev.start()
+    stream = out_dev._stream
+    buffer = np.zeros((400, 2), dtype=np.float32)
+    stream.time = 10.0
+    out_dev._callback(buffer, 400, TimeInfo(10.2), None)  # frames 0-399 heard from t=10.2
+    out_dev._callback(buffer, 400, TimeInfo(10.25), None)  # frames 400-799 from t=10.25
+    assert out_dev.position_frames() == 0  # nothing heard yet: the playhead waits at the start
+    stream.time = 10.22
+    assert out_dev.position_frames() == round(0.02 * SR)
+    stream.time = 10.26
+    assert out_dev.position_frames() == 400 + round(0.01 * SR)
+    stream.time = 11.0
+    assert out_dev.position_frames() == 800  # never past what was sent
+    out_dev.cursor.seek(2000)  # a seek: what was heard before no longer counts
+    assert out_dev.position_frames() == 2000 - int(out_dev._latency_frames)
+    out_dev._callback(buffer, 400, TimeInfo(11.2), None)
+    assert out_dev.position_frames() == 2000
+    out_dev.set_speed(0.5, _ramp(SR * 8))
+    stream.time = 11.3
+    assert out_dev.position_frames() == 2000 + round(0.1 * SR * 0.5)
+    out_dev.close()
+
+
 def test_fractional_speed_carries_the_remainder():
     clock = audio_player.SilentClock(_ramp(10), SR)
     clock.set_speed(0.75)
