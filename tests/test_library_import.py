@@ -315,3 +315,74 @@ def test_tang_folder_with_its_song_cuts_waltz_phrases_on_the_music(tmp_path, mon
     assert all("music_phrase" in p.source for p in library.phrases)
     lowest = np.concatenate([p.motion.fk()[..., 1].min(axis=1) for p in library.phrases])
     assert abs(np.median(lowest)) < 2.0
+
+
+def _tang_folder(root, name, points, start=0):
+    """A Tang dance folder (no song) holding ``points`` [frames, P, 3] (None for NaN)."""
+    folder = root / name
+    folder.mkdir(parents=True)
+    values = np.where(np.isnan(points), None, points.round(2)).tolist()
+    (folder / "skeletons.json").write_text(json.dumps({
+        "length": len(points), "center": np.zeros((len(points), 3)).tolist(),
+        "skeletons": values}))
+    (folder / "config.json").write_text(json.dumps({"start_position": start,
+                                                    "end_position": start + len(points)}))
+    return folder
+
+
+def test_bad_positions_and_hierarchies_are_one_line_each_and_the_rest_imports(tmp_path):
+    positions = dance_positions(240, FPS)
+    src = tmp_path / "takes"
+    good = _write_dance(src, "cmu", positions, name="good")
+    write_bvh(src / "later60.bvh", scheme_motion("mixamo", dance_positions(480, 60.0), 60.0))
+    text = good.read_text().replace("CHANNELS 3 Zrotation Xrotation Yrotation",
+                                    "CHANNELS 3 Zrotation Xrotation", 1)
+    (src / "channel_names.bvh").write_text(text)
+    points = _tang_points(positions)
+    _tang_folder(src / "tang", "DANCE_W_90", points[:, :22])  # a point missing in every frame
+    holed = points.copy()
+    holed[10, 4] = np.nan
+    _tang_folder(src / "tang", "DANCE_W_91", holed)
+    ragged = tmp_path / "ragged"
+    _tang_folder(ragged, "DANCE_W_92", points)
+    data = json.loads((ragged / "DANCE_W_92" / "skeletons.json").read_text())
+    data["skeletons"][7] = data["skeletons"][7][:20]  # one frame with 20 points
+    (src / "tang" / "DANCE_W_92").mkdir()
+    (src / "tang" / "DANCE_W_92" / "skeletons.json").write_text(json.dumps(data))
+    (src / "tang" / "DANCE_W_92" / "config.json").write_text(
+        (ragged / "DANCE_W_92" / "config.json").read_text())
+    kp, names = _keypoints(positions)
+    keep = [i for i, n in enumerate(names) if n != "LeftLeg"]
+    np.savez(src / "no_knee.npz", keypoints=kp[:, keep],
+             joint_names=np.array([names[i] for i in keep]), fps=np.array(FPS))
+    np.savez(src / "no_rate.npz", keypoints=kp, joint_names=np.array(names), fps=np.array(0.0))
+    library, report = import_library(src, options=ImportOptions(jobs=1))
+    assert sorted(report.phrases) == ["good", "later60"]
+    assert {p.motion.fps for p in library.phrases} == {FPS}  # the 60 fps take resampled
+    assert any("later60: resampled from 60 to 30 fps" in n for n in report.notes)
+    assert len(report.skipped) == 6
+    for line in report.skipped:
+        assert "\n" not in line and " — " in line
+    expect = {"channel_names.bvh": "CHANNELS says 3 but lists 2",
+              "DANCE_W_90": "points are missing", "DANCE_W_91": "missing (NaN) points",
+              "DANCE_W_92": "unequal point counts", "no_knee.npz": "lack LeftLeg",
+              "no_rate.npz": "frame rate"}
+    for name, what in expect.items():
+        assert any(name in s and what in s for s in report.skipped), (name, report.skipped)
+
+
+def test_worker_processes_give_the_serial_library(tmp_path):
+    positions = dance_positions(240, FPS)
+    src = tmp_path / "takes"
+    for k, scheme in enumerate(("cmu", "mixamo", "bandai")):
+        _write_dance(src / f"s{k}", scheme, positions[k * 10:], name=scheme)
+    (src / "s3").mkdir()
+    (src / "s3" / "broken.bvh").write_text("HIERARCHY\nROOT Hips\n")
+    serial, r1 = import_library(src, options=ImportOptions(jobs=1))
+    pooled, r2 = import_library(src, options=ImportOptions(jobs=2))
+    assert pooled.fingerprint == serial.fingerprint
+    assert (r2.phrases, r2.skipped, r2.notes) == (r1.phrases, r1.skipped, r1.notes)
+    assert all(p.motion.skeleton is pooled.skeleton for p in pooled.phrases)
+    for a, b in zip(serial.phrases, pooled.phrases, strict=True):
+        np.testing.assert_array_equal(a.motion.rotations, b.motion.rotations)
+        assert a.descriptors == b.descriptors and a.energy == b.energy

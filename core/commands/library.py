@@ -118,6 +118,8 @@ def run_import(args: argparse.Namespace) -> int:
         library.save(args.output)
     for line in report.skipped:
         print(f"skipped: {line}", file=sys.stderr)
+    for line in report.notes:
+        print(f"  note: {line}")
     for take, n in report.phrases.items():
         fk = report.fk_error_cm.get(take)
         print(f"  {take}: {n} phrase{'s' if n != 1 else ''}, dancer "

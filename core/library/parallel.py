@@ -6,7 +6,9 @@ with one job at a time, so memory is bounded by the number of workers, not of jo
 function and its arguments must be module-level and plain data (paths, arrays, dataclasses):
 they and the results travel over the pool's pipe between our own processes; nothing is
 written to disk. Results come back in the order of the jobs whatever order they finish in,
-so the output never depends on the scheduling.
+so the output never depends on the scheduling. As with any spawned pool, a script that calls
+this must guard its top level with ``if __name__ == "__main__":`` (a worker imports the main
+module); the ``choreo`` command, the editor and the benchmarks do.
 """
 
 from __future__ import annotations

@@ -150,12 +150,17 @@ def read_tang_folder(folder: str | Path, rest_like: Skeleton | None = None) -> P
         rel = np.asarray(data["skeletons"], dtype=np.float64)
         center = np.asarray(data["center"], dtype=np.float64)
         start, end = int(config["start_position"]), int(config["end_position"])
-    except (KeyError, TypeError, ValueError) as exc:
+    except KeyError as exc:
         raise ChoreoError(f"{folder}: skeletons.json/config.json lack {exc} — not a Tang "
                           "take") from None
+    except (TypeError, ValueError):
+        raise ChoreoError(f"{folder}: skeletons.json/config.json hold other than numbers or "
+                          "frames of unequal point counts — re-export the take with all 23 "
+                          "points in every frame") from None
     if rel.ndim != 3 or rel.shape[1:] != (23, 3) or center.shape != (len(rel), 3):
         raise ChoreoError(f"{folder / 'skeletons.json'}: expected [frames, 23, 3] points and "
-                          f"[frames, 3] centres, found {rel.shape} and {center.shape}")
+                          f"[frames, 3] centres, found {rel.shape} and {center.shape} — points "
+                          "are missing: re-export the take with all 23 points in every frame")
     points = rel + center[:, None, :]
     source = folder / "skeletons.json"
     if np.isfinite(points).all():
@@ -211,6 +216,18 @@ def _points_y_up(points: np.ndarray, up: str, source: Path) -> np.ndarray:
     raise ChoreoError(f"{source}: up axis {up!r} not understood — use auto, y or z")
 
 
+def _frame_rate(value: object, source: Path) -> float:
+    """A keypoint file's frames per second (1-1000), or a one-line error naming the file."""
+    try:
+        fps = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        fps = float("nan")
+    if not 1.0 <= fps <= 1000.0:
+        raise ChoreoError(f"{source}: frame rate {value!r} is not 1-1000 frames per second — "
+                          "give the capture's fps in the .npz or its .json sidecar")
+    return fps
+
+
 def read_keypoints(path: str | Path, up: str = "auto", rest_like: Skeleton | None = None
                    ) -> PositionsTake:
     """Read and fit an N×J×3 keypoint file (``.npz``, or ``.npy`` + ``.json`` sidecar);
@@ -242,7 +259,7 @@ def read_keypoints(path: str | Path, up: str = "auto", rest_like: Skeleton | Non
                           "expected [frames, joints, 3]")
     rig = _keypoint_layout([str(n) for n in names], path)
     points = _points_y_up(points, str(side.get("up", up)), path)
-    fps = float(side.get("fps", 60.0))
+    fps = _frame_rate(side.get("fps", 60.0), path)
     feet = tuple(n for n in ("LeftFoot", "RightFoot", "LeftToeBase", "RightToeBase")
                  if n in rig.names)
     motion, report = build_motion(rig, points, fps, str(path), feet, rest_like=rest_like)
