@@ -57,6 +57,7 @@ class PreviewHandlers:
     def audition_ended(self) -> None:
         self.ab_scenes = None
         self.ab_side = "B"
+        self.w.skeleton_dock.setWindowTitle("3D view")
 
     def toggle_ab(self) -> None:
         """B: swap between the current dance (A) and the candidate (B), the music going on."""
@@ -72,13 +73,14 @@ class PreviewHandlers:
         return "A: current" if self.ab_side == "A" else f"B: {self.candidate}"
 
     def show_audition_state(self) -> None:
-        """The toolbar's audition line: what phrase, what dance, which side plays."""
+        """What phrase, what dance, which side plays: on the toolbar, and on the 3D view's title
+        (the toolbar's end can be cut off on a narrow window)."""
         auditioning = self.w.auditioning
-        if auditioning is None:
-            self.w.audition_label.setText("")
-            return
-        self.w.audition_label.setText(f"  ▶ auditioning {auditioning[0] + 1}: {self.name} · "
-                                      f"{self.ab_text()} (looping · B: A/B · Space returns)")
+        text = "" if auditioning is None else (
+            f"▶ auditioning {auditioning[0] + 1}: {self.name} · {self.ab_text()}")
+        self.w.audition_label.setText(f"  {text} (looping · B: A/B · Space returns)" if text
+                                      else "")
+        self.w.skeleton_dock.setWindowTitle(f"3D view — {text}" if text else "3D view")
 
     def _show_side(self) -> None:
         if self.ab_scenes is None:

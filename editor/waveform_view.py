@@ -245,11 +245,16 @@ class WaveformView(pg.PlotWidget):
         self._loop.hide()
         self.addItem(self._loop)
         self._range = pg.LinearRegionItem(
-            movable=False, brush=QColor(90, 170, 255, 30), pen=pg.mkPen("#5aaaff", width=2)
+            movable=False, brush=QColor(63, 208, 255, 22), pen=pg.mkPen(None)
         )
-        self._range.setZValue(-3)
-        self._range.hide()
-        self.addItem(self._range)
+        self._range_bar = pg.LinearRegionItem(  # a bright strip along the bottom, above all
+            movable=False, brush=QColor(63, 208, 255, 170), pen=pg.mkPen("#3fd0ff", width=2),
+            span=(0.0, 0.05),
+        )
+        for item, z in ((self._range, -3), (self._range_bar, 45)):
+            item.setZValue(z)
+            item.hide()
+            self.addItem(item)
         self._playhead = pg.InfiniteLine(0.0, pen=pg.mkPen("#ff5050", width=2))
         self._playhead.setZValue(50)
         self.addItem(self._playhead)
@@ -334,11 +339,12 @@ class WaveformView(pg.PlotWidget):
 
     def set_play_range(self, span_s: tuple[float, float] | None) -> None:
         """Draw the play range (in/out marks) in blue (None: no range)."""
-        if span_s is None:
-            self._range.hide()
-        else:
-            self._range.setRegion(span_s)
-            self._range.show()
+        for item in (self._range, self._range_bar):
+            if span_s is None:
+                item.hide()
+            else:
+                item.setRegion(span_s)
+                item.show()
 
     @property
     def play_range(self) -> tuple[float, float] | None:

@@ -126,6 +126,7 @@ def test_ab_switches_the_dancer_in_context_at_the_same_song_time(opened, qtbot):
     opened.action("ab").trigger()
     label = opened.audition_label.text()
     assert "A: current" in label and label.strip().startswith("▶ auditioning 3: ")
+    assert opened.skeleton_dock.windowTitle().endswith("A: current")  # seen when cut off
     assert opened.skeleton.scene.positions is a.positions
     assert opened.skeleton.scene.start_s == pytest.approx(loop[0])
     assert opened.transport.playing and opened.transport.loop_s == loop
@@ -135,6 +136,7 @@ def test_ab_switches_the_dancer_in_context_at_the_same_song_time(opened, qtbot):
     assert opened.skeleton.scene.positions is b.positions
     opened.action("play").trigger()  # Space ends the audition
     assert opened.auditioning is None and opened.preview.ab_scenes is None
+    assert opened.skeleton_dock.windowTitle() == "3D view"
     opened.action("ab").trigger()  # outside an audition it only says so
     assert opened.audition_label.text() == ""
     opened.transport.pause()
