@@ -132,6 +132,8 @@ def run_import(args: argparse.Namespace) -> int:
 
 def summary(library) -> dict:
     """Counts per style and energy, lengths and tempi, for `info`."""
+    from choreo_studio.core.motion.dancer import HEIGHT_MEANS
+
     durations = [p.duration_s for p in library.phrases]
     m0 = library.transition_prior
     return {
@@ -141,6 +143,7 @@ def summary(library) -> dict:
         "n_joints": library.skeleton.n_joints,
         "skeleton_height_cm": round(library.skeleton.height_cm(), 1),
         "dancer_height_cm": _dancer_height(library),
+        "dancer_height_means": HEIGHT_MEANS,
         "fps": sorted({p.motion.fps for p in library.phrases}),
         "styles": dict(sorted(Counter(p.style for p in library.phrases).items())),
         "energy": dict(sorted(Counter(p.energy_label for p in library.phrases).items())),
@@ -181,7 +184,8 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"library {info['name']}  fingerprint {info['fingerprint']}")
     height = info["dancer_height_cm"]
     print(f"  {info['n_phrases']} phrases, {info['total_minutes']} min of motion, dancer "
-          + (f"{height:.0f} cm tall" if height is not None else "height unknown")
+          + (f"{height:.0f} cm tall ({info['dancer_height_means']})" if height is not None
+             else "height unknown")
           + f", skeleton {info['n_joints']} joints, fps {info['fps']}")
     print("  styles: " + ", ".join(f"{k} {v}" for k, v in info["styles"].items()))
     print("  energy: " + ", ".join(f"{k} {v}" for k, v in info["energy"].items()))

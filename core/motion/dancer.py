@@ -4,10 +4,17 @@ Bandai's bones-along-local-axes rest is 98 cm tall for a 166 cm dancer).
 
 * Only the moving body counts: joints above the hips (a static world root left at the origin
   while the dancer travels) are left out.
-* Height: the 95th percentile over the take of the head top above the lowest point of the body
-  (feet on the floor). The head top is the head's end site or head-top joint when the rig has
-  one, else the head joint raised by ``HEAD_TOP_RATIO`` (head joint to crown, as in rigs that
-  have both). Without a recognised head: the 90th percentile of the body's vertical extent.
+* Height (``HEIGHT_MEANS``): the stature, the crown (top of the head) above the lowest point of
+  the body (the feet on the floor), at its 95th percentile over the take: the dancer standing
+  up straight, not the mean over crouches and not a raised hand. The crown is the head's own
+  end site or head-top joint (Mixamo ``HeadTop_End``, CMU's head end site); a tip beyond a
+  head-top joint (Mixamo's second end site, 24 cm above the crown) is not body. A rig whose
+  head ends at the head joint (Bandai, Xia: a zero end site) has no crown point, so it is
+  estimated as the head joint's height times ``HEAD_TOP_RATIO`` = 1.13, the head joint sitting
+  at the skull's base at 88 % of stature (measured 1.13 on the real Mixamo take; CMU puts its
+  head joint higher, 1.07, so there the estimate would run up to 6 % tall — a rig without a
+  crown point cannot say which it is). Without a recognised head: the 90th percentile of the
+  body's vertical extent.
 * Unit: of centimetres, metres, millimetres, inches and the CMU database unit (1/0.45 inch),
   the one that makes the dancer nearest ``TYPICAL_HEIGHT_CM`` (on a log scale).
 * Up axis: Y unless the body's extent along Z is clearly the larger over the take (a Z-up
@@ -19,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from choreo_studio.core.motion.motion import Motion
 
+HEIGHT_MEANS = "crown above the floor, 95th percentile over the motion"
 TYPICAL_HEIGHT_CM = 170.0
 HEAD_TOP_RATIO = 1.13
 UNIT_CANDIDATES_TO_CM = {"cm": 1.0, "m": 100.0, "mm": 0.1, "inch": 2.54, "cmu": 2.54 / 0.45}
