@@ -42,6 +42,33 @@ def test_descriptor_matcher_prefers_matching_tempo_and_energy():
     assert lib.ids[int(np.argmax(fast[0]))] == "fast-hard"
 
 
+def test_descriptor_matcher_matches_the_meter_where_counts_tile_both():
+    three = swing_phrase("three", n_counts=6, bpm=120)  # two bars of 3
+    four = swing_phrase("four", n_counts=4, bpm=120)  # one bar of 4
+    lib = Library("meter", skeleton(), [three, four], np.full((2, 2), 0.5, np.float32))
+    song = synthetic_song([3])  # 12 beats: both dances tile it, the meter decides
+    assert lib.ids[int(np.argmax(DescriptorMatcher(lib).probabilities(song)[0]))] == "four"
+    song.analysis.beats_per_bar = 3
+    assert lib.ids[int(np.argmax(DescriptorMatcher(lib).probabilities(song)[0]))] == "three"
+
+
+def test_descriptor_matcher_matches_loudness_with_motion_speed_and_extent():
+    calm, wild = swing_phrase("calm", bpm=120), swing_phrase("wild", bpm=120)
+    calm.descriptors.update(speed_cm_s=10.0, extent_cm=20.0)
+    wild.descriptors.update(speed_cm_s=80.0, extent_cm=60.0)  # one energy label for both
+    lib = Library("vigour", skeleton(), [calm, wild], np.full((2, 2), 0.5, np.float32))
+    p = DescriptorMatcher(lib).probabilities(synthetic_song([2, 2], loudness=[0.1, 0.9]))
+    assert [lib.ids[int(i)] for i in np.argmax(p, axis=1)] == ["calm", "wild"]
+
+
+def test_descriptor_matcher_scores_repeated_music_alike():
+    lib = _library()
+    song = synthetic_song([2, 2, 2], labels=["A", "B", "A"], loudness=[0.2, 0.5, 0.8])
+    dist = DescriptorMatcher(lib).distances(song)
+    np.testing.assert_allclose(dist[0], dist[2])
+    assert not np.allclose(dist[0], dist[1])
+
+
 def test_scores_are_cached_per_song_segmentation():
     lib = _library()
     matcher = DescriptorMatcher(lib)

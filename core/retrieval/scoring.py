@@ -18,6 +18,7 @@ import numpy as np
 from choreo_studio.core.library.tempo import BEATS_PER_COUNT_CHOICES, TIME_CHANGE_COST_OCTAVES
 from choreo_studio.core.phrases.segmentation import segmentation_key
 from choreo_studio.core.progress import ProgressFn, no_progress
+from choreo_studio.core.retrieval.decoding import section_ties
 
 if TYPE_CHECKING:
     from choreo_studio.core.library.library import Library
@@ -54,15 +55,19 @@ class Scorer:
 
 
 def music_descriptors(song: Song) -> np.ndarray:
-    """Per phrase [T, 4]: tempo (BPM), energy (0–1), onsets per beat, strength (0–1).
+    """Per phrase [T, 5]: tempo (BPM), energy (0–1), onsets per beat, strength (0–1), beats
+    per bar.
 
     Energy mixes the phrase's mean mel level with its rank inside the song (quiet verse, loud
     chorus); strength is the mean onset-envelope height at the phrase's onsets relative to the
-    song's strong onsets (95th percentile).
+    song's strong onsets (95th percentile). Beats per bar is the phrase's own when its length
+    names one meter (a multiple of 3 beats that is none of 4, or the reverse), else the song's.
+    Phrases the music repeats (the k-th phrase of each occurrence of a section) share the mean
+    of their descriptors, so repeated music is judged alike.
     """
     analysis, phrases = song.analysis, song.phrases
     n = len(phrases)
-    out = np.zeros((n, 4))
+    out = np.zeros((n, 5))
     if n == 0:
         return out
     level = song.features.mel.reshape(n, -1).mean(axis=1).astype(np.float64)
@@ -82,38 +87,78 @@ def music_descriptors(song: Song) -> np.ndarray:
         strength = 0.0
         if inside.any() and scale > 0:
             strength = float(np.clip(at_onsets[inside].mean() / scale, 0.0, 1.0))
-        out[t] = (60.0 * n_beats / duration, 0.0, np.count_nonzero(inside) / n_beats, strength)
+        bar = bar_length(n_beats) or int(analysis.beats_per_bar)
+        out[t] = (60.0 * n_beats / duration, 0.0, np.count_nonzero(inside) / n_beats, strength,
+                  bar)
     out[:, 1] = np.clip(0.4 * level / max(level.max(), 1e-6) + 0.3 * rank + 0.3 * relative, 0, 1)
+    for group in section_ties([p.section_label for p in phrases]):
+        out[group, :4] = out[group, :4].mean(axis=0)
     return out
 
 
+def bar_length(n_counts: int) -> int:
+    """3 or 4 when ``n_counts`` beats or counts fill whole bars of only that meter, else 0."""
+    threes, fours = n_counts % 3 == 0, n_counts % 4 == 0
+    return 3 if threes and not fours else 4 if fours and not threes else 0
+
+
+def _rank(values: np.ndarray) -> np.ndarray:
+    """Ranks scaled to 0–1, equal values sharing their mean rank (0.5 for a single value)."""
+    if values.size < 2:
+        return np.full(values.size, 0.5)
+    _, tied, counts = np.unique(values, return_inverse=True, return_counts=True)
+    first = np.cumsum(counts) - counts  # rank of each distinct value's first member
+    return (first + (counts - 1) / 2.0)[tied] / (values.size - 1)
+
+
 def dance_descriptors(library: Library) -> np.ndarray:
-    """Per dance phrase [K, 4]: tempo (BPM), energy (0–1), kinematic beats per count,
-    strength (0–1, rank of the acceleration peaks inside the library)."""
+    """Per dance phrase [K, 5]: tempo (BPM), energy (0–1), kinematic beats per count,
+    strength (0–1, rank of the acceleration peaks inside the library), counts per bar (3, 4,
+    or 0 when the phrase's counts fit both).
+
+    Energy is how vigorously the phrase moves — the mean of its ranks inside the library by
+    joint speed and by extent — averaged with its energy label (1–3) where the library's labels
+    differ (a library of one label has only the motion to say it).
+    """
     k = len(library.phrases)
-    out = np.zeros((k, 4))
-    strength = np.zeros(k)
-    for i, d in enumerate(library.phrases):
-        per_count = d.descriptors.get("beats_per_count", 1.0)
-        out[i, :3] = (d.bpm, (float(d.energy) - 1.0) / 2.0, per_count)
-        strength[i] = d.descriptors.get("strength_m_s2", 0.0)
-    out[:, 3] = np.argsort(np.argsort(strength)) / max(k - 1, 1) if k > 1 else 0.5
+    out = np.zeros((k, 5))
+    if k == 0:
+        return out
+    phrases = library.phrases
+    labels = np.array([(float(d.energy) - 1.0) / 2.0 for d in phrases])
+    speed = np.array([d.descriptors.get("speed_cm_s", 0.0) for d in phrases])
+    extent = np.array([d.descriptors.get("extent_cm", 0.0) for d in phrases])
+    vigour = 0.5 * (_rank(speed) + _rank(extent))
+    energy = 0.5 * (labels + vigour) if np.ptp(labels) > 0 else vigour
+    for i, d in enumerate(phrases):
+        out[i, [0, 2, 4]] = (d.bpm, d.descriptors.get("beats_per_count", 1.0),
+                             bar_length(max(int(d.n_counts), 1)))
+    out[:, 1] = energy
+    out[:, 3] = _rank(np.array([d.descriptors.get("strength_m_s2", 0.0) for d in phrases]))
     return out
 
 
 class DescriptorMatcher(Scorer):
-    """Scores music against dance by descriptors, for libraries without a trained model.
+    """Scores music against dance by explicit cues, for libraries without a trained model.
 
-    Distance per (phrase, dance): tempo ratio (|log2|, an octave off costs 1, at the best of one
-    count per beat, half time or double time — see :mod:`choreography.beat_warp`), energy, onset
-    density vs kinematic-beat density (per beat / per count), strength, and whether the dance
-    phrase's counts tile the music phrase's beats (a cut last repeat costs). P(d | u_t) is a
-    softmax of −distance / ``temperature``, sharp enough that decoding stays decisive.
+    Distance per (phrase, dance), each cue in its own units times ``WEIGHTS``:
+
+    * tempo — |log2| of the tempo ratio (an octave off costs 1) at the best of one count per
+      beat, half time or double time (see :mod:`choreography.beat_warp`);
+    * energy — the music's loudness within the song vs how fast and how wide the dance moves;
+    * density — onsets per beat vs kinematic hits per count;
+    * strength — how hard the onsets are vs how hard the dance accelerates;
+    * meter — ``METER_COST`` when the phrase's bars (3 or 4 beats) are not the dance's;
+    * tiling — ``TILING_COST`` when the dance phrase's counts do not tile the music phrase.
+
+    Repeated music shares its descriptors (:func:`music_descriptors`). P(d | u_t) is a softmax
+    of −distance / ``temperature``, sharp enough that decoding stays decisive.
     """
 
     name = "descriptor matcher"
     WEIGHTS = np.array([1.0, 1.5, 0.6, 0.8])
     TILING_COST = 0.4
+    METER_COST = 0.3
 
     def __init__(self, library: Library, temperature: float = 0.08) -> None:
         super().__init__()
@@ -137,6 +182,8 @@ class DescriptorMatcher(Scorer):
         dist = parts @ self.WEIGHTS
         n_beats = np.array([max(p.end_beat - p.start_beat, 1) for p in song.phrases])
         dist += self.TILING_COST * ((n_beats[:, None] % self._counts[None, :]) != 0)
+        bars = dance[None, :, 4]
+        dist += self.METER_COST * ((bars > 0) & (bars != music[:, None, 4]))
         return dist
 
     def _compute(self, song: Song, progress: ProgressFn) -> np.ndarray:
