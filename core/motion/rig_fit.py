@@ -88,6 +88,14 @@ def _twist(g: np.ndarray, axis: np.ndarray, ref_rest: np.ndarray, ref_obs: np.nd
     return quat.mul(quat.from_axis_angle(axis, angle * weight), g)
 
 
+def depth_levels(skeleton: Skeleton) -> list[np.ndarray]:
+    """Joints grouped by depth below the root (each group's parents are in the one before)."""
+    depth = np.zeros(skeleton.n_joints, dtype=np.int64)
+    for j in range(1, skeleton.n_joints):
+        depth[j] = depth[skeleton.parents[j]] + 1
+    return [np.nonzero(depth == d)[0] for d in range(int(depth.max()) + 1)]
+
+
 def fit_rotations(
     skeleton: Skeleton,
     positions_cm: dict[int, np.ndarray],
@@ -102,62 +110,95 @@ def fit_rotations(
     one a straight rest limb takes its twist from the parent only. With ``chase`` each bone
     aims from where forward kinematics put its joint at the observed point (positions import:
     length errors do not pile up along a limb); without, bones copy observed directions
-    (retargeting onto other proportions).
+    (retargeting onto other proportions). Joints of one depth are fitted together (their
+    parents are done), all frames at once: the limb bones of a level in one batch, joints
+    with several mapped children (Kabsch) each on their own.
     """
     if 0 not in positions_cm:
         raise ChoreoError("rig fit: the root joint has no observed positions — map the hips")
     n_frames = len(positions_cm[0])
     mapped = np.zeros(skeleton.n_joints, dtype=bool)
     mapped[list(positions_cm)] = True
+    observed = np.zeros((n_frames, skeleton.n_joints, 3))
+    for j, p in positions_cm.items():
+        observed[:, j] = p
     rest = skeleton.rest_positions_cm()
     hints = twist_hints or {}
+    parents = np.asarray(skeleton.parents)
     world = np.empty((n_frames, skeleton.n_joints, 4))
     fk = np.empty((n_frames, skeleton.n_joints, 3))
-    fk[:, 0] = positions_cm[0]
-    for j in range(skeleton.n_joints):
-        parent = skeleton.parents[j]
-        base = quat.identity((n_frames,)) if parent < 0 else world[:, parent]
-        if parent >= 0:
-            fk[:, j] = fk[:, parent] + quat.rotate(base, skeleton.offsets_cm[j])
-        targets = mapped_descendants(skeleton, mapped, j) if mapped[j] else []
-        origin = fk[:, j] if chase else positions_cm.get(j)
-        world[:, j] = _joint_rotation(skeleton, positions_cm, rest, mapped, hints, j, targets,
-                                      base, origin)
+    for level in depth_levels(skeleton):
+        if level[0] == 0:
+            base = quat.identity((n_frames, 1))
+            fk[:, 0] = positions_cm[0]
+        else:
+            base = world[:, parents[level]]
+            fk[:, level] = fk[:, parents[level]] + quat.rotate(base, skeleton.offsets_cm[level])
+        world[:, level] = base
+        origins = fk if chase else observed
+        limbs = []  # (joint, its column in the level, its mapped child)
+        for col, j in enumerate(level):
+            targets = mapped_descendants(skeleton, mapped, int(j)) if mapped[j] else []
+            if not targets:
+                continue
+            if len(targets) > 1:
+                g = _several(rest, observed, origins[:, j], int(j), targets)
+                if g is not None:
+                    world[:, j] = g
+                    continue
+            limbs.append((int(j), col, targets[0]))
+        if limbs:
+            world[:, [j for j, _, _ in limbs]] = _aim_limbs(
+                skeleton, rest, observed, origins, mapped, hints, limbs, base)
     local = world.copy()
-    for j in range(1, skeleton.n_joints):
-        local[:, j] = quat.mul(quat.inverse(world[:, skeleton.parents[j]]), world[:, j])
+    local[:, 1:] = quat.mul(quat.inverse(world[:, parents[1:]]), world[:, 1:])
     local = quat.make_continuous(quat.normalize(local), axis=0)
     return Motion(skeleton, fps, local, positions_cm[0])
 
 
-def _joint_rotation(
-    skeleton: Skeleton, pos: dict[int, np.ndarray], rest: np.ndarray, mapped: np.ndarray,
-    hints: dict[int, np.ndarray], j: int, targets: list[int], base: np.ndarray,
-    origin: np.ndarray | None,
-) -> np.ndarray:
-    """World rotation ``[F, 4]`` of joint ``j`` (see the module docstring); bones aim from
-    ``origin`` (the joint's observed or forward-kinematics position)."""
-    if not targets or origin is None:
-        return base
+def _several(rest: np.ndarray, observed: np.ndarray, origin: np.ndarray, j: int,
+             targets: list[int]) -> np.ndarray | None:
+    """World rotation ``[F, 4]`` of a joint with several mapped children (Kabsch, weighted
+    towards short bones), or None when their rest vectors are collinear (then aimed as a
+    limb at the first)."""
     rest_v = rest[targets] - rest[j]
-    obs_v = np.stack([pos[t] - origin for t in targets], 1)
-    if len(targets) > 1:
-        weights = 1.0 / np.maximum(np.linalg.norm(rest_v, axis=-1), 1.0)
-        g, planar = _kabsch(rest_v, obs_v, weights)
-        if planar:
-            return g
-    d = targets[0]
-    swing = _between(quat.rotate(base, rest_v[0]), obs_v[:, 0])
-    g = quat.mul(swing, base)
-    below = mapped_descendants(skeleton, mapped, d)
-    if below:
-        e = below[0]
-        ref_rest = rest[e] - rest[j]
-        bone = rest_v[0] / max(np.linalg.norm(rest_v[0]), 1e-9)
+    obs_v = observed[:, targets] - origin[:, None]
+    weights = 1.0 / np.maximum(np.linalg.norm(rest_v, axis=-1), 1.0)
+    g, planar = _kabsch(rest_v, obs_v, weights)
+    return g if planar else None
+
+
+def _aim_limbs(
+    skeleton: Skeleton, rest: np.ndarray, observed: np.ndarray, origins: np.ndarray,
+    mapped: np.ndarray, hints: dict[int, np.ndarray], limbs: list[tuple[int, int, int]],
+    base: np.ndarray,
+) -> np.ndarray:
+    """World rotations ``[F, L, 4]`` of limb joints of one level (see the module docstring):
+    the swing onto the observed bone, then the twist that puts the next mapped point where
+    the rest pose has it; bones aim from ``origins`` (observed or forward-kinematics
+    positions)."""
+    joints = np.array([j for j, _, _ in limbs])
+    ends = np.array([d for _, _, d in limbs])
+    rest_v = rest[ends] - rest[joints]
+    obs_v = observed[:, ends] - origins[:, joints]
+    limb_base = base[:, [c for _, c, _ in limbs]]
+    g = quat.mul(_between(quat.rotate(limb_base, rest_v), obs_v), limb_base)
+    twisted, refs, below = [], [], []
+    for k, (j, _, d) in enumerate(limbs):
+        nxt = mapped_descendants(skeleton, mapped, d)
+        if not nxt:
+            continue
+        ref_rest = rest[nxt[0]] - rest[j]
+        bone = rest_v[k] / max(np.linalg.norm(rest_v[k]), 1e-9)
         perp = ref_rest - np.dot(ref_rest, bone) * bone
         if np.linalg.norm(perp) < _BENT * np.linalg.norm(ref_rest) and j in hints:
             ref_rest = np.asarray(hints[j], dtype=np.float64) * np.linalg.norm(ref_rest)
-        g = _twist(g, obs_v[:, 0], ref_rest, pos[e] - origin)
+        twisted.append(k)
+        refs.append(ref_rest)
+        below.append(nxt[0])
+    if twisted:
+        ref_obs = observed[:, below] - origins[:, joints[twisted]]
+        g[:, twisted] = _twist(g[:, twisted], obs_v[:, twisted], np.array(refs), ref_obs)
     return g
 
 
