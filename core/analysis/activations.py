@@ -52,7 +52,10 @@ class Activations:
 
 def compute_activations(spectra: Spectra, envelope: np.ndarray) -> Activations:
     """Activations at ``UPSAMPLE`` × the spectra's frame rate from ``envelope`` (beat onsets)."""
-    from scipy.ndimage import gaussian_filter1d, maximum_filter1d
+    from choreo_studio.core.numeric import (  # scipy's, cheaper to import
+        gaussian_filter1d,
+        maximum_filter1d,
+    )
 
     n = envelope.size
     fine = np.arange(n * UPSAMPLE) / UPSAMPLE

@@ -49,28 +49,38 @@ N_HARMONICS = 8
 HARMONIC_DECAY = 0.8
 VOICING_RATIO = 0.4  # voiced when salience ≥ this share of the song's 95th-percentile salience
 SMOOTH_FRAMES = 5
+_BLOCK_FRAMES = 4096  # STFT frames turned into salience at once (bounds the |STFT| copies)
 
 
 def extract_melody(spectra: Spectra) -> tuple[np.ndarray, np.ndarray]:
     """(f0 in Hz with 0 where unvoiced, voiced flags) at the spectra's frame rate."""
-    from scipy.ndimage import median_filter
+    from choreo_studio.core.numeric import median_filter1d  # scipy's, cheaper to import
 
     pitches_hz = _pitch_grid()
     weights = _harmonic_matrix(pitches_hz, spectra.sr)
-    magnitude = np.sqrt(spectra.power)
-    magnitude[: int(LOW_CUT_HZ * N_FFT / spectra.sr)] = 0.0
-    magnitude = magnitude / (magnitude.sum(axis=0, keepdims=True) ** 0.5 + 1e-9)
     tilt = (pitches_hz / FMIN_HZ) ** PITCH_TILT
-    salience = (weights @ magnitude) * tilt[:, None]  # [pitches, frames]
+    salience = np.concatenate([  # [pitches, frames], in blocks: a long song's |STFT| is GBs
+        _salience(spectra.power[:, a : a + _BLOCK_FRAMES], weights, tilt, spectra.sr)
+        for a in range(0, spectra.power.shape[1], _BLOCK_FRAMES)], axis=1)
     best = np.argmax(salience, axis=0)
     peak = salience[best, np.arange(salience.shape[1])]
     loud = spectra.logmel_db.max(axis=0) > -60.0
     ref = float(np.percentile(peak[loud], 95)) if loud.any() else 0.0
     voiced = loud & (peak >= VOICING_RATIO * ref) if ref > 0 else np.zeros_like(loud)
-    voiced = median_filter(voiced.astype(np.uint8), size=SMOOTH_FRAMES).astype(bool)
-    smooth = median_filter(best, size=SMOOTH_FRAMES)
+    voiced = median_filter1d(voiced.astype(np.uint8), SMOOTH_FRAMES).astype(bool)
+    smooth = median_filter1d(best, SMOOTH_FRAMES)
     f0 = np.where(voiced, pitches_hz[smooth], 0.0).astype(np.float32)
     return f0, voiced
+
+
+def _salience(power: np.ndarray, weights: tuple, tilt: np.ndarray, sr: int) -> np.ndarray:
+    """[pitches, frames] tilted harmonic sum of the frames' unit-scaled magnitude spectra."""
+    from choreo_studio.core.numeric import sparse_rows_matmul
+
+    magnitude = np.sqrt(power)
+    magnitude[: int(LOW_CUT_HZ * N_FFT / sr)] = 0.0
+    magnitude = magnitude / (magnitude.sum(axis=0, keepdims=True) ** 0.5 + 1e-9)
+    return sparse_rows_matmul(*weights, tilt.size, magnitude) * tilt[:, None]
 
 
 def _pitch_grid() -> np.ndarray:
@@ -78,10 +88,10 @@ def _pitch_grid() -> np.ndarray:
     return FMIN_HZ * 2.0 ** (np.arange(n) / (12.0 * BINS_PER_SEMITONE))
 
 
-def _harmonic_matrix(pitches_hz: np.ndarray, sr: int):
-    """Sparse [pitches, STFT bins] matrix summing each pitch's harmonics (linear bin interp)."""
-    from scipy.sparse import csr_matrix
-
+def _harmonic_matrix(pitches_hz: np.ndarray, sr: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, cols, values) of the sparse [pitches, STFT bins] matrix summing each pitch's
+    harmonics (linear bin interp)."""
     n_bins = N_FFT // 2 + 1
     rows, cols, vals = [], [], []
     for p, f0 in enumerate(pitches_hz):
@@ -95,4 +105,4 @@ def _harmonic_matrix(pitches_hz: np.ndarray, sr: int):
             rows += [p, p]
             cols += [lo, lo + 1]
             vals += [w * (1 - frac), w * frac]
-    return csr_matrix((vals, (rows, cols)), shape=(pitches_hz.size, n_bins), dtype=np.float32)
+    return np.asarray(rows), np.asarray(cols), np.asarray(vals, dtype=np.float32)

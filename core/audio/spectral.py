@@ -17,6 +17,7 @@ from choreo_studio.core.audio.stft import (
     power_to_db,
     stft_power,
 )
+from choreo_studio.core.numeric import uniform_filter1d
 
 N_FFT = 2048
 HOP = 512
@@ -72,7 +73,5 @@ def compute_spectra(y: np.ndarray, sr: int = ANALYSIS_SR) -> Spectra:
 
 def _detrend(env: np.ndarray) -> np.ndarray:
     """Remove the slow loudness trend (a 1-s moving median-ish baseline) so quiet parts count."""
-    from scipy.ndimage import uniform_filter1d
-
     baseline = uniform_filter1d(env, size=43, mode="nearest")
     return np.maximum(env - 0.5 * baseline, 0.0).astype(np.float32)
