@@ -372,12 +372,12 @@ def test_bad_positions_and_hierarchies_are_one_line_each_and_the_rest_imports(tm
 
 
 def test_worker_processes_give_the_serial_library(tmp_path):
-    positions = dance_positions(240, FPS)
+    positions = dance_positions(200, FPS)
     src = tmp_path / "takes"
-    for k, scheme in enumerate(("cmu", "mixamo", "bandai")):
+    for k, scheme in enumerate(("cmu", "bandai")):  # the first sets the skeleton, in-process
         _write_dance(src / f"s{k}", scheme, positions[k * 10:], name=scheme)
-    (src / "s3").mkdir()
-    (src / "s3" / "broken.bvh").write_text("HIERARCHY\nROOT Hips\n")
+    (src / "s2").mkdir()
+    (src / "s2" / "broken.bvh").write_text("HIERARCHY\nROOT Hips\n")
     serial, r1 = import_library(src, options=ImportOptions(jobs=1))
     pooled, r2 = import_library(src, options=ImportOptions(jobs=2))
     assert pooled.fingerprint == serial.fingerprint

@@ -63,7 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "(default: the first take's)")
     imp.add_argument("--jobs", type=int, default=None,
                      help="worker processes for the takes (default: one per CPU core, at most "
-                     "8; 1 imports in this process)")
+                     "8, when the takes are long enough to pay for starting them; 1 imports in "
+                     "this process)")
     imp.set_defaults(func=run_import)
 
     info = sub.add_parser("info", help="summarise a library (or 'demo')")

@@ -25,11 +25,16 @@ the motion's own kinematic beats (a drifting beat list, :mod:`motion.take_beats`
 trimmed. A take long enough for two phrases is cut into phrases of 2 bars (8 counts in 4/4,
 6 in 3/4; ``n_counts`` or ``bars`` to change); each phrase keeps its source (take, start frame).
 A bad take is one line in the report and the others still import.
+
+The takes after the first are imported in worker processes (:mod:`library.parallel`) once the
+first ones have set what all share (the library skeleton, frame rate and positions rest), so
+the library is the one a take-by-take import gives.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -106,7 +111,8 @@ class ImportOptions:
     ``cut``: None cuts takes long enough for two phrases; ``n_counts``: None means ``bars``
     bars of the take's meter; ``unit``/``up``: ``auto`` measures the dancer; ``target``: None
     (the first take's skeleton), ``demo`` or a BVH file whose skeleton the library uses;
-    ``jobs``: worker processes for the takes after the first (None: one per core, 1: none).
+    ``jobs``: worker processes for the takes after the first (None: one per core when the
+    takes are long enough to pay for starting them, see :mod:`library.parallel`; 1: none).
     """
 
     style: str | None = None
@@ -508,10 +514,11 @@ def import_library(
                           "folders found (sub-folders are searched too)")
     target = _target_from_option(options.target) if options.target else None
     ctx = _Context(folder, options, _folder_map(folder), target=target)
+    t0 = time.perf_counter()
     results, ctx = _first_takes(takes, ctx, progress)
     rest = takes[len(results):]
     done = len(results)
-    workers = worker_count(options.jobs, len(rest))
+    workers = worker_count(options.jobs, len(rest), (time.perf_counter() - t0) / max(done, 1))
     results += ordered_map(
         _import_take, [(p, ctx) for p in rest], workers,
         lambda f, m: progress(0.9 * (done + f * len(rest)) / len(takes), m), "take")

@@ -26,6 +26,11 @@ from choreo_studio.core.progress import ProgressFn, no_progress
 MAX_JOBS = 8
 """At most this many worker processes (each holds one take and its song: a few hundred MB)."""
 
+POOL_MIN_WORK_S = 10.0
+"""Below this much work in all, workers are not started unless asked for: a spawned worker
+imports numpy, scipy and the importer first (a second or two on an idle machine, more on a busy
+one), which a few short takes do not pay back. The output is the same either way."""
+
 Job = TypeVar("Job")
 Result = TypeVar("Result")
 
@@ -37,9 +42,12 @@ def available_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def worker_count(jobs: int | None, n_items: int) -> int:
-    """Workers for ``n_items`` jobs: ``jobs`` (None: one per available core), at most
+def worker_count(jobs: int | None, n_items: int, seconds_each: float | None = None) -> int:
+    """Workers for ``n_items`` jobs: ``jobs``, or with None one per available core unless the
+    jobs look shorter in all (``seconds_each`` of them) than ``POOL_MIN_WORK_S``; at most
     ``MAX_JOBS`` and never more than the jobs; 1 means run in this process."""
+    if jobs is None and seconds_each is not None and seconds_each * n_items < POOL_MIN_WORK_S:
+        return 1
     wanted = available_cores() if jobs is None else int(jobs)
     if wanted < 1:
         raise ChoreoError(f"--jobs {wanted}: give 1 or more worker processes")
