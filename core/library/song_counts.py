@@ -5,7 +5,10 @@ dances cover a minute of three-minute songs. A take whose style has one meter
 (``STYLE_METERS``: a waltz 3/4, a cha-cha 4/4) has its song decoded in that meter only, so a
 waltz phrase is 6 counts = 2 bars. That is the grid the style's meter would force on a song
 read otherwise, and the one the free reading gives when it agrees (each meter's beat path is
-decoded on its own), in one decode instead of a free one plus a forced one.
+decoded on its own), in one decode instead of a free one plus a forced one. The cut needs
+nearly all of the analysis: beats and downbeats, and for the music phrases the sections and
+the melody's rests; only the onset list goes unused (a fraction of a second of ~5 s a song,
+most of which is the beat decoder).
 """
 
 from __future__ import annotations
