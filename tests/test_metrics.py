@@ -5,7 +5,9 @@ import math
 import numpy as np
 import pytest
 from choreo_studio.core.choreography.metrics import (
+    above_chance,
     beat_align_score_aist,
+    chance_hit_rate,
     evaluate,
     format_metrics,
     repeat_rate,
@@ -13,6 +15,7 @@ from choreo_studio.core.choreography.metrics import (
 )
 from choreo_studio.core.choreography.placements import Choreography, Placement
 from choreo_studio.core.choreography.render import render
+from choreo_studio.core.motion.kinematic_beats import beat_hit_rate
 from engine_synthetic import bounce_library, click_song
 
 
@@ -22,6 +25,20 @@ def test_beat_align_score_known_answers():
     off = beat_align_score_aist(np.array([0.05, 1.0]), music)  # one beat 1 sigma off
     assert off == pytest.approx((math.exp(-0.5) + 1.0) / 2)
     assert beat_align_score_aist(np.array([]), music) == 0.0
+
+
+def test_hit_rate_chance_known_answers():
+    music = np.arange(0.0, 30.0, 0.5)  # 120 BPM: a +-0.1 s window covers 0.4 of each period
+    on_beat = music[5:-5].copy()
+    assert chance_hit_rate(on_beat, music, 0.1) == pytest.approx(0.4, abs=0.03)
+    assert above_chance(1.0, 0.4) == pytest.approx(1.0)
+    slow = np.arange(0.0, 30.0, 60 / 87)  # a waltz's 87 BPM: chance is lower
+    assert chance_hit_rate(slow[5:-5], slow, 0.1) == pytest.approx(0.2 / (60 / 87), abs=0.03)
+    rng = np.random.default_rng(0)
+    anywhere = np.sort(rng.uniform(2.0, 28.0, 400))
+    hit = beat_hit_rate(anywhere, music, 0.1)
+    assert above_chance(hit, chance_hit_rate(anywhere, music, 0.1)) == pytest.approx(0, abs=0.08)
+    assert math.isnan(chance_hit_rate(np.array([]), music, 0.1))
 
 
 def test_arrangement_metrics():
@@ -38,6 +55,7 @@ def test_a_beat_warped_render_hits_the_beats():
     motion = render(choreo, analysis, phrases, lib, fps=60)
     m = evaluate(choreo, motion, analysis.beats_s, phrases)
     assert m.beat_hit_rate >= 0.8
+    assert m.beat_hit_above_chance >= 0.6  # chance is ~0.37 at 110 BPM
     assert m.beat_align_score >= 0.6
     assert 0.8 <= m.beat_coverage <= 1.2  # one hit per beat
     assert m.back_to_back_repeat_rate == 0.0 and m.distinct_dances == 3
@@ -47,6 +65,7 @@ def test_a_beat_warped_render_hits_the_beats():
     worse = evaluate(choreo, shifted, analysis.beats_s, phrases)
     assert worse.beat_align_score < m.beat_align_score - 0.3
     assert worse.beat_hit_rate < m.beat_hit_rate
+    assert worse.beat_hit_above_chance < m.beat_hit_above_chance
     text = format_metrics(m)
     assert "beat hit rate" in text and "n/a" in text  # no repeated sections in this song
 
@@ -56,10 +75,12 @@ def test_variety_and_fit_figures():
 
     assert returns_within(["a", "b", "a", "c", "d", "c", "c"]) == 3  # a@2, c@5, c@6
     scores = np.array([[0.8, 0.1], [0.4, 0.5], [0.9, 0.3]])
-    chosen, best, low = fit_figures(scores, [0, 1, 1])
+    chosen, best, low, forced = fit_figures(scores, [0, 1, 1])
     assert chosen == pytest.approx((0.8 + 0.5 + 0.3) / 3)
     assert best == pytest.approx((0.8 + 0.5 + 0.9) / 3)
-    assert low == 1  # 0.3 < half of 0.9
+    assert low == 1 and forced == 0  # 0.3 < half of 0.9, and dance 0 was free there
+    # phrase 2 can only have dance 0, which its neighbour has: forced by no back-to-back
+    assert fit_figures(scores, [0, 0, 1])[2:] == (1, 1)
 
 
 def test_motion_figures_known_answers():
