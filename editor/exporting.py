@@ -47,6 +47,7 @@ def export_all(
     kinds = [_KINDS[f] for f in formats if f in _KINDS]
 
     def mp4(motion: Motion) -> dict[str, Writer]:
+        from choreo_studio.core.motion.contacts import foot_point_indices
         from choreo_studio.editor.video_export import write_mp4
 
         positions, parents = motion.fk_with_end_sites()
@@ -54,8 +55,10 @@ def export_all(
             (p.start_s, p.end_s, f"phrase {p.index + 1} · {_dance_name(engine, c.dance_id)}")
             for p, c in zip(seg.phrases, chor.placements, strict=True)
         ]
+        feet, _legs = foot_point_indices(motion.skeleton)
         return {"mp4": lambda path: write_mp4(path, positions, parents, motion.fps,
                                               audio.samples, audio.sr, captions, size=video_size,
+                                              feet=feet,
                                               progress=sub_progress(progress, 0.4, 0.95))}
 
     clips = None

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from choreo_studio.core.clock import format_clock
 from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.motion.contacts import contact_mask
 from choreo_studio.core.progress import ProgressFn, no_progress
 from choreo_studio.editor.skeleton_view import OrbitCamera, paint_pose
 from PySide6.QtCore import Qt
@@ -51,11 +52,13 @@ def write_mp4(
     captions: Sequence[tuple[float, float, str]] = (),
     *,
     size: tuple[int, int] = VIDEO_SIZE,
+    feet: np.ndarray | None = None,
     progress: ProgressFn = no_progress,
 ) -> Path:
     """Encode ``positions`` [F, N, 3] at ``fps`` with the song.
 
-    ``captions`` are (start_s, end_s, text) shown in the corner while they apply.
+    ``captions`` are (start_s, end_s, text) shown in the corner while they apply; ``feet``
+    (columns of ``positions`` that are foot points) get their floor contacts drawn.
     """
     import soundfile as sf
 
@@ -106,11 +109,14 @@ def write_mp4(
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         image = QImage(width, height, QImage.Format.Format_RGB888)
         n = positions.shape[0]
+        feet = np.zeros(0, dtype=np.int64) if feet is None else np.asarray(feet, np.int64)
+        touching = contact_mask(positions[:, feet])
         try:
             for f in range(n):
                 if f % 30 == 0:
                     progress(f / n, "encoding video")
-                _draw_frame(image, positions[f], parents, camera, font, f / fps, captions)
+                _draw_frame(image, positions[f], parents, camera, font, f / fps, captions,
+                            positions[f, feet[touching[f]]])
                 proc.stdin.write(_rgb_bytes(image))
             proc.stdin.close()
             err = proc.stderr.read().decode("utf-8", "replace")
@@ -143,9 +149,11 @@ def _draw_frame(
     font: QFont,
     time_s: float,
     captions: Sequence[tuple[float, float, str]],
+    contacts: np.ndarray,
 ) -> None:
     painter = QPainter(image)
-    paint_pose(painter, image.width(), image.height(), pose, parents, camera)
+    paint_pose(painter, image.width(), image.height(), pose, parents, camera,
+               contacts=contacts)
     painter.setFont(font)
     painter.setPen(QColor("#e8e8e8"))
     text = next((c for a, b, c in captions if a <= time_s < b), "")

@@ -151,3 +151,16 @@ def test_opengl_view_capsules_follow_the_bones_where_opengl_runs(qtbot):
     view.set_character("stick")
     assert view._bones.visible() and not any(c.visible() for c in view._capsules)
     view.grabFramebuffer()
+
+
+def test_mp4_frames_show_the_contacts_too():
+    from choreo_studio.editor.skeleton_view import OrbitCamera
+    from choreo_studio.editor.video_export import _draw_frame
+    from PySide6.QtGui import QFont, QImage
+
+    make_app()
+    image = QImage(320, 240, QImage.Format.Format_RGB888)
+    _draw_frame(image, POSE, PARENTS, OrbitCamera(), QFont(), 0.0, (), POSE[[3]])
+    assert _green(image) > 20
+    _draw_frame(image, POSE, PARENTS, OrbitCamera(), QFont(), 0.0, (), POSE[[]])
+    assert _green(image) == 0
