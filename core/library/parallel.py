@@ -27,9 +27,10 @@ MAX_JOBS = 8
 """At most this many worker processes (each holds one take and its song: a few hundred MB)."""
 
 POOL_MIN_WORK_S = 10.0
-"""Below this much work in all, workers are not started unless asked for: a spawned worker
-imports numpy, scipy and the importer first (a second or two on an idle machine, more on a busy
-one), which a few short takes do not pay back. The output is the same either way."""
+"""Below this many CPU seconds of work in all, workers are not started unless asked for: a
+spawned worker first imports numpy, scipy and the importer (about 2 CPU seconds, measured),
+and two workers save half the work, so under about 5 s a pool does not pay; 10 leaves a margin.
+The output is the same either way."""
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")
@@ -44,7 +45,7 @@ def available_cores() -> int:
 
 def worker_count(jobs: int | None, n_items: int, seconds_each: float | None = None) -> int:
     """Workers for ``n_items`` jobs: ``jobs``, or with None one per available core unless the
-    jobs look shorter in all (``seconds_each`` of them) than ``POOL_MIN_WORK_S``; at most
+    jobs look shorter in all (``seconds_each`` CPU seconds each) than ``POOL_MIN_WORK_S``; at most
     ``MAX_JOBS`` and never more than the jobs; 1 means run in this process."""
     if jobs is None and seconds_each is not None and seconds_each * n_items < POOL_MIN_WORK_S:
         return 1
