@@ -38,6 +38,8 @@ WINDOW_S = 0.07
 TRIM_S = 5.0
 ACC1_TOL = 0.04
 WALTZ_BPM = (75.0, 100.0)
+FAIL_F = 0.9  # a piece is listed as a failure below these (the issue's targets)
+FAIL_DOWNBEAT_F = 0.8
 
 _ESSENTIA_CODE = """
 import json, sys, time
@@ -221,6 +223,31 @@ def print_table(title: str, pieces: list[Piece], systems: list[str], keys: list[
         print(f"| {system} | " + " | ".join(cells) + " |")
 
 
+def failures(piece: Piece) -> list[str]:
+    """What went wrong for our analysis on ``piece``, by kind (empty when nothing did)."""
+    s = piece.scores.get("ours", {})
+    out = []
+    if s.get("F", 1.0) < FAIL_F:
+        out.append(f"beat F {s['F']:.2f}" + (" (metrical level)" if s.get("Acc1") == 0.0 else
+                                             " (phase)" if s.get("AMLt", 0.0) > FAIL_F else ""))
+    if s.get("dbF", 1.0) < FAIL_DOWNBEAT_F:
+        out.append(f"downbeat F {s['dbF']:.2f}")
+    if s.get("tempo ok", 1.0) == 0.0:
+        out.append("waltz tempo")
+    if s.get("meter", 1.0) == 0.0:
+        out.append("meter")
+    return out
+
+
+def print_failures(pieces: list[Piece]) -> None:
+    """One line per piece our analysis got wrong (the kinds of failure, for the issue)."""
+    wrong = [(p, failures(p)) for p in pieces]
+    wrong = [(p, kinds) for p, kinds in wrong if kinds]
+    print(f"\nfailures ({len(wrong)} of {len(pieces)}):")
+    for p, kinds in wrong:
+        print(f"  {p.name} [{p.meter}]: " + ", ".join(kinds))
+
+
 def main(argv: list[str] | None = None) -> int:
     from choreo_studio.core.user_cache import cache_root
 
@@ -273,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         keys = (["F", "CMLt", "AMLt", "Acc1", "Acc2", "dbF", "meter"] if title == "beats-midi"
                 else ["tempo ok", "meter", "waltz ok"])
         print_table(title, pieces, list(systems), keys, ratios)
+        print_failures(pieces)
         if title == "beats-midi":
             for group in sorted({p.group for p in pieces}):
                 sub = [p for p in pieces if p.group == group]

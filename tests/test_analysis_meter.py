@@ -77,6 +77,19 @@ def test_beats_follow_a_tempo_step_and_the_tempo_map_has_both_tempi():
     assert analysis.tempo_at(5.0) == pytest.approx(100.0, rel=0.02)
 
 
+def test_beats_keep_their_level_when_soft_eighths_join_halfway():
+    beats = 0.3 + np.arange(64) * 0.6  # 100 BPM 4/4; from bar 9 soft eighths between the beats
+    eighths = beats[32:] + 0.3
+    times = np.sort(np.concatenate([beats, eighths]))
+    on_beat = np.isin(times, beats)
+    first = np.round((times - 0.3) / 0.6).astype(int) % 4 == 0
+    gains = np.where(on_beat, np.where(first, 1.0, 0.7), 0.4).tolist()
+    freqs = np.where(on_beat, np.where(first, HIGH, MID), LOW).tolist()
+    analysis, _ = analyze_audio(Audio.from_array(clicks(times, gains, freqs), SR))
+    assert f_measure(beats, analysis.beats_s) >= 0.95
+    assert analysis.tempo_map[-1, 1] == pytest.approx(100.0, rel=0.02)
+
+
 def test_bars_start_on_the_accent_after_a_pickup():
     # 3/4 at 120 BPM starting with a one-beat pickup; only loudness marks the bar lines
     times = 0.3 + np.arange(31) * 0.5

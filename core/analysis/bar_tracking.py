@@ -29,6 +29,8 @@ PRIOR_PER_S = 0.5  # weight of the prior per second of music (so it is independe
 DRIFT_STEPS = 2  # the beat period may change by up to this many frames from one beat to the next
 DRIFT_COST = 30.0  # cost per beat of a period change: DRIFT_COST * |log(new / old)|
 JUMP_COST = 8.0  # cost of a tempo step to any period (a few per song at most)
+JUMP_COST_PER_OCTAVE = 16.0  # ... plus this per octave of the step: a step to half or double
+# tempo is a switch of metrical level far more often than a real tempo change
 DOWNBEAT_WEIGHT = 0.6  # weight of the (standardised) downbeat cue at a bar's first beat
 ACCENT_WEIGHT = 1.0  # weight of the loudness accent (0..1) in that cue; harmony/bass change is
 # counted in standard deviations above its median (never below 0: silence is no evidence)
@@ -144,6 +146,7 @@ def decode(model: Model, meters: tuple[int, ...]) -> list[Path]:
     argbest_p = np.zeros((n_t, n_s), dtype=np.int16)
     back = np.zeros((n_t, n_p, n_s), dtype=np.int8)
     drift_cost = _drift_costs(periods)  # [D, P] cost of arriving at period p from p + d
+    log_periods = np.log2(periods).astype(np.float32)
     start = layout.prior[None, None, :]
     p_index = np.arange(n_p)[None, :, None]
     ends = [(-np.inf, 0, 0, 0)] * len(meters)
@@ -164,7 +167,7 @@ def decode(model: Model, meters: tuple[int, ...]) -> list[Path]:
         slots = tb % ring
         argbest_p[tb] = new.argmax(axis=1)
         back[tb] = code
-        leave[slots], leave_code[slots] = _leave(new, drift_cost)
+        leave[slots], leave_code[slots] = _leave(new, drift_cost, log_periods)
         if tb[-1] >= model.end_from:
             tail = tb >= model.end_from
             early = SKIP_COST_PER_S * np.maximum(model.last - periods[0] - tb[tail], 0) / model.fps
@@ -178,7 +181,8 @@ def decode(model: Model, meters: tuple[int, ...]) -> list[Path]:
     return sorted(paths, key=lambda p: -p.score)
 
 
-def _leave(new: np.ndarray, drift_cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _leave(new: np.ndarray, drift_cost: np.ndarray, log_periods: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray]:
     """[B, P, S] best way on from beats scored ``new`` [B, P, S] into each next period, and its
     code (the period change, or a jump from the best period)."""
     n_p = new.shape[1]
@@ -192,7 +196,9 @@ def _leave(new: np.ndarray, drift_cost: np.ndarray) -> tuple[np.ndarray, np.ndar
         better = moved > best
         np.copyto(best, moved, where=better)
         np.copyto(code, np.int8(d - DRIFT_STEPS), where=better)
-    jump = new.max(axis=1, keepdims=True) - JUMP_COST
+    source = new.argmax(axis=1)  # [B, S] the best period a tempo step leaves from
+    octaves = np.abs(log_periods[:, None] - log_periods[source][:, None, :])  # [B, P, S]
+    jump = new.max(axis=1, keepdims=True) - JUMP_COST - JUMP_COST_PER_OCTAVE * octaves
     jumps = jump > best
     np.copyto(code, np.int8(_JUMP), where=jumps)
     return np.maximum(best, jump), code
@@ -212,7 +218,8 @@ def path_score(model: Model, frames: np.ndarray, positions: np.ndarray) -> float
     weight = np.where(np.asarray(positions) == 0, 1.0, -1.0 / max(size - 1, 1))
     total += float((weight * model.down_score[size][k, frames]).sum())
     change = DRIFT_COST * np.abs(np.log(gaps[1:] / np.maximum(gaps[:-1], 1)))
-    return total - float(np.minimum(change, JUMP_COST).sum())
+    step = JUMP_COST + JUMP_COST_PER_OCTAVE * np.abs(np.log2(gaps[1:] / np.maximum(gaps[:-1], 1)))
+    return total - float(np.minimum(change, step).sum())
 
 
 class _Layout:

@@ -125,27 +125,21 @@ def pulse_strength(acf: np.ndarray, lag: float) -> float:
 
 
 def _refine(env: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """Move each beat to the strongest onset within ±1 frame, with sub-frame interpolation."""
+    """Move each beat to the strongest onset within ±1 frame, with sub-frame interpolation
+    (three-point parabola through a strict local maximum; otherwise the integer frame)."""
     out = frames.astype(np.float64)
-    for n, f in enumerate(frames):
-        lo, hi = max(f - 1, 1), min(f + 1, env.size - 2)
-        if hi < lo:
-            continue
-        peak = lo + int(np.argmax(env[lo : hi + 1]))
-        out[n] = _parabolic(env, peak) if env[peak] > 0 else float(f)
-    return out
-
-
-def _parabolic(x: np.ndarray, i: int) -> float:
-    """Sub-sample position of the peak of ``x`` at integer ``i`` (three-point parabola)."""
-    i = int(i)
-    if i <= 0 or i >= x.size - 1:
-        return float(i)
-    a, b, c = x[i - 1], x[i], x[i + 1]
+    if env.size < 3 or frames.size == 0:
+        return out
+    lo = np.clip(frames - 1, 1, env.size - 2)
+    hi = np.clip(frames + 1, 1, env.size - 2)
+    near = np.stack([env[np.minimum(lo + d, hi)] for d in range(3)])
+    peak = lo + np.argmax(near, axis=0)
+    a, b, c = env[peak - 1], env[peak], env[peak + 1]
     denom = a - 2 * b + c
-    if denom >= -1e-12:  # not a strict local maximum: keep the integer position
-        return float(i)
-    return float(i + np.clip(0.5 * (a - c) / denom, -0.5, 0.5))
+    strict = denom < -1e-12
+    shift = np.where(strict, np.clip(0.5 * (a - c) / np.where(strict, denom, -1.0), -0.5, 0.5),
+                     0.0)
+    return np.where(b > 0, peak + shift, out)
 
 
 def _interp(x: np.ndarray, pos: float) -> float:
