@@ -155,6 +155,9 @@ busy machine, 0.2 s none. The playhead is what is heard: each callback notes whe
 frame reaches the DAC (PortAudio's ``outputBufferDacTime``), and the playhead is that frame
 advanced by the stream time since (the stream's reported latency when no time is known)."""
 HEARD_BLOCKS = 32
+SEAMLESS_FRAMES = 2
+"""A slowed block that starts within this many frames of where the last one ended continues
+it exactly (the cursor's whole song frames and the stretched song's frames round apart)."""
 
 
 class SoundDeviceOutput(OutputBase):
@@ -169,6 +172,9 @@ class SoundDeviceOutput(OutputBase):
         self._clicks = (click_sound(self.sr, 1000.0), click_sound(self.sr, 1600.0))
         self._latency_frames = 0
         self._stretched: tuple[float, np.ndarray] | None = None
+        self._next_read = -1 - SEAMLESS_FRAMES
+        """Where in the stretched song the last block ended (continued when the cursor is
+        there to within rounding)."""
         self._heard: deque[tuple[int, float, int]] = deque(maxlen=HEARD_BLOCKS)
         """(first song frame, its DAC time, cursor.seeks) of the latest callbacks."""
         self.underruns = 0
@@ -251,13 +257,19 @@ class SoundDeviceOutput(OutputBase):
             return
         speed, buffer = stretched
         pos = 0
-        for start, n in self.cursor.take(self.song_frames(frames)):
-            a, b = int(round(start / speed)), int(round((start + n) / speed))
-            m = max(0, min(b - a, frames - pos, len(buffer) - a))
+        spans = self.cursor.take(self.song_frames(frames))
+        for i, (start, n) in enumerate(spans):
+            a = int(round(start / speed))
+            if abs(a - self._next_read) <= SEAMLESS_FRAMES:
+                a = self._next_read  # the same stream: no sample skipped or repeated
+            # the last span fills the block, so rounding never leaves a silent sample
+            want = frames - pos if i == len(spans) - 1 else int(round((start + n) / speed)) - a
+            m = max(0, min(want, frames - pos, len(buffer) - a))
             out[pos : pos + m] = buffer[a : a + m]
             if self.metronome:
                 self._mix_clicks(out, pos, start, n, speed)
             pos += m
+            self._next_read = a + m
 
     def _mix_clicks(self, out: np.ndarray, pos: int, start: int, n: int, speed: float) -> None:
         lo, hi = np.searchsorted(self.beat_frames, [start, start + n])

@@ -103,6 +103,20 @@ def test_playhead_is_the_frame_heard_by_the_dac_times():
     out_dev.close()
 
 
+def test_slowed_blocks_join_without_a_gap_or_a_repeat():
+    out_dev = SoundDeviceOutput(_ramp(SR), SR, FakeSoundDevice)
+    stretched = _ramp(round(SR / 0.75))
+    out_dev.set_speed(0.75, stretched)
+    heard = []
+    for frames in (333, 250, 441, 97, 512, 300):
+        block = np.zeros((frames, 2), dtype=np.float32)
+        out_dev._callback(block, frames, None, None)
+        heard.append(block[:, 0])
+    heard = np.concatenate(heard)
+    np.testing.assert_array_equal(heard, np.arange(len(heard)))  # every sample, once, in order
+    assert abs(out_dev.cursor.frame - 0.75 * len(heard)) <= 1
+
+
 def test_fractional_speed_carries_the_remainder():
     clock = audio_player.SilentClock(_ramp(10), SR)
     clock.set_speed(0.75)
