@@ -256,6 +256,8 @@ def test_cli_import_info_reports_dancer_height_and_phrases(tmp_path, capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["dancer_height_cm"] == pytest.approx(TEMPLATE_HEIGHT_CM, rel=0.05)
     assert info["n_phrases"] >= 1
+    assert main(["library", "info", str(tmp_path / "lib")]) == 0
+    assert "cm tall (crown above the floor, 95th percentile" in capsys.readouterr().out
 
 
 def _tang_points(positions):
