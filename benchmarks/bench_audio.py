@@ -14,6 +14,8 @@ transport's rate doing a little numpy work per poll, as the GUI thread does. Rep
   dry), with the smallest headroom seen; and jumps in the DAC times of consecutive blocks
   (silence inserted between them) with the time lost. Target 0 for all. Jumps within the
   first blocks are the stream starting and are reported apart (``startup_stall_ms``);
+* with ``--speed`` below 1, the time the pitch-keeping stretch of the whole song took (the
+  background job the editor runs once per speed), per minute of song;
 * playhead − heard: at every poll, the frame the editor draws (``position_frames``) minus the
   frame heard then according to the callbacks' DAC times (``outputBufferDacTime``), median
   and 5–95 % in ms. The editor's playhead follows those DAC times (so this checks it does, to a
@@ -105,10 +107,14 @@ def heard_frame(blocks: list[tuple[int, float, float, int]], now: float, speed: 
 def run(args: argparse.Namespace) -> dict[str, float]:
     samples, sr = song_samples(args.song)
     output = instrumented_output(samples, sr, args.latency)
+    stretch_s = 0.0
     if args.speed != 1.0:
         from choreo_studio.core.audio.stretch import time_stretch
 
-        output.set_speed(args.speed, time_stretch(samples, args.speed))
+        t0 = time.perf_counter()
+        stretched = time_stretch(samples, args.speed)
+        stretch_s = time.perf_counter() - t0
+        output.set_speed(args.speed, stretched)
     beats = np.arange(0.0, len(samples) / sr, 0.5)
     output.set_beats(beats, np.arange(0, beats.size, 4))
     output.metronome = True
@@ -141,7 +147,11 @@ def run(args: argparse.Namespace) -> dict[str, float]:
         for burner in burners:
             burner.kill()
             burner.wait()
-    return figures(output.blocks, sr, output.underruns, diffs_ms, fixed_ms)
+    result = figures(output.blocks, sr, output.underruns, diffs_ms, fixed_ms)
+    if stretch_s:
+        result["stretch_s"] = stretch_s
+        result["stretch_s_per_song_minute"] = stretch_s / (len(samples) / sr / 60.0)
+    return result
 
 
 def figures(blocks: list[tuple[int, float, float, int]], sr: int, underruns: int,

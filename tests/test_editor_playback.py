@@ -171,6 +171,12 @@ def test_speed_menu_and_keys_without_a_device(opened):
     opened.action("faster").trigger()
     opened.action("faster").trigger()
     assert transport.speed == 1.0 and opened.speed_label.text() == ""
+    from choreo_studio.editor.shortcuts import SHORTCUTS
+
+    assert {k: SHORTCUTS[k] for k in ("ab", "mark_in", "mark_out", "clear_range", "slower",
+                                      "faster")} == {"ab": "B", "mark_in": "I", "mark_out": "O",
+                                                     "clear_range": "Alt+I", "slower": "[",
+                                                     "faster": "]"}
 
 
 def test_speed_with_sound_stretches_the_song_once_in_the_background(qtbot, tmp_path, assets,
