@@ -138,36 +138,41 @@ def decode(model: Model, meters: tuple[int, ...]) -> list[Path]:
     n_p, n_s, n_t = periods.size, layout.n_states, model.beat_score.size
     step = int(periods[0])
     ring = int(periods[-1]) + step + 1
-    down = np.stack([model.down_score[m] for m in meters])  # [M, P, frames]
-    # leave[t, p, s]: best score of a path whose beat at t (in state s) is followed, one period
-    # p later, by its next beat (drift or jump already chosen); how is kept in leave_code
-    leave = np.full((ring, n_p, n_s), -np.inf, dtype=np.float32)
-    leave_code = np.zeros((ring, n_p, n_s), dtype=np.int8)
+    # [frames, meters, P] (one copy per block slice); states carry +cue or -cue / (m - 1)
+    down = np.ascontiguousarray(np.stack([model.down_score[m] for m in meters]).transpose(2, 0, 1))
+    is_down = layout.is_down[None, :, None]
+    # leave[t, s, p]: best score of a path whose beat at t is followed, one period p later, by
+    # a beat in state s (drift or jump already chosen); how is kept in leave_code. Arrays are
+    # [.., state, period] so that the period axis, which every step scans, is contiguous.
+    leave = np.full((ring, n_s, n_p), -np.inf, dtype=np.float32)
+    leave_code = np.zeros((ring, n_s, n_p), dtype=np.int8)
     argbest_p = np.zeros((n_t, n_s), dtype=np.int16)
-    back = np.zeros((n_t, n_p, n_s), dtype=np.int8)
+    back = np.zeros((n_t, n_s, n_p), dtype=np.int8)
     drift_cost = _drift_costs(periods)  # [D, P] cost of arriving at period p from p + d
     log_periods = np.log2(periods).astype(np.float32)
-    start = layout.prior[None, None, :]
-    p_index = np.arange(n_p)[None, :, None]
+    start = layout.prior[None, :, None]
+    cell = (np.arange(n_s)[:, None] * n_p + np.arange(n_p)[None, :])[None]  # [1, S, P]
     ends = [(-np.inf, 0, 0, 0)] * len(meters)
     for t0 in range(0, n_t, step):
         tb = np.arange(t0, min(t0 + step, n_t))
         rows = (tb[:, None] - periods[None, :]) % ring  # [B, P] frame of the previous beat
-        best = leave[rows[:, :, None], p_index, layout.pred]
-        code = leave_code[rows[:, :, None], p_index, layout.pred]
+        at = rows[:, None, :] * (n_s * n_p) + cell  # [B, S, P] flat index into the ring
+        best = np.take(leave, at)
+        code = np.take(leave_code, at)
         if tb[0] <= model.start_by:
             late = SKIP_COST_PER_S * np.maximum(tb - model.first - periods[0], 0) / model.fps
             opening_score = start - late[:, None, None].astype(np.float32)
             opening = (opening_score > best) & (tb <= model.start_by)[:, None, None]
             best = np.where(opening, opening_score, best)
             code[opening] = _START
-        new = best + (model.beat_score[tb][:, None, None] + model.period_cost[None, :, None]
-                      + layout.is_down[None, None, :]
-                      * down[:, :, tb].transpose(2, 1, 0)[:, :, layout.meter_of])
-        slots = tb % ring
-        argbest_p[tb] = new.argmax(axis=1)
+        new = best + (model.beat_score[tb][:, None, None] + model.period_cost[None, None, :]
+                      + is_down * down[t0 : t0 + tb.size][:, layout.meter_of])
+        argbest_p[tb] = new.argmax(axis=2)
         back[tb] = code
-        leave[slots], leave_code[slots] = _leave(new, drift_cost, log_periods)
+        moved, moved_code = _leave(new, drift_cost, log_periods)
+        slots = tb % ring  # kept by the state of the NEXT beat: its predecessor's way on
+        leave[slots] = moved[:, layout.pred]
+        leave_code[slots] = moved_code[:, layout.pred]
         if tb[-1] >= model.end_from:
             tail = tb >= model.end_from
             early = SKIP_COST_PER_S * np.maximum(model.last - periods[0] - tb[tail], 0) / model.fps
@@ -183,25 +188,30 @@ def decode(model: Model, meters: tuple[int, ...]) -> list[Path]:
 
 def _leave(new: np.ndarray, drift_cost: np.ndarray, log_periods: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray]:
-    """[B, P, S] best way on from beats scored ``new`` [B, P, S] into each next period, and its
+    """[B, S, P] best way on from beats scored ``new`` [B, S, P] into each next period, and its
     code (the period change, or a jump from the best period)."""
-    n_p = new.shape[1]
-    padded = np.full((new.shape[0], n_p + 2 * DRIFT_STEPS, new.shape[2]), -np.inf,
-                     dtype=np.float32)
-    padded[:, DRIFT_STEPS : DRIFT_STEPS + n_p] = new
-    best = padded[:, :n_p] + drift_cost[0][None, :, None]
-    code = np.full(best.shape, -DRIFT_STEPS, dtype=np.int8)
+    n_p = new.shape[2]
+    padded = np.full(new.shape[:2] + (n_p + 2 * DRIFT_STEPS,), -np.inf, dtype=np.float32)
+    padded[:, :, DRIFT_STEPS : DRIFT_STEPS + n_p] = new
+    best = padded[:, :, :n_p] + drift_cost[0]
+    code = np.zeros(best.shape, dtype=np.int8)  # index of the best move (first of equals)
     for d in range(1, 2 * DRIFT_STEPS + 1):
-        moved = padded[:, d : d + n_p] + drift_cost[d][None, :, None]
+        moved = padded[:, :, d : d + n_p] + drift_cost[d]
         better = moved > best
-        np.copyto(best, moved, where=better)
-        np.copyto(code, np.int8(d - DRIFT_STEPS), where=better)
-    source = new.argmax(axis=1)  # [B, S] the best period a tempo step leaves from
-    octaves = np.abs(log_periods[:, None] - log_periods[source][:, None, :])  # [B, P, S]
-    jump = new.max(axis=1, keepdims=True) - JUMP_COST - JUMP_COST_PER_OCTAVE * octaves
-    jumps = jump > best
-    np.copyto(code, np.int8(_JUMP), where=jumps)
+        np.maximum(best, moved, out=best)
+        _set_where(code, better, d)
+    code -= DRIFT_STEPS
+    source = new.argmax(axis=2)  # [B, S] the best period a tempo step leaves from
+    octaves = np.abs(log_periods[None, None, :] - log_periods[source][:, :, None])
+    jump = new.max(axis=2, keepdims=True) - JUMP_COST - JUMP_COST_PER_OCTAVE * octaves
+    _set_where(code, jump > best, _JUMP)
     return np.maximum(best, jump), code
+
+
+def _set_where(code: np.ndarray, mask: np.ndarray, value: int) -> None:
+    """code[mask] = value, as arithmetic (several times faster than masked assignment)."""
+    code *= ~mask
+    code += mask.view(np.int8) * np.int8(value)
 
 
 def path_score(model: Model, frames: np.ndarray, positions: np.ndarray) -> float:
@@ -255,10 +265,9 @@ def _update_ends(ends: list, new: np.ndarray, frames: np.ndarray, layout: _Layou
     out = list(ends)
     for k in range(len(layout.meters)):
         states = np.flatnonzero(layout.meter_of == k)
-        block = new[:, :, states]
-        flat = int(np.argmax(block))
-        b, p, s = np.unravel_index(flat, block.shape)
-        value = float(block[b, p, s])
+        block = new[:, states]
+        b, s, p = np.unravel_index(int(np.argmax(block)), block.shape)
+        value = float(block[b, s, p])
         if value > out[k][0]:
             out[k] = (value, int(frames[b]), int(p), int(states[s]))
     return out
@@ -269,7 +278,7 @@ def _backtrack(model: Model, layout: _Layout, back: np.ndarray, argbest_p: np.nd
     score, t, p, s = end
     frames, states = [t], [s]
     while True:
-        code = int(back[t, p, s])
+        code = int(back[t, s, p])
         if code == _START:
             break
         prev_t, prev_s = t - int(model.periods[p]), int(layout.pred[s])
