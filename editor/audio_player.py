@@ -175,8 +175,8 @@ class SoundDeviceOutput(OutputBase):
         self._next_read = -1 - SEAMLESS_FRAMES
         """Where in the stretched song the last block ended (continued when the cursor is
         there to within rounding)."""
-        self._heard: deque[tuple[int, float, int]] = deque(maxlen=HEARD_BLOCKS)
-        """(first song frame, its DAC time, cursor.seeks) of the latest callbacks."""
+        self._heard: deque[tuple[int, float, int, float]] = deque(maxlen=HEARD_BLOCKS)
+        """(first song frame, its DAC time, cursor.seeks, speed) of the latest callbacks."""
         self.underruns = 0
         """Callbacks PortAudio reported an output underflow for (audible drop-outs)."""
         self.description = "audio: " + str(sd_module.query_devices(kind="output")["name"])
@@ -234,9 +234,9 @@ class SoundDeviceOutput(OutputBase):
         if not blocks:
             return None
         now = float(self._stream.time)
-        for first, dac, _seeks in reversed(blocks):
+        for first, dac, _seeks, speed in reversed(blocks):
             if dac <= now:
-                return min(first + round((now - dac) * self.sr * self.speed), self.cursor.frame)
+                return min(first + round((now - dac) * self.sr * speed), self.cursor.frame)
         return blocks[0][0]  # the first block after a seek is not heard yet: stay at it
 
     def _callback(self, out: np.ndarray, frames: int, time_info: object, status: object) -> None:
@@ -244,7 +244,7 @@ class SoundDeviceOutput(OutputBase):
             self.underruns += 1
         dac = float(getattr(time_info, "outputBufferDacTime", 0.0) or 0.0)
         if dac > 0.0:  # 0: the host API does not know (the reported latency is used then)
-            self._heard.append((self.cursor.frame, dac, self.cursor.seeks))
+            self._heard.append((self.cursor.frame, dac, self.cursor.seeks, self.speed))
         out.fill(0.0)
         stretched = self._stretched
         if stretched is None:

@@ -98,8 +98,11 @@ def test_playhead_is_the_frame_heard_by_the_dac_times():
     out_dev._callback(buffer, 400, TimeInfo(11.2), None)
     assert out_dev.position_frames() == 2000
     out_dev.set_speed(0.5, _ramp(SR * 8))
-    stream.time = 11.3
-    assert out_dev.position_frames() == 2000 + round(0.1 * SR * 0.5)
+    out_dev._callback(buffer, 400, TimeInfo(11.25), None)  # 200 song frames from 2400, slowed
+    stream.time = 11.23
+    assert out_dev.position_frames() == 2000 + round(0.03 * SR)  # a block sent at 1×
+    stream.time = 11.27
+    assert out_dev.position_frames() == 2400 + round(0.02 * SR * 0.5)  # one sent at 0.5×
     out_dev.close()
 
 
