@@ -54,7 +54,8 @@ def test_cached_analysis_without_beats_is_a_miss(tmp_path, monkeypatch):
     cache.folder.mkdir(parents=True)
     (cache.folder / "analysis.json").write_text("{}")
     fake = type("A", (), {"beats_s": np.array([])})()
-    monkeypatch.setattr(MusicAnalysis, "load", classmethod(lambda cls, path: fake))
+    monkeypatch.setattr(MusicAnalysis, "from_dict",
+                        classmethod(lambda cls, data, source="analysis": fake))
     assert cache.load_analysis() is None
     fake.beats_s = np.array([1.0, 0.5])
     assert cache.load_analysis() is None

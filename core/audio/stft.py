@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 _BLOCK_FRAMES = 512
-"""Frames transformed at once (bounds the float64 temporaries to ~10 MB on a 60-minute song)."""
+"""Frames transformed at once (bounds the float64 temporaries to ~10 MB on a 60-minute song);
+each block zero-pads only its own span, so no padded copy of the whole signal is made."""
 
 
 def hann_window(n_fft: int) -> np.ndarray:
@@ -25,13 +26,16 @@ def stft_power(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     """|STFT|² float32 [1 + n_fft/2, frames] of mono ``y``: frame ``k`` is centred on sample
     ``k·hop`` (the signal zero-padded by n_fft/2 at both ends), periodic Hann window."""
     window = hann_window(n_fft)
-    padded = np.pad(np.asarray(y, dtype=np.float32), n_fft // 2)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]
-    power = np.empty((1 + n_fft // 2, frames.shape[0]), dtype=np.float32)
-    for start in range(0, frames.shape[0], _BLOCK_FRAMES):
-        block = frames[start : start + _BLOCK_FRAMES]
+    y = np.asarray(y, dtype=np.float32)
+    half, n_frames = n_fft // 2, 1 + y.size // hop
+    power = np.empty((1 + n_fft // 2, n_frames), dtype=np.float32)
+    for start in range(0, n_frames, _BLOCK_FRAMES):
+        stop = min(start + _BLOCK_FRAMES, n_frames)
+        lo, hi = start * hop - half, (stop - 1) * hop - half + n_fft  # samples the block spans
+        span = np.pad(y[max(lo, 0) : min(hi, y.size)], (max(-lo, 0), max(hi - y.size, 0)))
+        block = np.lib.stride_tricks.sliding_window_view(span, n_fft)[::hop]
         spectrum = np.fft.rfft(block * window, axis=-1).astype(np.complex64)
-        power[:, start : start + block.shape[0]] = (spectrum.real**2 + spectrum.imag**2).T
+        power[:, start:stop] = (spectrum.real**2 + spectrum.imag**2).T
     return power
 
 

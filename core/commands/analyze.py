@@ -68,10 +68,10 @@ def _open_with_choice(source, progress, args: argparse.Namespace) -> Song:
     """Analyse under the user's tempo/meter choice (uncached: the cache keeps the automatic one)."""
     from choreo_studio.core.analysis.analyzer import analyze_audio
     from choreo_studio.core.analysis.music_analysis import MusicAnalysis
-    from choreo_studio.core.audio.load import Audio, load_audio
+    from choreo_studio.core.audio.load import Audio, stream_audio
     from choreo_studio.core.phrases.song import resegment
 
-    audio = source if isinstance(source, Audio) else load_audio(source)
+    audio = source if isinstance(source, Audio) else stream_audio(source)  # no native samples
     analysis, spectra = analyze_audio(audio, progress, bpm=args.bpm, meter_text=args.meter,
                                       tempo_hint=args.tempo_hint)
     analysis = MusicAnalysis.from_dict(analysis.to_dict())  # the saved form, as open_song does

@@ -1,9 +1,15 @@
 """On-disk cache of a song's analysis, song-level log-mel and phrase features, by content hash.
 
-Layout: ``<cache_dir>/<content hash>/analysis.json``, ``logmel.npz`` (float16, lets features
-be recomputed for any new segmentation without decoding) and ``features-<key>.npz`` per phrase
-segmentation (``key`` = :func:`segmentation_key`). Arrays load with ``allow_pickle=False``; a
-damaged entry is simply recomputed.
+Layout: ``<cache_dir>/<version>-<content hash>/analysis.json``, ``logmel.npz`` (float16, lets
+features be recomputed for any new segmentation without decoding), ``features-<key>.npz`` per
+phrase segmentation (``key`` = :func:`segmentation_key`) and ``audio.json`` + ``envelope.npz``
+(the file's rate, channels, length and waveform envelope). ``<cache_dir>/files/<fingerprint>.json``
+maps a song file's cheap fingerprint (size, mtime and three 64 KiB blocks:
+:func:`~choreo_studio.core.audio.load.file_fingerprint`) to its content hash, so
+:func:`cached_audio` finds a cached song without reading or decoding the file. The fingerprint
+is trusted without a full-hash check: a file rewritten with the same size, mtime and those
+blocks is the one case it misses. Arrays load with ``allow_pickle=False``; a damaged entry is
+simply recomputed.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 from choreo_studio.core.analysis.music_analysis import MusicAnalysis
-from choreo_studio.core.atomic_io import write_bytes_atomic
+from choreo_studio.core.atomic_io import write_bytes_atomic, write_json_atomic
+from choreo_studio.core.audio.envelope import WaveEnvelope
+from choreo_studio.core.audio.load import Audio, file_fingerprint
 from choreo_studio.core.errors import ChoreoError, PathError
 from choreo_studio.core.phrases.features import SongFeatures
 from choreo_studio.core.phrases.segmentation import MusicPhrase, segmentation_key
@@ -31,10 +39,17 @@ CACHE_VERSION = code_hash(
         "analyzer", "activations", "bar_tracking", "beat_tracking", "meter", "melody", "sections",
         "music_analysis")),
     "choreo_studio.core.audio.spectral", "choreo_studio.core.audio.stft",
-    "choreo_studio.core.audio.load", "choreo_studio.core.audio.mpeg_frames",
-    "choreo_studio.core.phrases.features", length=8,
+    "choreo_studio.core.audio.load", "choreo_studio.core.audio.decode",
+    "choreo_studio.core.audio.mpeg_frames", "choreo_studio.core.audio.envelope",
+    "choreo_studio.core.numeric", "choreo_studio.core.phrases.features", length=8,
 )
 
+
+_ARRAY_FIELDS = ("beats_s", "downbeats", "onsets_s", "onset_env", "melody_hz", "melody_voiced")
+"""MusicAnalysis.to_dict fields the cache keeps in an npz beside analysis.json."""
+
+MAX_ANALYSIS_JSON = 16 << 20
+"""Largest cached analysis.json read (its arrays are in the npz: a few KB in practice)."""
 
 _WARNED = False
 """Whether this process already said the cache cannot be written (said once, not per file)."""
@@ -44,13 +59,57 @@ class FeatureCache:
     """Read and write one song's cached analysis and features."""
 
     def __init__(self, content_hash: str, cache_dir: str | os.PathLike[str] | None = None):
-        root = Path(cache_dir) if cache_dir is not None else cache_root()
-        self.folder = root / f"{CACHE_VERSION}-{content_hash}"
+        self.root = Path(cache_dir) if cache_dir is not None else cache_root()
+        self.content_hash = content_hash
+        self.folder = self.root / f"{CACHE_VERSION}-{content_hash}"
+
+    def has_logmel(self) -> bool:
+        """Whether a log-mel is stored (read only when features must be recomputed)."""
+        return (self.folder / "logmel.npz").is_file()
+
+    def load_audio(self, path: str | os.PathLike[str]) -> Audio | None:
+        """The song file at ``path`` as the cache knows it (format, length, envelope), not
+        decoded; None when the entry is missing or damaged."""
+        info = _read_json_dict(self.folder / "audio.json")
+        try:
+            sr, channels, frames = (int(info[k]) for k in ("sr", "n_channels", "n_frames"))
+        except (KeyError, TypeError, ValueError):
+            return None
+        data = self._load_npz("envelope.npz")
+        envelope = None
+        if data is not None and {"hi", "lo", "bucket"} <= set(data):
+            envelope = WaveEnvelope(data["hi"].astype(np.float32), data["lo"].astype(np.float32),
+                                    sr, int(data["bucket"]))
+        if sr <= 0 or channels <= 0 or frames <= 0 or envelope is None:
+            return None
+        return Audio.unloaded(path, sr, channels, frames, self.content_hash, envelope)
+
+    def save_audio(self, audio: Audio) -> None:
+        """Record a song file's format, length and envelope (once), and its fingerprint ->
+        content hash (every time: a touched file has a new fingerprint)."""
+        if audio.path is None or audio.content_hash.startswith("mem-"):
+            return
+        if self.load_audio(audio.path) is None:
+            env = audio.envelope
+            self._save_npz("envelope.npz", hi=env.hi.astype(np.float16),
+                           lo=env.lo.astype(np.float16), bucket=np.int64(env.bucket))
+            info = {"sr": audio.sr, "n_channels": audio.n_channels, "n_frames": audio.n_frames}
+            self._store(lambda: write_json_atomic(self.folder / "audio.json", info, indent=None))
+        try:
+            fingerprint = file_fingerprint(audio.path)
+        except OSError:
+            return
+        self._store(lambda: write_json_atomic(_index_file(self.root, fingerprint),
+                                              {"content_hash": audio.content_hash}, indent=None))
 
     def load_analysis(self) -> MusicAnalysis | None:
+        """The cached analysis: its fields from analysis.json, its long arrays from
+        analysis-arrays.npz (parsing them as JSON lists was most of a warm open)."""
+        data = _read_json_dict(self.folder / "analysis.json", max_bytes=MAX_ANALYSIS_JSON)
+        arrays = self._load_npz("analysis-arrays.npz") or {}
         try:
-            analysis = MusicAnalysis.load(self.folder / "analysis.json")
-        except (ChoreoError, OSError):
+            analysis = MusicAnalysis.from_dict({**data, **arrays}, "cached analysis")
+        except ChoreoError:
             return None
         beats = np.asarray(analysis.beats_s, dtype=np.float64)
         if beats.size < 2 or not np.isfinite(beats).all() or not (np.diff(beats) > 0).all():
@@ -58,7 +117,11 @@ class FeatureCache:
         return analysis
 
     def save_analysis(self, analysis: MusicAnalysis) -> None:
-        self._store(lambda: analysis.save(self.folder / "analysis.json"))
+        """Store ``analysis`` in its saved form (to_dict's rounding), long arrays as npz."""
+        data = analysis.to_dict()
+        arrays = {k: np.asarray(data.pop(k)) for k in _ARRAY_FIELDS}
+        self._save_npz("analysis-arrays.npz", **arrays)
+        self._store(lambda: write_json_atomic(self.folder / "analysis.json", data, indent=None))
 
     def load_logmel(self) -> tuple[np.ndarray, float] | None:
         data = self._load_npz("logmel.npz")
@@ -104,4 +167,39 @@ class FeatureCache:
             if not _WARNED:
                 _WARNED = True
                 print(f"warning: not caching — {exc} (or set CHOREO_CACHE_DIR)", file=sys.stderr)
+
+
+def _index_file(root: Path, fingerprint: str) -> Path:
+    """Where the content hash of the file with ``fingerprint`` is recorded."""
+    return root / "files" / f"{fingerprint}.json"
+
+
+def _read_json_dict(path: Path, max_bytes: int = 1 << 20) -> dict:
+    """A small cache JSON object; {} when it is missing or damaged (the entry is then redone)."""
+    from choreo_studio.core.json_files import read_json_file
+
+    try:
+        data = read_json_file(path, max_bytes=max_bytes)
+    except (ChoreoError, OSError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def cached_audio(path: str | os.PathLike[str], cache_dir: str | os.PathLike[str] | None = None
+                 ) -> Audio | None:
+    """The song file at ``path`` as an undecoded :class:`Audio` (with its envelope) when the
+    cache holds its analysis under this version of the code, found by the file's fingerprint
+    without reading the whole file; None otherwise."""
+    root = Path(cache_dir) if cache_dir is not None else cache_root()
+    try:
+        entry = _read_json_dict(_index_file(root, file_fingerprint(path)))
+    except OSError:
+        return None
+    content_hash = entry.get("content_hash")
+    if not isinstance(content_hash, str) or not content_hash.isalnum():
+        return None
+    cache = FeatureCache(content_hash, root)
+    if not (cache.folder / "analysis.json").is_file() or not cache.has_logmel():
+        return None
+    return cache.load_audio(path)
 

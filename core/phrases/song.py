@@ -1,8 +1,9 @@
 """A song opened for choreography: its audio, analysis, phrases and per-phrase features.
 
 :func:`open_song` builds a :class:`Song` from a file (or an in-memory :class:`Audio`) and caches
-the analysis, the song's log-mel and the features by content hash, so opening the same song
-again only decodes the audio and reads the cache.
+the analysis, the song's log-mel, the features and the file's waveform envelope by content hash,
+so opening the same song file again reads the cache and decodes nothing: its ``audio`` decodes
+on first use of ``samples`` (playback), and ``audio.envelope`` draws the waveform at once.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 from choreo_studio.core.analysis.music_analysis import MusicAnalysis
-from choreo_studio.core.audio.load import Audio, load_audio
-from choreo_studio.core.phrases.feature_cache import FeatureCache
+from choreo_studio.core.audio.load import Audio, stream_audio
+from choreo_studio.core.phrases.feature_cache import FeatureCache, cached_audio
 from choreo_studio.core.phrases.features import SongFeatures, phrase_features
 from choreo_studio.core.phrases.segmentation import MusicPhrase, SegmentConstraints, segment
 from choreo_studio.core.progress import ProgressFn, no_progress, sub_progress
@@ -43,13 +44,22 @@ def open_song(
     constraints: SegmentConstraints | None = None,
     use_cache: bool = True,
 ) -> Song:
-    """Load, analyse, segment and featurise a song (cached by content hash)."""
+    """Load, analyse, segment and featurise a song (cached by content hash).
+
+    A file whose analysis is cached is found by its fingerprint and not decoded; otherwise it
+    is streamed to the mono analysis signal (the native samples decode only when used).
+    """
     progress(0.0, "loading audio")
-    audio = source if isinstance(source, Audio) else load_audio(Path(source))
+    audio = source if isinstance(source, Audio) else None
+    known = False  # found through the cache's fingerprint index
+    if audio is None:
+        audio = cached_audio(source, cache_dir) if use_cache else None
+        known = audio is not None
+        audio = audio or stream_audio(Path(source))
     cache = FeatureCache(audio.content_hash, cache_dir) if use_cache else None
     analysis = cache.load_analysis() if cache else None
-    logmel = cache.load_logmel() if cache else None
-    from_cache = analysis is not None and logmel is not None
+    from_cache = analysis is not None and cache is not None and cache.has_logmel()
+    logmel = None
     if not from_cache:
         from choreo_studio.core.analysis.analyzer import analyze_audio
 
@@ -60,6 +70,8 @@ def open_song(
         if cache:
             cache.save_analysis(analysis)
             cache.save_logmel(*logmel)
+    if cache and not known:
+        cache.save_audio(audio)  # the next open of this file finds it without decoding
     return resegment(audio, analysis, constraints, progress, cache, logmel, from_cache)
 
 
@@ -94,6 +106,8 @@ def song_with_phrases(
     their features from the cache or computed from the log-mel."""
     features = cache.load_features(analysis, phrases) if cache else None
     if features is None:
+        if logmel is None and cache is not None:
+            logmel = cache.load_logmel()
         if logmel is None:
             from choreo_studio.core.audio.spectral import compute_spectra
 
