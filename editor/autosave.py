@@ -5,21 +5,28 @@ The :class:`Autosaver` listens to the document's undo stack: a few seconds after
 is written atomically to the autosave folder (one file per song, named after it). A clean save
 or close removes what this session wrote; a file still there at launch means the editor did
 not close cleanly, and :func:`describe_recovery` names its project and song for the offer.
+
+The debounced and timed autosaves write the file on a background thread (serialising a
+project with thousands of beats takes a few hundred milliseconds that the GUI must not
+freeze for); an explicit :meth:`Autosaver.save_now` or a discard first waits for a write in
+flight, so files are always written and removed in order.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.project.project_file import PROJECT_SUFFIX, save_project
-from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 
 if TYPE_CHECKING:
@@ -91,6 +98,8 @@ class Autosaver(QObject):
     removed by :meth:`discard`; an autosave left by a crash stays until the user decides.
     """
 
+    _failed = Signal(str)
+
     def __init__(
         self,
         doc: Document,
@@ -111,10 +120,14 @@ class Autosaver(QObject):
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(delay_ms)
-        self._debounce.timeout.connect(self.save_now)
+        self._debounce.timeout.connect(self.save_soon)
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self.save_now)
+        self._timer.timeout.connect(self.save_soon)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")
+        self._pending: Future | None = None
+        self._lock = threading.Lock()
+        self._failed.connect(self._on_failed)
         doc.undo_stack.indexChanged.connect(self._on_edit)
         doc.undo_stack.cleanChanged.connect(self._on_clean_changed)
         app = QGuiApplication.instance()
@@ -144,34 +157,72 @@ class Autosaver(QObject):
             self.save_now()
 
     def save_now(self) -> bool:
-        """Autosave if there are unsaved changes; never raises (a failed autosave is shown)."""
+        """Autosave now if there are unsaved changes (after a write in flight); never raises
+        (a failed autosave is shown)."""
+        self._drain()
+        job = self._job()
+        return job is not None and self._write(*job) == ""
+
+    def save_soon(self) -> None:
+        """Autosave if there are unsaved changes, the file written on a background thread."""
+        job = self._job()
+        if job is not None:
+            self._pending = self._writer.submit(self._write_in_background, *job)
+
+    def _job(self) -> tuple[Any, Path] | None:
+        """The project to autosave and where (None: nothing unsaved); made on the GUI thread."""
         self._debounce.stop()
         doc = self._doc
         if not doc.ready or not doc.dirty or doc.audio is None:
-            return False
-        path = self.folder / autosave_name(doc.song_path, doc.audio.content_hash)
+            return None
+        return self._make_project(), self.folder / autosave_name(doc.song_path,
+                                                                 doc.audio.content_hash)
+
+    def _write_in_background(self, project: Any, path: Path) -> None:
+        error = self._write(project, path)
+        if error:
+            self._failed.emit(error)
+
+    def _write(self, project: Any, path: Path) -> str:
+        """Write ``project`` to ``path`` ("" when written, else what went wrong)."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            save_project(self._make_project(), path)
+            save_project(project, path)
         except (OSError, ValueError, ChoreoError) as exc:
-            self._notify(f"autosave failed: {exc}")
-            return False
-        if self.path is not None and self.path != path:
-            self._remove(self.path)
-        self.path = path
-        self._written.add(path)
-        return True
+            if threading.current_thread() is threading.main_thread():
+                self._notify(f"autosave failed: {exc}")
+            return f"autosave failed: {exc}"
+        with self._lock:
+            if self.path is not None and self.path != path:
+                self._remove(self.path)
+            self.path = path
+            self._written.add(path)
+        return ""
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        """A background write failed: tell the user (on the GUI thread)."""
+        self._notify(message)
+
+    def _drain(self) -> None:
+        """Wait for the background write in flight, if any (explicit saves, discards)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
 
     def adopt(self, path: str | os.PathLike[str]) -> None:
         """Take over a recovered autosave: it goes when this session saves or discards."""
-        self._written.add(Path(path))
+        with self._lock:
+            self._written.add(Path(path))
 
     def discard(self) -> None:
         """Remove what this session autosaved (after a clean save, or a close that discards)."""
         self._debounce.stop()
-        for path in list(self._written):
-            self._remove(path)
-        self.path = None
+        self._drain()
+        with self._lock:
+            for path in list(self._written):
+                self._remove(path)
+            self.path = None
 
     def _remove(self, path: Path) -> None:
         path.unlink(missing_ok=True)
@@ -180,5 +231,6 @@ class Autosaver(QObject):
     def stop(self, discard: bool = False) -> None:
         self._debounce.stop()
         self._timer.stop()
+        self._drain()
         if discard:
             self.discard()

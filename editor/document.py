@@ -8,6 +8,8 @@ document itself only stores states and never computes anything slow.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from choreo_studio.core.analysis.music_analysis import MusicAnalysis
 from choreo_studio.core.audio.load import Audio
 from choreo_studio.core.choreography.placements import Choreography
@@ -71,8 +73,11 @@ class Document(QObject):
         return len(self.phrases) - 1 if self.phrases and time_s >= self.phrases[-1].end_s else -1
 
     # -- writes (used by undo commands and by loading) ------------------------------------
-    def clear(self) -> None:
-        self.undo_stack.clear()
+    def clear(self, keep_history: bool = False) -> None:
+        """Forget the song; ``keep_history`` keeps the undo stack (another song is opening
+        and a cancel puts this one back, edits and all)."""
+        if not keep_history:
+            self.undo_stack.clear()
         self.audio = None
         self.song_path = ""
         self.segmentation = None
@@ -128,3 +133,16 @@ class Document(QObject):
         self.selected = index
         if (self.selected, self.extra_selected) != before:
             self.selection_changed.emit(index)
+
+    def set_selection(self, current: int, others: Iterable[int] = ()) -> None:
+        """Select ``current`` with ``others`` besides it (a restored view); phrases that do
+        not exist are left out."""
+        n = len(self.phrases)
+        if not 0 <= current < n:
+            self.select(current)
+            return
+        before = (self.selected, self.extra_selected)
+        self.selected = current
+        self.extra_selected = frozenset(i for i in others if 0 <= i < n) - {current}
+        if (self.selected, self.extra_selected) != before:
+            self.selection_changed.emit(current)

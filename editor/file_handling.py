@@ -22,6 +22,7 @@ from choreo_studio.core.project.project_file import (
     read_project,
 )
 from choreo_studio.editor import session_ops as ops
+from choreo_studio.editor import view_state
 from choreo_studio.editor.document import Document
 from choreo_studio.editor.exporting import export_all
 from choreo_studio.editor.prompter import CANCEL, DISCARD, SAVE, YES, Prompter
@@ -56,6 +57,8 @@ class FileHost(Protocol):
     settings: QSettings
     prompter: Prompter
     pyramid: WavePyramid | None
+    waveform: Any
+    transport: Any
 
     def run_job(self, label: str, kind: str, fn: Callable, on_done: Callable, **kw: Any) -> Any:
         """Run ``fn(progress)`` in the background with a progress bar."""
@@ -69,8 +72,9 @@ class FileHost(Protocol):
     def show_new_audio(self, audio: Any, pyramid: WavePyramid, path: str) -> None:
         """Clear the views and show a freshly decoded song."""
 
-    def install(self, opened: ops.Opened, project_path: str = "") -> None:
-        """Put an opened choreography on screen as a clean document."""
+    def install(self, opened: ops.Opened, project_path: str = "", *,
+                keep_history: bool = False) -> None:
+        """Put an opened choreography on screen (``keep_history``: a session put back)."""
 
     def top_k(self) -> int:
         """How many suggestions the panel shows (saved with the project)."""
@@ -250,19 +254,41 @@ class FileHandler:
     def _opened(self, opened: ops.Opened, project_path: str, *, recent: str = "") -> None:
         self._opened_settings = dict(opened.settings)
         self._host.install(opened, project_path)
+        self._restore_view(opened)
         if recent:
             self.add_recent(recent)
 
     def _recovered(self, opened: ops.Opened, autosave_path: str) -> None:
         self._opened_settings = dict(opened.settings)
         self._host.install(opened, str(self._opened_settings.get("project_path") or ""))
+        self._restore_view(opened)
         self._host.recovered(autosave_path)
 
+    # ======================================================================= view state
+    def remember_view(self) -> None:
+        """Keep the open song's zoom and selection for its next open (on close, on switch)."""
+        key = self._song_key()
+        if key and self._doc.ready:
+            self._host.settings.setValue(f"{key}/view", view_state.capture(self._host).to_text())
+
+    def _restore_view(self, opened: ops.Opened) -> None:
+        """The zoom and selection saved with the project, else the ones last used on this
+        song (nothing saved: the whole song, the first phrase)."""
+        state = view_state.ViewState.from_dict(opened.settings.get("view"))
+        if state is None:
+            key = self._song_key()
+            state = view_state.ViewState.from_text(
+                self._host.settings.value(f"{key}/view", "")) if key else None
+        if state is not None:
+            view_state.apply(self._host, state)
+
     def _snapshot(self) -> dict | None:
-        """The open choreography, kept while another song opens (None when nothing is open)."""
+        """The open session, kept while another song opens (None when nothing is open); its
+        undo history stays on the document's stack until the new song is installed."""
         doc = self._doc
         if not doc.ready:
             return None
+        self.remember_view()
         return {
             "audio": doc.audio,
             "pyramid": self._host.pyramid,
@@ -270,22 +296,21 @@ class FileHandler:
             "project_path": doc.project_path,
             "engine": self._host.engine,
             "segmentation": doc.segmentation,
-            "dirty": doc.dirty,
-            "selected": doc.selected,
+            "view": view_state.capture(self._host),
             "settings": dict(self._opened_settings),
         }
 
     def _back_to(self, previous: dict | None, message: str = "") -> None:
-        """Opening failed or was cancelled: put the previous choreography back on screen."""
+        """Opening failed or was cancelled: put the previous session back on screen whole
+        (choreography, undo history and its saved state, view and selection)."""
         if previous is not None:
             self._host.show_new_audio(previous["audio"], previous["pyramid"], previous["path"])
             opened = ops.Opened(
                 previous["engine"], previous["segmentation"], settings=previous["settings"]
             )
-            self._opened(opened, previous["project_path"])
-            self._doc.select(previous["selected"])
-            if previous["dirty"]:
-                self._doc.undo_stack.resetClean()
+            self._opened_settings = dict(opened.settings)
+            self._host.install(opened, previous["project_path"], keep_history=True)
+            view_state.apply(self._host, previous["view"])
         if message:
             self._host.show_error(message)
 
@@ -356,7 +381,8 @@ class FileHandler:
     # ======================================================================= saving
     def current_project(self):
         """The open choreography as a project (what Save and autosave write)."""
-        return ops.make_project(self._host.engine, self._doc, self._host.top_k())
+        return ops.make_project(self._host.engine, self._doc, self._host.top_k(),
+                                view_state.capture(self._host).to_dict())
 
     def save(self) -> bool:
         """Save to the project's file, or ask where (first save)."""

@@ -54,13 +54,23 @@ class LibraryModel(RowListModel):
     def __init__(self) -> None:
         super().__init__(COLUMNS)
         self.used: dict[str, list[int]] = {}
+        self._row_of: dict[str, int] = {}
+
+    def set_rows(self, rows: Sequence) -> None:
+        """A new library: always one reset (phrases hold arrays, so rows are never compared)."""
+        self.beginResetModel()
+        self.rows = list(rows)
+        self._row_of = {p.id: r for r, p in enumerate(self.rows)}
+        self.endResetModel()
 
     def set_used(self, used: dict[str, list[int]]) -> None:
-        self.used = used
-        if self.rows:
-            self.dataChanged.emit(
-                self.index(0, USED_COLUMN), self.index(len(self.rows) - 1, USED_COLUMN)
-            )
+        """Where each dance is placed; only the rows whose usage changed are repainted."""
+        old, self.used = self.used, used
+        for dance_id in {*old, *used}:
+            row = self._row_of.get(dance_id)
+            if row is not None and old.get(dance_id) != used.get(dance_id):
+                cell = self.index(row, USED_COLUMN)
+                self.dataChanged.emit(cell, cell)
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         p = self.rows[index.row()]

@@ -14,8 +14,10 @@ from pathlib import Path
 
 from choreo_studio.core.project import session
 from choreo_studio.editor import session_ops as ops
+from choreo_studio.editor import view_state
 from choreo_studio.editor.actions import ActionSet, EditorState
 from choreo_studio.editor.autosave import Autosaver
+from choreo_studio.editor.block_layout import BlockMaker, short_name
 from choreo_studio.editor.document import Document
 from choreo_studio.editor.edit_handlers import EDIT_JOB, EditHandlers
 from choreo_studio.editor.file_handling import FileHandler
@@ -28,7 +30,7 @@ from choreo_studio.editor.shortcuts import shortcut_sheet_html
 from choreo_studio.editor.skeleton_view import make_skeleton_view
 from choreo_studio.editor.suggestions_panel import SuggestionsPanel
 from choreo_studio.editor.time_format import bar_beat, mmss, where
-from choreo_studio.editor.timeline_view import Block, TimelineView
+from choreo_studio.editor.timeline_view import TimelineView
 from choreo_studio.editor.transport import Transport
 from choreo_studio.editor.waveform_view import WaveformView, WavePyramid
 from choreo_studio.editor.workers import Job, JobRunner
@@ -88,6 +90,7 @@ class MainWindow(QMainWindow):
             self.doc, self.files.current_project, autosave_dir, notify=self.say
         )
 
+        self.block_maker = BlockMaker()
         self._build_views()
         self.action_set = ActionSet(self, self.editor_state)
         self._build_menus_and_toolbar()
@@ -99,6 +102,7 @@ class MainWindow(QMainWindow):
         self._render_timer.setInterval(RENDER_DEBOUNCE_MS)
         self._render_timer.timeout.connect(self._start_render)
         self._update_actions()
+        view_state.restore_window(self, self.settings)
 
     # ======================================================================= construction
     def _build_views(self) -> None:
@@ -239,8 +243,8 @@ class MainWindow(QMainWindow):
             n_selected=len(doc.selection),
             n_phrases=len(doc.phrases),
             playing=self.transport.playing,
-            undo_text=stack.undoText() if stack.canUndo() else None,
-            redo_text=stack.redoText() if stack.canRedo() else None,
+            undo_text=stack.undoText() if doc.ready and stack.canUndo() else None,
+            redo_text=stack.redoText() if doc.ready and stack.canRedo() else None,
         )
 
     def run_job(
@@ -310,25 +314,31 @@ class MainWindow(QMainWindow):
 
     def show_new_audio(self, audio, pyramid: WavePyramid, path: str) -> None:
         """Clear the views and show a freshly decoded song (edits of the old one are dropped;
-        an export of it keeps running)."""
+        an export of it keeps running). The undo history stays until the new song is
+        installed, so a cancelled open puts the old session back whole."""
         for job in self.jobs.running(EDIT_JOB):
             job.cancel()
         self.pyramid = pyramid
         self.transport.stop()
-        self.doc.clear()
+        self.doc.clear(keep_history=True)
         self.engine = None
         self.stop_audition(resume=False)
         self.suggestions.clear()
         self.timeline.set_blocks([])
         self.doc.set_audio(audio, path)
+        self._update_actions()  # nothing to edit (nor undo) until the new song is installed
 
-    def install(self, opened: ops.Opened, project_path: str = "") -> None:
-        """Put an opened choreography on screen as a clean document (its own undo history)."""
+    def install(self, opened: ops.Opened, project_path: str = "", *,
+                keep_history: bool = False) -> None:
+        """Put an opened choreography on screen as a clean document (its own undo history);
+        ``keep_history``: the session a cancelled open puts back, its undo stack as it was."""
         self.engine = opened.engine
-        self.doc.undo_stack.clear()
+        if not keep_history:
+            self.doc.undo_stack.clear()
         self.doc.project_path = project_path
         self.doc.set_segmentation(opened.segmentation)
-        self.doc.undo_stack.setClean()
+        if not keep_history:
+            self.doc.undo_stack.setClean()
         self.library_browser.set_library(self.engine.library.phrases)
         self.scorer_label.setText(f"scorer: {self.engine.scorer_name}")
         if opened.settings.get("top_k"):
@@ -381,23 +391,7 @@ class MainWindow(QMainWindow):
     def _refresh_blocks(self) -> None:
         seg, chor = self.doc.segmentation, self.doc.choreography
         parts = ops.score_parts(self.engine, seg, chor)
-        variants: dict[str, dict[str, int]] = {}
-        blocks = []
-        for phrase, placement, part in zip(seg.phrases, chor.placements, parts, strict=True):
-            dance = self.engine.dance(placement.dance_id)
-            style = dance.style if dance else "?"
-            of_style = variants.setdefault(style, {})
-            variant = of_style.setdefault(placement.dance_id, len(of_style))
-            name = dance.name if dance else placement.dance_id
-            mirror = " ⇋" if placement.mirror else ""
-            flagged = phrase.index in seg.flagged
-            blocks.append(Block(
-                phrase.start_s, phrase.end_s, name + mirror, style, placement.locked,
-                part.music_fit, phrase.section_label, short=short_name(name) + mirror,
-                variant=variant, flagged=flagged,
-                description=block_description(phrase, placement, dance, part, seg.analysis,
-                                              flagged)))
-        self.timeline.set_blocks(blocks)
+        self.timeline.set_blocks(self.block_maker.blocks(self.engine, seg, chor, parts))
         self.timeline.set_selected(self.doc.selected, self.doc.selection)
 
     def _refresh_suggestions(self) -> None:
@@ -650,6 +644,8 @@ class MainWindow(QMainWindow):
         if not self.files.maybe_save():
             event.ignore()
             return
+        view_state.save_window(self, self.settings)
+        self.files.remember_view()
         self.jobs.cancel_all()
         self.jobs.wait(CLOSE_WAIT_MS)
         self.transport.close()
@@ -659,25 +655,3 @@ class MainWindow(QMainWindow):
         self.doc.blockSignals(True)
         event.accept()
 
-
-def short_name(name: str) -> str:
-    """A dance name as the timeline shows it: the part before any ``:`` description."""
-    return name.split(":", 1)[0].strip() or name
-
-
-def block_description(phrase, placement, dance, part, analysis, flagged: bool) -> str:
-    """A block's tooltip: the full dance description and where the phrase is."""
-    name = dance.name if dance else f"{placement.dance_id} (not in the library)"
-    lines = [f"<b>{phrase.index + 1}: {name}</b>"]
-    if dance:
-        lines.append(f"{dance.style} · {dance.energy_label} · {dance.n_counts} counts"
-                     + (f" · tags: {', '.join(dance.tags)}" if dance.tags else ""))
-    fit = "" if part.music_fit is None else f"music fit {100 * part.music_fit:.0f}% · "
-    lines.append(f"{fit}section {phrase.section_label} · {phrase.n_bars} bars · "
-                 f"{where(analysis, phrase.start_s)} – {mmss(phrase.end_s)}")
-    if placement.locked:
-        lines.append("locked" + (" — its span changed: check the dance still fits"
-                                 if flagged else ""))
-    if placement.mirror:
-        lines.append("mirrored")
-    return "<br>".join(lines)

@@ -42,9 +42,16 @@ class PlacementInspector(QWidget):
         layout.addWidget(self.mirror_repeat)
         layout.addStretch(1)
         self.setEnabled(False)
+        self._shown: tuple | None = None
 
     def show_placement(self, placement: Placement | None) -> None:
-        """Show ``placement`` (None: nothing selected) without emitting ``changed``."""
+        """Show ``placement`` (None: nothing selected) without emitting ``changed``; widgets
+        already showing the right values are not touched (a swap repaints nothing here)."""
+        shown = None if placement is None else (
+            placement.blend_s, placement.mirror, placement.mirror_on_repeat, placement.locked)
+        if shown == self._shown:
+            return
+        self._shown = shown
         widgets = (self.blend, self.mirror, self.mirror_repeat)
         for widget in widgets:
             widget.blockSignals(True)

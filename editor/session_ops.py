@@ -96,15 +96,27 @@ def decoding_text(path: str) -> str:
 def open_new_song(
     audio: Audio, path: str, spec: EngineSpec, progress: ProgressFn = no_progress
 ) -> Opened:
-    """Analyse (in a child process, so the GUI stays responsive), segment, score and decode."""
+    """Analyse (in a child process, so the GUI stays responsive), segment, score and decode.
+
+    The child is handed the samples decoded already (the song is decoded once) and starts
+    first, so its imports and analysis overlap the loading of the dance library here.
+    """
     from choreo_studio.core.phrases.feature_cache import FeatureCache
     from choreo_studio.core.phrases.song import open_song
 
-    engine = load_engine(spec, sub_progress(progress, 0.0, 0.15))
+    child = None
     if audio.path and FeatureCache(audio.content_hash).load_analysis() is None:
-        from choreo_studio.editor.analysis_process import analyze_in_child
+        from choreo_studio.editor.analysis_process import ChildAnalysis
 
-        analyze_in_child(audio.path, sub_progress(progress, 0.15, 0.8))
+        child = ChildAnalysis.start(audio.path, audio)
+    try:
+        engine = load_engine(spec, sub_progress(progress, 0.0, 0.15))
+    except BaseException:
+        if child is not None:
+            child.kill()
+        raise
+    if child is not None:
+        child.wait(sub_progress(progress, 0.15, 0.8))
     song = open_song(audio, sub_progress(progress, 0.8, 0.85))
     seg = session.start(engine, song, sub_progress(progress, 0.85, 1.0))
     return Opened(engine, seg, notes=[f"{len(song.phrases)} phrases · scorer: "
@@ -308,11 +320,15 @@ def _pct(value: float) -> str:
 
 
 # ============================================================================ saving
-def make_project(engine: Engine, doc: Document, top_k: int) -> Project:
-    """The open document as a project (its song, cut, placements, engine and settings)."""
+def make_project(engine: Engine, doc: Document, top_k: int,
+                 view: dict[str, Any] | None = None) -> Project:
+    """The open document as a project (its song, cut, placements, engine and settings, and
+    the ``view`` the user was looking at: zoom and selection)."""
     seg = _at(doc.segmentation, doc.choreography)
-    return session.to_project(engine, seg, doc.song_path,
-                              {"top_k": int(top_k), "project_path": doc.project_path})
+    settings: dict[str, Any] = {"top_k": int(top_k), "project_path": doc.project_path}
+    if view is not None:
+        settings["view"] = view
+    return session.to_project(engine, seg, doc.song_path, settings)
 
 
 def save_project_file(project: Project, path: str) -> Path:

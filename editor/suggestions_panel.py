@@ -24,6 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 COLUMNS = ("#", "dance", "style", "energy", "fit", "in", "out", "score")
+WIDEST = ("100", "", "hip-hop ballet", "medium", "0.000", "0.000", "0.000", "0.00e+00")
+"""The widest text each column shows; the widths are set once from these (measuring every
+row on every refresh, as ResizeToContents does, cost a swap tens of milliseconds)."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ def _fmt(value: float | None) -> str:
 
 
 class SuggestionsModel(RowListModel):
-    """The :class:`SuggestionRow` s of the panel (replaced whole on every refresh)."""
+    """The :class:`SuggestionRow` s of the panel (a refresh repaints only the cells that
+    changed); each row's texts are made once, so a repaint only looks them up."""
 
     rows: list[SuggestionRow]
 
@@ -54,29 +58,41 @@ class SuggestionsModel(RowListModel):
         super().__init__(COLUMNS)
         self._text = QBrush(text_color)
         self._current = QBrush(QColor("#ffd23f"))
+        self._cells: list[tuple[str, ...]] = []
+
+    def set_rows(self, rows) -> None:
+        old = self._cells
+        self._cells = [_texts(r, row) for r, row in enumerate(rows)]
+        if len(old) != len(self._cells) or not old:
+            super().set_rows(rows)
+            return
+        self.rows = list(rows)
+        for r, (before, after) in enumerate(zip(old, self._cells, strict=True)):
+            for c, (x, y) in enumerate(zip(before, after, strict=True)):
+                if x != y:  # a row's colours follow its texts (style, ● current)
+                    cell = self.index(r, c)
+                    self.dataChanged.emit(cell, cell)
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        r, c = index.row(), index.column()
-        row = self.rows[r]
         if role == Qt.ItemDataRole.DisplayRole:
-            return (
-                str(r + 1),
-                ("● " if row.current else "") + row.name,
-                row.style,
-                row.energy,
-                _fmt(row.music_fit),
-                _fmt(row.transition_in),
-                _fmt(row.transition_out),
-                f"{row.score:.2e}",
-            )[c]
-        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._cells[index.row()][index.column()]
+        c = index.column()
+        if role == Qt.ItemDataRole.ForegroundRole and c in (1, 2):
+            row = self.rows[index.row()]
             if c == 2:
                 return QBrush(style_color(row.style))
-            if c == 1:
-                return self._current if row.current else self._text
+            return self._current if row.current else self._text
         if role == Qt.ItemDataRole.ToolTipRole and c == 1:
+            row = self.rows[index.row()]
             return f"{row.name} ({row.dance_id})"
         return None
+
+
+def _texts(r: int, row: SuggestionRow) -> tuple[str, ...]:
+    """What the columns of suggestion ``r`` read."""
+    return (str(r + 1), ("● " if row.current else "") + row.name, row.style, row.energy,
+            _fmt(row.music_fit), _fmt(row.transition_in), _fmt(row.transition_out),
+            f"{row.score:.2e}")
 
 
 class _Table(QTableView):
@@ -113,8 +129,14 @@ class SuggestionsPanel(QWidget):
         self.table = _Table()
         set_up_row_table(self.table, self.model)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        metrics = self.table.fontMetrics()
+        for column, text in enumerate(WIDEST):
+            title = metrics.horizontalAdvance(COLUMNS[column])
+            header.resizeSection(column, max(metrics.horizontalAdvance(text), title) + 14)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        header.setHighlightSections(False)  # a new highlight repaints its row only
         self.table.clicked.connect(lambda index: self.audition_requested.emit(index.row()))
         self.table.doubleClicked.connect(lambda index: self.swap_requested.emit(index.row()))
         self.table.swap_key.connect(self._swap_row)
@@ -142,15 +164,22 @@ class SuggestionsPanel(QWidget):
     def set_rows(self, title: str, rows: list[SuggestionRow]) -> None:
         """Show ``rows`` (best first) with the placed one (●) highlighted, so what the user
         sees selected is what Enter acts on."""
-        self.title.setText(title)
+        if title != self.title.text():
+            self.title.setText(title)
         self.model.set_rows(rows)
         placed = next((i for i, r in enumerate(rows) if r.current), -1)
+        if placed == self.highlighted and (placed < 0 or self.table.selectionModel()
+                                           .isRowSelected(placed)):
+            return  # the highlight is already right: nothing to repaint
+        selection = self.table.selectionModel()
         if placed >= 0:
-            self.table.selectRow(placed)
-            self.table.setCurrentIndex(self.model.index(placed, 0))
+            flags = (selection.SelectionFlag.ClearAndSelect | selection.SelectionFlag.Rows
+                     | selection.SelectionFlag.Current)
+            selection.setCurrentIndex(self.model.index(placed, 0), flags)
         else:
-            self.table.clearSelection()
-            self.table.setCurrentIndex(self.model.index(-1, -1))
+            selection.clear()
+            selection.setCurrentIndex(self.model.index(-1, -1),
+                                      selection.SelectionFlag.NoUpdate)
 
     @property
     def highlighted(self) -> int:

@@ -13,7 +13,9 @@ from PySide6.QtWidgets import QAbstractItemView, QTableView
 class RowListModel(QAbstractTableModel):
     """One table row per item of ``rows`` under the titles ``columns``; subclasses give ``data``.
 
-    ``set_rows`` replaces the items in one model reset, so refreshes never rebuild widgets.
+    ``set_rows`` replaces the items; when their number is unchanged only the rows that
+    differ are reported changed (no model reset, so views keep their layout and repaint
+    just those rows).
     """
 
     def __init__(self, columns: Sequence[str]) -> None:
@@ -22,9 +24,17 @@ class RowListModel(QAbstractTableModel):
         self.rows: list = []
 
     def set_rows(self, rows: Sequence) -> None:
-        self.beginResetModel()
-        self.rows = list(rows)
-        self.endResetModel()
+        rows = list(rows)
+        if len(rows) != len(self.rows) or not rows:
+            self.beginResetModel()
+            self.rows = rows
+            self.endResetModel()
+            return
+        old, self.rows = self.rows, rows
+        last = len(self.columns) - 1
+        for r, (a, b) in enumerate(zip(old, rows, strict=True)):
+            if a != b:
+                self.dataChanged.emit(self.index(r, 0), self.index(r, last))
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self.rows)

@@ -73,10 +73,16 @@ def fit_label(block: Block, width_px: float, advance) -> str:
 
 
 class _BlocksItem(pg.GraphicsObject):
-    """Paints every block in one pass; text is drawn in device pixels so it never stretches."""
+    """Paints every block in one pass; text is drawn in device pixels so it never stretches.
+
+    A change repaints only the blocks it touches (a swap: one block; a selection or playing
+    change: the old and new blocks), and each paint skips the blocks outside the exposed
+    rectangle; fitted labels are cached by their room, so a repaint measures no text.
+    """
 
     def __init__(self) -> None:
         super().__init__()
+        self.setFlag(self.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self.blocks: list[Block] = []
         self.selected: set[int] = set()
         self.current = -1
@@ -85,29 +91,58 @@ class _BlocksItem(pg.GraphicsObject):
         self._font = QFont()
         self._font.setPointSize(8)
         self.drawn_labels: list[str] = []
+        self._layout: dict[tuple, str] = {}
 
     def set_blocks(self, blocks: list[Block]) -> None:
+        """Show ``blocks``; when only some changed (same count and span), repaint just those."""
+        old = self.blocks
+        if len(old) == len(blocks) and old and old[-1].end_s == blocks[-1].end_s:
+            self.blocks = blocks
+            for i, (a, b) in enumerate(zip(old, blocks, strict=True)):
+                if a != b:
+                    self.update_block(i)
+            return
         self.prepareGeometryChange()
         self.blocks = blocks
+        self.drawn_labels = [""] * len(blocks)
         self.update()
+
+    def update_block(self, i: int) -> None:
+        """Schedule a repaint of block ``i``'s rectangle only (-1 or out of range: nothing)."""
+        if 0 <= i < len(self.blocks):
+            block = self.blocks[i]
+            self.update(QRectF(block.start_s, 0.0, block.end_s - block.start_s, 1.12))
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
         end = self.blocks[-1].end_s if self.blocks else 1.0
-        return QRectF(0.0, 0.0, end, 1.0)
+        return QRectF(0.0, 0.0, end, 1.12)
 
-    def paint(self, painter: QPainter, *_args) -> None:
+    def _fitted(self, key: tuple, make) -> str:
+        """``make()`` once per ``key`` (label text by the room it has)."""
+        text = self._layout.get(key)
+        if text is None:
+            if len(self._layout) > 4096:
+                self._layout.clear()
+            text = self._layout[key] = make()
+        return text
+
+    def paint(self, painter: QPainter, option, *_args) -> None:
         transform = painter.transform()
+        exposed = transform.mapRect(option.exposedRect)
         painter.resetTransform()
         visible = QRectF(painter.viewport())
         painter.setFont(self._font)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         metrics = painter.fontMetrics()
-        self.drawn_labels = []
+        if len(self.drawn_labels) != len(self.blocks):
+            self.drawn_labels = [""] * len(self.blocks)
         for i, block in enumerate(self.blocks):
             rect = transform.mapRect(QRectF(block.start_s, 0.06, block.end_s - block.start_s, 0.88))
             if rect.right() < visible.left() or rect.left() > visible.right():
-                self.drawn_labels.append("")
+                self.drawn_labels[i] = ""
                 continue
+            if rect.right() < exposed.left() or rect.left() > exposed.right():
+                continue  # on screen but not repainted now: its label stays as drawn
             self._paint_block(painter, i, block, rect)
             shown = rect.intersected(visible.adjusted(0, -1e6, 0, 1e6))  # the part on screen
             inner = shown.adjusted(4, 2, -4, -2)
@@ -117,20 +152,23 @@ class _BlocksItem(pg.GraphicsObject):
             if block.flagged and inner.width() > 30:
                 _draw_warning(painter, inner.left(), inner.top() + 1)
                 inner = inner.adjusted(13, 0, 0, 0)
-            title = fit_label(block, inner.width(), metrics.horizontalAdvance)
-            self.drawn_labels.append(title)
+            room = int(inner.width())
+            title = self._fitted((block.labels(), room), lambda b=block, r=room: fit_label(
+                b, r, metrics.horizontalAdvance))
+            self.drawn_labels[i] = title
             if not title:
                 continue
             painter.setPen(QColor("#101010"))
             align_top = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
             painter.drawText(inner, int(align_top), title)
             conf = "" if block.confidence is None else f"{100 * block.confidence:.0f}%"
-            detail = metrics.elidedText(f"{conf} · {block.section_label}".strip(" ·"),
-                                        Qt.TextElideMode.ElideRight, int(inner.width()))
+            text = f"{conf} · {block.section_label}".strip(" ·")
+            detail = self._fitted(("detail", text, room), lambda t=text, r=room: metrics.elidedText(
+                t, Qt.TextElideMode.ElideRight, r))
             if detail and "…" not in detail[:2]:
                 align_bottom = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
                 painter.drawText(inner, int(align_bottom), detail)
-        self._paint_ticks(painter, transform, visible)
+        self._paint_ticks(painter, transform, exposed)
 
     def _paint_block(self, painter: QPainter, i: int, block: Block, rect: QRectF) -> None:
         fill = block_fill(block)
@@ -149,7 +187,8 @@ class _BlocksItem(pg.GraphicsObject):
                              QColor("#ff5050"))
 
     def _paint_ticks(self, painter: QPainter, transform, visible: QRectF) -> None:
-        """Bar ticks along the bottom of the lane, thinned so they stay ≥ 6 px apart."""
+        """Bar ticks along the bottom of the lane, thinned so they stay ≥ 6 px apart (only
+        those inside ``visible``, the repainted part)."""
         db = self.downbeats_s
         if db.size < 2:
             return
@@ -160,10 +199,12 @@ class _BlocksItem(pg.GraphicsObject):
             step *= 2
         bottom = transform.map(QPointF(0.0, 1.0)).y()
         painter.setPen(QPen(QColor(255, 255, 255, 90), 1))
-        for k in range(0, db.size, step):
-            x = transform.map(QPointF(float(db[k]), 0.0)).x()
-            if visible.left() <= x <= visible.right():
-                painter.drawLine(QPointF(x, bottom), QPointF(x, bottom + (5 if k % 4 else 8)))
+        x0, scale = xs[0], (xs[1] - xs[0]) / max(float(db[-1] - db[0]), 1e-9)
+        first, last = np.searchsorted(db, [db[0] + (visible.left() - x0 - 1) / scale,
+                                           db[0] + (visible.right() - x0 + 1) / scale])
+        for k in range(int(first) - int(first) % step, int(last), step):
+            x = x0 + (float(db[k]) - db[0]) * scale
+            painter.drawLine(QPointF(x, bottom), QPointF(x, bottom + (5 if k % 4 else 8)))
 
 
 def _draw_lock(painter: QPainter, x: float, y: float) -> None:
@@ -232,15 +273,23 @@ class TimelineView(pg.PlotWidget):
         self._item.update()
 
     def set_selected(self, index: int, selection: list[int] | None = None) -> None:
-        """Highlight ``selection`` (default: just ``index``) with ``index`` as the current one."""
-        self._item.current = index
-        self._item.selected = set(selection if selection is not None else [index]) - {-1}
-        self._item.update()
+        """Highlight ``selection`` (default: just ``index``) with ``index`` as the current one;
+        only the blocks whose highlight changes are repainted."""
+        item = self._item
+        chosen = set(selection if selection is not None else [index]) - {-1}
+        touched = (item.selected ^ chosen) | ({item.current, index} if item.current != index
+                                              else set())
+        item.current, item.selected = index, chosen
+        for i in touched:
+            item.update_block(i)
 
     def set_playing(self, index: int) -> None:
-        if index != self._item.playing:
-            self._item.playing = index
-            self._item.update()
+        """Mark the block under the playhead (repaints the old and the new one only)."""
+        item = self._item
+        if index != item.playing:
+            item.update_block(item.playing)
+            item.playing = index
+            item.update_block(index)
 
     def index_at(self, time_s: float) -> int:
         for i, block in enumerate(self._item.blocks):
