@@ -21,7 +21,9 @@ from choreo_studio.core.errors import ChoreoError
 
 DEFAULT_METERS = (3, 4)
 DUPLE_SHARE = 0.85  # beat 3 splits the bar in two when its bar-line cue is this share of beat 1's
-COMPOUND_MARGIN = 0.1  # both thirds of the beat exceed its half by this (beat evidence, 0..1)
+DUPLE_SHARE_BAR = 0.5  # ... and over 4-beat bars at least this share
+COMPOUND_RATIO = 1.25  # both thirds of the beat carry this many times its half's onset
+COMPOUND_FLOOR = 0.1  # ... and at least this much (beat evidence, 0..1)
 MARGIN_SCALE = 5.0  # score margin per minute at which the confidence reaches 1 - 1/e
 CLARITY_FULL = 0.4  # pulse clarity from which the pulse counts as fully steady
 
@@ -104,20 +106,26 @@ def choose_grid(decoded: Decoded, spec: MeterSpec | None, clarity: float) -> Gri
 
 
 def is_duple(model: bar_tracking.Model, path: bar_tracking.Path) -> bool:
-    """True when beat 3 of the 4-beat bars is about as strong a bar line as beat 1 (cues of
-    2-beat bars: harmony and bass compared over two beats before and after)."""
+    """True when beat 3 of the 4-beat bars is a bar line at both scales: about as strong as beat
+    1 in the cues of 2-beat bars (harmony and bass compared over two beats before and after)
+    and still a good share of it in the cues of 4-beat bars (in 4/4 with chords changing every
+    half bar, beat 3 looks like a bar line over two beats but not over four)."""
     if path.frames.size < 8:
         return False
     period = float(np.median(np.diff(path.frames)))
     k = int(np.clip(np.searchsorted(model.periods, period), 0, model.periods.size - 1))
-    cue = model.down_score[2][k, path.frames]
-    level = [float(cue[path.positions == j].mean()) for j in range(4)]
-    weak = 0.5 * (level[1] + level[3])
-    return level[0] > weak and level[2] - weak >= DUPLE_SHARE * (level[0] - weak)
+    for size, share in ((2, DUPLE_SHARE), (4, DUPLE_SHARE_BAR)):
+        cue = model.down_score[size][k, path.frames]
+        level = [float(cue[path.positions == j].mean()) for j in range(4)]
+        weak = 0.5 * (level[1] + level[3])
+        if not (level[0] > weak and level[2] - weak >= share * (level[0] - weak)):
+            return False
+    return True
 
 
 def is_compound(decoded: Decoded, frames: np.ndarray) -> bool:
-    """True when both thirds of the beats carry clearly more onset than their halves."""
+    """True when both thirds of the beats carry clearly more onset than their halves (a share
+    ``COMPOUND_RATIO`` more, and at least ``COMPOUND_FLOOR``: silence is not compound)."""
     if frames.size < 4:
         return False
     beat = decoded.activations.beat
@@ -128,8 +136,8 @@ def is_compound(decoded: Decoded, frames: np.ndarray) -> bool:
         near = np.stack([beat[np.clip(at + d, 0, beat.size - 1)] for d in (-1, 0, 1)])
         return float(near.max(axis=0).mean())
 
-    half, first, second = strength(0.5), strength(1 / 3), strength(2 / 3)
-    return min(first, second) > half + COMPOUND_MARGIN
+    half, thirds = strength(0.5), min(strength(1 / 3), strength(2 / 3))
+    return thirds >= COMPOUND_FLOOR and thirds > COMPOUND_RATIO * half
 
 
 def downbeats_from(first_downbeat: int, beats_per_bar: int, n_beats: int) -> np.ndarray:
