@@ -3,8 +3,11 @@
 For each size: build the factored transition model (style × energy prior table, the learned M
 kept for LEARNED_PER_PHRASE pairs per phrase, cut features K × d), then time top-10
 suggestions for one phrase with both neighbours and a constrained re-solve of a T = 120 song
-(12 locks, default variety costs, the log music fit kept between re-solves) with the candidate
-decoder; at K = 1,101 also the dense decoder. Prints the table; nothing is asserted. Targets
+(12 locks, default options, the log music fit kept between re-solves) with the candidate
+decoder, the Viterbi alone on the raw log fit (no fit floor: the hard case) and, for every
+size, the ratio to the dense decoder's re-solve at K = 1,101 timed alternately in the same
+loop (the machine is shared: ratios hold, absolute times do not). At K ≤ 2,000 also the dense
+decoder and whether both give the same path. Prints the table; nothing is asserted. Targets
 (issue 17): K = 100,000 suggestions ≤ 2 ms, re-solve ≤ 100 ms, model memory ≤ 1 GB, build
 ≤ 60 s; K = 1,101 re-solve ≤ 30 ms.
 
@@ -35,6 +38,7 @@ from choreo_studio.core.retrieval.decoding import (  # noqa: E402
     TransitionScores,
     decode,
     log_fit,
+    viterbi_decode,
 )
 from choreo_studio.core.retrieval.suggestions import suggest  # noqa: E402
 from choreo_studio.core.retrieval.transitions import LearnedM, TransitionModel  # noqa: E402
@@ -83,27 +87,70 @@ def music_fit(k: int, spread: float, seed: int = 2) -> np.ndarray:
     return p / p.sum(axis=1, keepdims=True)
 
 
-def bench_size(k: int, dims: int, spreads: list[float]) -> list[tuple[str, str]]:
+def alternating(fns: list, repeat: int) -> list[tuple[float, float]]:
+    """Median and best ms of each of ``fns``, run in turn ``repeat`` times (one load for all)."""
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeat):
+        for fn, out in zip(fns, times, strict=True):
+            out.append(timed(fn, 1)[0])
+    return [(float(np.median(t)), float(np.min(t))) for t in times]
+
+
+class Reference:
+    """The dense decoder's re-solve at K = 1,101: the yardstick every row is a ratio of."""
+
+    def __init__(self, dims: int) -> None:
+        self.k = 1101
+        model, _ = build_model(self.k, dims)
+        self.dense = TransitionScores(model=model)
+        self.locks = {t: (t * 37) % self.k for t in range(0, T, 10)}
+
+    def resolve(self, spread: float):
+        """A timed function: one constrained re-solve at this spread."""
+        p = music_fit(self.k, spread)
+        fit = log_fit(p)
+        return lambda: decode(p, self.dense, locks=self.locks, log_probabilities=fit)
+
+
+def bench_size(k: int, dims: int, spreads: list[float], ref: Reference) -> list[tuple[str, str]]:
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     model, build_s = build_model(k, dims)
     rows = [(f"K={k:,}: build factored model", f"{build_s:.2f} s"),
             (f"K={k:,}: transition model memory", f"{model.nbytes() / 2**20:.1f} MB "
              f"({model.learned.n_pairs:,} learned pairs, d={dims})")]
     locks = {t: (t * 37) % k for t in range(0, T, 10)}
+    plain = DecodeOptions(recency_window=0, reuse_penalty=0.0)
     for spread in spreads:
         p = music_fit(k, spread)
-        sparse = CandidateTransitions(model)  # one song: its first solve finds the set size
-        med, best = timed(lambda p=p: suggest(p[17], prev=3, nxt=9, top_k=10, model=model), 50)
-        rows.append((f"K={k:,}: suggestions top-10, logit sd {spread:g}",
-                     f"{med:.2f} ms (best {best:.2f})"))
         fit = log_fit(p)  # kept by the session between re-solves of one song
-        for label, options in (("re-solve T=120, 12 locks", DecodeOptions()),
-                               ("  same, no variety cost",
-                                DecodeOptions(recency_window=0, reuse_penalty=0.0))):
-            med, best = timed(lambda p=p, o=options, f=fit, s=sparse: decode(
-                p, s, locks=locks, options=o, log_probabilities=f), 5)
-            rows.append((f"K={k:,}: {label}, logit sd {spread:g}",
-                         f"{med:.1f} ms (best {best:.1f}; {sparse.last_size} candidates)"))
+        sparse = CandidateTransitions(model)  # one song: its first solve finds the set size
+        raw = CandidateTransitions(model)
+        decode(p, sparse, locks=locks, log_probabilities=fit)
+        viterbi_decode(fit, raw, locks)
+        reference = ref.resolve(spread)
+        (r_med, r_best), (s_med, s_best), (re_med, re_best), (v_med, v_best), (q_med, q_best) = (
+            alternating([
+                reference,
+                lambda p=p: suggest(p[17], prev=3, nxt=9, top_k=10, model=model),
+                lambda p=p, f=fit, s=sparse: decode(p, s, locks=locks, log_probabilities=f),
+                lambda f=fit, s=raw: viterbi_decode(f, s, locks),
+                lambda p=p, f=fit, s=sparse: decode(p, s, locks=locks, options=plain,
+                                                    log_probabilities=f),
+            ], 5))
+        tag = f"logit sd {spread:g}"
+        rows += [
+            (f"K={k:,}: dense K=1,101 re-solve (yardstick), {tag}",
+             f"{r_med:.1f} ms (best {r_best:.1f})"),
+            (f"K={k:,}: suggestions top-10, {tag}", f"{s_med:.2f} ms (best {s_best:.2f})"),
+            (f"K={k:,}: re-solve T=120, 12 locks, {tag}",
+             f"{re_med:.1f} ms (best {re_best:.1f}) = {re_med / r_med:.2f}x yardstick; "
+             f"{sparse.last_size} candidates"),
+            (f"K={k:,}:   same, no variety cost, {tag}",
+             f"{q_med:.1f} ms (best {q_best:.1f}) = {q_med / r_med:.2f}x yardstick"),
+            (f"K={k:,}:   Viterbi alone, raw fit (no floor), {tag}",
+             f"{v_med:.1f} ms (best {v_best:.1f}) = {v_med / r_med:.2f}x yardstick; "
+             f"{raw.last_size} candidates, {raw.last_rounds} solve(s)"),
+        ]
     if k <= DENSE_UP_TO:
         dense_s = timed(lambda: TransitionScores(model=model), 3)[0] / 1000
         dense = TransitionScores(model=model)
@@ -113,8 +160,11 @@ def bench_size(k: int, dims: int, spreads: list[float]) -> list[tuple[str, str]]
             fit = log_fit(p)
             med, best = timed(lambda p=p, f=fit: decode(p, dense, locks=locks,
                                                          log_probabilities=f), 5)
-            same = np.array_equal(decode(p, dense, locks=locks),
-                                  decode(p, CandidateTransitions(model), locks=locks))
+            same = all(np.array_equal(viterbi_decode(f, dense, locks),
+                                      viterbi_decode(f, CandidateTransitions(model), locks))
+                       for f in (fit, fit * np.float32(0.5)))
+            same &= np.array_equal(decode(p, dense, locks=locks),
+                                   decode(p, CandidateTransitions(model), locks=locks))
             rows.append((f"K={k:,}: dense re-solve, logit sd {spread:g}",
                          f"{med:.1f} ms (best {best:.1f}); same path as candidates: {same}"))
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -129,8 +179,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="cut feature size d (cut_features projects onto 24 directions)")
     parser.add_argument("--spreads", type=float, nargs="+", default=[2.0, 3.0, 4.0])
     args = parser.parse_args(argv)
+    ref = Reference(args.dims)
     for k in args.sizes:
-        for name, value in bench_size(k, args.dims, args.spreads):
+        for name, value in bench_size(k, args.dims, args.spreads, ref):
             print(f"{name:<58} {value}", flush=True)
     return 0
 

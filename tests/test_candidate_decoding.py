@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 from choreo_studio.core.library.transition_prior import CutFeatures
 from choreo_studio.core.retrieval.candidate_decoding import CandidateTransitions
-from choreo_studio.core.retrieval.decoding import DecodeOptions, TransitionScores, decode
+from choreo_studio.core.retrieval.decoding import (
+    DecodeOptions,
+    TransitionScores,
+    decode,
+    log_fit,
+    viterbi_decode,
+)
 from choreo_studio.core.retrieval.transitions import LearnedM, TransitionModel
 
 
@@ -94,3 +100,51 @@ def test_library_transitions_factor_a_learned_matrix_exactly(monkeypatch):
                                   np.exp(dense.model.learned.block(everything, everything)))
     p = _fit(3, 10, len(lib), 0.5)
     np.testing.assert_array_equal(decode(p, sparse, locks={2: 4}), decode(p, dense, locks={2: 4}))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_viterbi_on_raw_fits_equals_dense(seed):
+    """The Viterbi alone on a raw log fit (no fit floor), flat to decisive, with locks; a
+    re-solve of the same song (same decoder, other locks, a charged fit) starts from the last
+    solve's candidates and is still exact."""
+    k, t = (300, 16) if seed % 2 else (900, 10)
+    model = _model(seed, k, weight=(0.3, 0.5, 1.0, 2.0)[seed % 4])
+    dense = TransitionScores(model=model)
+    sparse = CandidateTransitions(model, first_candidates=(2, 4, 8)[seed % 3])
+    fit = log_fit(_fit(seed, t, k, concentration=(0.02, 0.2, 1.0, 5.0)[seed % 4]))
+    for locks in ({}, {0: 3, t // 2: 7, t // 2 + 1: 7, t - 1: 1}, {2: 5}):
+        np.testing.assert_array_equal(viterbi_decode(fit, sparse, locks),
+                                      viterbi_decode(fit, dense, locks))
+    charged = fit.copy()
+    charged[:, viterbi_decode(fit, dense, {})[:4]] -= 3.0
+    np.testing.assert_array_equal(viterbi_decode(charged, sparse, {1: 2}),
+                                  viterbi_decode(charged, dense, {1: 2}))
+
+
+def test_one_phrase_and_two_phrases_equal_dense():
+    model = _model(5, 200)
+    dense = TransitionScores(model=model)
+    for t in (1, 2):
+        fit = log_fit(_fit(5, t, 200, concentration=0.5))
+        for locks in ({}, {0: 9}):
+            np.testing.assert_array_equal(
+                viterbi_decode(fit, CandidateTransitions(model, first_candidates=2), locks),
+                viterbi_decode(fit, dense, locks))
+
+
+def test_stacked_blocks_and_pairs_equal_block():
+    """The decoder's stacked blocks and the scalar pair give block()'s float32 values exactly
+    (pairs stored twice included: the last stored wins in all three)."""
+    model = _model(3, 300)
+    rng = np.random.default_rng(0)
+    rows = np.stack([np.sort(rng.choice(300, 20, replace=False)) for _ in range(5)])
+    cols = np.stack([np.sort(rng.choice(300, 33, replace=False)) for _ in range(5)])
+    penalise = np.array([True, False, True, True, False])
+    for a, b in ((rows, cols), (cols, rows)):
+        want = np.stack([model.block(a[i], b[i], penalise_repeats=bool(penalise[i]))
+                         for i in range(5)])
+        np.testing.assert_array_equal(model.stacked(a, b, penalise), want)
+    everything = np.arange(300)
+    full = model.block(everything, everything)
+    for i, j in [*rng.integers(0, 300, (200, 2)).tolist(), (4, 4)]:
+        assert model.pair(i, j) == float(full[i, j])

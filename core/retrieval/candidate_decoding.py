@@ -1,23 +1,34 @@
 """Exact Viterbi over candidate sets, for libraries too large for a dense K×K score (K ≤ 100,000+).
 
 The transition score W is computed on the fly from a :class:`TransitionModel` (factored log M +
-cut features, K × d), only between candidates: C_t is the dances with the best node bound
-``fit_t(j) + in_bound(j) + out_bound(j)`` (W ≤ both bounds), locked phrases have their one dance.
-Viterbi restricted to the candidates gives the best candidate-only path J_C; a second,
-bounding recursion carries an upper bound on every path that leaves the candidates anywhere:
+cut features, K × d), only where needed, all phrases' blocks in one stacked product. Each free
+phrase t has a *pool*: the dances with the best node bound ``fit_t(j) + in_bound(j) +
+out_bound(j)`` (W ≤ both bounds), found from the fit by a sampled threshold, so every dance
+outside the pool has ``fit_t ≤ tail_t``. Some of the pool are the candidates C_t (at first its
+best n), the rest are *examined*; a locked phrase has its one dance.
 
-    Ō_t      ≥ best prefix ending outside C_t (its outgoing transition already bounded)
-             = max(max_i A_{t−1}(i) + R_t,  Ō_{t−1} + R'_t)
-    Ā_t(j)   ≥ best prefix ending at candidate j that left the candidates before
-             = fit_t(j) + max(max_i Ā_{t−1}(i) + W(i, j),  Ō_{t−1})
+Viterbi restricted to the candidates gives the best candidate-only path J_C, its forward values
+V and its backward (suffix) values B. A path that leaves the candidates has a *last* outside
+node (t, j); after it the path stays in the candidates, so its value is at most
 
-(A = max of the exact and the bounded value at each candidate, R_t / R'_t bound the node
-values outside C_t, from the selection threshold). If max(Ā_{T−1}, Ō_{T−1}) < J_C, no path
-outside the candidates reaches J_C, so the candidate path is the dense decoder's path — the
-same dance at every phrase, ties broken alike (lowest index), since W's values are identical.
-Otherwise the candidate sets grow ×4 and the pass repeats (all K at worst: exact always, fast
-when the music fit is decisive). Mirroring is not part of the decoder's cut cost (as in the
-dense decoder).
+    F_t(j) + max_{k ∈ C_{t+1}} ( W(j, k) + B_{t+1}(k) )        (the exit is exact)
+
+where F_t(j) bounds the best prefix ending at (t, j), from a forward recursion over all paths:
+
+    U_{t−1}(i) = max(V_{t−1}(i), A_{t−1}(i))     at candidates (A: prefixes that left before)
+    F_t(j)     = fit_t(j) + max( max_i U_{t−1}(i) + W(i, j),  Ō_{t−1} + in_bound(j) )
+    A_t(k)     = fit_t(k) + max( max_i A_{t−1}(i) + W(i, k),  Ō_{t−1} + in_bound(k) )
+    Ō_t        = max over the outside nodes of F_t (exact entry for examined dances; for the
+                 rest tail_t + max in_bound + max(max U_{t−1}, Ō_{t−1}))
+
+so an examined dance pays the real cut from and to the candidates next to it, not a free one.
+If every bound is below J_C (less a float32 rounding margin), no path outside the candidates
+reaches J_C and the candidate path is the dense decoder's path — the same dance at every
+phrase, ties broken alike (lowest index), since W's values are identical. Otherwise only the
+phrases that fail grow: an examined dance whose bound reaches J_C becomes a candidate there, a
+tail that reaches it deepens that pool ×4 (all K at worst: exact always, fast when the music
+fit is decisive). A re-solve of the same song length starts from the last solve's candidates
+and pool depths. Mirroring is not part of the decoder's cut cost (as in the dense decoder).
 """
 
 from __future__ import annotations
@@ -28,7 +39,9 @@ import numpy as np
 from choreo_studio.core.retrieval.transitions import TransitionModel
 
 FIRST_CANDIDATES = 32
+POOL_FACTOR = 4  # a pool holds about this many times the first candidates; deepened ×4
 SAMPLE = 8192
+MARGIN = 1e-5  # relative slack for float32 rounding: a bound this close to J_C fails
 NEG_INF = np.float32(-np.inf)
 
 
@@ -39,9 +52,11 @@ class CandidateTransitions:
         self.model = model
         self.k = model.k
         self.first_candidates = first_candidates
-        self._in_min = float(model.in_bound.min()) if self.k else 0.0
-        self.last_size = 0  # candidates per phrase that certified the last decode
-        self._start_size = first_candidates  # re-solves of one song start where the last ended
+        self._in_max = float(model.in_bound.max()) if self.k else 0.0
+        self._out_max = float(model.out_bound.max()) if self.k else 0.0
+        self.last_size = 0  # most candidates at a phrase when the last decode certified
+        self.last_rounds = 0  # solves the last decode took until certified
+        self._last: tuple[list[np.ndarray], np.ndarray] | None = None  # (C_t, depth_t)
 
     def pair(self, prev: int, nxt: int, *, both_locked: bool = False) -> float:
         """The score of one transition (locked neighbours may repeat without penalty)."""
@@ -60,94 +75,232 @@ class CandidateTransitions:
         return self.model.block(rows, cols)
 
     def viterbi(self, fit: np.ndarray, locks: Mapping[int, int]) -> np.ndarray:
-        """The exact optimum (module docstring), growing the candidate sets until certified;
-        the next call starts at the size that certified (re-solves, variety rounds and tie
-        sweeps of one song need about the same)."""
+        """The exact optimum (module docstring): grow the failing phrases until certified."""
         n_phrases = fit.shape[0]
         if n_phrases == 0:
             return np.zeros(0, dtype=np.int64)
-        bound = self._node_bounds(fit)
-        size = self._start_size
-        while True:
-            cands, outside = self._candidates(bound, locks, size)
-            path, certified = self._solve(fit, locks, cands, outside)
-            if certified:
-                self.last_size = int(max(len(c) for c in cands))
-                self._start_size = size
-                return path
-            size *= 4
-
-    def _node_bounds(self, fit: np.ndarray) -> np.ndarray:
-        """fit_t(j) + in_bound(j) (t > 0) + out_bound(j) (t < T − 1), float32 [T, K]."""
-        bound = fit.astype(np.float32, copy=True)
-        if len(bound) > 1:
-            bound[1:] += self.model.in_bound
-            bound[:-1] += self.model.out_bound
-        return bound
-
-    def _candidates(self, bound: np.ndarray, locks: Mapping[int, int], size: int
-                    ) -> tuple[list[np.ndarray], np.ndarray]:
-        """Sorted candidate dances per phrase and the bound on every node left out."""
-        n_phrases, k = bound.shape
-        outside = np.full(n_phrases, -np.inf)
-        cands = []
-        if size >= k:
-            everything = np.arange(k)
-            return [np.array([locks[t]]) if t in locks else everything
-                    for t in range(n_phrases)], outside
-        thresholds = self._thresholds(bound, size)
+        fit = np.asarray(fit, dtype=np.float32)
+        last = self._last if self._last is not None and len(self._last[1]) == n_phrases else None
+        depth = last[1].copy() if last else np.full(n_phrases, POOL_FACTOR * self.first_candidates)
+        pools, chosen, tails = [], [], np.full(n_phrases, -np.inf)
         for t in range(n_phrases):
-            if t in locks:
-                cands.append(np.array([locks[t]], dtype=np.int64))
-                continue
-            row = bound[t]
-            picked = np.flatnonzero(row > thresholds[t])
-            if picked.size < size:  # the sample overestimated: take the exact top ``size``
-                part = np.argpartition(-row, size)
-                picked, outside[t] = part[:size], float(row[part[size]])
-            elif picked.size > 2 * size:
-                part = np.argpartition(-row[picked], 2 * size)
-                outside[t] = float(row[picked[part[2 * size]]])
-                picked = picked[part[: 2 * size]]
-            else:
-                outside[t] = float(thresholds[t])
-            cands.append(np.sort(picked))
-        return cands, outside
+            keep = last[0][t] if last else np.zeros(0, np.int64)
+            pool, mask, tails[t] = self._pool(fit, t, locks, int(depth[t]), keep, add=False)
+            pools.append(pool)
+            chosen.append(mask)
+        rounds = 0
+        while True:
+            rounds += 1
+            cands = [np.sort(p[c]) for p, c in zip(pools, chosen, strict=True)]
+            exam = [np.sort(p[~c]) for p, c in zip(pools, chosen, strict=True)]
+            path, threats, shallow = self._solve(fit, locks, cands, exam, tails)
+            if not threats and not shallow:
+                free = [t for t in range(n_phrases) if t not in locks]
+                self.last_size = int(max((len(cands[t]) for t in free), default=1))
+                self.last_rounds = rounds
+                self._last = (cands, depth)
+                return path
+            for t, hit in threats.items():
+                chosen[t] |= _member(pools[t], hit)
+            for t in sorted(set(shallow) | {t for t in threats if chosen[t].all()}):
+                if tails[t] == -np.inf:
+                    continue
+                depth[t] = max(POOL_FACTOR * depth[t], int(chosen[t].sum()))
+                pools[t], chosen[t], tails[t] = self._pool(fit, t, locks, int(depth[t]),
+                                                           pools[t][chosen[t]], add=True)
 
-    def _thresholds(self, bound: np.ndarray, size: int) -> np.ndarray:
-        """Per phrase, a value about ``size`` node bounds exceed (from an even sample)."""
-        k = bound.shape[1]
-        stride = max(1, k // SAMPLE)
-        sample = bound[:, ::stride]
-        rank = min(sample.shape[1] - 1, max(1, int(np.ceil(1.5 * size * sample.shape[1] / k))))
-        return -np.partition(-sample, rank, axis=1)[:, rank]
+    def _pool(self, fit: np.ndarray, t: int, locks: Mapping[int, int], depth: int,
+              keep: np.ndarray, *, add: bool) -> tuple[np.ndarray, np.ndarray, float]:
+        """Phrase t's pool, which of it are candidates (its best ``first_candidates`` by node
+        bound and ``keep``: added to the pool if ``add``, else only where in it — a re-solve's
+        sets stay within its pools) and the fit bound of every dance left out of the pool."""
+        if t in locks:
+            return np.array([locks[t]], dtype=np.int64), np.ones(1, dtype=bool), -np.inf
+        row = fit[t]
+        if depth >= row.size:
+            picked, tail = np.arange(row.size), -np.inf
+        else:
+            picked, tail = _top_with_tail(row, depth)
+        node = row[picked] + self._offset(t, len(fit), picked)
+        pool = picked[np.argsort(-node, kind="stable")].astype(np.int64)
+        if add:
+            pool = np.concatenate([pool, np.setdiff1d(keep, pool)])
+        chosen = _member(pool, keep)
+        chosen[: self.first_candidates] = True
+        return pool, chosen, tail
+
+    def _offset(self, t: int, n_phrases: int, dances: np.ndarray) -> np.ndarray:
+        """in_bound (t > 0) + out_bound (t < T − 1) of ``dances``: their node bound less the fit."""
+        offset = np.zeros(len(dances), dtype=np.float32)
+        if t > 0:
+            offset += self.model.in_bound[dances]
+        if t < n_phrases - 1:
+            offset += self.model.out_bound[dances]
+        return offset
 
     def _solve(self, fit: np.ndarray, locks: Mapping[int, int], cands: list[np.ndarray],
-               outside: np.ndarray) -> tuple[np.ndarray, bool]:
-        """Viterbi over the candidates plus the bound on paths leaving them: (path, certified)."""
+               exam: list[np.ndarray], tails: np.ndarray
+               ) -> tuple[np.ndarray, dict[int, np.ndarray], list[int]]:
+        """The candidate path, the examined dances that threaten it (by phrase) and the
+        phrases whose pool tail threatens it. Examined dances are first bounded with free
+        transitions (cheap); only those that then reach J_C get their exact entry and exit."""
+        n_phrases = fit.shape[0]
+        pen = [not ((t - 1) in locks and t in locks) for t in range(1, n_phrases)]
+        w = [None, *_blocks(self.model, cands[:-1], cands[1:], pen)]
+        here = [fit[t, cands[t]] for t in range(n_phrases)]
+        path, j_c, values = _candidate_path(cands, w, here)
+        suffix = _suffix_values(w, here)
+        bar = j_c - MARGIN * (abs(j_c) + n_phrases)
+        exact = [np.zeros(0, np.int64)] * n_phrases  # examined dances given exact transitions
+        while True:
+            totals, tail_totals = self._bounds(fit, cands, exam, exact, tails, w, values,
+                                               here, suffix)
+            loose = [exam[t][(totals[t] >= bar) & ~_member(exam[t], exact[t])]
+                     for t in range(n_phrases)]
+            if not any(x.size for x in loose):
+                break
+            exact = [np.union1d(e, x) for e, x in zip(exact, loose, strict=True)]
+        threats = {t: exam[t][totals[t] >= bar] for t in range(n_phrases)
+                   if (totals[t] >= bar).any()}
+        shallow = [t for t in range(n_phrases) if tails[t] > -np.inf and tail_totals[t] >= bar]
+        return path, threats, shallow
+
+    def _bounds(self, fit: np.ndarray, cands: list[np.ndarray], exam: list[np.ndarray],
+                exact: list[np.ndarray], tails: np.ndarray, w: list, values: list[np.ndarray],
+                here: list[np.ndarray], suffix: list[np.ndarray]
+                ) -> tuple[list[np.ndarray], list[float]]:
+        """Per phrase t, the bound on paths whose last outside node is t: per examined dance
+        (exact transitions from and to the candidates for those in ``exact``, free ones for
+        the rest) and one for every dance outside the pool (module docstring)."""
         n_phrases = fit.shape[0]
         model = self.model
-        exact = fit[0, cands[0]].astype(np.float32)
-        touched = np.full(exact.shape, NEG_INF)
-        out_bound = outside[0]
-        pointers = []
-        for t in range(1, n_phrases):
-            both = (t - 1) in locks and t in locks
-            w = model.block(cands[t - 1], cands[t], penalise_repeats=not both)
-            through = exact[:, None] + w
-            back = np.argmax(through, axis=0)
-            pointers.append(back)
-            here = fit[t, cands[t]].astype(np.float32)
-            reach = np.maximum(exact, touched).max() if exact.size else -np.inf
-            new_exact = through[back, np.arange(len(cands[t]))] + here
-            new_touched = np.maximum((touched[:, None] + w).max(axis=0), np.float32(out_bound))
-            out_bound = max(reach + outside[t], out_bound + outside[t] - self._in_min)
-            exact, touched = new_exact, (new_touched + here).astype(np.float32)
-        best = int(np.argmax(exact))
-        certified = max(float(touched.max()), out_bound) < float(exact[best])
-        path = np.zeros(n_phrases, dtype=np.int64)
-        path[-1] = cands[-1][best]
-        for t in range(n_phrases - 1, 0, -1):
-            best = int(pointers[t - 1][best])
-            path[t - 1] = cands[t - 1][best]
-        return path, certified
+        in_bound, out_bound = model.in_bound, model.out_bound
+        no_pen = [False] * (n_phrases - 1)
+        w_in = [None, *_blocks(model, cands[:-1], exact[1:], no_pen)]
+        w_out = [*_blocks(model, exact[:-1], cands[1:], no_pen), None]
+        totals, tail_totals = [], []
+        left = np.full(len(cands[0]), NEG_INF)  # A_0: no prefix has left before phrase 0
+        reach = values[0]
+        outside = -np.inf
+        for t in range(n_phrases):
+            dances = exam[t]
+            forward = fit[t, dances]
+            tail_bound = tails[t]
+            if t > 0:
+                most = max(_max(reach), outside)
+                entry = np.float32(most) + in_bound[dances]
+                pos = np.searchsorted(dances, exact[t])
+                if pos.size:
+                    entry[pos] = np.maximum((reach[:, None] + w_in[t]).max(axis=0),
+                                            np.float32(outside) + in_bound[exact[t]])
+                forward = forward + entry
+                tail_bound = tails[t] + self._in_max + most
+                left = here[t] + np.maximum((left[:, None] + w[t]).max(axis=0),
+                                            np.float32(outside) + in_bound[cands[t]])
+                reach = np.maximum(values[t], left)
+            total, tail_total = forward, tail_bound
+            if t < n_phrases - 1:
+                best_after = _max(suffix[t + 1])
+                total = forward + out_bound[dances] + np.float32(best_after)
+                pos = np.searchsorted(dances, exact[t])
+                if pos.size:
+                    total[pos] = forward[pos] + (w_out[t] + suffix[t + 1][None, :]).max(axis=1)
+                tail_total = tail_bound + self._out_max + best_after
+            totals.append(total)
+            tail_totals.append(tail_total)
+            outside = max(_max(forward), tail_bound)
+        return totals, tail_totals
+
+
+def _blocks(model: TransitionModel, rows: list[np.ndarray], cols: list[np.ndarray],
+            penalise: list[bool]) -> list[np.ndarray]:
+    """W[rows_i][:, cols_i] for every i (sorted sets), computed in a few stacked products:
+    blocks of about the same shape (powers of two) padded to one shape together."""
+    out: list[np.ndarray] = [np.zeros((len(r), len(c)), np.float32) for r, c in
+                             zip(rows, cols, strict=True)]
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, (r, c) in enumerate(zip(rows, cols, strict=True)):
+        if len(r) and len(c):
+            groups.setdefault((_bucket(len(r)), _bucket(len(c))), []).append(i)
+    for members in groups.values():
+        r_idx = _padded([rows[i] for i in members])
+        c_idx = _padded([cols[i] for i in members])
+        stacked = model.stacked(r_idx, c_idx, np.array([penalise[i] for i in members], bool))
+        for n, i in enumerate(members):
+            out[i] = stacked[n, : len(rows[i]), : len(cols[i])]
+    return out
+
+
+def _member(values: np.ndarray, among: np.ndarray) -> np.ndarray:
+    """Which of ``values`` are in ``among`` (small sets: one broadcast comparison)."""
+    if values.size * among.size <= 65536:
+        return (values[:, None] == among[None, :]).any(axis=1)
+    return np.isin(values, among)
+
+
+def _bucket(n: int) -> int:
+    """The power of two at or above n."""
+    return 1 << max(0, int(n - 1).bit_length())
+
+
+def _padded(sets: list[np.ndarray]) -> np.ndarray:
+    """Non-empty sorted index sets as one [B, n] array, each row repeating its last index (so
+    still non-decreasing)."""
+    width = max(len(s) for s in sets)
+    out = np.empty((len(sets), width), dtype=np.int64)
+    for n, s in enumerate(sets):
+        out[n, : len(s)] = s
+        out[n, len(s):] = s[-1]
+    return out
+
+
+def _top_with_tail(row: np.ndarray, depth: int) -> tuple[np.ndarray, float]:
+    """About ``depth`` (depth to 2·depth) of the largest entries and a bound on all the others,
+    from a threshold on an even sample (no partition over the whole row)."""
+    k = row.size
+    stride = max(1, k // SAMPLE)
+    sample = row[::stride]
+    rank = min(sample.size - 1, max(1, int(np.ceil(1.5 * depth * sample.size / k))))
+    threshold = float(-np.partition(-sample, rank)[rank])
+    picked = np.flatnonzero(row > threshold)
+    if picked.size < depth:  # the sample overestimated: take the exact top ``depth``
+        part = np.argpartition(-row, depth)
+        return part[:depth], float(row[part[depth]])
+    if picked.size > 2 * depth:
+        part = np.argpartition(-row[picked], 2 * depth)
+        return picked[part[: 2 * depth]], float(row[picked[part[2 * depth]]])
+    return picked, threshold
+
+
+def _candidate_path(cands: list[np.ndarray], w: list, here: list[np.ndarray]
+                    ) -> tuple[np.ndarray, float, list[np.ndarray]]:
+    """Viterbi over the candidates (ties to the lowest dance index): path, its value and the
+    forward values V_t."""
+    values = [here[0]]
+    pointers = []
+    for t in range(1, len(cands)):
+        through = values[-1][:, None] + w[t]
+        back = np.argmax(through, axis=0)
+        pointers.append(back)
+        values.append(through[back, np.arange(len(cands[t]))] + here[t])
+    best = int(np.argmax(values[-1]))
+    value = float(values[-1][best])
+    path = np.zeros(len(cands), dtype=np.int64)
+    path[-1] = cands[-1][best]
+    for t in range(len(cands) - 1, 0, -1):
+        best = int(pointers[t - 1][best])
+        path[t - 1] = cands[t - 1][best]
+    return path, value, values
+
+
+def _suffix_values(w: list, here: list[np.ndarray]) -> list[np.ndarray]:
+    """B_t(k): the best candidate-only suffix from candidate k at phrase t (its fit included)."""
+    suffix = [here[-1]] * len(here)
+    for t in range(len(here) - 2, -1, -1):
+        suffix[t] = (w[t + 1] + suffix[t + 1][None, :]).max(axis=1) + here[t]
+    return suffix
+
+
+def _max(values: np.ndarray) -> float:
+    """The largest value, −inf for none."""
+    return float(values.max()) if values.size else -np.inf

@@ -95,6 +95,31 @@ class LearnedM:
         out[local, found] = vals
         return out
 
+    def stacked(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """log M for B blocks at once: ``rows`` [B, R] × ``cols`` [B, C] → float32 [B, R, C];
+        each block's rows and cols non-decreasing (padding repeats an index)."""
+        if self.dense_log is not None:
+            return self.dense_log[rows[:, :, None], cols[:, None, :]]
+        out = self.table_log[self.groups[rows][:, :, None], self.groups[cols][:, None, :]]
+        by_row = np.diff(self._by_row[0])[rows].sum()
+        if by_row <= np.diff(self._by_col[0])[cols].sum():  # gather from the smaller side
+            block, r, c, vals = _stacked_gather(*self._by_row, rows, cols, self.k)
+        else:
+            block, c, r, vals = _stacked_gather(*self._by_col, cols, rows, self.k)
+        out[block, r, c] = vals
+        return out
+
+    def value(self, i: int, j: int) -> np.float32:
+        """log M[i, j]."""
+        if self.dense_log is not None:
+            return self.dense_log[i, j]
+        indptr, other, values = self._by_row
+        start, end = int(indptr[i]), int(indptr[i + 1])
+        pos = start + int(np.searchsorted(other[start:end], j, side="right")) - 1
+        if pos >= start and other[pos] == j:  # a pair stored twice: the last, as in block()
+            return values[pos]
+        return self.table_log[self.groups[i], self.groups[j]]
+
     def row_vector(self, i: int) -> np.ndarray:
         """log M[i, :] float32 ``[K]``."""
         if self.dense_log is not None:
@@ -153,6 +178,31 @@ def _gather(indptr: np.ndarray, other: np.ndarray, values: np.ndarray, rows: np.
     return local[hit], pos[hit], values[idx[hit]]
 
 
+def _stacked_gather(indptr: np.ndarray, other: np.ndarray, values: np.ndarray,
+                    majors: np.ndarray, minors: np.ndarray, k: int
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stored entries of B blocks (majors [B, R], non-decreasing minors [B, C]): (block, local
+    major, local minor, value) of each stored pair inside a block."""
+    n_blocks, n_major = majors.shape
+    flat = majors.ravel()
+    starts = indptr[flat]
+    counts = indptr[flat + 1] - starts
+    total = int(counts.sum())
+    if total == 0 or minors.shape[1] == 0:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty, np.zeros(0, np.float32)
+    owner = np.repeat(np.arange(flat.size), counts)
+    idx = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(starts,
+                                                                                    counts)
+    block = owner // n_major
+    keys = block * k + other[idx]
+    table = (np.arange(n_blocks)[:, None] * k + minors).ravel()
+    pos = np.minimum(np.searchsorted(table, keys), table.size - 1)
+    hit = table[pos] == keys
+    block = block[hit]
+    return block, owner[hit] % n_major, pos[hit] - block * minors.shape[1], values[idx[hit]]
+
+
 class TransitionModel:
     """W = w · (log M − cut) − ρ·[a = b] (module docstring), computed block by block."""
 
@@ -192,6 +242,23 @@ class TransitionModel:
             out[same] -= self.repeat_penalty
         return out
 
+    def stacked(self, rows: np.ndarray, cols: np.ndarray, penalise: np.ndarray | bool = True
+                ) -> np.ndarray:
+        """W for B blocks at once: ``rows`` [B, R] × ``cols`` [B, C] → float32 [B, R, C], the
+        same values as :meth:`block` (rows and cols non-decreasing within a block; padding
+        repeats an index); ``penalise`` per block (or for all) applies the repeat penalty."""
+        rows = np.asarray(rows, dtype=np.int64)
+        cols = np.asarray(cols, dtype=np.int64)
+        log_m = self.learned.stacked(rows, cols)
+        if self.cut is not None:
+            log_m = log_m - self.cut.stacked_cost(rows, cols)
+        out = self.weight * log_m
+        if self.repeat_penalty:
+            flags = np.broadcast_to(np.asarray(penalise, dtype=bool), (len(rows),))
+            same = (rows[:, :, None] == cols[:, None, :]) & flags[:, None, None]
+            out[same] -= self.repeat_penalty
+        return out
+
     def row(self, i: int, *, penalise_repeats: bool = True) -> np.ndarray:
         """W[i, :] over every phrase."""
         return self.block(np.array([i]), np.arange(self.k), penalise_repeats=penalise_repeats)[0]
@@ -201,9 +268,14 @@ class TransitionModel:
         return self.block(np.arange(self.k), np.array([j]), penalise_repeats=penalise_repeats)[:, 0]
 
     def pair(self, i: int, j: int, *, penalise_repeats: bool = True) -> float:
-        """W(i → j)."""
-        return float(self.block(np.array([i]), np.array([j]),
-                                penalise_repeats=penalise_repeats)[0, 0])
+        """W(i → j) (the same float32 operations as :meth:`block`, without its gathers)."""
+        log_m = self.learned.value(i, j)
+        if self.cut is not None:
+            log_m = log_m - self.cut.cost(np.array([i]), np.array([j]))[0, 0]
+        out = self.weight * log_m
+        if penalise_repeats and self.repeat_penalty and i == j:
+            out -= self.repeat_penalty
+        return float(out)
 
     def parts(self, i: int, j: int, *, mirrored: bool = False) -> tuple[float, float]:
         """(M(i → j), cut cost in nats) for showing why a transition scores as it does."""
