@@ -7,6 +7,7 @@ Units and axes: centimetres, Y up, characters face +Z in the rest pose, quaterni
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -91,10 +92,10 @@ class Motion:
         g_pos = np.empty_like(trans)
         g_rot[:, 0] = rot[:, 0]
         g_pos[:, 0] = trans[:, 0]
-        for j in range(1, self.skeleton.n_joints):
-            p = parents[j]
-            g_pos[:, j] = g_pos[:, p] + quat.rotate(g_rot[:, p], trans[:, j])
-            g_rot[:, j] = quat.mul(g_rot[:, p], rot[:, j])
+        # all joints of one depth at once (the same arithmetic per joint, fewer numpy calls)
+        for joints, above in _depth_levels(tuple(int(p) for p in parents)):
+            g_pos[:, joints] = g_pos[:, above] + quat.rotate(g_rot[:, above], trans[:, joints])
+            g_rot[:, joints] = quat.mul(g_rot[:, above], rot[:, joints])
         return g_rot, g_pos
 
     def fk(self) -> np.ndarray:
@@ -254,3 +255,19 @@ def _join(a: Motion, b: Motion, blend_frames: int) -> Motion:
         mixed_local = (1 - w[:, :, None]) * local_a[-n:] + w[:, :, None] * local_b[:n]
         local = np.concatenate([local_a[:-n], mixed_local, local_b[n:]])
     return Motion(a.skeleton, a.fps, rot, root, local)
+
+
+@functools.lru_cache(maxsize=64)
+def _depth_levels(parents: tuple[int, ...]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """(joints, their parents) per depth below the root, for parents listed before children
+    (otherwise one joint per level, in index order)."""
+    if any(not 0 <= p < j for j, p in enumerate(parents) if j):
+        return tuple((np.array([j]), np.array([parents[j]])) for j in range(1, len(parents)))
+    depth = [0] * len(parents)
+    for j in range(1, len(parents)):
+        depth[j] = depth[parents[j]] + 1
+    levels = []
+    for d in range(1, max(depth, default=0) + 1):
+        joints = np.array([j for j in range(len(parents)) if depth[j] == d])
+        levels.append((joints, np.array([parents[j] for j in joints])))
+    return tuple(levels)

@@ -36,7 +36,7 @@ def mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b = np.asarray(b, dtype=np.float64)
     aw, ax, ay, az = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
     bw, bx, by, bz = b[..., 0], b[..., 1], b[..., 2], b[..., 3]
-    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out = np.empty(np.broadcast(a, b).shape)  # (np.broadcast_shapes costs ~30 µs a call)
     out[..., 0] = aw * bw - ax * bx - ay * by - az * bz
     out[..., 1] = aw * bx + ax * bw + ay * bz - az * by
     out[..., 2] = aw * by - ax * bz + ay * bw + az * bx
@@ -52,7 +52,7 @@ def inverse(q: np.ndarray) -> np.ndarray:
 
 def _cross(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Cross product over the last axis (np.cross without its per-call overhead)."""
-    out = np.empty(np.broadcast_shapes(u.shape, v.shape))
+    out = np.empty(np.broadcast(u, v).shape)
     out[..., 0] = u[..., 1] * v[..., 2] - u[..., 2] * v[..., 1]
     out[..., 1] = u[..., 2] * v[..., 0] - u[..., 0] * v[..., 2]
     out[..., 2] = u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
