@@ -4,10 +4,11 @@ The idea of madmom's DBNDownBeatTrackingProcessor (Böck, Krebs & Widmer 2016), 
 an equivalent semi-Markov recursion so that it vectorises in numpy: a path is a sequence of
 beats, each with its beat period (the tempo) and its position in the bar, one sub-model per
 meter. Between beats the position advances by one; the period may drift by a few frames per
-beat (ritardando, accelerando) at a cost, or jump to any period at a larger cost (a tempo step).
-Every beat scores its onset evidence against the song's typical onset; a bar's first beat also
-scores the harmony and bass change across it. The best path over the whole song fixes tempo,
-metrical level, meter and bar phase together, so one weak bar cannot shift every later bar.
+beat (ritardando, accelerando) at a cost, or jump to any period at a larger cost that grows with
+the octaves it spans (a tempo step). Every beat scores its onset evidence against the song's
+typical onset; a bar's first beat also scores the harmony and bass change across it, and pays
+for a bar line where nothing changes. The best path over the whole song fixes tempo, metrical
+level, meter and bar phase together, so one weak bar cannot shift every later bar.
 
 Frames inside a beat are deterministic in a bar-pointer HMM, so only beat frames need a
 choice: the recursion runs over blocks of ``min period`` frames at once (no frame of a block
@@ -33,8 +34,11 @@ JUMP_COST_PER_OCTAVE = 16.0  # ... plus this per octave of the step: a step to h
 # tempo is a switch of metrical level far more often than a real tempo change
 DOWNBEAT_WEIGHT = 0.6  # weight of the (standardised) downbeat cue at a bar's first beat
 ACCENT_WEIGHT = 1.0  # weight of the loudness accent (0..1) in that cue; harmony/bass change is
-# counted in standard deviations above its median (never below 0: silence is no evidence)
+# counted in standard deviations above its median (that part of the cue is never below 0)
 CHANGE_SPREAD_FLOOR = 0.05  # ... but a song whose harmony barely moves has no such evidence
+NO_CHANGE_WEIGHT = 0.5  # weight of the change BELOW its median at a bar's first beat (not
+# zero-sum): bars start where chords change, so a bar line across unchanged harmony costs, and
+# bars of half the true length (every other one across no change) lose to the true ones
 ONSET_FLOOR = 0.05  # floor of the beat evidence (a beat in silence costs log(floor / BEAT_LEVEL))
 LOUDNESS_SHARE = 0.5  # beat evidence = onset x loudness accent: soft notes between beats are
 # onsets too (log flux hardly sees dynamics), but beats are where the loud sounds start
@@ -55,6 +59,8 @@ class Model:
     periods: np.ndarray  # int64 [P] beat periods (frames), ascending
     period_cost: np.ndarray  # float32 [P] tempo prior per beat of each period
     down_score: dict[int, np.ndarray]  # beats per bar -> float32 [P, frames] downbeat score
+    miss_score: dict[int, np.ndarray]  # ... -> float16 [P, frames] (<= 0) a bar line that
+    # nothing changes across (scored at the bar's first beat only, not zero-sum)
     fps: float
     first: int  # first and last frame with sound
     last: int
@@ -94,17 +100,20 @@ def build_model(
     beat = act.beat * (1.0 - LOUDNESS_SHARE + LOUDNESS_SHARE * act.accent)
     beat_score = np.log((beat + ONSET_FLOOR) / (BEAT_LEVEL + ONSET_FLOOR))
     accent = ACCENT_WEIGHT * act.accent
-    down = {}
-    cues: dict[int, np.ndarray] = {}
+    down, miss = {}, {}
+    cues: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for meter in sorted(set(meters)):
         cue = np.empty((periods.size, beat.size), dtype=np.float32)
+        none = np.empty((periods.size, beat.size), dtype=np.float32)
         for w, rows in _bar_windows(meter * periods).items():
             if w not in cues:
                 change = act.change(w)
                 spread = max(float(change.std()), CHANGE_SPREAD_FLOOR)
-                cues[w] = np.maximum((change - np.median(change)) / spread, 0.0) + accent
-            cue[rows] = cues[w]
+                z = (change - np.median(change)) / spread
+                cues[w] = (np.maximum(z, 0.0) + accent, np.minimum(z, 0.0))
+            cue[rows], none[rows] = cues[w]
         down[meter] = DOWNBEAT_WEIGHT * cue
+        miss[meter] = ((DOWNBEAT_WEIGHT * NO_CHANGE_WEIGHT) * none).astype(np.float16)
     active = np.flatnonzero(act.level > 0.1)
     first = int(active[0]) if active.size else 0
     last = int(active[-1]) if active.size else beat.size - 1
@@ -113,6 +122,7 @@ def build_model(
         periods=periods,
         period_cost=period_cost.astype(np.float32),
         down_score=down,
+        miss_score=miss,
         fps=fps,
         first=first,
         last=last,
@@ -138,9 +148,8 @@ def decode(model: Model, meters: tuple[int, ...]) -> list[Path]:
     n_p, n_s, n_t = periods.size, layout.n_states, model.beat_score.size
     step = int(periods[0])
     ring = int(periods[-1]) + step + 1
-    # [frames, meters, P] (one copy per block slice); states carry +cue or -cue / (m - 1)
-    down = np.ascontiguousarray(np.stack([model.down_score[m] for m in meters]).transpose(2, 0, 1))
-    is_down = layout.is_down[None, :, None]
+    is_down = layout.is_down[None, :, None]  # states carry +cue or -cue / (m - 1)
+    is_first = (layout.position == 0).astype(np.float32)[None, :, None]
     # leave[t, s, p]: best score of a path whose beat at t is followed, one period p later, by
     # a beat in state s (drift or jump already chosen); how is kept in leave_code. Arrays are
     # [.., state, period] so that the period axis, which every step scans, is contiguous.
@@ -166,7 +175,8 @@ def decode(model: Model, meters: tuple[int, ...]) -> list[Path]:
             best = np.where(opening, opening_score, best)
             code[opening] = _START
         new = best + (model.beat_score[tb][:, None, None] + model.period_cost[None, None, :]
-                      + is_down * down[t0 : t0 + tb.size][:, layout.meter_of])
+                      + is_down * _block(model.down_score, meters, tb)[:, layout.meter_of]
+                      + is_first * _block(model.miss_score, meters, tb)[:, layout.meter_of])
         argbest_p[tb] = new.argmax(axis=2)
         back[tb] = code
         moved, moved_code = _leave(new, drift_cost, log_periods)
@@ -184,6 +194,13 @@ def decode(model: Model, meters: tuple[int, ...]) -> list[Path]:
         if np.isfinite(end[0])
     ]
     return sorted(paths, key=lambda p: -p.score)
+
+
+def _block(scores: dict[int, np.ndarray], meters: tuple[int, ...], frames: np.ndarray
+           ) -> np.ndarray:
+    """[B, meters, P] float32 slice of per-meter [P, frames] scores at the block's ``frames``."""
+    block = np.stack([scores[m][:, frames[0] : frames[-1] + 1] for m in meters])
+    return block.transpose(2, 0, 1).astype(np.float32)
 
 
 def _leave(new: np.ndarray, drift_cost: np.ndarray, log_periods: np.ndarray
@@ -227,6 +244,8 @@ def path_score(model: Model, frames: np.ndarray, positions: np.ndarray) -> float
     total += METER_PRIOR.get(size, -1.0)
     weight = np.where(np.asarray(positions) == 0, 1.0, -1.0 / max(size - 1, 1))
     total += float((weight * model.down_score[size][k, frames]).sum())
+    total += float(model.miss_score[size][k, frames][np.asarray(positions) == 0].astype(
+        np.float64).sum())
     change = DRIFT_COST * np.abs(np.log(gaps[1:] / np.maximum(gaps[:-1], 1)))
     step = JUMP_COST + JUMP_COST_PER_OCTAVE * np.abs(np.log2(gaps[1:] / np.maximum(gaps[:-1], 1)))
     return total - float(np.minimum(change, step).sum())
