@@ -136,6 +136,26 @@ def _fk(skeleton, rot: np.ndarray, root: np.ndarray,
     return Motion(skeleton, 30.0, rot, root, local).global_transforms()
 
 
+def _fk_many(skeleton, poses: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]]
+             ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`_fk` of several (rot, root, local) runs in one pass (FK is per frame, so the
+    values are the same; one call instead of one per run)."""
+    local = None if poses[0][2] is None else np.concatenate([p[2] for p in poses])
+    g_rot, g_pos = _fk(skeleton, np.concatenate([p[0] for p in poses]),
+                       np.concatenate([p[1] for p in poses]), local)
+    cuts = np.cumsum([len(p[0]) for p in poses])[:-1]
+    return list(zip(np.split(g_rot, cuts), np.split(g_pos, cuts), strict=True))
+
+
+def _foot_points(motion: Motion, transforms: tuple[np.ndarray, np.ndarray]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`contacts.foot_positions` from the motion's global transforms already at hand."""
+    idx, owner = contacts.foot_point_indices(motion.skeleton)
+    if idx.size == 0:
+        return np.zeros((motion.n_frames, 0, 3)), owner
+    return motion.fk_with_end_sites(transforms)[0][:, idx], owner
+
+
 class _Feet:
     """The legs of the library's rig and where a play's feet are at a cut."""
 
@@ -159,9 +179,10 @@ class _Feet:
             root = quat.rotate(turn, root)
         local = self.sources.local(seg, frames, self.fps) if self.sources.has_local else None
         motion = Motion(self.skeleton, self.fps, rot, root, local)
-        points, owner = contacts.foot_positions(motion)
+        transforms = motion.global_transforms()
+        points, owner = _foot_points(motion, transforms)
         planted = contacts.planted_legs(points, owner, len(self.legs), self.fps)[1]
-        ankles = motion.fk()[1, [leg.ankle for leg in self.legs]]
+        ankles = transforms[1][1, [leg.ankle for leg in self.legs]]
         return ankles, planted
 
 
@@ -300,8 +321,7 @@ def _pose_distance_cm(skeleton, rot_a: np.ndarray, root_a: np.ndarray, rot_b: np
                       local_b: np.ndarray | None) -> float:
     """The farthest any joint is apart (cm, root-relative) between two single poses: a hand
     that has to cross the body needs the time, however still the rest is."""
-    pa = _fk(skeleton, rot_a, root_a, local_a)[1]
-    pb = _fk(skeleton, rot_b, root_b, local_b)[1]
+    (_, pa), (_, pb) = _fk_many(skeleton, [(rot_a, root_a, local_a), (rot_b, root_b, local_b)])
     return float(np.linalg.norm((pa - pa[:, :1]) - (pb - pb[:, :1]), axis=-1).max())
 
 
@@ -356,9 +376,8 @@ def _blend(
         local = (1.0 - w)[:, None, None] * la + w[:, None, None] * lb
         out_local[lo:hi] = local
     if feet.legs:
-        ga_rot, ga_pos = _fk(skel, rot_a, root_a, la)
-        gb_rot, gb_pos = _fk(skel, rot_b, root_b, lb)
-        g_rot, g_pos = _fk(skel, rot, root, local)
+        (ga_rot, ga_pos), (gb_rot, gb_pos), (g_rot, g_pos) = _fk_many(
+            skel, [(rot_a, root_a, la), (rot_b, root_b, lb), (rot, root, local)])
         for leg in feet.legs:
             target = (1.0 - w)[:, None] * ga_pos[:, leg.ankle] + w[:, None] * gb_pos[:, leg.ankle]
             foot = quat.slerp(ga_rot[:, leg.ankle], gb_rot[:, leg.ankle], w)
@@ -421,7 +440,7 @@ def _lock_feet(feet: _Feet, out_rot: np.ndarray, out_root: np.ndarray,
     local = None if out_local is None else out_local[sl]
     motion = Motion(feet.skeleton, fps, out_rot[sl], out_root[sl], local)
     g_rot, g_pos = motion.global_transforms()
-    points, owner = contacts.foot_positions(motion)
+    points, owner = _foot_points(motion, (g_rot, g_pos))
     touching = contacts.contact_mask(points)
     rot = out_rot[sl].copy()
     lock_until = hi - lo + int(round(LOCK_AFTER_S * fps))

@@ -102,12 +102,14 @@ class Motion:
         """World joint positions ``[F, J, 3]`` in centimetres (forward kinematics)."""
         return self.global_transforms()[1]
 
-    def fk_with_end_sites(self) -> tuple[np.ndarray, np.ndarray]:
-        """Joint and end-site positions ``[F, J+E, 3]`` and the parent of each ``[J+E]``.
+    def fk_with_end_sites(self, transforms: tuple[np.ndarray, np.ndarray] | None = None
+                          ) -> tuple[np.ndarray, np.ndarray]:
+        """Joint and end-site positions ``[F, J+E, 3]`` and the parent of each ``[J+E]``
+        (``transforms``: this motion's :meth:`global_transforms` where the caller has them).
 
         End sites (head top, finger and toe tips) make drawings and contact checks complete.
         """
-        g_rot, g_pos = self.global_transforms()
+        g_rot, g_pos = self.global_transforms() if transforms is None else transforms
         ends = sorted(self.skeleton.end_sites_cm.items())
         if not ends:
             return g_pos, self.skeleton.parents.copy()
