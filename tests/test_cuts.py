@@ -132,3 +132,21 @@ def test_feet_planted_in_a_new_stance_do_not_slide_at_the_cut():
     assert speed.max() < 1.6 * 8.0 + 1.0  # the release speed (x smoothstep's peak slope)
     final = motion.fk()[-1, [4, 8], 0]
     assert np.ptp(final) == pytest.approx(np.ptp(ankles[1]), abs=1.0)  # the new stance is reached
+
+
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_the_decoder_judges_a_cut_into_a_mirrored_play_by_its_mirrored_pose(mirrored):
+    from choreo_studio.core.choreography.engine import Engine
+    from choreo_studio.core.retrieval.scoring import DescriptorMatcher
+
+    # "lifted" ends with the right thigh raised; "same" starts so, "plain" stands on both feet.
+    # Played mirrored, "same" raises the left thigh: a jump in both legs, "plain" only in one
+    lib = _lib(pose_phrase("lifted", lift_right_rad=0.8), pose_phrase("same", lift_right_rad=0.8),
+               pose_phrase("plain"))
+    analysis, phrases = click_song([2, 2], bpm=100.0)
+    current = Choreography([Placement(0, "lifted", locked=True),
+                            Placement(1, "same", mirror=mirrored)])
+    scores = np.array([[0.98, 0.01, 0.01], [0.02, 0.49, 0.49]])
+    got = Engine(lib, DescriptorMatcher(lib)).decode(scores, phrases, current)
+    assert got[1].dance_id == ("plain" if mirrored else "same")
+    assert got[1].mirror == mirrored

@@ -137,6 +137,28 @@ def test_fit_floor_keeps_the_admissible_order():
     assert apply_fit_floor(fit, 0.0) is fit
 
 
+def test_mirrored_cuts_reach_the_brute_force_optimum():
+    from choreo_studio.core.library.transition_prior import CutFeatures
+
+    rng = np.random.default_rng(3)
+    k, t = 4, 5
+    cut = CutFeatures(end=rng.normal(0, 1, (k, 3)), start=rng.normal(0, 1, (k, 3)),
+                      start_mirrored=rng.normal(0, 1, (k, 3)))
+    changed = 0
+    for seed in range(10):
+        p, m = _problem(300 + seed, t=t, k=k)
+        trans = TransitionScores(m, PLAIN, cut=cut)
+        flips = np.random.default_rng(seed).random((t - 1, k)) < 0.5
+        fit = log_fit(p)
+        locks = {2: int(seed % k)}
+        got = decode(p, trans, locks=locks, options=PLAIN, flips=flips)
+        best = max(objective(d, fit, trans, locks, flips)
+                   for d in itertools.product(range(k), repeat=t) if d[2] == locks[2])
+        assert objective(got, fit, trans, locks, flips) == pytest.approx(best, abs=1e-4)
+        changed += not np.array_equal(got, decode(p, trans, locks=locks, options=PLAIN))
+    assert changed  # the mirrored cuts changed some optimum
+
+
 def test_ties_follow_a_locked_member():
     p, m = _problem(7, t=6, k=4)
     got = decode(p, TransitionScores(m), locks={3: 2}, ties=[[0, 3]],

@@ -58,3 +58,27 @@ def test_exact_top_k_with_cut_costs_on_a_factored_model(seed):
     assert best.transition_in == pytest.approx(m_in, rel=1e-5)
     assert best.pose_jump_in == pytest.approx(jump_in, rel=1e-5)
     assert [name for name, _ in best.parts()][0] == "fits the music"
+
+
+def test_mirrored_cuts_rank_by_the_mirrored_pose_jumps():
+    """With the cut into the phrase and out of some candidates mirrored, the ranking and the
+    pose jumps shown are the brute force over the mirrored costs."""
+    rng = np.random.default_rng(5)
+    k, d = 400, 6
+    cut = CutFeatures(end=rng.normal(0, 1, (k, d)), start=rng.normal(0, 1, (k, d)),
+                      start_mirrored=rng.normal(0, 1, (k, d)))
+    model = TransitionModel(LearnedM.from_matrix(rng.uniform(0.05, 1.0, (k, k))), cut,
+                            weight=0.7)
+    fit = rng.dirichlet(np.full(k, 0.3))
+    flip_out = rng.random(k) < 0.5
+    got = suggest(fit, prev=3, nxt=7, top_k=10, model=model, flip_in=True, flip_out=flip_out)
+    all_k = np.arange(k)
+    jump_in = cut.cost(np.array([3]), all_k, mirrored=True)[0]
+    jump_out = np.where(flip_out, cut.cost(all_k, np.array([7]), mirrored=True)[:, 0],
+                        cut.cost(all_k, np.array([7]))[:, 0])
+    full = (np.log(np.maximum(fit, 1e-12)) + 0.7 * (model.learned.row_vector(3)
+            + model.learned.col_vector(7) - jump_in - jump_out))
+    full[[3, 7]] = -np.inf
+    assert [s.dance_index for s in got] == np.argsort(-full)[:10].tolist()
+    assert got[0].pose_jump_in == pytest.approx(jump_in[got[0].dance_index], rel=1e-5)
+    assert got[0].pose_jump_out == pytest.approx(jump_out[got[0].dance_index], rel=1e-5)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from choreo_studio.core.choreography.beat_warp import phrase_bpm
 from choreo_studio.core.choreography.placements import (
     DEFAULT_BLEND_S,
     Choreography,
@@ -22,6 +23,7 @@ from choreo_studio.core.choreography.placements import (
     ScoreParts,
 )
 from choreo_studio.core.library.library import DancePhrase, Library
+from choreo_studio.core.library.tempo import BEATS_PER_COUNT_CHOICES, TIME_CHANGE_COST_OCTAVES
 from choreo_studio.core.library.transition_prior import CutFeatures, cut_features
 from choreo_studio.core.progress import ProgressFn, no_progress, sub_progress
 from choreo_studio.core.retrieval.candidate_decoding import CandidateTransitions
@@ -72,6 +74,40 @@ def load_scorer(library: Library, model: str | os.PathLike[str] | None = None, *
     from choreo_studio.core.retrieval.network_scoring import NetworkScorer
 
     return NetworkScorer(load_bundle(path), library)
+
+
+def cut_flips(library: Library, phrases: Sequence[MusicPhrase],
+              settings: Sequence[Placement]) -> np.ndarray | None:
+    """Which cuts join a plain and a mirrored play, as the renderer will play them: bool
+    ``[T − 1, K]``, row t − 1 for the cut from each dance on phrase t − 1 into phrase t (None
+    when no cut is mirrored). ``settings`` are the placements whose mirror, mirror-on-repeat
+    and beats-per-count apply on each phrase; the last play of dance a on a phrase is mirrored
+    when ``mirror`` differs from (mirror-on-repeat and an even number of plays), the first play
+    of the next phrase when its ``mirror`` is set (``beat_warp.plan_segments``)."""
+    if len(phrases) < 2 or not library.phrases:
+        return None
+    kinds = np.array([(max(int(d.n_counts), 1), float(d.bpm)) for d in library.phrases])
+    unique, inverse = np.unique(kinds, axis=0, return_inverse=True)
+    before = settings[:-1]
+    n_beats = np.array([p.end_beat - p.start_beat for p in phrases[:-1]], dtype=np.float64)
+    bpm = np.array([phrase_bpm(p) for p in phrases[:-1]])
+    choices = np.array(BEATS_PER_COUNT_CHOICES, dtype=np.float64)
+    # auto_beats_per_count for every (phrase, kind): the first choice of least mismatch
+    rate = np.maximum(bpm, 1e-6)[:, None, None] / choices / np.maximum(unique[:, 1], 1e-6)[
+        None, :, None]
+    mismatch = np.abs(np.log2(rate)) + TIME_CHANGE_COST_OCTAVES * (choices != 1.0)
+    per_count = choices[np.argmin(mismatch, axis=2)]
+    fixed = np.array([np.nan if s.beats_per_count is None else float(s.beats_per_count)
+                      for s in before])
+    per_count = np.where(np.isnan(fixed)[:, None], per_count, fixed[:, None])
+    plays = np.maximum(1, np.ceil(n_beats[:, None] / (unique[None, :, 0] * per_count) - 1e-9))
+    odd_last = (plays - 1) % 2 == 1
+    mirror = np.array([s.mirror for s in before])[:, None]
+    on_repeat = np.array([s.mirror_on_repeat for s in before])[:, None]
+    leaves = mirror != (on_repeat & odd_last)
+    enters = np.array([s.mirror for s in settings[1:]])[:, None]
+    flips = (leaves != enters)[:, inverse.reshape(-1)]
+    return flips if flips.any() else None
 
 
 DEFAULT_STAGE_RADIUS_CM = 125.0
@@ -157,9 +193,15 @@ class Engine:
             kept = {p.phrase_index: p for p in current or () if p.locked}
         locks = {t: self.library.index_of(p.dance_id) for t, p in kept.items()}
         ties = section_ties([p.section_label for p in phrases])
-        indices = decode(scores, self._transition_scores(options), method=self.decoder,
-                         locks=locks, ties=ties, options=options)
         ids = self.library.ids
+        settings = [kept[t] if t in kept else current[t] if current is not None
+                    else Placement(t, ids[0], blend_s=self.blend_s) for t in range(len(phrases))]
+        trans = self._transition_scores(options)
+        # the candidate decoder (libraries above decoding.DENSE_LIMIT) takes no mirrored cuts yet
+        flips = (cut_flips(self.library, phrases, settings)
+                 if isinstance(trans, TransitionScores) else None)
+        indices = decode(scores, trans, method=self.decoder, locks=locks, ties=ties,
+                         options=options, flips=flips)
         placements = []
         for t, d in enumerate(indices):
             if t in kept:
@@ -207,14 +249,25 @@ class Engine:
         ]
 
     def suggestions(self, scores: np.ndarray, choreography: Choreography, phrase_index: int,
-                    top_k: int = 10) -> list[tuple[DancePhrase, Suggestion]]:
-        """Top-K alternatives for one phrase given its current neighbours."""
+                    top_k: int = 10, phrases: Sequence[MusicPhrase] | None = None
+                    ) -> list[tuple[DancePhrase, Suggestion]]:
+        """Top-K alternatives for one phrase given its current neighbours; with the song's
+        ``phrases``, pose jumps into and out of mirrored plays use the mirrored poses."""
         t = phrase_index
         prev = self.library.index_of(choreography[t - 1].dance_id) if t > 0 else None
         nxt = (self.library.index_of(choreography[t + 1].dance_id)
                if t + 1 < len(choreography) else None)
+        flip_in, flip_out = False, None
+        if phrases is not None:
+            lo = max(t - 1, 0)  # only the cuts into t and into t + 1
+            flips = cut_flips(self.library, phrases[lo : t + 2],
+                              choreography.placements[lo : t + 2])
+            if flips is not None:
+                flip_in = bool(prev is not None and flips[t - lo - 1, prev])
+                flip_out = flips[t - lo] if nxt is not None else None
         ranked = suggest(scores[t], prev=prev, nxt=nxt, top_k=top_k,
-                         model=self._transition_scores(self.options).model)
+                         model=self._transition_scores(self.options).model,
+                         flip_in=flip_in, flip_out=flip_out)
         return [(self.library.phrases[s.dance_index], s) for s in ranked]
 
     def render(self, song: Song, choreography: Choreography, *, fps: float = 30.0,

@@ -175,7 +175,10 @@ def cut_features(phrases: list[DancePhrase], mirror: np.ndarray | None = None,
         flipped = starts_raw[:, :, np.asarray(mirror)].copy()
         flipped[..., 0] *= -1.0
         mirrored = flat(flipped)
-    basis = _principal_basis(np.concatenate([ends, starts]), dims)
+    # mirrored starts span directions of their own (a pose and its mirror image differ where
+    # the library may never go), so the basis is taken over them too
+    basis = _principal_basis(np.concatenate([ends, starts] + ([mirrored] if mirrored is not None
+                                                              else [])), dims)
     return CutFeatures(end=ends @ basis, start=starts @ basis,
                        start_mirrored=None if mirrored is None else mirrored @ basis)
 

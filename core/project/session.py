@@ -224,7 +224,7 @@ def score_parts(engine: Engine, seg: Segmentation) -> list[ScoreParts]:
 def suggestions(engine: Engine, seg: Segmentation, t: int, top_k: int = 10
                 ) -> list[tuple[DancePhrase, Suggestion]]:
     """Top-K alternatives for phrase ``t`` given its current neighbours."""
-    return engine.suggestions(seg.scores, seg.choreography, t, top_k)
+    return engine.suggestions(seg.scores, seg.choreography, t, top_k, seg.song.phrases)
 
 
 # ---------------------------------------------------------------------------- segmentation

@@ -28,7 +28,8 @@ phrase, ties broken alike (lowest index), since W's values are identical. Otherw
 phrases that fail grow: an examined dance whose bound reaches J_C becomes a candidate there, a
 tail that reaches it deepens that pool ×4 (all K at worst: exact always, fast when the music
 fit is decisive). A re-solve of the same song length starts from the last solve's candidates
-and pool depths. Mirroring is not part of the decoder's cut cost (as in the dense decoder).
+and pool depths. Mirrored cuts (``decoding``'s ``flips``) are not taken yet: the dense decoder
+takes them, and the engine passes none above ``decoding.DENSE_LIMIT``.
 """
 
 from __future__ import annotations

@@ -24,6 +24,14 @@ return within the recency window ranks below). Two decoders:
   (falls back to the dense K×K step when the music fit is nearly flat); back-pointers are
   recomputed only along the chosen path.
 
+**Mirrored cuts**: where exactly one side of a cut plays mirrored (a placement's mirror flag, or
+mirror-on-repeat on a phrase whose dance plays an even number of times), the cut cost uses the
+mirrored start features. Whether it does depends on the phrase and on the dance leaving it (its
+number of plays), so ``flips[t − 1, a]`` (bool ``[T − 1, K]``, from the engine) says it for the
+cut from dance a on phrase t − 1 into phrase t, and every decoder, the objective and the polish
+take W from the plain or the mirrored matrix row by row (dense decoder only; the candidate
+decoder for libraries above ``DENSE_LIMIT`` does not take them yet).
+
 Constraints that are not first-order Markov use documented approximations:
 
 * **Ties** (repeated sections dance the same; groups of phrase indices that must share a dance):
@@ -130,9 +138,40 @@ class TransitionScores:
         np.fill_diagonal(self.raw, self.raw.diagonal() + self.model.repeat_penalty)
         self.row_max = self.scores.max(axis=1)
         self.scores_by_column = np.ascontiguousarray(self.scores.T)
+        self._mirrored: np.ndarray | None = None
+        self._mirrored_row_max: np.ndarray | None = None
 
-    def pair(self, prev: int, nxt: int, *, both_locked: bool = False) -> float:
+    @property
+    def mirrored(self) -> np.ndarray:
+        """W [K, K] of cuts where exactly one side plays mirrored (built on first use)."""
+        if self._mirrored is None:
+            everything = np.arange(self.k)
+            out = np.empty((self.k, self.k), dtype=np.float32)
+            for start in range(0, self.k, CHUNK_ROWS):
+                rows = everything[start : start + CHUNK_ROWS]
+                out[rows] = self.model.block(rows, everything, mirrored=True)
+            self._mirrored, self._mirrored_row_max = out, out.max(axis=1)
+        return self._mirrored
+
+    def rows(self, rows: np.ndarray, flip: np.ndarray | None) -> np.ndarray:
+        """W[rows, :], each row from the mirrored matrix where ``flip`` (per row) says so."""
+        if flip is None or not flip.any():
+            return self.scores[rows]
+        return np.where(flip[:, None], self.mirrored[rows], self.scores[rows])
+
+    def row_bounds(self, flip: np.ndarray | None) -> np.ndarray:
+        """max_j W[i, j] per row under ``flip`` ([K] or None)."""
+        if flip is None or not flip.any():
+            return self.row_max
+        self.mirrored  # noqa: B018 - builds the row maxima too
+        return np.where(flip, self._mirrored_row_max, self.row_max)
+
+    def pair(self, prev: int, nxt: int, *, both_locked: bool = False, flip: bool = False
+             ) -> float:
         """The score of one transition (locked neighbours may repeat without penalty)."""
+        if flip:
+            repeat = both_locked and prev == nxt
+            return float(self.mirrored[prev, nxt] + (self.model.repeat_penalty if repeat else 0))
         return float(self.raw[prev, nxt] if both_locked else self.scores[prev, nxt])
 
     def row(self, prev: int) -> np.ndarray:
@@ -147,9 +186,10 @@ class TransitionScores:
         """W[rows][:, cols] (with the repeat penalty)."""
         return self.scores[np.ix_(rows, cols)]
 
-    def viterbi(self, fit: np.ndarray, locks: Mapping[int, int]) -> np.ndarray:
-        """The exact optimum by the dense pruned Viterbi."""
-        return _dense_viterbi(fit, self, locks)
+    def viterbi(self, fit: np.ndarray, locks: Mapping[int, int],
+                flips: np.ndarray | None = None) -> np.ndarray:
+        """The exact optimum by the dense pruned Viterbi (``flips``: mirrored cuts)."""
+        return _dense_viterbi(fit, self, locks, flips)
 
 
 def transition_model(
@@ -223,25 +263,40 @@ def objective(
     fit: np.ndarray,
     trans: TransitionScores,
     locks: Mapping[int, int] | None = None,
+    flips: np.ndarray | None = None,
 ) -> float:
-    """J(d) for a dance index sequence, given log fit [T, K] (float64 accumulation)."""
+    """J(d) for a dance index sequence, given log fit [T, K] (float64 accumulation);
+    ``flips`` marks the mirrored cuts (module docstring)."""
     locks = locks or {}
     d = np.asarray(indices, dtype=np.int64)
     total = float(np.sum(fit[np.arange(len(d)), d], dtype=np.float64))
     for t in range(1, len(d)):
         both = (t - 1) in locks and t in locks
-        total += trans.pair(int(d[t - 1]), int(d[t]), both_locked=both)
+        if flips is not None and flips[t - 1, d[t - 1]]:
+            total += trans.pair(int(d[t - 1]), int(d[t]), both_locked=both, flip=True)
+        else:
+            total += trans.pair(int(d[t - 1]), int(d[t]), both_locked=both)
     return total
 
 
-def _step(prev: np.ndarray, trans: TransitionScores, locked_prev: int | None) -> np.ndarray:
-    """For every dance j: max_i prev[i] + W[i, j] (exact; rows that cannot win are skipped)."""
+def _flip_at(flips: np.ndarray | None, t: int) -> np.ndarray | None:
+    """Per leaving dance, whether the cut into phrase ``t`` is mirrored (None: none is)."""
+    return None if flips is None or t < 1 else flips[t - 1]
+
+
+def _step(prev: np.ndarray, trans: TransitionScores, locked_prev: int | None,
+          flip: np.ndarray | None = None) -> np.ndarray:
+    """For every dance j: max_i prev[i] + W[i, j] (exact; rows that cannot win are skipped);
+    ``flip`` per leaving dance: its cut is mirrored."""
+    flip = None if flip is None or not flip.any() else flip
     if locked_prev is not None:
-        return prev[locked_prev] + trans.scores[locked_prev]
-    bound = prev + trans.row_max
+        row = np.array([locked_prev])
+        return prev[locked_prev] + trans.rows(row, None if flip is None else flip[row])[0]
+    bound = prev + trans.row_bounds(flip)
     first = np.argpartition(-bound, PRUNE_ROWS - 1)[:PRUNE_ROWS] if trans.k > PRUNE_ROWS else (
         np.arange(trans.k))
-    best = (prev[first, None] + trans.scores[first]).max(axis=0)
+    best = (prev[first, None] + trans.rows(first, None if flip is None else flip[first])
+            ).max(axis=0)
     # a row whose best possible score is below every column's current best cannot change any;
     # the others go in bound order, in cache-sized chunks, until that holds for the next row
     rest = bound >= best.min()
@@ -253,18 +308,23 @@ def _step(prev: np.ndarray, trans: TransitionScores, locked_prev: int | None) ->
             if bound[rows[start]] < best.min():
                 break
             chunk = rows[start : start + CHUNK_ROWS]
-            np.maximum(best, (prev[chunk, None] + trans.scores[chunk]).max(axis=0), out=best)
+            w = trans.rows(chunk, None if flip is None else flip[chunk])
+            np.maximum(best, (prev[chunk, None] + w).max(axis=0), out=best)
     return best
 
 
-def viterbi_decode(fit: np.ndarray, trans, locks: Mapping[int, int] | None = None) -> np.ndarray:
+def viterbi_decode(fit: np.ndarray, trans, locks: Mapping[int, int] | None = None,
+                   flips: np.ndarray | None = None) -> np.ndarray:
     """The sequence maximising J with ``locks`` (phrase → dance index) as hard constraints
-    (dense or candidate Viterbi, whichever ``trans`` is)."""
-    return trans.viterbi(fit, dict(locks or {}))
+    (dense or candidate Viterbi, whichever ``trans`` is; ``flips`` needs the dense one)."""
+    if flips is None:
+        return trans.viterbi(fit, dict(locks or {}))
+    return trans.viterbi(fit, dict(locks or {}), flips)
 
 
 def _dense_viterbi(
-    fit: np.ndarray, trans: TransitionScores, locks: Mapping[int, int] | None = None
+    fit: np.ndarray, trans: TransitionScores, locks: Mapping[int, int] | None = None,
+    flips: np.ndarray | None = None,
 ) -> np.ndarray:
     """The sequence maximising J with ``locks`` (phrase → dance index) as hard constraints.
 
@@ -279,20 +339,26 @@ def _dense_viterbi(
     scores = np.empty((n_phrases, k), dtype=np.float32)
     scores[0] = _masked(fit[0], locks.get(0))
     for t in range(1, n_phrases):
+        flip = _flip_at(flips, t)
         if (t - 1) in locks and t in locks:
             i, j = locks[t - 1], locks[t]
             scores[t] = NEG_INF
-            scores[t, j] = scores[t - 1, i] + trans.pair(i, j, both_locked=True) + fit[t, j]
+            scores[t, j] = scores[t - 1, i] + trans.pair(
+                i, j, both_locked=True, flip=bool(flip is not None and flip[i])) + fit[t, j]
             continue
-        best = _step(scores[t - 1], trans, locks.get(t - 1))
+        best = _step(scores[t - 1], trans, locks.get(t - 1), flip)
         scores[t] = _masked(best + fit[t], locks.get(t))
     out = np.zeros(n_phrases, dtype=np.int64)
     out[-1] = int(np.argmax(scores[-1]))
     for t in range(n_phrases - 1, 0, -1):
         if (t - 1) in locks:
             out[t - 1] = locks[t - 1]
-        else:
-            out[t - 1] = int(np.argmax(scores[t - 1] + trans.scores_by_column[out[t]]))
+            continue
+        column = trans.scores_by_column[out[t]]
+        flip = _flip_at(flips, t)
+        if flip is not None and flip.any():
+            column = np.where(flip, trans.mirrored[:, out[t]], column)
+        out[t - 1] = int(np.argmax(scores[t - 1] + column))
     return out
 
 
@@ -311,6 +377,7 @@ def greedy_decode(
     ties: Sequence[Sequence[int]] = (),
     max_uses: int | None = None,
     variety: Variety | None = None,
+    flips: np.ndarray | None = None,
 ) -> np.ndarray:
     """The paper's Eq. 6 rescale, left to right; later tied phrases copy their group's first;
     ``variety`` charges each choice what it costs given the dances already chosen."""
@@ -327,7 +394,10 @@ def greedy_decode(
         else:
             score = fit[t].astype(np.float64).copy()
             if t > 0:
-                score += trans.row(int(out[t - 1]))
+                prev = int(out[t - 1])
+                flip = _flip_at(flips, t)
+                score += (trans.mirrored[prev] if flip is not None and flip[prev]
+                          else trans.row(prev))
             if max_uses is not None:
                 score[uses >= max_uses] = -np.inf
             if variety is not None:
@@ -362,7 +432,7 @@ def _tie_groups(
 
 def _resolve_around(
     d: np.ndarray, fit: np.ndarray, trans: TransitionScores, fixed: dict[int, int],
-    members: Sequence[int],
+    members: Sequence[int], flips: np.ndarray | None = None,
 ) -> np.ndarray:
     """Exact re-decode of the free stretches touching ``members`` given everything in ``fixed``.
 
@@ -383,12 +453,14 @@ def _resolve_around(
         if b - a < 1 or all(x in fixed for x in range(a, b + 1)):
             continue
         local = {x - a: fixed[x] for x in range(a, b + 1) if x in fixed}
-        out[a : b + 1] = viterbi_decode(fit[a : b + 1], trans, local)
+        out[a : b + 1] = viterbi_decode(fit[a : b + 1], trans, local,
+                                        None if flips is None else flips[a:b])
     return out
 
 
 def _viterbi_with_ties(
-    fit: np.ndarray, trans: TransitionScores, locks: dict[int, int], groups: list[list[int]]
+    fit: np.ndarray, trans: TransitionScores, locks: dict[int, int], groups: list[list[int]],
+    flips: np.ndarray | None = None,
 ) -> np.ndarray:
     """Block coordinate ascent over tie groups (see the module docstring).
 
@@ -402,13 +474,13 @@ def _viterbi_with_ties(
         shared[g] = fit[g].mean(axis=0)
     starts = []
     for scores in (shared, fit):
-        guess = viterbi_decode(scores, trans, locks)
+        guess = viterbi_decode(scores, trans, locks, flips)
         fixed = dict(locks)
         for g in groups:
             values, counts = np.unique(guess[g], return_counts=True)
             fixed.update({t: int(values[np.argmax(counts)]) for t in g})
-        d = viterbi_decode(fit, trans, fixed)
-        starts.append((objective(d, fit, trans, locks), d, fixed))
+        d = viterbi_decode(fit, trans, fixed, flips)
+        starts.append((objective(d, fit, trans, locks, flips), d, fixed))
     best_j, d, fixed = max(starts, key=lambda s: s[0])
     for _ in range(4):
         improved = False
@@ -417,8 +489,8 @@ def _viterbi_with_ties(
             for c in set(_top(fit[g].sum(axis=0), TIE_CANDIDATES).tolist()) - {current}:
                 trial_fixed = dict(fixed)
                 trial_fixed.update({t: int(c) for t in g})
-                trial = _resolve_around(d, fit, trans, trial_fixed, g)
-                j = objective(trial, fit, trans, locks)
+                trial = _resolve_around(d, fit, trans, trial_fixed, g, flips)
+                j = objective(trial, fit, trans, locks, flips)
                 if j > best_j + 1e-6:
                     best_j, d, fixed, improved = j, trial, trial_fixed, True
         if not improved:
@@ -440,6 +512,7 @@ def _limit_reuse(
     locks: Mapping[int, int],
     groups: list[list[int]],
     max_uses: int,
+    flips: np.ndarray | None = None,
 ) -> np.ndarray:
     """Greedy repair: move over-used units (phrases or tie groups) to the cheapest spare dance."""
     d = d.copy()
@@ -450,7 +523,7 @@ def _limit_reuse(
         over = set(np.flatnonzero(uses > max_uses).tolist())
         if not over:
             break
-        base = objective(d, fit, trans, locks)
+        base = objective(d, fit, trans, locks, flips)
         best = None
         for unit in units:
             if d[unit[0]] not in over or any(t in locks for t in unit):
@@ -461,7 +534,7 @@ def _limit_reuse(
                     continue
                 trial = d.copy()
                 trial[unit] = c
-                loss = base - objective(trial, fit, trans, locks)
+                loss = base - objective(trial, fit, trans, locks, flips)
                 if best is None or loss < best[0]:
                     best = (loss, unit, int(c))
         if best is None:
@@ -479,6 +552,7 @@ def decode(
     ties: Sequence[Sequence[int]] = (),
     options: DecodeOptions = DecodeOptions(),
     log_probabilities: np.ndarray | None = None,
+    flips: np.ndarray | None = None,
 ) -> np.ndarray:
     """Dance index per music phrase from P(d | u) [T, K] and the transition scores.
 
@@ -486,10 +560,18 @@ def decode(
     ``options.tie_sections``; ``options.temperature`` > 0 samples a varied result.
     ``log_probabilities`` is ``log_fit(probabilities)`` where the caller keeps it (re-solves
     of one song at large K, where the T×K logarithm is a large part of a re-solve).
+    ``flips`` [T − 1, K] marks the mirrored cuts (module docstring; dense decoder only).
     """
     clean = log_fit(probabilities) if log_probabilities is None else log_probabilities
     if clean.ndim != 2 or clean.shape[1] != trans.k:
         raise ValueError(f"probabilities must be [T, {trans.k}], got {clean.shape}")
+    if flips is not None and not flips.any():
+        flips = None
+    if flips is not None:
+        if not isinstance(trans, TransitionScores):
+            raise ValueError("mirrored cuts (flips) need the dense transition scores")
+        if flips.shape != (max(len(clean) - 1, 0), trans.k):
+            raise ValueError(f"flips must be [{len(clean) - 1}, {trans.k}], got {flips.shape}")
     fit = clean
     if options.temperature > 0:
         rng = np.random.default_rng(options.seed)
@@ -501,15 +583,15 @@ def decode(
                                options.recency_penalty, options.reuse_penalty)
     if method == "greedy":
         return greedy_decode(fit, trans, all_locks, groups, options.max_uses,
-                             variety if variety.active else None)
+                             variety if variety.active else None, flips)
     if method != "viterbi":
         raise ValueError(f"unknown decoder {method!r} ({' or '.join(DECODERS)})")
 
     def solve(scores: np.ndarray) -> np.ndarray:
-        d = _viterbi_with_ties(scores, trans, all_locks, groups) if groups else viterbi_decode(
-            scores, trans, all_locks)
+        d = (_viterbi_with_ties(scores, trans, all_locks, groups, flips) if groups
+             else viterbi_decode(scores, trans, all_locks, flips))
         if options.max_uses is not None:
-            d = _limit_reuse(d, scores, trans, all_locks, groups, options.max_uses)
+            d = _limit_reuse(d, scores, trans, all_locks, groups, options.max_uses, flips)
         return d
 
     d = solve(fit)
@@ -517,29 +599,30 @@ def decode(
         return d
     frozen = set(all_locks) | {t for g in groups for t in g}
     return _vary_by_rounds(d, fit, trans, all_locks, variety, solve, options.variety_rounds,
-                           frozen)
+                           frozen, flips)
 
 
 def _vary_by_rounds(d: np.ndarray, fit: np.ndarray, trans, locks: Mapping[int, int],
-                    variety: Variety, solve, rounds: int, frozen: set[int]) -> np.ndarray:
+                    variety: Variety, solve, rounds: int, frozen: set[int],
+                    flips: np.ndarray | None = None) -> np.ndarray:
     """Minimise J − V (``variety`` module docstring): polish; while a dance still returns
     within the window, charge, re-decode and polish again; the best J − V seen wins."""
-    d = _polish(d, fit, trans, variety, frozen)
-    best_score, best = objective(d, fit, trans, locks) - variety.cost(d), d
+    d = _polish(d, fit, trans, variety, frozen, flips)
+    best_score, best = objective(d, fit, trans, locks, flips) - variety.cost(d), d
     charged = fit.copy()
     for _ in range(rounds):
         if not variety.returns(d):
             break
         variety.apply(charged, d)
-        d = _polish(solve(charged), fit, trans, variety, frozen)
-        score = objective(d, fit, trans, locks) - variety.cost(d)
+        d = _polish(solve(charged), fit, trans, variety, frozen, flips)
+        score = objective(d, fit, trans, locks, flips) - variety.cost(d)
         if score > best_score + 1e-6:
             best_score, best = score, d
     return best
 
 
-def _polish(d: np.ndarray, fit: np.ndarray, trans, variety: Variety, frozen: set[int]
-            ) -> np.ndarray:
+def _polish(d: np.ndarray, fit: np.ndarray, trans, variety: Variety, frozen: set[int],
+            flips: np.ndarray | None = None) -> np.ndarray:
     """Single-phrase moves that raise J − V, the best move first, until none is left.
 
     Each phrase's best move is cached; after a move, the phrases next to it or within the
@@ -559,9 +642,16 @@ def _polish(d: np.ndarray, fit: np.ndarray, trans, variety: Variety, frozen: set
         dances = cands[t] if current[0] in cands[t] else np.union1d(cands[t], current)
         gain = fit[t, dances].astype(np.float64) - state.marginal(t, dances)
         if t > 0:
-            gain += trans.block(state.d[t - 1 : t], dances)[0]
+            prev = state.d[t - 1 : t]
+            flip_in = flips is not None and flips[t - 1, prev[0]]
+            gain += (trans.mirrored[prev[0], dances] if flip_in
+                     else trans.block(prev, dances)[0])
         if t + 1 < n:
-            gain += trans.block(dances, state.d[t + 1 : t + 2])[:, 0]
+            nxt = state.d[t + 1 : t + 2]
+            out = trans.block(dances, nxt)[:, 0]
+            if flips is not None and flips[t, dances].any():
+                out = np.where(flips[t, dances], trans.mirrored[dances, nxt[0]], out)
+            gain += out
         gain -= gain[np.searchsorted(dances, current[0])]
         i = int(np.argmax(gain))
         return float(gain[i]), int(dances[i])

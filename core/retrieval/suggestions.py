@@ -56,6 +56,8 @@ def suggest(
     transition_weight: float = 1.0,
     exclude_neighbours: bool = True,
     model: TransitionModel | None = None,
+    flip_in: bool = False,
+    flip_out: np.ndarray | None = None,
 ) -> list[Suggestion]:
     """The ``top_k`` dances for a phrase, best first.
 
@@ -63,7 +65,8 @@ def suggest(
     ``transition_weight``, no cut cost) or ``model`` is the full transition model. ``prev`` /
     ``nxt`` are the dance indices placed on the neighbouring phrases (None at the song's ends).
     With ``exclude_neighbours`` the neighbours' own dances are left out (no back-to-back
-    repeats).
+    repeats). ``flip_in`` (the cut from ``prev`` is mirrored) and ``flip_out`` ([K]: the cut
+    from each dance into ``nxt`` is mirrored) are ``decoding``'s mirrored cuts.
     """
     music_fit = np.asarray(music_fit)
     fit = music_fit.astype(np.float32)
@@ -93,7 +96,8 @@ def suggest(
     size = max(FIRST_CANDIDATES, 4 * n)
     while True:
         cands, left_out = _best_bounded(bound, size)
-        jump_in, jump_out = _jumps(cut, prev, nxt, cands)
+        jump_in, jump_out = _jumps(cut, prev, nxt, cands, flip_in,
+                                   None if flip_out is None else flip_out[cands])
         exact = bound[cands].astype(np.float64) - w * (jump_in + jump_out)
         order = np.argsort(-exact, kind="stable")[:n]
         if len(cands) == k or (len(order) == n and exact[order[-1]] > left_out):
@@ -126,14 +130,20 @@ def _best_bounded(bound: np.ndarray, size: int) -> tuple[np.ndarray, float]:
     return picked, threshold
 
 
-def _jumps(cut: CutFeatures | None, prev: int | None, nxt: int | None, cands: np.ndarray
+def _jumps(cut: CutFeatures | None, prev: int | None, nxt: int | None, cands: np.ndarray,
+           flip_in: bool = False, flip_out: np.ndarray | None = None
            ) -> tuple[np.ndarray, np.ndarray]:
-    """Cut costs (nats) from ``prev`` into each candidate and from each into ``nxt``."""
+    """Cut costs (nats) from ``prev`` into each candidate and from each into ``nxt``, mirrored
+    where ``flip_in`` / ``flip_out`` (per candidate) say so."""
     zeros = np.zeros(len(cands))
     if cut is None:
         return zeros, zeros
-    jump_in = cut.cost(np.array([prev]), cands)[0].astype(np.float64) if prev is not None \
-        else zeros
-    jump_out = cut.cost(cands, np.array([nxt]))[:, 0].astype(np.float64) \
-        if nxt is not None else zeros
+    jump_in = cut.cost(np.array([prev]), cands, mirrored=flip_in)[0].astype(np.float64) \
+        if prev is not None else zeros
+    jump_out = zeros
+    if nxt is not None:
+        jump_out = cut.cost(cands, np.array([nxt]))[:, 0].astype(np.float64)
+        if flip_out is not None and flip_out.any():
+            flipped = cut.cost(cands[flip_out], np.array([nxt]), mirrored=True)[:, 0]
+            jump_out[flip_out] = flipped
     return jump_in, jump_out
