@@ -26,6 +26,6 @@ def test_a_preset_writes_no_training_block():
     assert set(get_preset("paper").to_dict()) == {"name", "description", "network"}
 
 
-@pytest.mark.parametrize("name", ["paper", "cpu", "tiny"])
+@pytest.mark.parametrize("name", ["paper", "cpu", "tiny", "real"])
 def test_training_presets_name_a_network_preset(name):
     assert get_preset(preset_config(name).network_preset).name in ("paper", "tiny")

@@ -9,7 +9,10 @@
 * Group V: Group IV followed by co-ascent learning.
 
 All groups share one pre-training, one split by song and one initial T. Each group's stage
-checkpoints under its own name, so an interrupted ablation resumes.
+checkpoints under its own name, so an interrupted ablation resumes. When the data has dance
+inputs (real libraries, ``TrainingData.dance_inputs``) "linear classifier" and T's output
+layer are the dance head (``networks.DanceHead``) for every group alike, restricted in
+training to the training dances' phrases and opened to the whole library to judge.
 Runs as ``python -m choreo_studio.training.ablation`` (``choreo train ablation``).
 """
 
@@ -24,7 +27,7 @@ import numpy as np
 import torch
 from choreo_studio.core.atomic_io import write_json_atomic
 from choreo_studio.core.library.library import Library
-from choreo_studio.core.retrieval.networks import Encoder
+from choreo_studio.core.retrieval.networks import Encoder, RetrievalNetwork, restrict_candidates
 from choreo_studio.core.retrieval.presets import get_preset
 from choreo_studio.training.coascent import (
     coascent,
@@ -37,13 +40,14 @@ from choreo_studio.training.datasets import PhraseSet
 from choreo_studio.training.evaluate import accuracy_report
 from choreo_studio.training.finetune import (
     EncoderClassifier,
-    embed_phrases,
     finetune,
+    phrase_vectors,
     train_end_to_end,
 )
 from choreo_studio.training.loop import StageRunner, seed_everything
 from choreo_studio.training.pipeline import (
     TrainingData,
+    candidate_mask,
     fresh_predictor,
     pretrained_network,
 )
@@ -60,9 +64,10 @@ GROUPS = {
 
 @torch.no_grad()
 def _classifier_scores(classifier: EncoderClassifier, phrases: PhraseSet,
-                       runner: StageRunner) -> torch.Tensor:
+                       runner: StageRunner, n_music: int) -> torch.Tensor:
     classifier.eval()
-    u = embed_phrases(classifier.encoder, phrases, runner.ctx)
+    restrict_candidates(classifier, None)  # the test songs are judged against every phrase
+    u = phrase_vectors(classifier.encoder, phrases, runner.ctx, n_music)
     return torch.softmax(classifier.head(u.to(runner.ctx.device)).float(), -1).cpu()
 
 
@@ -70,9 +75,12 @@ def _end_to_end_scores(
     name: str, encoder: Encoder, data: TrainingData, config: TrainConfig, runner: StageRunner
 ) -> np.ndarray:
     torch.manual_seed(config.seed + 2)
-    classifier = EncoderClassifier(encoder, data.n_dances).to(runner.ctx.device)
+    inputs = None if data.dance_inputs is None else torch.from_numpy(data.dance_inputs)
+    classifier = EncoderClassifier(encoder, data.n_dances, inputs,
+                                   data.n_music).to(runner.ctx.device)
+    restrict_candidates(classifier, candidate_mask(data))
     train_end_to_end(classifier, data.train, config, runner, stage=f"group{name}")
-    return _classifier_scores(classifier, data.test, runner).double().numpy()
+    return _classifier_scores(classifier, data.test, runner, data.n_music).double().numpy()
 
 
 def equal_budget(config: TrainConfig) -> TrainConfig:
@@ -86,9 +94,13 @@ def equal_budget(config: TrainConfig) -> TrainConfig:
 def group_scores(
     data: TrainingData, library: Library, config: TrainConfig, runner: StageRunner,
     groups: Sequence[str] = tuple(GROUPS), *, same_budget: bool = False,
+    pretrained: RetrievalNetwork | None = None,
+    vectors: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, np.ndarray]:
     """P(dance | held-out phrase) [N_test, K] of each asked group; ``same_budget`` applies
-    :func:`equal_budget` (Group V then fine-tunes fewer epochs before its co-ascent)."""
+    :func:`equal_budget` (Group V then fine-tunes fewer epochs before its co-ascent);
+    ``pretrained`` (left unchanged) replaces this data's own pre-training, and ``vectors``
+    (train / test / unlabeled) its frozen encoder's T inputs (``finetune.phrase_vectors``)."""
     ctx = runner.ctx
     config = equal_budget(config) if same_budget else config
     preset = get_preset(config.network_preset)
@@ -98,22 +110,23 @@ def group_scores(
         scores["I"] = _end_to_end_scores("I", Encoder(preset.network), data, config, runner)
     if not set(groups) - {"I"}:
         return scores
-    network = pretrained_network(data, config, runner)
+    network = (copy.deepcopy(pretrained) if pretrained is not None
+               else pretrained_network(data, config, runner))
     frozen_encoder = copy.deepcopy(network.encoder)
     if "II" in groups:
         scores["II"] = _end_to_end_scores("II", network.encoder, data, config, runner)
-    emb = {
-        name: embed_phrases(frozen_encoder, phrases, ctx)
+    emb = vectors or {
+        name: phrase_vectors(frozen_encoder, phrases, ctx, data.n_music)
         for name, phrases in (("train", data.train), ("test", data.test),
                               ("unlabeled", data.unlabeled))
     }
     if "III" in groups:
-        predictor = fresh_predictor(preset, data.n_dances, config.seed).to(ctx.device)
+        predictor = fresh_predictor(preset, data, config.seed).to(ctx.device)
         finetune(predictor, emb["train"], data.train.labels, config, runner, balance=False,
                  stage="finetune_unbalanced")
         scores["III"] = _predictor_scores(predictor, emb["test"])
     if "IV" in groups or ("V" in groups and not same_budget):
-        predictor = fresh_predictor(preset, data.n_dances, config.seed).to(ctx.device)
+        predictor = fresh_predictor(preset, data, config.seed).to(ctx.device)
         finetune(predictor, emb["train"], data.train.labels, config, runner, balance=True)
         scores["IV"] = _predictor_scores(predictor, emb["test"])
     if "V" in groups:
@@ -121,13 +134,14 @@ def group_scores(
             before = max(config.finetune.epochs - config.coascent.epochs, 1)
             short = dataclasses.replace(config, finetune=dataclasses.replace(
                 config.finetune, epochs=before))
-            predictor = fresh_predictor(preset, data.n_dances, config.seed).to(ctx.device)
+            predictor = fresh_predictor(preset, data, config.seed).to(ctx.device)
             finetune(predictor, emb["train"], data.train.labels, short, runner, balance=True,
                      stage="finetune_before_coascent")
         m0 = initial_transition(library.transition_prior,
                                 labeled_transitions(data.train.labels, data.train.predecessor()),
                                 data.n_dances, config.coascent)
         if len(data.unlabeled):
+            restrict_candidates(predictor, candidate_mask(data))  # IV's scoring opened them
             coascent(predictor, emb["train"], data.train.labels, emb["unlabeled"],
                      data.unlabeled.predecessor(), m0, config, runner, balance=True)
         scores["V"] = _predictor_scores(predictor, emb["test"])
@@ -135,6 +149,7 @@ def group_scores(
 
 
 def _predictor_scores(predictor: torch.nn.Module, embeddings: torch.Tensor) -> np.ndarray:
+    restrict_candidates(predictor, None)  # the test songs are judged against every phrase
     return predict_probabilities(predictor, embeddings, next(predictor.parameters()).device)
 
 

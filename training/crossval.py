@@ -1,11 +1,17 @@
 """Cross-validation by song on a real-pairs cache: train per fold, judge every held-out phrase.
 
 Each fold holds out whole songs (all their phrases, and their undanced parts too, which are
-then left out of pre-training and co-ascent): no phrase of a test song is ever trained on.
-Every asked group (``training.ablation``) trains from scratch per fold with the same config;
-the held-out scores of all folds are pooled and judged by
-:func:`training.evaluate.protocol_report` next to the descriptor matcher, the most-frequent
-baseline and chance.
+then left out of pre-training and co-ascent): no phrase of a test song is ever trained on,
+and its dance's phrases are no training candidate (``TrainingData.candidates``). Every asked
+group (``training.ablation``) trains from scratch per fold with the same config; the held-out
+scores of all folds are pooled and judged by :func:`training.evaluate.protocol_report` next
+to the descriptor matcher, the most-frequent baseline and chance.
+
+Readings for real data (``resources/models/README.md``): T and the Groups I/II classifier use
+the dance head (``networks.DanceHead``) over the library's dance inputs, so a held-out song's
+own phrases get scores; T reads the music-side inputs of ``real_pairs.music_side`` beside u;
+the encoder is pre-trained once, on the music outside the danced songs, for every fold
+(:func:`shared_pretraining`).
 """
 
 from __future__ import annotations
@@ -17,18 +23,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from choreo_studio.core.atomic_io import write_json_atomic
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.library.library import Library
 from choreo_studio.core.progress import ProgressFn, no_progress
+from choreo_studio.core.retrieval.network_scoring import dance_inputs
+from choreo_studio.core.retrieval.networks import RetrievalNetwork
 from choreo_studio.training.ablation import group_scores
 from choreo_studio.training.config import TrainConfig
 from choreo_studio.training.data_cache import load_shard_arrays, read_manifest, shard_dir
 from choreo_studio.training.datasets import UNLABELED, PhraseSet, SongShard
 from choreo_studio.training.distributed import DistContext
 from choreo_studio.training.evaluate import most_frequent_scores, protocol_report, song_folds
+from choreo_studio.training.finetune import phrase_vectors
 from choreo_studio.training.loop import StageRunner
-from choreo_studio.training.pipeline import TrainingData
+from choreo_studio.training.pipeline import TrainingData, pretrained_network
+from choreo_studio.training.real_pairs import music_side, shard_tempo
 
 
 @dataclass
@@ -41,6 +52,8 @@ class RealData:
     unlabeled: list[SongShard]
     unlabeled_groups: list[str | None]  # the danced song an undanced part belongs to
     n_dances: int
+    dance_inputs: np.ndarray | None = None  # [K, F] of the library (network_scoring)
+    library_groups: list[str] | None = None  # the dance each library phrase was cut from
 
     @property
     def groups(self) -> list[str]:
@@ -63,20 +76,22 @@ def load_real_data(cache_dir: str | os.PathLike[str], library: Library) -> RealD
     if manifest["library"]["fingerprint"] != library.fingerprint:
         raise ChoreoError(f"{cache_dir}: prepared for library {manifest['library']['name']!r}, "
                           f"not {library.name!r} — pass the library it was prepared with")
-    data = RealData([], [], [], [], [], len(library))
+    data = RealData([], [], [], [], [], len(library), dance_inputs(library),
+                    library_groups(library))
     for entry in manifest["songs"]:
         arrays = load_shard_arrays(cache_dir, entry["key"])
+        music = music_side(arrays["mel"], arrays["rhythm"], shard_tempo(cache_dir, entry["key"]))
         if entry["labeled"]:
             labels = np.array([library.index_of(d) for d in entry["dance_ids"]], np.int64)
             data.songs.append(SongShard(entry["name"], entry["song_hash"], arrays["mel"],
-                                        arrays["melody"], arrays["rhythm"], labels))
+                                        arrays["melody"], arrays["rhythm"], labels, music))
             data.entries.append(entry)
             path = shard_dir(Path(cache_dir), entry["key"]) / "matcher.npy"
             data.matcher.append(np.load(path, allow_pickle=False))
         else:
             labels = np.full(int(entry["n_phrases"]), UNLABELED, np.int64)
             data.unlabeled.append(SongShard(entry["name"], entry["song_hash"], arrays["mel"],
-                                            arrays["melody"], arrays["rhythm"], labels))
+                                            arrays["melody"], arrays["rhythm"], labels, music))
             data.unlabeled_groups.append(entry.get("group"))
     if len(set(data.groups)) < 2:
         raise ChoreoError(f"{cache_dir}: fewer than 2 danced songs — a split by song needs more")
@@ -91,8 +106,47 @@ def fold_data(real: RealData, test_songs: Sequence[int]) -> TrainingData:
     train = [s for i, s in enumerate(real.songs) if i not in test]
     unlabeled = [s for s, g in zip(real.unlabeled, real.unlabeled_groups, strict=True)
                  if g not in held]
+    candidates = (None if real.library_groups is None
+                  else ~np.isin(np.asarray(real.library_groups), sorted(held)))
     return TrainingData(PhraseSet(train), PhraseSet([real.songs[i] for i in sorted(test)]),
-                        PhraseSet(unlabeled), real.n_dances)
+                        PhraseSet(unlabeled), real.n_dances, real.dance_inputs, candidates)
+
+
+def _rows(shards: Sequence[SongShard], picked: Sequence[int]) -> np.ndarray:
+    """Global phrase rows of the ``picked`` songs (in that order) of a set of ``shards``."""
+    starts = np.cumsum([0] + [s.n_phrases for s in shards])
+    return np.concatenate([np.arange(starts[i], starts[i + 1]) for i in picked] + [
+        np.zeros(0, np.int64)]).astype(np.int64)
+
+
+def fold_vectors(real: RealData, test_songs: Sequence[int], labeled: torch.Tensor,
+                 unlabeled: torch.Tensor) -> dict[str, torch.Tensor]:
+    """T's inputs of one fold (train / test / unlabeled, in :func:`fold_data`'s order), cut
+    from the vectors of every real song and every unlabelled one (a shared frozen encoder
+    embeds each phrase once for all folds)."""
+    test = sorted(int(i) for i in test_songs)
+    held = {real.groups[i] for i in test}
+    train = [i for i in range(len(real.songs)) if i not in set(test)]
+    kept = [j for j, g in enumerate(real.unlabeled_groups) if g not in held]
+    return {"train": labeled[torch.from_numpy(_rows(real.songs, train))],
+            "test": labeled[torch.from_numpy(_rows(real.songs, test))],
+            "unlabeled": unlabeled[torch.from_numpy(_rows(real.unlabeled, kept))]}
+
+
+def shared_pretraining(real: RealData, config: TrainConfig, run_dir: Path, ctx: DistContext,
+                       progress: ProgressFn) -> RetrievalNetwork | None:
+    """E pre-trained once on the unlabelled music that belongs to no danced song (game
+    soundtracks): no fold's test song is in it, so every fold starts from it (and a later
+    command with the same run folder and pre-training epochs reuses it). None when there is
+    no such music (each fold then pre-trains on its own training music)."""
+    outside = [s for s, g in zip(real.unlabeled, real.unlabeled_groups, strict=True)
+               if g is None]
+    if not outside:
+        return None
+    data = TrainingData(PhraseSet([]), PhraseSet([]), PhraseSet(outside), real.n_dances)
+    runner = StageRunner.create(run_dir / "pretrain_shared", ctx, progress=progress,
+                                resume=True)  # a finished one in this run folder is reused
+    return pretrained_network(data, config, runner)
 
 
 def library_groups(library: Library) -> list[str]:
@@ -118,10 +172,21 @@ def cross_validate(
     pooled: dict[str, list[np.ndarray]] = {g: [] for g in groups}
     pooled.update(matcher=[], most_frequent=[])
     labels, songs, styles, octave = [], [], [], []
+    needs_encoder = bool(set(groups) - {"I"}) and config.pretrain.epochs > 0
+    pretrained = (shared_pretraining(real, config, Path(run_dir), ctx, progress)
+                  if needs_encoder else None)
+    vectors = None
+    if pretrained is not None:
+        n_music = fold_data(real, folds[0]).n_music
+        vectors = (phrase_vectors(pretrained.encoder, PhraseSet(real.songs), ctx, n_music),
+                   phrase_vectors(pretrained.encoder, PhraseSet(real.unlabeled), ctx, n_music))
     for f, test in enumerate(folds):
         data = fold_data(real, test)
         runner = StageRunner.create(Path(run_dir) / f"fold{f:02d}", ctx, progress=progress)
-        scores = group_scores(data, library, config, runner, groups, same_budget=same_budget)
+        scores = group_scores(data, library, config, runner, groups, same_budget=same_budget,
+                              pretrained=pretrained,
+                              vectors=None if vectors is None else fold_vectors(real, test,
+                                                                                *vectors))
         for g in groups:
             pooled[g].append(scores[g])
         pooled["matcher"].append(-np.concatenate([real.matcher[i] for i in sorted(test)]))
@@ -148,6 +213,10 @@ def cross_validate(
                         "finetune_epochs": config.finetune.epochs,
                         "coascent_epochs": config.coascent.epochs,
                         "unlabeled_songs": len(real.unlabeled),
+                        "pretraining": ("shared: music outside the danced songs"
+                                        if pretrained is not None else "per fold"),
+                        "head": "dance head (phrase inputs)" if real.dance_inputs is not None
+                        else "K-way linear",
                         "group_I_init": "random (seeded), no ImageNet weights offline"}
     if ctx.is_main:
         write_json_atomic(Path(run_dir) / "report.json", report)

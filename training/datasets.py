@@ -28,6 +28,7 @@ class SongShard:
     melody: np.ndarray  # [T, 128]
     rhythm: np.ndarray  # [T, 128]
     labels: np.ndarray  # int64 [T], UNLABELED where unknown
+    music: np.ndarray | None = None  # [T, M] music-side inputs T reads beside u (real pairs)
 
     @property
     def n_phrases(self) -> int:
@@ -74,7 +75,20 @@ class PhraseSet:
             out["mel"][where] = shard.mel[rows]
             out["melody"][where] = shard.melody[rows]
             out["rhythm"][where] = shard.rhythm[rows]
+        if self.has_music:
+            out["music"] = self.music_inputs()[indices]
         return out
+
+    @property
+    def has_music(self) -> bool:
+        """True when every song carries music-side inputs (``SongShard.music``)."""
+        return bool(self.songs) and all(s.music is not None for s in self.songs)
+
+    def music_inputs(self) -> np.ndarray | None:
+        """[N, M] float32 music-side inputs in phrase order, None without them."""
+        if not self.has_music:
+            return None
+        return np.concatenate([np.asarray(s.music, np.float32) for s in self.songs])
 
     def predecessor(self) -> np.ndarray:
         """For each phrase the global index of the previous phrase of its song, -1 for a first."""

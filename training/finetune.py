@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from choreo_studio.core.retrieval.networks import Encoder
+from choreo_studio.core.retrieval.networks import DanceHead, Encoder
 from choreo_studio.training.checkpoints import StageState
 from choreo_studio.training.config import FinetuneConfig, TrainConfig
 from choreo_studio.training.datasets import PhraseSet, micro_batch_loader
@@ -56,12 +56,27 @@ def embed_phrases(
     return ctx.all_gather_rows(mine_rows, len(phrases)).cpu()
 
 
+def phrase_vectors(encoder: Encoder, phrases: PhraseSet, ctx: DistContext,
+                   n_music: int = 0) -> torch.Tensor:
+    """T's input for every phrase: u = E(mel), followed by its ``n_music`` music-side inputs
+    (``SongShard.music``) when there are any, [N, C + M]."""
+    u = embed_phrases(encoder, phrases, ctx)
+    if not n_music:
+        return u
+    music = phrases.music_inputs()
+    if music is None:
+        music = np.zeros((len(phrases), n_music), np.float32)
+    return torch.cat([u, torch.from_numpy(music)], dim=1)
+
+
 def classification_losses(
     model: nn.Module, batch: dict[str, torch.Tensor], amp: Amp, key: str = "u"
 ) -> dict[str, torch.Tensor]:
-    """Cross-entropy over K (Eq. 5) and the batch's top-1 accuracy."""
+    """Cross-entropy over K (Eq. 5) and the batch's top-1 accuracy; a mel batch brings its
+    music-side inputs along when it has them."""
+    extra = (batch["music"],) if key == "mel" and "music" in batch else ()
     with amp.autocast():
-        logits = model(batch[key])
+        logits = model(batch[key], *extra)
     with amp.full_precision():
         loss = F.cross_entropy(logits.float(), batch["label"])
         accuracy = (logits.argmax(dim=-1) == batch["label"]).float().mean()
@@ -131,16 +146,25 @@ def finetune(
 
 
 class EncoderClassifier(nn.Module):
-    """E followed by one linear layer over K: the "no attention" model of Groups I and II."""
+    """E followed by one linear layer over K: the "no attention" model of Groups I and II.
 
-    def __init__(self, encoder: Encoder, n_dances: int) -> None:
+    With ``dance_inputs`` [K, F] the layer is the dance head instead (a linear music side on
+    the BatchNorm of u, the K rows from the phrases' inputs), as T's is for Groups III–V.
+    """
+
+    def __init__(self, encoder: Encoder, n_dances: int,
+                 dance_inputs: torch.Tensor | None = None, n_music: int = 0) -> None:
         super().__init__()
         self.encoder = encoder
-        self.head = nn.Linear(encoder.conv6.out_channels, n_dances)
+        c = encoder.conv6.out_channels
+        self.head: nn.Module = nn.Linear(c, n_dances)
+        if dance_inputs is not None:
+            self.head = nn.Sequential(nn.BatchNorm1d(c + n_music),
+                                      DanceHead(c + n_music, dance_inputs, c, 2 * c))
 
-    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+    def forward(self, mel: torch.Tensor, music: torch.Tensor | None = None) -> torch.Tensor:
         _, u = self.encoder(mel)
-        return self.head(u)
+        return self.head(u if music is None else torch.cat([u, music], dim=1))
 
 
 def train_end_to_end(

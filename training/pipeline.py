@@ -19,7 +19,12 @@ from choreo_studio.core.atomic_io import write_json_atomic
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.library.library import Library
 from choreo_studio.core.retrieval.model_bundle import make_bundle, save_bundle
-from choreo_studio.core.retrieval.networks import Predictor, RetrievalNetwork
+from choreo_studio.core.retrieval.networks import (
+    DanceMatchPredictor,
+    Predictor,
+    RetrievalNetwork,
+    restrict_candidates,
+)
 from choreo_studio.core.retrieval.presets import Preset, get_preset
 from choreo_studio.training.coascent import (
     coascent,
@@ -34,18 +39,31 @@ from choreo_studio.training.evaluate import accuracy_report
 from choreo_studio.training.finetune import embed_phrases, finetune
 from choreo_studio.training.loop import StageRunner, seed_everything
 from choreo_studio.training.pretrain import pretrain
+from torch import nn
 
 STAGES = ("pretrain", "finetune", "coascent")
 
 
 @dataclass
 class TrainingData:
-    """The labeled songs split by song, and the unlabeled songs; labels are library indices."""
+    """The labeled songs split by song, and the unlabeled songs; labels are library indices.
+
+    ``dance_inputs`` [K, F] (real libraries) selects T with the dance head
+    (``networks.DanceHead``); ``candidates`` (bool [K]) are the phrases training may score —
+    the dances of held-out songs are left out, and opened again only to judge the test songs.
+    """
 
     train: PhraseSet
     test: PhraseSet
     unlabeled: PhraseSet
     n_dances: int
+    dance_inputs: np.ndarray | None = None
+    candidates: np.ndarray | None = None
+
+    @property
+    def n_music(self) -> int:
+        """Music-side inputs per phrase that T reads beside u (``SongShard.music``)."""
+        return int(self.train.songs[0].music.shape[1]) if self.train.has_music else 0
 
     def summary(self) -> dict[str, int]:
         return {
@@ -95,10 +113,23 @@ def _class_of(library: Library, dance_id: str, entry: dict[str, Any]) -> int:
         ) from None
 
 
-def fresh_predictor(preset: Preset, n_dances: int, seed: int) -> Predictor:
-    """T with seeded initial weights, so every group starts from the same T."""
+def fresh_predictor(preset: Preset, data: TrainingData, seed: int) -> nn.Module:
+    """T with seeded initial weights, so every group starts from the same T: the paper's
+    K-way output layer, or the dance head when ``data`` has dance inputs (restricted to its
+    candidates)."""
     torch.manual_seed(seed + 1)
-    return Predictor(preset.network, n_dances)
+    if data.dance_inputs is None:
+        return Predictor(preset.network, data.n_dances)
+    predictor = DanceMatchPredictor(preset.network, torch.from_numpy(data.dance_inputs),
+                                    data.n_music)
+    restrict_candidates(predictor, candidate_mask(data))
+    return predictor
+
+
+def candidate_mask(data: TrainingData) -> torch.Tensor | None:
+    """The phrases training may score, as a bool tensor (None: every phrase)."""
+    return None if data.candidates is None else torch.from_numpy(np.asarray(data.candidates,
+                                                                              bool))
 
 
 @dataclass
@@ -157,7 +188,7 @@ def train_model(
             for name, phrases in (("train", data.train), ("test", data.test),
                                   ("unlabeled", data.unlabeled))
         }
-        network.predictor = fresh_predictor(preset, data.n_dances, config.seed).to(ctx.device)
+        network.predictor = fresh_predictor(preset, data, config.seed).to(ctx.device)
         finetune(network.predictor, embeddings["train"], data.train.labels, config, runner)
         metrics["finetune"] = evaluate_predictor(network.predictor, embeddings["test"], data,
                                                  config)
@@ -188,7 +219,9 @@ def evaluate_predictor(
 ) -> dict[str, dict[str, float]]:
     """Top-k of T on the held-out songs next to chance and the most-frequent baseline."""
     device = next(predictor.parameters()).device
+    restrict_candidates(predictor, None)  # the test songs are judged against every phrase
     scores = predict_probabilities(predictor, test_embeddings, device)
+    restrict_candidates(predictor, candidate_mask(data))
     return accuracy_report(scores, data.test.labels, data.train.labels, data.n_dances,
                            config.topk)
 

@@ -212,6 +212,40 @@ def prepare_danced_song(song: DancedSong, library: Library, cache_dir: Path) -> 
     }
 
 
+PULSES = np.arange(2, 17)  # pulses per phrase whose strength music_side reports
+
+
+def pulse_spectrum(curves: np.ndarray) -> np.ndarray:
+    """[T, len(PULSES)]: share of each curve's (mean removed) spectrum at 2…16 cycles per
+    phrase — a 2-bar phrase of 3/4 pulses 6 times, of 4/4 8 times, whatever its tempo."""
+    spectrum = np.abs(np.fft.rfft(curves - curves.mean(axis=1, keepdims=True), axis=1))
+    picked = spectrum[:, PULSES]
+    return picked / np.maximum(picked.sum(axis=1, keepdims=True), 1e-9)
+
+
+def music_side(mel: np.ndarray, rhythm: np.ndarray, tempo_bpm: float) -> np.ndarray:
+    """[T, 3 + 2·15] music-side inputs of a song's phrases for T beside u: log2 of the blind
+    analysis' tempo (the 128-frame resize of the mel removes it; the descriptor matcher reads
+    it too), each phrase's mean mel level and its level rank inside the song (0 = quietest),
+    then the pulse spectra (:func:`pulse_spectrum`) of its rhythm curve and of its mel
+    loudness over time (the meter, which the blind analysis' bars may have wrong)."""
+    mel = np.asarray(mel, np.float32)
+    level = mel.reshape(len(mel), -1).mean(axis=1)
+    n = len(level)
+    rank = np.argsort(np.argsort(level)) / max(n - 1, 1) if n > 1 else np.full(n, 0.5)
+    tempo = np.full(n, np.log2(max(float(tempo_bpm), 1.0)))
+    loudness = mel.mean(axis=1)  # [T, time]
+    return np.concatenate([np.stack([tempo, level, rank], axis=1),
+                           pulse_spectrum(np.asarray(rhythm, np.float32)),
+                           pulse_spectrum(loudness)], axis=1).astype(np.float32)
+
+
+def shard_tempo(cache_dir: str | os.PathLike[str], key: str) -> float:
+    """The analysis tempo a shard's ``meta.json`` recorded (0 when absent)."""
+    meta = json.loads((shard_dir(Path(cache_dir), key) / "meta.json").read_text(encoding="utf-8"))
+    return float(meta.get("tempo_bpm", 0.0))
+
+
 def undanced_audio(song: DancedSong, min_s: float = 20.0) -> list[Audio]:
     """The song's stretches before and after the dance (each at least ``min_s`` long)."""
     audio = load_audio(song.audio_path)

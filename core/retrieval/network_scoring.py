@@ -16,6 +16,23 @@ if TYPE_CHECKING:
     from choreo_studio.core.phrases.song import Song
 
 BATCH_SIZE = 32
+MOTION_DESCRIPTORS = ("speed_cm_s", "extent_cm", "strength_m_s2", "level_range_cm", "travel_cm",
+                      "turn_deg", "beats_per_s", "beats_per_count")
+"""The motion descriptors (``motion.motion_descriptors.describe``) a dance head reads."""
+
+
+def dance_inputs(library: Library) -> np.ndarray:
+    """The dance head's x_k [K, F]: style one-hot, then counts per phrase, log2 tempo, energy
+    and the log1p motion descriptors, each standardised over the library (a phrase's own
+    values only, so a new library gives its phrases' inputs without training)."""
+    styles = library.styles
+    onehot = np.array([[p.style == s for s in styles] for p in library.phrases], np.float64)
+    numeric = np.array([[p.n_counts, np.log2(max(p.bpm, 1.0)), p.energy]
+                        + [np.log1p(max(float(p.descriptors.get(k, 0.0)), 0.0))
+                           for k in MOTION_DESCRIPTORS] for p in library.phrases], np.float64)
+    spread = numeric.std(axis=0)
+    numeric = (numeric - numeric.mean(axis=0)) / np.where(spread > 1e-9, spread, 1.0)
+    return np.concatenate([onehot, numeric], axis=1).astype(np.float32)
 
 
 class NetworkScorer(Scorer):

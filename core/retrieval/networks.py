@@ -21,11 +21,25 @@ stated sizes):
   h = FC(512→1024) → ReLU → FC(1024→512); s = sigmoid(FC(16→512)(ReLU(FC(512→16)(h))));
   out = ReLU(x + h·s). T = Linear(512,512) → ReLU → 3 Res-Att → Linear(512, K) (logits;
   :meth:`Predictor.probabilities` applies the softmax of Eq. 5).
+* Dance-side output layer (:class:`DanceHead`, our reading for real libraries): T's last
+  layer ``Linear(512, K)`` holds one weight vector per library phrase, learnt only from the
+  music that phrase was danced to — with ~1 example per phrase, and none at all for the
+  phrases of a song held out by song, those rows stay at their random start. The dance head
+  computes each phrase's row from the phrase itself instead: w_k = g(x_k), an MLP over the
+  phrase's dance-side inputs x_k (style, meter, tempo and motion descriptors,
+  :func:`retrieval.network_scoring.dance_inputs`), and the logit is the cosine of T's music
+  vector with w_k times a learnt scale. Eq. 5's softmax and cross-entropy over the K phrases
+  are unchanged; a phrase never trained on still gets a score from its descriptors.
+  :class:`DanceMatchPredictor` is T with that head and a BatchNorm on u (the frozen
+  encoder's embedding has no fixed scale).
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from choreo_studio.core.retrieval.presets import NetworkShape
 from torch import nn
 
@@ -184,6 +198,70 @@ class Predictor(nn.Module):
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
         return self.out(self.blocks(self.inp(u)))
+
+    def probabilities(self, u: torch.Tensor) -> torch.Tensor:
+        """P(d | u): the softmax of the logits, [B, K]."""
+        return torch.softmax(self.forward(u), dim=-1)
+
+
+class DanceHead(nn.Module):
+    """Logits over dance phrases from their inputs: s·cos(W h, g(x_k)) (module docstring).
+
+    ``candidates`` (bool [K], or None for all) masks the phrases a training run may not use
+    (a held-out song's dance): their logits are -1e4, so softmax and cross-entropy ignore them.
+    """
+
+    MASKED = -1.0e4
+    MAX_SCALE = 100.0
+
+    def __init__(self, in_dim: int, dance_inputs: torch.Tensor, embed_dim: int,
+                 hidden: int) -> None:
+        super().__init__()
+        n_inputs = int(dance_inputs.shape[1])
+        self.music = nn.Linear(in_dim, embed_dim)
+        self.dance = nn.Sequential(nn.Linear(n_inputs, hidden), nn.ReLU(inplace=True),
+                                   nn.Linear(hidden, embed_dim))
+        self.log_scale = nn.Parameter(torch.tensor(math.log(10.0)))
+        self.register_buffer("dance_inputs", dance_inputs.float().clone())
+        self.register_buffer("allowed", torch.ones(dance_inputs.shape[0], dtype=torch.bool))
+
+    def restrict(self, candidates: torch.Tensor | None) -> None:
+        """Only ``candidates`` (bool [K]) get a score; None opens every phrase again."""
+        if candidates is None:
+            self.allowed.fill_(True)
+        else:
+            self.allowed.copy_(torch.as_tensor(candidates, dtype=torch.bool))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        music = F.normalize(self.music(h), dim=-1)
+        dance = F.normalize(self.dance(self.dance_inputs), dim=-1)
+        logits = self.log_scale.exp().clamp(max=self.MAX_SCALE) * music @ dance.T
+        return logits.masked_fill(~self.allowed, self.MASKED)
+
+
+def restrict_candidates(module: nn.Module, candidates: torch.Tensor | None) -> None:
+    """Apply :meth:`DanceHead.restrict` to every dance head inside ``module`` (none: no-op)."""
+    for sub in module.modules():
+        if isinstance(sub, DanceHead):
+            sub.restrict(candidates)
+
+
+class DanceMatchPredictor(nn.Module):
+    """T with the dance head: BN(u ⊕ m) → Linear → ReLU → Res-Att ×n → :class:`DanceHead`,
+    where m are ``n_music`` music-side inputs read beside u (none: u alone)."""
+
+    def __init__(self, shape: NetworkShape, dance_inputs: torch.Tensor, n_music: int = 0) -> None:
+        super().__init__()
+        c = shape.embed_dim
+        self.norm = nn.BatchNorm1d(c + n_music)
+        self.inp = nn.Sequential(nn.Linear(c + n_music, c), nn.ReLU(inplace=True))
+        self.blocks = nn.Sequential(
+            *[ResAttBlock(c, shape.predictor_hidden, shape.se_dim) for _ in range(shape.n_res_att)]
+        )
+        self.out = DanceHead(c, dance_inputs, c, shape.predictor_hidden)
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        return self.out(self.blocks(self.inp(self.norm(u))))
 
     def probabilities(self, u: torch.Tensor) -> torch.Tensor:
         """P(d | u): the softmax of the logits, [B, K]."""
