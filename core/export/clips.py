@@ -28,12 +28,12 @@ from choreo_studio.core.export.gltf import (
     write_glb,
 )
 from choreo_studio.core.export.output_set import Writer
-from choreo_studio.core.motion.motion_descriptors import pose_features
+from choreo_studio.core.motion.motion import Motion
+from choreo_studio.core.motion.motion_descriptors import body_frame_positions
 
 if TYPE_CHECKING:
     from choreo_studio.core.choreography.placements import Choreography
     from choreo_studio.core.library.library import DancePhrase, Library
-    from choreo_studio.core.motion.motion import Motion
     from choreo_studio.core.phrases.segmentation import MusicPhrase
 
 LOOP_TOLERANCE_CM = 4.0
@@ -75,7 +75,10 @@ def clip_loops(motion: Motion, tolerance_cm: float = LOOP_TOLERANCE_CM) -> bool:
     """Whether the clip's last pose returns to its first (root-aligned), so it can loop."""
     if motion.n_frames < 2:
         return False
-    first, last = pose_features(motion, 0), pose_features(motion, -1)
+    ends = [0, -1]  # both poses in one FK (pose_features' values, frame by frame)
+    pair = Motion(motion.skeleton, motion.fps, motion.rotations[ends], motion.root_pos_cm[ends],
+                  None if motion.local_pos_cm is None else motion.local_pos_cm[ends])
+    first, last = body_frame_positions(pair).reshape(2, -1).astype(np.float32)
     distance = np.linalg.norm((first - last).reshape(-1, 3), axis=1).mean()
     return bool(distance <= tolerance_cm)
 

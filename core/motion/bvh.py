@@ -444,8 +444,11 @@ def bvh_text(
     data = _channel_matrix(motion, channels, order)
     # the shortest text that reads back as 1/fps exactly (0.03333333 read 30.000003 fps)
     out.write(f"MOTION\nFrames: {motion.n_frames}\nFrame Time: {1.0 / motion.fps!r}\n")
-    if data.shape[1]:
-        np.savetxt(out, data, fmt=f"%.{decimals}f", delimiter=" ")
+    if data.shape[1]:  # np.savetxt's text, formatted many rows per % (it formats row by row)
+        row = " ".join([f"%.{decimals}f"] * data.shape[1]) + "\n"
+        for start in range(0, len(data), 512):
+            chunk = data[start : start + 512]
+            out.write((row * len(chunk)) % tuple(chunk.ravel().tolist()))
     else:
         out.write("\n" * motion.n_frames)
     return out.getvalue()
