@@ -42,7 +42,11 @@ def analyze_audio(
     y = audio.mono()
     progress(0.1, "spectrogram")
     spectra = compute_spectra(y)
-    progress(0.35, "beats, tempo and meter")
+    del y  # a streamed song's signal is not kept by its Audio: freed here (320 MB an hour)
+    progress(0.3, "melody")
+    melody_hz, voiced = melody.extract_melody(spectra)
+    spectra.drop_power()  # later stages read chroma and the log-mel: 0.6 GB less an hour
+    progress(0.4, "beats, tempo and meter")
     grid = beat_grid(audio, spectra, bpm=bpm, spec=spec, tempo_hint=tempo_hint)
     beats_s, downbeats = grid.beats_s, grid.downbeats
     if downbeats.size < 2:
@@ -50,10 +54,8 @@ def analyze_audio(
             f"{audio.name}: song is shorter than two bars ({audio.duration_s:.1f} s) — give a "
             "longer song"
         )
-    progress(0.6, "onsets")
+    progress(0.7, "onsets")
     onsets_s = detect_onsets(spectra)
-    progress(0.7, "melody")
-    melody_hz, voiced = melody.extract_melody(spectra)
     progress(0.8, "sections")
     secs = sections.find_sections(spectra, beats_s, downbeats, audio.duration_s)
     progress(1.0, "analysis done")

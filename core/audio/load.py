@@ -116,21 +116,25 @@ class Audio:
         return self._envelope
 
     def mono(self, sr: int = ANALYSIS_SR) -> np.ndarray:
-        """Mono float32 signal at ``sr`` Hz (channel mean, soxr 'HQ' resampling), memoised;
-        streamed from the file when the native samples are not in memory."""
-        if sr not in self._mono_cache:
-            if self._samples is None:
-                assert self.path is not None
-                streamed = _stream_mono(_checked_file(self.path), MAX_DURATION_S, sr)
-                if streamed.n_frames != self._n_frames or streamed.sr != self.sr:
-                    raise ChoreoError(
-                        f"{self.name}: the file changed since it was opened — open the song again"
-                    )
-                mono = streamed.mono
-            else:
-                mono = _resampled(self._samples.mean(axis=1, dtype=np.float32), self.sr, sr)
+        """Mono float32 signal at ``sr`` Hz (channel mean, soxr 'HQ' resampling).
+
+        Memoised when the native samples are in memory; otherwise streamed from the file and
+        not kept (the analysis drops it after its STFT: 320 MB on a 60-minute song), except
+        that the signal :func:`stream_audio` made is handed out once without decoding again.
+        """
+        if sr in self._mono_cache:
+            return self._mono_cache[sr] if self._samples is not None else self._mono_cache.pop(sr)
+        if self._samples is not None:
+            mono = _resampled(self._samples.mean(axis=1, dtype=np.float32), self.sr, sr)
             self._mono_cache[sr] = np.ascontiguousarray(mono, dtype=np.float32)
-        return self._mono_cache[sr]
+            return self._mono_cache[sr]
+        assert self.path is not None
+        streamed = _stream_mono(_checked_file(self.path), MAX_DURATION_S, sr)
+        if streamed.n_frames != self._n_frames or streamed.sr != self.sr:
+            raise ChoreoError(
+                f"{self.name}: the file changed since it was opened — open the song again"
+            )
+        return streamed.mono
 
     @classmethod
     def from_array(cls, samples: np.ndarray, sr: int, path: str | None = None) -> Audio:

@@ -29,7 +29,7 @@ LOW_MEL_BANDS = 40  # mel bands below ≈ 1.3 kHz: kick, bass, snare body (no ha
 class Spectra:
     """Spectral views of one song at ``fps`` frames per second (frames on the last axis)."""
 
-    power: np.ndarray  # float32 [1 + N_FFT/2, frames] |STFT|^2
+    power: np.ndarray | None  # float32 [1 + N_FFT/2, frames] |STFT|^2 (None once dropped)
     logmel_db: np.ndarray  # float32 [N_MELS, frames], dB re the song's loudest bin, floor -80
     onset_env: np.ndarray  # float32 [frames] spectral flux of the log-mel, all bands
     onset_env_low: np.ndarray  # float32 [frames] spectral flux of the low mel bands only
@@ -43,6 +43,12 @@ class Spectra:
         if self._chroma is None:
             self._chroma = chroma_from_power(self.power, self.sr, N_FFT)
         return self._chroma
+
+    def drop_power(self) -> None:
+        """Free the power spectrogram (0.6 GB on a 60-minute song) once nothing else reads it;
+        the chroma derived from it is computed first and kept."""
+        _ = self.chroma
+        self.power = None
 
     @property
     def fps(self) -> float:
