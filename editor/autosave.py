@@ -92,7 +92,9 @@ def autosave_name(song_path: str, content_hash: str) -> str:
 
 
 class Autosaver(QObject):
-    """Writes ``make_project()`` to the autosave folder whenever the document has unsaved edits.
+    """Writes ``make_project()()`` to the autosave folder whenever the document has unsaved
+    edits (``make_project`` runs on the GUI thread and returns what builds the project, which
+    runs where the file is written).
 
     ``notify`` shows a failed autosave (it never raises). Only files this session wrote are
     removed by :meth:`discard`; an autosave left by a crash stays until the user decides.
@@ -169,8 +171,8 @@ class Autosaver(QObject):
         if job is not None:
             self._pending = self._writer.submit(self._write_in_background, *job)
 
-    def _job(self) -> tuple[Any, Path] | None:
-        """The project to autosave and where (None: nothing unsaved); made on the GUI thread."""
+    def _job(self) -> tuple[Callable[[], Any], Path] | None:
+        """What makes the project to autosave, and where (None: nothing unsaved)."""
         self._debounce.stop()
         doc = self._doc
         if not doc.ready or not doc.dirty or doc.audio is None:
@@ -178,16 +180,16 @@ class Autosaver(QObject):
         return self._make_project(), self.folder / autosave_name(doc.song_path,
                                                                  doc.audio.content_hash)
 
-    def _write_in_background(self, project: Any, path: Path) -> None:
+    def _write_in_background(self, project: Callable[[], Any], path: Path) -> None:
         error = self._write(project, path)
         if error:
             self._failed.emit(error)
 
-    def _write(self, project: Any, path: Path) -> str:
-        """Write ``project`` to ``path`` ("" when written, else what went wrong)."""
+    def _write(self, project: Callable[[], Any], path: Path) -> str:
+        """Write ``project()`` to ``path`` ("" when written, else what went wrong)."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            save_project(project, path)
+            save_project(project(), path)
         except (OSError, ValueError, ChoreoError) as exc:
             if threading.current_thread() is threading.main_thread():
                 self._notify(f"autosave failed: {exc}")

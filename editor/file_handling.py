@@ -87,9 +87,12 @@ class FileHost(Protocol):
 
 
 def _load_with_waveform(path: str, progress) -> tuple:
-    """Worker: decode the song and build its waveform envelopes (nothing slow on the GUI)."""
-    audio = ops.load_song_audio(path, progress)
-    return audio, WavePyramid(audio.samples, audio.sr)
+    """Worker: the song and its waveform envelopes (nothing slow on the GUI); a song core has
+    analysed comes with its envelope and is not decoded here."""
+    audio = ops.opened_audio(path, progress)
+    if audio.decoded:
+        return audio, WavePyramid(audio.samples, audio.sr)
+    return audio, WavePyramid.from_envelope(audio.envelope, audio.duration_s)
 
 
 class FileHandler:
@@ -380,9 +383,14 @@ class FileHandler:
 
     # ======================================================================= saving
     def current_project(self):
-        """The open choreography as a project (what Save and autosave write)."""
-        return ops.make_project(self._host.engine, self._doc, self._host.top_k(),
-                                view_state.capture(self._host).to_dict())
+        """The open choreography as a project (what Save writes)."""
+        return self.project_maker()()
+
+    def project_maker(self) -> Callable[[], Any]:
+        """What autosave writes: the open choreography as it is now, made into a project
+        when called (on the autosave thread)."""
+        return ops.project_maker(self._host.engine, self._doc, self._host.top_k(),
+                                 view_state.capture(self._host).to_dict())
 
     def save(self) -> bool:
         """Save to the project's file, or ask where (first save)."""

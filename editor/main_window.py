@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 
 RENDER_DEBOUNCE_MS = 120
 RENDER_JOB = "render"
+DECODE_JOB = "decode"
 CLOSE_WAIT_MS = 5000
 
 
@@ -87,7 +88,7 @@ class MainWindow(QMainWindow):
         self.preview = PreviewHandlers(self)
         self.files = FileHandler(self)
         self.autosaver = Autosaver(
-            self.doc, self.files.current_project, autosave_dir, notify=self.say
+            self.doc, self.files.project_maker, autosave_dir, notify=self.say
         )
 
         self.block_maker = BlockMaker()
@@ -352,16 +353,38 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self.autosaver.start()
         self.choreography_ready.emit()
+        self._decode_for_playback()
 
     # ======================================================================= document → views
     def _on_audio(self) -> None:
         audio = self.doc.audio
         self.preview.sync_actions()
         self.waveform.set_audio(self.pyramid)
-        self.transport.set_audio(audio.samples, audio.sr)
+        self.transport.set_audio(ops.playback_samples(audio), audio.sr)
         self.audio_label.setText(self.transport.description)
         self.song_label.setText(f"  {Path(self.doc.song_path).name}")
         self._on_position(0.0)
+
+    def _decode_for_playback(self) -> None:
+        """A cached song opened undecoded: decode its sound now that its choreography is up
+        (playback plays silence of the song's length until then)."""
+        audio = self.doc.audio
+        if audio is not None and not audio.decoded:  # (replaces another song's decode)
+            self.jobs.start("Decoding for playback", lambda _p: audio.samples, kind=DECODE_JOB,
+                            on_done=lambda samples: self._playback_ready(audio, samples),
+                            on_error=self.show_error)
+
+    def _playback_ready(self, audio, samples) -> None:
+        """The song's samples, decoded after a cached open: playback gets its sound, the
+        playhead stays where it is (and plays on)."""
+        if self.doc.audio is not audio:
+            return
+        at, playing = self.transport.position_s(), self.transport.playing
+        self.transport.set_audio(samples, audio.sr)
+        self.audio_label.setText(self.transport.description)
+        self.transport.seek(at)
+        if playing:
+            self.transport.play()
 
     def _on_segmentation(self) -> None:
         seg = self.doc.segmentation

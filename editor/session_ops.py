@@ -9,6 +9,7 @@ them in a worker with a progress bar and cancel.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,6 +81,22 @@ def load_song_audio(path: str, progress: ProgressFn = no_progress) -> Audio:
     audio = load_audio(path)
     progress(1.0, "decoded")
     return audio
+
+
+def playback_samples(audio: Audio) -> np.ndarray:
+    """What the transport plays: the song's samples, or silence of its length while a song
+    opened from the cache (not decoded) decodes in the background."""
+    if audio.decoded:
+        return audio.samples
+    return np.zeros((audio.n_frames, audio.n_channels), dtype=np.float32)  # pages untouched
+
+
+def opened_audio(path: str, progress: ProgressFn = no_progress) -> Audio:
+    """The song for the editor: from core's cache without decoding when its analysis is
+    cached (found by the file's fingerprint), else decoded once."""
+    from choreo_studio.core.phrases.feature_cache import cached_audio
+
+    return cached_audio(path) or load_song_audio(path, progress)
 
 
 def decoding_text(path: str) -> str:
@@ -324,11 +341,19 @@ def make_project(engine: Engine, doc: Document, top_k: int,
                  view: dict[str, Any] | None = None) -> Project:
     """The open document as a project (its song, cut, placements, engine and settings, and
     the ``view`` the user was looking at: zoom and selection)."""
+    return project_maker(engine, doc, top_k, view)()
+
+
+def project_maker(engine: Engine, doc: Document, top_k: int,
+                  view: dict[str, Any] | None = None) -> Callable[[], Project]:
+    """:func:`make_project` for later, on any thread: it holds the document's (immutable)
+    segmentation and choreography as they are now, so the GUI may edit on meanwhile."""
     seg = _at(doc.segmentation, doc.choreography)
     settings: dict[str, Any] = {"top_k": int(top_k), "project_path": doc.project_path}
     if view is not None:
         settings["view"] = view
-    return session.to_project(engine, seg, doc.song_path, settings)
+    song_path = doc.song_path
+    return lambda: session.to_project(engine, seg, song_path, settings)
 
 
 def save_project_file(project: Project, path: str) -> Path:

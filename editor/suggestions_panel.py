@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 COLUMNS = ("#", "dance", "style", "energy", "fit", "in", "out", "score")
-WIDEST = ("100", "", "hip-hop ballet", "medium", "0.000", "0.000", "0.000", "0.00e+00")
+WIDEST = ("100", "", "breaking", "medium", "0.000", "0.000", "0.000", "0.00e+00")
 """The widest text each column shows; the widths are set once from these (measuring every
 row on every refresh, as ResizeToContents does, cost a swap tens of milliseconds)."""
 

@@ -41,6 +41,13 @@ def grid_lines(beats_s: np.ndarray, downbeats_s: np.ndarray, span_s: float, widt
     return beats, downbeats_s[::step]
 
 
+def _cached(item) -> None:
+    """Keep ``item``'s picture in device pixels: a moving playhead then repaints its strip
+    from the pictures instead of drawing every envelope and grid path again."""
+    drawn = item.curve if isinstance(item, pg.PlotDataItem) else item  # the curve draws
+    drawn.setCacheMode(drawn.CacheMode.DeviceCoordinateCache)
+
+
 class ClockAxis(pg.AxisItem):
     """A time axis labelled m:ss (m:ss.s when zoomed in to under a second per tick)."""
 
@@ -61,25 +68,42 @@ _BAR_FONT.setPointSize(8)
 class WavePyramid:
     """Min/max envelopes of the mono mix at bucket sizes 64, 128, 256… samples (Qt-free).
 
-    Built once per song (in a worker); the view draws only the level and the slice that fit
-    the visible range, so a repaint costs a few thousand points whatever the song length.
+    Built once per song (in a worker), from the samples or from the envelope core caches for
+    a song it has analysed (then from 256-sample buckets, without decoding the song); the
+    view draws only the level and the slice that fit the visible range, so a repaint costs a
+    few thousand points whatever the song length.
     """
 
     def __init__(self, samples: np.ndarray, sr: int) -> None:
         data = samples if samples.ndim == 2 else samples[:, None]
         n = data.shape[0] // BASE_BUCKET
+        self._build(np.zeros(0), np.zeros(0), sr, data.shape[0] / float(sr), BASE_BUCKET)
+        if n:
+            blocks = data[: n * BASE_BUCKET].reshape(n, BASE_BUCKET, data.shape[1])
+            # max over samples and channels: a mono-ish peak
+            self._build(blocks.max(axis=(1, 2)), blocks.min(axis=(1, 2)), sr,
+                        self.duration_s, BASE_BUCKET)
+
+    @classmethod
+    def from_envelope(cls, envelope, duration_s: float) -> WavePyramid:
+        """The pyramid of a cached :class:`core.audio.envelope.WaveEnvelope` (no samples)."""
+        pyramid = cls.__new__(cls)
+        pyramid._build(np.asarray(envelope.hi, dtype=np.float32),
+                       np.asarray(envelope.lo, dtype=np.float32), envelope.sr, duration_s,
+                       int(envelope.bucket))
+        return pyramid
+
+    def _build(self, hi: np.ndarray, lo: np.ndarray, sr: int, duration_s: float,
+               bucket: int) -> None:
+        """Levels from the finest min/max buckets ``hi`` / ``lo`` of ``bucket`` samples."""
         self.sr = int(sr)
-        self.duration_s = data.shape[0] / float(sr)
-        if n == 0:
-            self.levels: list[tuple[np.ndarray, np.ndarray]] = []
+        self.duration_s = duration_s
+        self.base_bucket = bucket
+        self.levels: list[tuple[np.ndarray, np.ndarray]] = []
+        if hi.size == 0:
             return
-        blocks = data[: n * BASE_BUCKET].reshape(n, BASE_BUCKET, data.shape[1])
-        hi = blocks.max(axis=(1, 2))  # max over samples and channels: a mono-ish peak
-        lo = blocks.min(axis=(1, 2))
         peak = float(max(np.abs(hi).max(), np.abs(lo).max(), 1e-9))
         hi, lo = hi / peak, lo / peak
-        self.levels = []
-        bucket = BASE_BUCKET
         while True:
             self.levels.append((hi.astype(np.float32), lo.astype(np.float32)))
             if hi.size < 256:
@@ -87,7 +111,6 @@ class WavePyramid:
             m = hi.size // 2
             hi = np.maximum(hi[: 2 * m : 2], hi[1 : 2 * m : 2])
             lo = np.minimum(lo[: 2 * m : 2], lo[1 : 2 * m : 2])
-            bucket *= 2
 
     def for_range(self, lo_s: float, hi_s: float, width_px: float) -> tuple[np.ndarray, np.ndarray]:
         """x (s) and y of the zig-zag envelope covering [lo_s, hi_s], about one bucket per pixel."""
@@ -96,12 +119,12 @@ class WavePyramid:
         want = max(width_px, 1.0) * POINTS_PER_PIXEL
         level = 0
         while level + 1 < len(self.levels):
-            bucket_s = BASE_BUCKET * 2**level / self.sr
+            bucket_s = self.base_bucket * 2**level / self.sr
             if (hi_s - lo_s) / bucket_s <= want:
                 break
             level += 1
         up, down = self.levels[level]
-        bucket_s = BASE_BUCKET * 2**level / self.sr
+        bucket_s = self.base_bucket * 2**level / self.sr
         i0 = max(int(lo_s / bucket_s) - 1, 0)
         i1 = min(int(hi_s / bucket_s) + 2, up.size)
         x = (np.arange(i0, i1) + 0.5) * bucket_s
@@ -222,6 +245,7 @@ class WaveformView(pg.PlotWidget):
         self._pyramid: WavePyramid | None = None
         self._labels = _GridLabels()
         self._section_items: list[pg.GraphicsObject] = []
+        self._section_key: list[tuple] | None = None
         self._boundary_lines: list[pg.InfiniteLine] = []
         self._wave = pg.PlotCurveItem(pen=pg.mkPen("#7fb2e5", width=1))
         self._beats = pg.PlotDataItem(
@@ -232,6 +256,7 @@ class WaveformView(pg.PlotWidget):
         )
         for item in (self._beats, self._downbeats, self._wave):
             self.addItem(item)
+            _cached(item)
         self._selection = pg.LinearRegionItem(
             movable=False, brush=QColor(255, 255, 255, 28), pen=pg.mkPen(None)
         )
@@ -260,6 +285,7 @@ class WaveformView(pg.PlotWidget):
         self.addItem(self._playhead)
         self.scene().sigMouseClicked.connect(self._on_click)
         self.addItem(self._labels)
+        _cached(self._labels)
         vb.sigXRangeChanged.connect(self._on_range_changed)
 
     # -- content --------------------------------------------------------------------------
@@ -282,6 +308,11 @@ class WaveformView(pg.PlotWidget):
             beats_s[np.asarray(downbeats, dtype=np.int64)] if beats_s.size else np.zeros(0)
         )
         self._redraw_grid()
+        self._labels.set_content(self._downbeats_s, sections, self._duration_s, beats_s)
+        key = [(section.label, section.start_s, section.end_s) for section in sections]
+        if key == self._section_key:  # a split or merge: the song's sections stay as drawn
+            return
+        self._section_key = key
         for item in self._section_items:
             self.removeItem(item)
         self._section_items = []
@@ -294,19 +325,22 @@ class WaveformView(pg.PlotWidget):
             )
             region.setZValue(-10)
             self.addItem(region)
+            _cached(region)
             self._section_items.append(region)
-        self._labels.set_content(self._downbeats_s, sections, self._duration_s, beats_s)
 
     def set_phrase_starts(self, starts_s: list[float]) -> None:
-        """Draggable boundary lines at the start of every phrase but the first."""
-        for line in self._boundary_lines:
-            self.removeItem(line)
-        self._boundary_lines = []
-        for index, t in enumerate(starts_s):
-            if index == 0:
-                continue
+        """Draggable boundary lines at the start of every phrase but the first; the lines
+        already there are moved, only a changed count adds or removes some (a split adds one
+        line instead of rebuilding them all)."""
+        wanted = [float(t) for t in starts_s[1:]]
+        while len(self._boundary_lines) > len(wanted):
+            self.removeItem(self._boundary_lines.pop())
+        for line, t in zip(self._boundary_lines, wanted, strict=False):
+            if line.value() != t:
+                line.setValue(t)
+        for index in range(len(self._boundary_lines) + 1, len(wanted) + 1):
             line = pg.InfiniteLine(
-                float(t),
+                wanted[index - 1],
                 movable=True,
                 pen=pg.mkPen("#ffd23f", width=2),
                 hoverPen=pg.mkPen("#ffffff", width=3),

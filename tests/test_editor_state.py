@@ -174,3 +174,29 @@ def test_the_analysis_child_analyses_the_samples_it_is_handed(tmp_path, assets):
     analyze_in_child(str(song), audio=audio)
     analysis = FeatureCache(audio.content_hash).load_analysis()
     assert analysis is not None and abs(analysis.tempo_bpm - 110.0) < 3.0
+
+
+def test_a_cached_song_opens_without_decoding_and_decodes_its_sound_after(qtbot, tmp_path,
+                                                                          assets, monkeypatch):
+    from choreo_studio.core.audio import load
+
+    first = _window(qtbot, tmp_path / "settings.ini", assets)
+    _open(qtbot, first, assets["song"])  # analysed (or already cached): the cache knows it
+    first.close()
+    decoded_at: list[bool] = []
+    real = load._decode_checked
+
+    def counting(*args, **kwargs):
+        decoded_at.append(window.doc.ready)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(load, "_decode_checked", counting)
+    window = _window(qtbot, tmp_path / "settings.ini", assets)
+    shown_before_decoding = []
+    window.choreography_ready.connect(lambda: shown_before_decoding.append(not decoded_at))
+    _open(qtbot, window, assets["song"])
+    assert shown_before_decoding == [True], "the choreography came up without a decode"
+    assert decoded_at == [True], "then the sound was decoded once, in the background"
+    samples, _sr = window.transport.samples()
+    assert samples is window.doc.audio.samples and float(abs(samples).max()) > 0.01
+    assert window.waveform._pyramid.levels, "the waveform came from the cached envelope"
