@@ -37,11 +37,16 @@ def directional_motion(positions_cm: np.ndarray, sharpness: float = 4.0) -> np.n
     pos = np.asarray(positions_cm, dtype=np.float64)
     disp = np.diff(pos, axis=0)  # [F-1, J, 3]
     mag = np.linalg.norm(disp, axis=-1, keepdims=True)
-    cos = (disp / np.maximum(mag, 1e-9)) @ _DIRS.T  # [F-1, J, 26]
-    w = np.maximum(cos, 0.0) ** sharpness
-    w /= np.maximum(w.sum(-1, keepdims=True), 1e-12)
+    w = np.maximum((disp / np.maximum(mag, 1e-9)) @ _DIRS.T, 0.0)  # [F-1, J, 26]
+    if sharpness == 4.0:  # two squarings in place: pow(x, 4.0) was a fifth of a warm auto
+        np.square(w, out=w)
+        np.square(w, out=w)
+    else:
+        w **= sharpness
+    # each displacement's share per bin: its magnitude over its weights' sum, one pass less
+    share = mag[..., 0] / np.maximum(w.sum(-1), 1e-12)
     d = np.zeros((pos.shape[0], len(_DIRS)))
-    d[1:] = (w * mag).sum(axis=1)
+    d[1:] = np.einsum("fjd,fj->fd", w, share)
     return d
 
 
