@@ -505,6 +505,25 @@ def _top(scores: np.ndarray, n: int) -> np.ndarray:
     return np.argpartition(-scores, n - 1)[:n]
 
 
+def _top_sorted(scores: np.ndarray, n: int) -> np.ndarray:
+    """``np.sort(_top(scores, n))`` without a partition over all of ``scores`` when the n-th
+    largest score is not tied (then the set is unique): a threshold from an even sample
+    picks a superset in one comparison pass (at K = 100,000 the partitions of a polish cost
+    more than the candidate Viterbi); ties at the n-th score take the partition as before."""
+    if scores.size > 16 * n:
+        sample = scores[:: max(1, scores.size // 4096)]
+        rank = min(sample.size - 1, int(np.ceil(2.0 * n * sample.size / scores.size)))
+        picked = np.flatnonzero(scores >= np.partition(sample, sample.size - 1 - rank)[
+            sample.size - 1 - rank])
+        if picked.size >= n:
+            values = scores[picked]
+            nth = np.partition(values, values.size - n)[values.size - n]
+            top = picked[values >= nth]
+            if top.size == n:
+                return top
+    return np.sort(_top(scores, n))
+
+
 def _limit_reuse(
     d: np.ndarray,
     fit: np.ndarray,
@@ -632,7 +651,7 @@ def _polish(d: np.ndarray, fit: np.ndarray, trans, variety: Variety, frozen: set
     state = variety.state(d)
     n = len(d)
     free = [t for t in range(n) if t not in frozen]
-    cands = {t: np.sort(_top(fit[t], POLISH_CANDIDATES)) for t in free}
+    cands = {t: _top_sorted(fit[t], POLISH_CANDIDATES) for t in free}
     reach = max(variety.window, 1)
 
     def best_move(t: int) -> tuple[float, int]:
