@@ -255,7 +255,9 @@ def apply_fit_floor(fit: np.ndarray, ratio: float, penalty: float = FIT_FLOOR_PE
         return fit
     judged = fit if reference is None else reference
     below = judged < judged.max(axis=1, keepdims=True) + np.float32(np.log(ratio))
-    return np.where(below, fit - np.float32(penalty), fit).astype(np.float32, copy=False)
+    out = np.array(fit, copy=True)  # subtract in place where below: two T×K passes fewer
+    np.subtract(out, np.float32(penalty), out=out, where=below)
+    return out.astype(np.float32, copy=False)
 
 
 def objective(
