@@ -101,3 +101,27 @@ def test_whole_pipeline_on_a_click_track_dances_on_its_clicks():
     metrics = evaluate(choreo, motion, true_beats, song.phrases)
     assert metrics.beat_hit_rate >= 0.85
     assert metrics.beat_align_score >= 0.7
+
+
+def test_batched_fk_equals_fk_run_by_run():
+    """The render's one-pass FK of several runs and its foot points from transforms at hand
+    give exactly the per-run values (FK is per frame)."""
+    from choreo_studio.core.choreography.render import _fk, _fk_many, _foot_points
+    from choreo_studio.core.motion import contacts
+    from choreo_studio.core.motion import quaternions as quat
+    from choreo_studio.core.motion.motion import Motion
+    from choreo_studio.resources.demo_library.generate import build_demo_library
+
+    sk = build_demo_library(phrases_per_level=1).skeleton
+    rng = np.random.default_rng(0)
+    runs = [(quat.normalize(rng.normal(size=(n, sk.n_joints, 4))), rng.normal(size=(n, 3)), None)
+            for n in (1, 3, 7)]
+    for (rot, root, _), (g_rot, g_pos) in zip(runs, _fk_many(sk, runs), strict=True):
+        want_rot, want_pos = _fk(sk, rot, root, None)
+        np.testing.assert_array_equal(g_rot, want_rot)
+        np.testing.assert_array_equal(g_pos, want_pos)
+        motion = Motion(sk, 30.0, rot, root)
+        points, owner = _foot_points(motion, motion.global_transforms())
+        want_points, want_owner = contacts.foot_positions(motion)
+        np.testing.assert_array_equal(points, want_points)
+        np.testing.assert_array_equal(owner, want_owner)
