@@ -30,13 +30,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _read_only(folder: Path) -> float:
-    """Seconds to read and parse every take's files (BVH text, Tang JSON, songs decoded)."""
+def _read_only(folder: Path) -> tuple[float, float]:
+    """Wall and CPU seconds to read and parse every take's files (BVH text, Tang JSON, songs
+    decoded), the modules that read them already imported."""
     from choreo_studio.core.audio.load import load_audio
     from choreo_studio.core.library.importing import find_takes
     from choreo_studio.core.motion.bvh import read_bvh_file
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     for path in find_takes(folder):
         if path.is_dir():
             json.loads((path / "skeletons.json").read_text())
@@ -46,7 +47,7 @@ def _read_only(folder: Path) -> float:
                 load_audio(songs[0])
         elif path.suffix.lower() == ".bvh":
             read_bvh_file(path)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, _cpu_s() - c0
 
 
 def _cpu_s() -> float:
@@ -90,11 +91,8 @@ def _lowest_by_take(library) -> dict[str, float]:
 def bench(folder: Path, jobs: int | None) -> None:
     """Import ``folder`` cold and warm and print the figures."""
     from choreo_studio.core.commands.library import summary
-    from choreo_studio.core.library.parallel import worker_count
 
-    c0 = _cpu_s()
-    read_s = _read_only(folder)
-    read_cpu = _cpu_s() - c0
+    read_s, read_cpu = _read_only(folder)
     library, report, cold_s, cold_cpu = _timed_import(folder, jobs)
     library, report, warm_s, warm_cpu = _timed_import(folder, jobs)
     info = summary(library)
@@ -116,9 +114,9 @@ def bench(folder: Path, jobs: int | None) -> None:
         print(f"   FK error (median per take): median {np.median(errs):.2f} cm, "
               f"max {max(errs):.2f} cm")
     print(f"   head above hips: {100 * _upright_share(library):.1f} % of frames (mirrored too)")
-    workers = worker_count(jobs, len(report.phrases) + len(report.skipped))
     print(f"   import {cold_s:.1f} s cold (songs analysed), {warm_s:.1f} s warm (analysis cached), "
-          f"up to {workers} processes; reading the files alone {read_s:.1f} s: ratio "
+          f"takes in {report.workers} process{'es' if report.workers > 1 else ''}; reading the "
+          f"files alone {read_s:.1f} s: ratio "
           f"{cold_s / max(read_s, 1e-9):.1f}x cold, {warm_s / max(read_s, 1e-9):.1f}x warm")
     print(f"   CPU seconds: import {cold_cpu:.1f} cold, {warm_cpu:.1f} warm, reading "
           f"{read_cpu:.1f} (ratio {cold_cpu / max(read_cpu, 1e-9):.1f}x cold, "

@@ -382,6 +382,7 @@ def test_worker_processes_give_the_serial_library(tmp_path):
     (src / "s2" / "broken.bvh").write_text("HIERARCHY\nROOT Hips\n")
     serial, r1 = import_library(src, options=ImportOptions(jobs=1))
     pooled, r2 = import_library(src, options=ImportOptions(jobs=2))
+    assert (r1.workers, r2.workers) == (1, 2)
     assert pooled.fingerprint == serial.fingerprint
     assert (r2.phrases, r2.skipped, r2.notes) == (r1.phrases, r1.skipped, r1.notes)
     assert all(p.motion.skeleton is pooled.skeleton for p in pooled.phrases)

@@ -137,6 +137,7 @@ class ImportReport:
     fk_error_cm: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    workers: int = 1  # processes the takes after the first ran in (1: this one)
 
 
 def read_sidecar(take_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -522,7 +523,7 @@ def import_library(
     results += ordered_map(
         _import_take, [(p, ctx) for p in rest], workers,
         lambda f, m: progress(0.9 * (done + f * len(rest)) / len(takes), m), "take")
-    report = ImportReport()
+    report = ImportReport(workers=workers)
     phrases: list[DancePhrase] = []
     unrated: list[int] = []
     for r in results:
