@@ -38,10 +38,12 @@ def synthetic_song(minutes: float):
     return render_demo_song(DemoSongSpec(structure=structure)).audio()
 
 
-def analyse(audio) -> tuple[float, float, int]:
-    """(seconds of analysis + segmentation + features, seconds of the features alone, phrases)
-    of a song, with the stages `choreo analyze` runs (no cache)."""
+def analyse(audio) -> tuple[float, float, float, int]:
+    """(seconds of analysis + segmentation + features, of the features alone, of the sections
+    alone (run again after), phrases) of a song, with the stages `choreo analyze` runs (no
+    cache)."""
     from choreo_studio.core.analysis.analyzer import analyze_audio
+    from choreo_studio.core.analysis.sections import find_sections
     from choreo_studio.core.phrases.features import phrase_features
     from choreo_studio.core.phrases.segmentation import segment
 
@@ -51,7 +53,9 @@ def analyse(audio) -> tuple[float, float, int]:
     features_start = time.perf_counter()
     phrase_features(spectra.logmel_db, spectra.fps, analysis, phrases)
     end = time.perf_counter()
-    return end - start, end - features_start, len(phrases)
+    find_sections(spectra, analysis.beats_s, analysis.downbeats, analysis.duration_s)
+    sections_s = time.perf_counter() - end
+    return end - start, end - features_start, sections_s, len(phrases)
 
 
 def growth_exponent(minutes: list[float], seconds: list[float]) -> float:
@@ -102,15 +106,16 @@ def main() -> None:
 
     analyse(synthetic_song(0.5))  # imports, numba JIT, FFT plans
     lengths, whole_s, features_s = [], [], []
-    print(f"\n{'minutes':>8} {'phrases':>8} {'analysis s':>11} {'s/min':>7} {'features s':>11}")
+    print(f"\n{'minutes':>8} {'phrases':>8} {'analysis s':>11} {'s/min':>7} {'features s':>11} "
+          f"{'sections s':>11}")
     for minutes in args.minutes:
         audio = synthetic_song(minutes)
-        whole, features, n_phrases = analyse(audio)
+        whole, features, sections_s, n_phrases = analyse(audio)
         lengths.append(audio.duration_s / 60.0)
         whole_s.append(whole)
         features_s.append(features)
         print(f"{lengths[-1]:8.1f} {n_phrases:8d} {whole:11.2f} {whole / lengths[-1]:7.2f} "
-              f"{features:11.3f}", flush=True)
+              f"{features:11.3f} {sections_s:11.3f}", flush=True)
         del audio
     if len(lengths) >= 2:
         print(f"\ngrowth exponent (log-log slope), all lengths: "

@@ -69,17 +69,27 @@ def median_filter1d(x: np.ndarray, size: int, axis: int = -1) -> np.ndarray:
 
 
 def convolve2d(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """2-D convolution with a small kernel, 'reflect' boundary, as scipy.ndimage.convolve."""
+    """2-D convolution with a small kernel, 'reflect' boundary, as scipy.ndimage.convolve, for
+    a mostly-zero image: each nonzero sample (of the padded image) stamps the kernel, so the
+    cost follows the nonzeros (a recurrence matrix's few links per row), not the area."""
     flipped = np.asarray(kernel, dtype=np.float64)[::-1, ::-1]
     kh, kw = flipped.shape
     top, left = kh // 2 - (1 - kh % 2), kw // 2 - (1 - kw % 2)
     padded = np.pad(np.asarray(image, dtype=np.float64),
                     ((top, kh - 1 - top), (left, kw - 1 - left)), mode="symmetric")
     rows, cols = image.shape
-    out = np.zeros((rows, cols), dtype=np.float64)
+    src_r, src_c = np.nonzero(padded)
+    values = padded[src_r, src_c]
+    targets, weights = [], []
     for a, b in zip(*np.nonzero(flipped), strict=True):
-        out += flipped[a, b] * padded[a : a + rows, b : b + cols]
-    return out
+        r, c = src_r - a, src_c - b  # out[r, c] += w[a, b] * padded[r + a, c + b]
+        keep = (r >= 0) & (r < rows) & (c >= 0) & (c < cols)
+        targets.append(r[keep] * cols + c[keep])
+        weights.append(flipped[a, b] * values[keep])
+    if not targets:
+        return np.zeros((rows, cols))
+    return np.bincount(np.concatenate(targets), np.concatenate(weights),
+                       minlength=rows * cols).reshape(rows, cols)
 
 
 def _bspline5(x: np.ndarray) -> np.ndarray:
