@@ -58,7 +58,7 @@ class Model:
     beat_score: np.ndarray  # float32 [frames] score of a beat at each frame
     periods: np.ndarray  # int64 [P] beat periods (frames), ascending
     period_cost: np.ndarray  # float32 [P] tempo prior per beat of each period
-    down_score: dict[int, np.ndarray]  # beats per bar -> float32 [P, frames] downbeat score
+    down_score: dict[int, np.ndarray]  # beats per bar -> float16 [P, frames] downbeat score
     miss_score: dict[int, np.ndarray]  # ... -> float16 [P, frames] (<= 0) a bar line that
     # nothing changes across (scored at the bar's first beat only, not zero-sum)
     fps: float
@@ -110,9 +110,10 @@ def build_model(
                 change = act.change(w)
                 spread = max(float(change.std()), CHANGE_SPREAD_FLOOR)
                 z = (change - np.median(change)) / spread
-                cues[w] = (np.maximum(z, 0.0) + accent, np.minimum(z, 0.0))
+                cues[w] = ((np.maximum(z, 0.0) + accent).astype(np.float32),
+                           np.minimum(z, 0.0).astype(np.float32))
             cue[rows], none[rows] = cues[w]
-        down[meter] = DOWNBEAT_WEIGHT * cue
+        down[meter] = (DOWNBEAT_WEIGHT * cue).astype(np.float16)
         miss[meter] = ((DOWNBEAT_WEIGHT * NO_CHANGE_WEIGHT) * none).astype(np.float16)
     active = np.flatnonzero(act.level > 0.1)
     first = int(active[0]) if active.size else 0
@@ -243,7 +244,7 @@ def path_score(model: Model, frames: np.ndarray, positions: np.ndarray) -> float
     size = int(np.asarray(positions).max()) + 1
     total += METER_PRIOR.get(size, -1.0)
     weight = np.where(np.asarray(positions) == 0, 1.0, -1.0 / max(size - 1, 1))
-    total += float((weight * model.down_score[size][k, frames]).sum())
+    total += float((weight * model.down_score[size][k, frames].astype(np.float64)).sum())
     total += float(model.miss_score[size][k, frames][np.asarray(positions) == 0].astype(
         np.float64).sum())
     change = DRIFT_COST * np.abs(np.log(gaps[1:] / np.maximum(gaps[:-1], 1)))
