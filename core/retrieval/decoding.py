@@ -630,10 +630,11 @@ def _vary_by_rounds(d: np.ndarray, fit: np.ndarray, trans, locks: Mapping[int, i
     within the window, charge, re-decode and polish again; the best J − V seen wins."""
     d = _polish(d, fit, trans, variety, frozen, flips)
     best_score, best = objective(d, fit, trans, locks, flips) - variety.cost(d), d
-    charged = fit.copy()
+    charged = None  # a T×K copy, made only when a round runs (48 MB at K = 100,000)
     for _ in range(rounds):
         if not variety.returns(d):
             break
+        charged = fit.copy() if charged is None else charged
         variety.apply(charged, d)
         d = _polish(solve(charged), fit, trans, variety, frozen, flips)
         score = objective(d, fit, trans, locks, flips) - variety.cost(d)
