@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import torch
 from choreo_studio.core.cli import main
 
 REDUCED = ["--set", "pretrain.epochs=1", "--set", "finetune.epochs=3",
@@ -27,7 +28,7 @@ REDUCED = ["--set", "pretrain.epochs=1", "--set", "finetune.epochs=3",
 LONGER = ["--set", "finetune.epochs=30", "--set", "coascent.epochs=10",
           "--set", "coascent.refresh_epochs=2"]
 """Groups IV and V again at T's own budget (no end-to-end group to pay for): 30 epochs, the
-last 10 of Group V co-ascent; the run folder's shared pre-training is reused."""
+last 10 of Group V co-ascent, ``--longer-folds`` folds."""
 GAME_MUSIC = ("/usr/share/games/wesnoth", "/usr/share/games/frozen-bubble")
 
 
@@ -49,7 +50,12 @@ def parse() -> argparse.Namespace:
                    "(repeatable; default the game soundtracks)")
     p.add_argument("--max-unlabeled", type=int, default=36,
                    help="unlabelled songs/parts, undanced parts and other songs alternating")
-    p.add_argument("--folds", type=int, default=4, help="folds by song (0: leave one out)")
+    p.add_argument("--folds", type=int, default=2, help="folds by song of the Groups I-V "
+                   "table (0: leave one out)")
+    p.add_argument("--longer-folds", type=int, default=4,
+                   help="folds by song of the Groups IV/V run at T's own budget")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (on a shared "
+                   "machine one thread ran T's small steps several times faster than two)")
     p.add_argument("--preset", default="real", help="training preset (real, cpu, paper)")
     p.add_argument("--groups", default="I,II,III,IV,V")
     p.add_argument("--reduced", action="store_true", help="1 pre-train epoch, 3 classifier "
@@ -60,6 +66,7 @@ def parse() -> argparse.Namespace:
 
 def main_bench() -> int:
     args = parse()
+    torch.set_num_threads(args.threads)
     work = Path(args.work)
     tang = Path(args.data) / "tang2018"
     if not tang.is_dir():
@@ -78,15 +85,16 @@ def main_bench() -> int:
     folds = 3 if args.reduced else args.folds
     groups = args.groups.split(",")
     command = "ablation" if len(groups) > 1 else "evaluate"
-    train = ["train", command, "--cache", str(work / "cache"), "--library",
-             str(work / "library"), "--run-dir", str(work / f"run-{args.preset}-{folds}"),
-             "--preset", args.preset, "--folds", str(folds), "--device", args.device,
-             "--table", str(work / "table.txt")]
+    base = ["--cache", str(work / "cache"), "--library", str(work / "library"),
+            "--preset", args.preset, "--device", args.device]
+    train = ["train", command, *base, "--run-dir", str(work / f"run-{args.preset}-{folds}"),
+             "--folds", str(folds), "--table", str(work / "table.txt")]
     if command == "evaluate":
         train += ["--groups", args.groups]
     run(train + (REDUCED if args.reduced else []))
     if command == "ablation" and not args.reduced:
-        run(["train", "evaluate", *train[2:-1], str(work / "table-longer.txt"),
+        run(["train", "evaluate", *base, "--run-dir", str(work / f"run-{args.preset}-longer"),
+             "--folds", str(args.longer_folds), "--table", str(work / "table-longer.txt"),
              "--groups", "IV,V", *LONGER])
     print(f"total {time.monotonic() - started:.0f} s; tables: {work / 'table.txt'}"
           + ("" if args.reduced else f", {work / 'table-longer.txt'}"))
