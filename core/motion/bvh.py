@@ -458,22 +458,26 @@ def _channel_matrix(motion: Motion, channels: list[list[str]], order: list[int])
     """The ``[F, C]`` channel values (degrees, cm) for ``channels``, joints in ``order``."""
     trans = motion._translations()  # noqa: SLF001
     rot = motion.rotations.astype(np.float64)
+    by_axes: dict[str, list[int]] = {}
+    for j in order:
+        axes = "".join(c[0] for c in channels[j] if c.endswith("rotation"))
+        if axes and len(axes) != 3:
+            raise ChoreoError(f"bvh export: joint {motion.skeleton.joint_names[j]} needs "
+                              "three rotation channels")
+        if axes:
+            by_axes.setdefault(axes, []).append(j)
+    eulers: dict[int, np.ndarray] = {}
+    for axes, joints in by_axes.items():  # one call per Euler order: all frames and joints
+        angles = np.rad2deg(quat.to_euler(rot[:, joints], axes))
+        eulers.update((j, angles[:, n]) for n, j in enumerate(joints))
     columns: list[np.ndarray] = []
     for j in order:
-        chans = channels[j]
-        axes = "".join(c[0] for c in chans if c.endswith("rotation"))
-        eulers = None
-        if axes:
-            if len(axes) != 3:
-                raise ChoreoError(f"bvh export: joint {motion.skeleton.joint_names[j]} needs "
-                                  "three rotation channels")
-            eulers = np.rad2deg(quat.to_euler(rot[:, j], axes))
         r = 0
-        for c in chans:
+        for c in channels[j]:
             if c.endswith("position"):
                 columns.append(trans[:, j, "XYZ".index(c[0])])
             else:
-                columns.append(eulers[:, r])
+                columns.append(eulers[j][:, r])
                 r += 1
     if not columns:
         return np.zeros((motion.n_frames, 0))

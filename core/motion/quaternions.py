@@ -148,17 +148,23 @@ def from_euler(angles_rad: np.ndarray, order: str) -> np.ndarray:
     return q
 
 
+_MATRIX_ENTRIES = (
+    (lambda w, x, y, z: 1 - 2 * (y * y + z * z), lambda w, x, y, z: 2 * (x * y - w * z),
+     lambda w, x, y, z: 2 * (x * z + w * y)),
+    (lambda w, x, y, z: 2 * (x * y + w * z), lambda w, x, y, z: 1 - 2 * (x * x + z * z),
+     lambda w, x, y, z: 2 * (y * z - w * x)),
+    (lambda w, x, y, z: 2 * (x * z - w * y), lambda w, x, y, z: 2 * (y * z + w * x),
+     lambda w, x, y, z: 1 - 2 * (x * x + y * y)),
+)
+"""Rotation-matrix entry [row][column] of a unit quaternion's components (one formula for
+:func:`to_matrix` and :func:`to_euler`, which needs only seven of them)."""
+
+
 def to_matrix(q: np.ndarray) -> np.ndarray:
     """Rotation matrices ``[..., 3, 3]`` of unit quaternions."""
-    w, x, y, z = np.moveaxis(normalize(q), -1, 0)
-    return np.stack(
-        [
-            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-            np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-            np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
-        ],
-        axis=-2,
-    )
+    wxyz = np.moveaxis(normalize(q), -1, 0)
+    return np.stack([np.stack([entry(*wxyz) for entry in row], -1) for row in _MATRIX_ENTRIES],
+                    axis=-2)
 
 
 def from_matrix(m: np.ndarray) -> np.ndarray:
@@ -194,13 +200,17 @@ def to_euler(q: np.ndarray, order: str) -> np.ndarray:
         raise ChoreoError(f"Euler order {order!r}: to_euler needs three distinct axes")
     i, j, k = (_AXIS_INDEX[c] for c in order)
     sign = 1.0 if (j - i) % 3 == 1 else -1.0
-    r = to_matrix(q)
-    sin_b = np.clip(sign * r[..., i, k], -1.0, 1.0)
+    wxyz = np.moveaxis(normalize(q), -1, 0).copy()  # contiguous components
+
+    def r(row: int, col: int) -> np.ndarray:
+        return _MATRIX_ENTRIES[row][col](*wxyz)  # the entries used, not the whole matrix
+
+    sin_b = np.clip(sign * r(i, k), -1.0, 1.0)
     b = np.arcsin(sin_b)
     locked = np.abs(sin_b) > 1.0 - 1e-9
-    a = np.arctan2(-sign * r[..., j, k], r[..., k, k])
-    c = np.arctan2(-sign * r[..., i, j], r[..., i, i])
-    a_locked = np.arctan2(sign * r[..., k, j], r[..., j, j])
+    a = np.arctan2(-sign * r(j, k), r(k, k))
+    c = np.arctan2(-sign * r(i, j), r(i, i))
+    a_locked = np.arctan2(sign * r(k, j), r(j, j))
     a = np.where(locked, a_locked, a)
     c = np.where(locked, 0.0, c)
     return np.stack([a, b, c], axis=-1)
