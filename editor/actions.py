@@ -214,6 +214,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("swap", "Swap in a suggestion", "edits.swap_suggestion", enabled=SELECTED),
     A("place", "Place dance on the selected phrase", "edits.place_dance", enabled=SELECTED),
     A("edit_placement", "Edit the selected placement", "edits.edit_placement", enabled=SELECTED),
+    A("decode_setting", "Set a decoder weight", "edits.set_decode_setting", enabled=READY),
     A("move_boundary", "Move a phrase boundary", "edits.move_boundary", enabled=READY),
     A("audition_dance", "Audition a dance on the selected phrase", "audition_dance",
       enabled=SELECTED),

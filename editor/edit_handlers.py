@@ -13,12 +13,17 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from choreo_studio.core.errors import ChoreoError
 from choreo_studio.editor import session_ops as ops
 from choreo_studio.editor.document import Document, Segmentation
 from choreo_studio.editor.prompter import NO, YES, Prompter
 from choreo_studio.editor.tempo_tools import TapTempo
 from choreo_studio.editor.time_format import where
-from choreo_studio.editor.undo_commands import SetChoreographyCommand, SetSegmentationCommand
+from choreo_studio.editor.undo_commands import (
+    SetChoreographyCommand,
+    SetDecodeSettingsCommand,
+    SetSegmentationCommand,
+)
 
 EDIT_JOB = "edit"
 
@@ -53,6 +58,9 @@ class EditHost(Protocol):
 
     def suggestion_rows(self) -> list:
         """The rows the suggestions table shows for the selected phrase."""
+
+    def set_decode_options(self, options: Any) -> None:
+        """Solve under ``options`` from now on and show them in the Choreography panel."""
 
 
 class EditHandlers:
@@ -210,6 +218,46 @@ class EditHandlers:
             ),
             done,
         )
+
+    # -- decoder weights (the unlocked phrases are re-solved under them, in the background) -
+    def set_decode_setting(self, name: str, value: float) -> None:
+        """Set one decoder weight (``session.DECODE_SETTINGS``) and re-solve the unlocked
+        phrases under it: one undoable edit holding both (locked phrases keep their dance)."""
+        doc, engine = self._doc, self._host.engine
+        before = engine.options
+        try:
+            after = ops.session.with_decode_settings(before, {name: value})
+        except ChoreoError as exc:
+            self._reshow_weights()
+            self._host.show_error(str(exc))
+            return
+        if after == before:
+            return
+        seg, chor, tie = doc.segmentation, doc.choreography, self._host.tie_sections()
+        text = ops.session.setting_change_text(name, before, after)
+
+        def done(solved) -> None:
+            if self._doc.choreography is chor and self._host.engine.options is before:
+                self._doc.undo_stack.push(SetDecodeSettingsCommand(
+                    self._doc, self._host.set_decode_options, (before, after), (chor, solved),
+                    text))
+            else:
+                self._reshow_weights()
+                self._host.say(f"{text}: edited meanwhile — try again", 5000)
+
+        def failed(message: str) -> None:
+            self._reshow_weights()
+            self._host.show_error(message)
+
+        self._host.run_job(
+            text, EDIT_JOB,
+            lambda p: ops.solve(engine, seg, chor, tie_sections=tie, options=after, progress=p),
+            done, on_error=failed, on_cancel=self._reshow_weights)
+
+    def _reshow_weights(self) -> None:
+        """Put the weights in use back on the panel (an edit of them was not applied)."""
+        if self._host.engine is not None:
+            self._host.set_decode_options(self._host.engine.options)
 
     # -- structure edits (local: only the phrases they touch are re-scored and re-solved) ---
     def _recut(self, label: str, make: Callable, describe: Callable[[Segmentation], str]

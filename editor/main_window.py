@@ -18,6 +18,7 @@ from choreo_studio.editor import view_state
 from choreo_studio.editor.actions import ActionSet, EditorState
 from choreo_studio.editor.autosave import Autosaver
 from choreo_studio.editor.block_layout import BlockMaker, short_name
+from choreo_studio.editor.choreo_settings import ChoreoSettingsPanel
 from choreo_studio.editor.document import Document
 from choreo_studio.editor.edit_handlers import EDIT_JOB, EditHandlers
 from choreo_studio.editor.file_handling import FileHandler
@@ -158,6 +159,11 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(dock, history)
         dock.raise_()
         self.history_dock = history
+        self.choreo_settings = ChoreoSettingsPanel()
+        self.choreo_dock = self._dock("Choreography", "choreo_dock", self.choreo_settings,
+                                      Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(history, self.choreo_dock)
+        dock.raise_()
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea
               ) -> QDockWidget:
@@ -183,7 +189,8 @@ class MainWindow(QMainWindow):
             lambda: self.files.fill_recent_menu(self.recent_menu)
         )
         menus["&View"].addActions([dock.toggleViewAction() for dock in (
-            self.library_dock, self.history_dock, self.skeleton_dock, self.suggestions_dock)])
+            self.library_dock, self.history_dock, self.choreo_dock, self.skeleton_dock,
+            self.suggestions_dock)])
         tools = QToolBar("Transport")
         tools.setObjectName("transport_toolbar")
         self.action_set.fill_toolbar(tools)
@@ -233,6 +240,8 @@ class MainWindow(QMainWindow):
         self.library_browser.preview_requested.connect(lambda d: run("audition_dance", d))
         self.library_browser.place_requested.connect(lambda d: run("place", d))
         self.inspector.changed.connect(lambda name, value: run("edit_placement", name, value))
+        self.choreo_settings.changed.connect(lambda name, value: run("decode_setting", name,
+                                                                     value))
 
     # ======================================================================= host services
     def editor_state(self) -> EditorState:
@@ -297,6 +306,10 @@ class MainWindow(QMainWindow):
     def tie_sections(self) -> bool:
         return self.action("tie").isChecked()
 
+    def set_decode_options(self, options) -> None:
+        self.engine.options = options
+        self.choreo_settings.show_options(options)
+
     def suggestion_rows(self) -> list:
         return self.suggestions.rows
 
@@ -342,6 +355,7 @@ class MainWindow(QMainWindow):
             self.doc.undo_stack.setClean()
         self.library_browser.set_library(self.engine.library.phrases)
         self.scorer_label.setText(f"scorer: {self.engine.scorer_name}")
+        self.choreo_settings.show_options(self.engine.options)
         if opened.settings.get("top_k"):
             self.suggestions.k_spin.setValue(int(opened.settings["top_k"]))
         self.doc.select(0)
@@ -470,6 +484,7 @@ class MainWindow(QMainWindow):
 
     def _update_actions(self) -> None:
         self.action_set.refresh()
+        self.choreo_settings.setEnabled(self.doc.ready)
 
     # ======================================================================= rendering
     def _start_render(self) -> None:

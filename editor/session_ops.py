@@ -32,6 +32,7 @@ from choreo_studio.editor.suggestions_panel import SuggestionRow
 if TYPE_CHECKING:
     from choreo_studio.core.analysis.music_analysis import MusicAnalysis
     from choreo_studio.core.motion.motion import Motion
+    from choreo_studio.core.retrieval.decoding import DecodeOptions
     from choreo_studio.editor.document import Document
 
 PREVIEW_FPS = 30.0
@@ -153,8 +154,14 @@ def restore_project(project: Project, audio: Audio, progress: ProgressFn = no_pr
         engine = load_engine(spec, sub_progress(progress, 0.0, 0.2))
     except ChoreoError:
         engine = load_engine(EngineSpec(), sub_progress(progress, 0.0, 0.2))
+    weights = ""
+    try:
+        engine.options = session.with_decode_settings(engine.options,
+                                                      project.settings.get("decoding"))
+    except ChoreoError as exc:  # the placements still open as saved
+        weights = f"{exc} (the default decoder weights are used)"
     seg, warning = session.restore(engine, project, audio, sub_progress(progress, 0.2, 1.0))
-    return Opened(engine, seg, settings=dict(project.settings), warning=warning)
+    return Opened(engine, seg, settings=dict(project.settings), warning=warning or weights)
 
 
 # ============================================================================ placements
@@ -171,11 +178,13 @@ def solve(
     temperature: float = 0.0,
     tie_sections: bool = False,
     seed: int | None = None,
+    options: DecodeOptions | None = None,
     progress: ProgressFn = no_progress,
 ) -> Choreography:
-    """Re-solve every unlocked phrase (constrained Viterbi), or sample one ("vary")."""
+    """Re-solve every unlocked phrase (constrained Viterbi), or sample one ("vary"), under
+    ``options`` (default the engine's decoder weights)."""
     return session.solve(engine, _at(seg, chor), temperature=temperature, seed=seed,
-                         tie_sections=tie_sections, progress=progress)
+                         tie_sections=tie_sections, options=options, progress=progress)
 
 
 def swap(engine: Engine, seg: Segmentation, chor: Choreography, t: int, dance_id: str
@@ -349,7 +358,8 @@ def project_maker(engine: Engine, doc: Document, top_k: int,
     """:func:`make_project` for later, on any thread: it holds the document's (immutable)
     segmentation and choreography as they are now, so the GUI may edit on meanwhile."""
     seg = _at(doc.segmentation, doc.choreography)
-    settings: dict[str, Any] = {"top_k": int(top_k), "project_path": doc.project_path}
+    settings: dict[str, Any] = {"top_k": int(top_k), "project_path": doc.project_path,
+                                "decoding": session.decode_settings(engine.options)}
     if view is not None:
         settings["view"] = view
     song_path = doc.song_path

@@ -8,12 +8,14 @@ runs before the command is pushed, in a worker.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from choreo_studio.core.choreography.placements import Choreography
 from PySide6.QtGui import QUndoCommand
 
 if TYPE_CHECKING:
+    from choreo_studio.core.retrieval.decoding import DecodeOptions
     from choreo_studio.editor.document import Document, Segmentation
 
 
@@ -62,3 +64,29 @@ class SetSegmentationCommand(QUndoCommand):
 
     def undo(self) -> None:
         self._doc.set_segmentation(self._before)
+
+
+class SetDecodeSettingsCommand(QUndoCommand):
+    """Change the decoder's weights together with the re-solve made under them."""
+
+    def __init__(
+        self,
+        doc: Document,
+        apply: Callable[[DecodeOptions], None],
+        options: tuple[DecodeOptions, DecodeOptions],
+        choreographies: tuple[Choreography, Choreography],
+        text: str,
+    ) -> None:
+        super().__init__(text)
+        self._doc = doc
+        self._apply = apply
+        self._options = options
+        self._choreographies = choreographies
+
+    def redo(self) -> None:
+        self._apply(self._options[1])
+        self._doc.set_choreography(self._choreographies[1])
+
+    def undo(self) -> None:
+        self._apply(self._options[0])
+        self._doc.set_choreography(self._choreographies[0])

@@ -83,7 +83,7 @@ class Project:
     tools edit it); ``segmentation`` holds the user's segmentation edits (pinned and removed
     boundaries, phrase lengths); ``phrase_bounds`` are the music phrases as [start_beat,
     end_beat) pairs, one per placement; ``settings`` are editor preferences saved with the
-    project (top-K…).
+    project (top-K, the decoder weights under ``"decoding"``…).
     """
 
     song_path: str
@@ -238,6 +238,9 @@ def _check_fields(obj: dict[str, Any], where: Where) -> None:
     require_int(settings, "top_k", where.at("settings"), default=None, lo=1, hi=1000)
     require_str(settings, "project_path", where.at("settings"), default="",
                 max_len=MAX_PATH_CHARS)
+    decoding = settings.get("decoding")
+    if decoding is not None:  # the decoder weights (absent in projects saved before them)
+        require_object(decoding, where.at("settings").at("decoding"))
 
 
 def _resolve_song(song: dict[str, Any], project_path: str | os.PathLike[str]) -> str:

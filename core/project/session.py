@@ -36,7 +36,7 @@ from choreo_studio.core.project.project_file import (
     Project,
     check_library,
 )
-from choreo_studio.core.retrieval.decoding import section_ties
+from choreo_studio.core.retrieval.decoding import DecodeOptions, section_ties
 
 if TYPE_CHECKING:
     from choreo_studio.core.audio.load import Audio
@@ -171,16 +171,62 @@ def to_project(engine: Engine, seg: Segmentation, song_path: str,
 # ---------------------------------------------------------------------------- placements
 def solve(engine: Engine, seg: Segmentation, *, temperature: float = 0.0,
           seed: int | None = None, tie_sections: bool | None = None,
+          options: DecodeOptions | None = None,
           progress: ProgressFn = no_progress) -> Choreography:
     """Re-decode every unlocked phrase, or sample a varied one (``temperature`` > 0); each
-    phrase keeps its settings (mirror, blend …), locked phrases everything."""
+    phrase keeps its settings (mirror, blend …), locked phrases everything. ``options``
+    (default the engine's) are the decoder weights to solve under."""
     progress(0.0, "solving")
-    options = replace(engine.options, temperature=temperature, seed=seed)
+    options = replace(options or engine.options, temperature=temperature, seed=seed)
     if tie_sections is not None:
         options = replace(options, tie_sections=tie_sections)
     result = engine.decode(seg.scores, seg.phrases, seg.choreography, options=options)
     progress(1.0, "solved")
     return result
+
+
+DECODE_SETTINGS: dict[str, str] = {
+    "transition_weight": "Transition weight",
+    "recency_window": "Recency",
+    "reuse_penalty": "Reuse cost",
+    "fit_floor": "Fit floor",
+}
+"""The decoder weights a user sets (``choreo auto`` flags, the editor's Choreography panel),
+saved with a project as ``settings["decoding"]``, with the name History gives each."""
+
+
+def decode_settings(options: DecodeOptions) -> dict[str, float | int]:
+    """The user's decoder weights in ``options``, as a project saves them."""
+    return {name: getattr(options, name) for name in DECODE_SETTINGS}
+
+
+def with_decode_settings(options: DecodeOptions, settings: Mapping[str, object] | None
+                         ) -> DecodeOptions:
+    """``options`` with the weights named in ``settings`` (the others kept, so a project saved
+    before they existed opens under the defaults); one out of range is a ChoreoError."""
+    changes: dict[str, float | int] = {}
+    for name, value in (settings or {}).items():
+        if name not in DECODE_SETTINGS:
+            raise ChoreoError(f"decoder setting {name!r} is unknown — use one of "
+                              f"{', '.join(DECODE_SETTINGS)}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(
+                value) or value < 0:
+            raise ChoreoError(f"{DECODE_SETTINGS[name]} {value!r}: must be a number, not "
+                              "negative — set it again")
+        if name == "fit_floor" and value >= 1:
+            raise ChoreoError(f"Fit floor {value}: must be below 1 (a share of the best fit)")
+        if name == "recency_window" and value != int(value):
+            raise ChoreoError(f"Recency {value}: must be a whole number of phrases")
+        changes[name] = int(value) if name == "recency_window" else float(value)
+    return replace(options, **changes)
+
+
+def setting_change_text(name: str, before: DecodeOptions, after: DecodeOptions) -> str:
+    """What History says of one decoder weight changed: "Transition weight 0.50 → 0.30"."""
+    old, new = getattr(before, name), getattr(after, name)
+    if name == "recency_window":
+        return f"{DECODE_SETTINGS[name]} {old} → {new} phrases"
+    return f"{DECODE_SETTINGS[name]} {old:.2f} → {new:.2f}"
 
 
 def solve_phrases(engine: Engine, seg: Segmentation, indices: Sequence[int],
