@@ -92,16 +92,27 @@ def _recurrence(feats: np.ndarray, width: int) -> np.ndarray:
     dist = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * (x @ x.T), 0.0))
     dist = np.minimum(dist, dist.T)
     idx = np.arange(n)
-    usable = (np.abs(idx[:, None] - idx[None, :]) >= width) & (dist > 0)
-    ranked = np.where(usable, dist, np.inf)
-    nearest = np.argpartition(ranked, min(k, n - 1), axis=1)[:, :k]  # the k nearest, any order
-    linked = np.zeros((n, n), dtype=bool)
-    linked[idx[:, None], nearest] = True
-    linked &= usable
+    # librosa's candidates: each bar's k + 2·width nearest others (exact repeats included), of
+    # which those at least ``width`` away and not identical are kept, then the k nearest of them
+    others = np.where(idx[:, None] == idx[None, :], np.inf, dist)
+    candidate = _nearest_mask(others, min(n - 1, k + 2 * width))
+    usable = candidate & (np.abs(idx[:, None] - idx[None, :]) >= width) & (dist > 0)
+    linked = _nearest_mask(np.where(usable, dist, np.inf), k) & usable
     linked &= linked.T
     kth = np.where(linked.any(axis=1), np.where(linked, dist, -np.inf).max(axis=1), np.nan)
     bandwidth = float(np.nanmedian(kth))
     return np.where(linked, np.exp(-dist / bandwidth), 0.0)
+
+
+def _nearest_mask(ranked: np.ndarray, count: int) -> np.ndarray:
+    """[n, n] True at the ``count`` smallest entries of each row of ``ranked``."""
+    n = ranked.shape[0]
+    count = min(count, n)
+    mask = np.zeros(ranked.shape, dtype=bool)
+    if count > 0:
+        columns = np.argpartition(ranked, count - 1, axis=1)[:, :count]
+        mask[np.arange(n)[:, None], columns] = True
+    return mask
 
 
 def _path_enhance(rec: np.ndarray, window: int) -> np.ndarray:
