@@ -302,9 +302,40 @@ def render(
     return Motion(library.skeleton, fps, out_rot, out_root, out_local)
 
 
+def _foot_points_only(motion: Motion) -> np.ndarray:
+    """:func:`contacts.foot_positions`' points [F, P, 3] from FK over only the joints above
+    them (each joint's arithmetic as in :meth:`Motion.global_transforms`, so the same values;
+    on a whole song the arms, spine and head are not worth their FK here)."""
+    sk = motion.skeleton
+    idx, _owner = contacts.foot_point_indices(sk)
+    ends = sorted(sk.end_sites_cm.items())
+    holders = [int(i) if i < sk.n_joints else ends[i - sk.n_joints][0] for i in idx]
+    chain: list[int] = []  # the holders and their ancestors, root first
+    for j in holders:
+        up = []
+        while j not in chain and j not in up:
+            up.append(j)
+            if j == 0:
+                break
+            j = int(sk.parents[j])
+        chain.extend(reversed([u for u in up if u not in chain]))
+    rot = {j: motion.rotations[:, j].astype(np.float64) for j in chain}
+    g_rot, g_pos = {0: rot[0]}, {0: motion.root_pos_cm.astype(np.float64)}
+    for j in chain[1:]:
+        up = int(sk.parents[j])
+        local = (sk.offsets_cm[j] if motion.local_pos_cm is None
+                 else motion.local_pos_cm[:, j].astype(np.float64))
+        g_pos[j] = g_pos[up] + quat.rotate(g_rot[up], local)
+        g_rot[j] = quat.mul(g_rot[up], rot[j])
+    points = [g_pos[int(i)] if i < sk.n_joints else
+              g_pos[h] + quat.rotate(g_rot[h], ends[i - sk.n_joints][1])
+              for i, h in zip(idx, holders, strict=True)]
+    return np.stack(points, axis=1) if points else np.zeros((motion.n_frames, 0, 3))
+
+
 def _floor_lift(motion: Motion, fps: float) -> np.ndarray:
     """A smooth root lift [F] (cm) at least as deep as every dip of a foot below the floor."""
-    points, _owner = contacts.foot_positions(motion)
+    points = _foot_points_only(motion)
     depth = np.maximum(0.0, -points[..., 1].min(axis=1))
     if not depth.any():
         return depth
