@@ -399,7 +399,7 @@ def _blend(
     rot_b, root_b = _apply(b, *sources.sample(b.segment, frames, fps))
     w = (np.arange(hi - lo) + 0.5) / (hi - lo)
     w = w * w * (3.0 - 2.0 * w)  # smoothstep: no velocity jump at the window's edges
-    rot = quat.slerp(rot_a, rot_b, np.broadcast_to(w[:, None], rot_a.shape[:2]))
+    rot = _slerp_one_arc(rot_a, rot_b, w)
     root = (1.0 - w)[:, None] * root_a + w[:, None] * root_b
     la = lb = local = None
     if out_local is not None:
@@ -411,11 +411,29 @@ def _blend(
             skel, [(rot_a, root_a, la), (rot_b, root_b, lb), (rot, root, local)])
         for leg in feet.legs:
             target = (1.0 - w)[:, None] * ga_pos[:, leg.ankle] + w[:, None] * gb_pos[:, leg.ankle]
-            foot = quat.slerp(ga_rot[:, leg.ankle], gb_rot[:, leg.ankle], w)
+            foot = _slerp_one_arc(ga_rot[:, leg.ankle], gb_rot[:, leg.ankle], w)
             solve_leg(rot, g_rot, g_pos, skel.parents, leg, target, foot)
     out_rot[lo:hi] = rot
     out_root[lo:hi] = root
     return lo, hi
+
+
+def _slerp_one_arc(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Slerp frame by frame from ``a`` to ``b`` ``[n, ..., 4]`` at weights ``w`` ``[n]``, each
+    joint along one arc for the whole window: b's sign is chosen once (the short arc on the
+    window's balance), since a per-frame short arc flips to the other way round where two
+    poses are about half a turn apart and the joint would jump by up to a half turn."""
+    sign = np.where((a * b).sum(axis=-1).sum(axis=0) < 0.0, -1.0, 1.0)
+    b = b * sign[..., None]
+    dot = np.clip((a * b).sum(axis=-1, keepdims=True), -1.0, 1.0)
+    theta = np.arccos(dot)
+    sin_theta = np.sin(theta)
+    small = sin_theta < 1e-6
+    safe = np.where(small, 1.0, sin_theta)
+    t = np.asarray(w, dtype=np.float64).reshape((-1,) + (1,) * (a.ndim - 1))
+    wa = np.where(small, 1.0 - t, np.sin((1.0 - t) * theta) / safe)
+    wb = np.where(small, t, np.sin(t * theta) / safe)
+    return quat.normalize(wa * a + wb * b)
 
 
 def _smooth(x: np.ndarray) -> np.ndarray:
