@@ -444,14 +444,56 @@ def bvh_text(
     data = _channel_matrix(motion, channels, order)
     # the shortest text that reads back as 1/fps exactly (0.03333333 read 30.000003 fps)
     out.write(f"MOTION\nFrames: {motion.n_frames}\nFrame Time: {1.0 / motion.fps!r}\n")
-    if data.shape[1]:  # np.savetxt's text, formatted many rows per % (it formats row by row)
+    if data.shape[1]:  # np.savetxt's text ("%.{decimals}f" joined by spaces), 512 rows a time
         row = " ".join([f"%.{decimals}f"] * data.shape[1]) + "\n"
         for start in range(0, len(data), 512):
             chunk = data[start : start + 512]
-            out.write((row * len(chunk)) % tuple(chunk.ravel().tolist()))
+            out.write(_fixed_text(chunk, decimals, row))
     else:
         out.write("\n" * motion.n_frames)
     return out.getvalue()
+
+
+def _fixed_text(rows: np.ndarray, decimals: int, row_format: str) -> str:
+    """``row_format`` (``"%.{decimals}f"`` per column, spaces, a newline) applied to each of
+    ``rows`` [n, C]: from array operations where that gives the same text, else by %."""
+    scaled = np.abs(rows) * 10.0**decimals
+    # unsafe: not finite, too large for the integer path, or within 1e-6 of a half unit in
+    # the last place (the product x·10**d may have rounded across it); no decimals: no point
+    unsafe = ~np.isfinite(scaled) | (scaled >= 1e9)
+    with np.errstate(invalid="ignore"):  # inf - inf: already unsafe
+        unsafe |= np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
+    bad = unsafe.any(axis=1) if decimals >= 1 else np.ones(len(rows), dtype=bool)
+    if bad.all():
+        return (row_format * len(rows)) % tuple(rows.ravel().tolist())
+    good = _digits_text(rows[~bad], scaled[~bad], decimals)
+    if not bad.any():
+        return good
+    lines = iter(good.splitlines(keepends=True))
+    return "".join(row_format % tuple(r) if b else next(lines)
+                   for r, b in zip(rows.tolist(), bad.tolist(), strict=True))
+
+
+def _digits_text(rows: np.ndarray, scaled: np.ndarray, decimals: int) -> str:
+    """The ``"%.{decimals}f"`` rows of :func:`_fixed_text` for safe values, digit by digit:
+    the sign bit, then |x|·10**d rounded (half to even, as % does on these values)."""
+    units = np.rint(scaled).astype(np.int64).ravel()  # |x| in units of the last decimal
+    whole, frac = np.divmod(units, 10**decimals)
+    n_int = len(str(int(whole.max(initial=0))))
+    width = 1 + n_int + 1 + decimals + 1  # sign, integer digits, point, decimals, separator
+    chars = np.zeros((units.size, width), dtype=np.uint8)  # 0 = nothing written there
+    chars[:, 0] = np.where(np.signbit(rows).ravel(), ord("-"), 0)
+    for k in range(n_int):  # integer digits right-aligned, no leading zeros but the units
+        digit = (whole // 10**k) % 10
+        keep = (whole >= 10**k) | (k == 0)
+        chars[:, n_int - k] = np.where(keep, digit + ord("0"), 0)
+    chars[:, n_int + 1] = ord(".")
+    for k in range(decimals):
+        chars[:, n_int + 1 + decimals - k] = (frac // 10**k) % 10 + ord("0")
+    chars[:, -1] = ord(" ")
+    chars.reshape(rows.shape[0], rows.shape[1], width)[:, -1, -1] = ord("\n")
+    flat = chars.ravel()
+    return flat[flat != 0].tobytes().decode("ascii")
 
 
 def _channel_matrix(motion: Motion, channels: list[list[str]], order: list[int]) -> np.ndarray:

@@ -26,7 +26,7 @@ def identity(shape: tuple[int, ...] = ()) -> np.ndarray:
 def normalize(q: np.ndarray) -> np.ndarray:
     """Scale quaternions to unit length (zero quaternions become the identity)."""
     q = np.asarray(q, dtype=np.float64)
-    n = np.linalg.norm(q, axis=-1, keepdims=True)
+    n = np.sqrt(np.add.reduce(q * q, axis=-1, keepdims=True))  # np.linalg.norm's sum, less overhead
     out = np.where(n > 1e-12, q / np.maximum(n, 1e-12), 0.0)
     out[..., 0] = np.where(n[..., 0] > 1e-12, out[..., 0], 1.0)
     return out
