@@ -16,7 +16,7 @@ _EPS = 1e-6
 
 def _unit(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors and lengths of ``v`` [..., 3]."""
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    n = np.sqrt(np.add.reduce(v * v, axis=-1, keepdims=True))  # np.linalg.norm's arithmetic
     return v / np.maximum(n, _EPS), n[..., 0]
 
 

@@ -122,7 +122,7 @@ def from_axis_angle(axis: np.ndarray, angle_rad: np.ndarray) -> np.ndarray:
     """Quaternions rotating by ``angle_rad`` about (not necessarily unit) ``axis[..., 3]``."""
     axis = np.asarray(axis, dtype=np.float64)
     angle = np.asarray(angle_rad, dtype=np.float64)
-    n = np.linalg.norm(axis, axis=-1, keepdims=True)
+    n = np.sqrt(np.add.reduce(axis * axis, axis=-1, keepdims=True))  # as np.linalg.norm
     unit = axis / np.maximum(n, 1e-12)
     half = angle[..., None] * 0.5
     return np.concatenate([np.cos(half) * np.ones_like(unit[..., :1]), np.sin(half) * unit], -1)
