@@ -488,7 +488,9 @@ class MainWindow(QMainWindow):
 
     # ======================================================================= rendering
     def _start_render(self) -> None:
-        if not self.doc.ready:
+        """Render the whole dance off-thread; during an audition the rendered candidate keeps
+        the view (ending the audition renders the whole dance again)."""
+        if not self.doc.ready or self.auditioning is not None:
             return
         self._render_generation += 1
         generation = self._render_generation
