@@ -80,24 +80,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _options(args: argparse.Namespace):
+    from choreo_studio.core.project.session import checked_decode_setting
     from choreo_studio.core.retrieval.decoding import DecodeOptions
 
     if args.max_uses is not None and args.max_uses < 1:
         raise ChoreoError(f"--max-uses {args.max_uses}: must be at least 1")
     if args.vary < 0:
         raise ChoreoError(f"--vary {args.vary}: the temperature must not be negative")
-    chosen = {name: value for name, value in (
-        ("recency_window", args.recency), ("reuse_penalty", args.reuse_cost),
-        ("transition_weight", args.transition_weight), ("fit_floor", args.fit_floor))
-        if value is not None}
-    for flag, value in (("--recency", args.recency), ("--reuse-cost", args.reuse_cost),
-                        ("--transition-weight", args.transition_weight),
-                        ("--fit-floor", args.fit_floor)):
-        if value is not None and value < 0:
-            raise ChoreoError(f"{flag} {value}: must not be negative")
-    if args.fit_floor is not None and args.fit_floor >= 1:
-        raise ChoreoError(f"--fit-floor {args.fit_floor}: must be below 1 (a share of the "
-                          "best fit)")
+    chosen = {name: checked_decode_setting(name, value, flag) for name, flag, value in (
+        ("recency_window", "--recency", args.recency),
+        ("reuse_penalty", "--reuse-cost", args.reuse_cost),
+        ("transition_weight", "--transition-weight", args.transition_weight),
+        ("fit_floor", "--fit-floor", args.fit_floor)) if value is not None}
     return DecodeOptions(
         **chosen,
         no_back_to_back=not args.allow_repeats,

@@ -209,16 +209,22 @@ def with_decode_settings(options: DecodeOptions, settings: Mapping[str, object] 
         if name not in DECODE_SETTINGS:
             raise ChoreoError(f"decoder setting {name!r} is unknown — use one of "
                               f"{', '.join(DECODE_SETTINGS)}")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(
-                value) or value < 0:
-            raise ChoreoError(f"{DECODE_SETTINGS[name]} {value!r}: must be a number, not "
-                              "negative — set it again")
-        if name == "fit_floor" and value >= 1:
-            raise ChoreoError(f"Fit floor {value}: must be below 1 (a share of the best fit)")
-        if name == "recency_window" and value != int(value):
-            raise ChoreoError(f"Recency {value}: must be a whole number of phrases")
-        changes[name] = int(value) if name == "recency_window" else float(value)
+        changes[name] = checked_decode_setting(name, value)
     return replace(options, **changes)
+
+
+def checked_decode_setting(name: str, value: object, label: str = "") -> float | int:
+    """``value`` as the decoder takes weight ``name``; one out of range is a ChoreoError that
+    names it ``label`` (a CLI flag) or, by default, as History does."""
+    label = label or DECODE_SETTINGS[name]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(
+            value) or value < 0:
+        raise ChoreoError(f"{label} {value!r}: must be a number, not negative — set it again")
+    if name == "fit_floor" and value >= 1:
+        raise ChoreoError(f"{label} {value}: must be below 1 (a share of the best fit)")
+    if name == "recency_window" and value != int(value):
+        raise ChoreoError(f"{label} {value}: must be a whole number of phrases")
+    return int(value) if name == "recency_window" else float(value)
 
 
 def setting_change_text(name: str, before: DecodeOptions, after: DecodeOptions) -> str:
