@@ -352,19 +352,11 @@ class WaveformView(pg.PlotWidget):
             self._boundary_lines.append(line)
 
     def set_selection(self, span_s: tuple[float, float] | None) -> None:
-        if span_s is None:
-            self._selection.hide()
-        else:
-            self._selection.setRegion(span_s)
-            self._selection.show()
+        _show_region(self._selection, span_s)
 
     def set_loop_region(self, span_s: tuple[float, float] | None) -> None:
         """Draw the looping span (None: no loop)."""
-        if span_s is None:
-            self._loop.hide()
-        else:
-            self._loop.setRegion(span_s)
-            self._loop.show()
+        _show_region(self._loop, span_s)
 
     @property
     def loop_region(self) -> tuple[float, float] | None:
@@ -374,11 +366,7 @@ class WaveformView(pg.PlotWidget):
     def set_play_range(self, span_s: tuple[float, float] | None) -> None:
         """Draw the play range (in/out marks) in blue (None: no range)."""
         for item in (self._range, self._range_bar):
-            if span_s is None:
-                item.hide()
-            else:
-                item.setRegion(span_s)
-                item.show()
+            _show_region(item, span_s)
 
     @property
     def play_range(self) -> tuple[float, float] | None:
@@ -450,3 +438,12 @@ class WaveformView(pg.PlotWidget):
         width = max(self.getViewBox().width(), float(self.width()), 200.0)
         x, y = self._pyramid.for_range(lo, hi, width)
         self._wave.setData(x, y)
+
+
+def _show_region(item: pg.LinearRegionItem, span_s: tuple[float, float] | None) -> None:
+    """Show ``item`` over ``span_s``, or hide it for None."""
+    if span_s is None:
+        item.hide()
+    else:
+        item.setRegion(span_s)
+        item.show()
