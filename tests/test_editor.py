@@ -46,7 +46,10 @@ def _quiet(monkeypatch, assets):
     monkeypatch.setenv("CHOREO_CACHE_DIR", str(assets["cache"]))
 
 
-def _window(qtbot, tmp_path, assets, *, want_sound: bool = False) -> MainWindow:
+def _window(qtbot, tmp_path, assets, *, want_sound: bool = False,
+            size: tuple[int, int] | None = (1400, 860)) -> MainWindow:
+    """A window on ``tmp_path``'s settings and autosave folder, ``size`` pixels (None: as the
+    settings restore it)."""
     make_app()
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("library_path", str(assets["library"]))
@@ -57,7 +60,8 @@ def _window(qtbot, tmp_path, assets, *, want_sound: bool = False) -> MainWindow:
         prompter=ScriptedPrompter(default=DISCARD),
     )
     qtbot.addWidget(window)
-    window.resize(1400, 860)
+    if size is not None:
+        window.resize(*size)
     window.show()
     return window
 

@@ -7,15 +7,15 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from choreo_studio.editor.app import make_app  # noqa: E402
 from choreo_studio.editor.main_window import MainWindow  # noqa: E402
-from choreo_studio.editor.prompter import DISCARD, ScriptedPrompter  # noqa: E402
 from choreo_studio.resources.demo_song import DemoSongSpec, render_demo_song  # noqa: E402
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
 from tests import engine_synthetic  # noqa: E402
+from tests import test_editor as editor_tests  # noqa: E402
 
-WAIT_MS = 60_000
+WAIT_MS = editor_tests.WAIT_MS
+_open = editor_tests._open
 SONG = DemoSongSpec(tempo_bpm=128.0, seed=5,
                     structure=(("intro", 2), ("verse", 4), ("chorus", 4), ("verse", 4)))
 OTHER_SONG = DemoSongSpec(tempo_bpm=100.0, seed=9, structure=(("verse", 4), ("chorus", 4)))
@@ -36,21 +36,9 @@ def _cache(monkeypatch, assets):
     monkeypatch.setenv("CHOREO_CACHE_DIR", str(assets["cache"]))
 
 
-def _window(qtbot, settings_path, assets) -> MainWindow:
-    make_app()
-    settings = QSettings(str(settings_path), QSettings.Format.IniFormat)
-    settings.setValue("library_path", str(assets["library"]))
-    window = MainWindow(settings, want_sound=False, autosave_dir=str(settings_path.parent / "as"),
-                        prompter=ScriptedPrompter(default=DISCARD))
-    qtbot.addWidget(window)
-    window.show()
-    return window
-
-
-def _open(qtbot, window: MainWindow, path) -> None:
-    window.files.open_path(str(path), ask_to_save=False)
-    qtbot.waitUntil(lambda: window.doc.ready and not window.jobs.busy, timeout=WAIT_MS)
-    assert window._last_error == ""
+def _window(qtbot, tmp_path, assets) -> MainWindow:
+    """A window whose geometry and docks are what its settings restore."""
+    return editor_tests._window(qtbot, tmp_path, assets, size=None)
 
 
 def _swap_in_another(window: MainWindow, t: int) -> None:
@@ -66,7 +54,7 @@ def _x_range(window: MainWindow) -> tuple[float, float]:
 
 def test_cancelling_a_new_songs_analysis_keeps_the_previous_session_whole(qtbot, tmp_path,
                                                                           assets):
-    window = _window(qtbot, tmp_path / "settings.ini", assets)
+    window = _window(qtbot, tmp_path, assets)
     _open(qtbot, window, assets["song"])
     doc = window.doc
     first = doc.choreography
@@ -106,7 +94,7 @@ def test_cancelling_a_new_songs_analysis_keeps_the_previous_session_whole(qtbot,
 
 
 def test_undo_is_off_while_another_song_opens(qtbot, tmp_path, assets):
-    window = _window(qtbot, tmp_path / "settings.ini", assets)
+    window = _window(qtbot, tmp_path, assets)
     _open(qtbot, window, assets["song"])
     _swap_in_another(window, 1)
     seen = []
@@ -125,8 +113,7 @@ def test_undo_is_off_while_another_song_opens(qtbot, tmp_path, assets):
 
 
 def test_window_docks_zoom_and_selection_come_back_on_reopen(qtbot, tmp_path, assets):
-    settings_path = tmp_path / "settings.ini"
-    first = _window(qtbot, settings_path, assets)
+    first = _window(qtbot, tmp_path, assets)
     first.resize(900, 540)
     first.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, first.library_dock)
     first.skeleton_dock.hide()
@@ -137,7 +124,7 @@ def test_window_docks_zoom_and_selection_come_back_on_reopen(qtbot, tmp_path, as
     height = first.height()
     first.close()
 
-    second = _window(qtbot, settings_path, assets)
+    second = _window(qtbot, tmp_path, assets)
     # (the width: the offscreen screen is 800 px wide, so a restore clamps it to the screen)
     assert second.height() == height == 540
     assert second.dockWidgetArea(second.library_dock) == Qt.DockWidgetArea.LeftDockWidgetArea
@@ -154,7 +141,7 @@ def test_window_docks_zoom_and_selection_come_back_on_reopen(qtbot, tmp_path, as
     second.doc.select(0)
     second.close()  # the song's last view (whole song, phrase 1) is remembered too
 
-    third = _window(qtbot, settings_path, assets)
+    third = _window(qtbot, tmp_path, assets)
     _open(qtbot, third, project)
     assert _x_range(third) == pytest.approx((5.0, 9.0), abs=0.01), "the project's own view"
     assert third.doc.selection == [1]
@@ -180,7 +167,7 @@ def test_a_cached_song_opens_without_decoding_and_decodes_its_sound_after(qtbot,
                                                                           assets, monkeypatch):
     from choreo_studio.core.audio import load
 
-    first = _window(qtbot, tmp_path / "settings.ini", assets)
+    first = _window(qtbot, tmp_path, assets)
     _open(qtbot, first, assets["song"])  # analysed (or already cached): the cache knows it
     first.close()
     decoded_at: list[bool] = []
@@ -191,7 +178,7 @@ def test_a_cached_song_opens_without_decoding_and_decodes_its_sound_after(qtbot,
         return real(*args, **kwargs)
 
     monkeypatch.setattr(load, "_decode_checked", counting)
-    window = _window(qtbot, tmp_path / "settings.ini", assets)
+    window = _window(qtbot, tmp_path, assets)
     shown_before_decoding = []
     window.choreography_ready.connect(lambda: shown_before_decoding.append(not decoded_at))
     _open(qtbot, window, assets["song"])
