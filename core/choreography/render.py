@@ -424,16 +424,8 @@ def _slerp_one_arc(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
     window's balance), since a per-frame short arc flips to the other way round where two
     poses are about half a turn apart and the joint would jump by up to a half turn."""
     sign = np.where((a * b).sum(axis=-1).sum(axis=0) < 0.0, -1.0, 1.0)
-    b = b * sign[..., None]
-    dot = np.clip((a * b).sum(axis=-1, keepdims=True), -1.0, 1.0)
-    theta = np.arccos(dot)
-    sin_theta = np.sin(theta)
-    small = sin_theta < 1e-6
-    safe = np.where(small, 1.0, sin_theta)
-    t = np.asarray(w, dtype=np.float64).reshape((-1,) + (1,) * (a.ndim - 1))
-    wa = np.where(small, 1.0 - t, np.sin((1.0 - t) * theta) / safe)
-    wb = np.where(small, t, np.sin(t * theta) / safe)
-    return quat.normalize(wa * a + wb * b)
+    t = np.asarray(w, dtype=np.float64).reshape((-1,) + (1,) * (a.ndim - 2))
+    return quat.slerp_along(a, b * sign[..., None], t)
 
 
 def _smooth(x: np.ndarray) -> np.ndarray:

@@ -105,10 +105,17 @@ def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray | float) -> np.ndarray:
     against the leading dims of ``a``/``b``."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
+    b = np.where(np.sum(a * b, axis=-1, keepdims=True) < 0.0, -b, b)
+    return slerp_along(a, b, t)
+
+
+def slerp_along(a: np.ndarray, b: np.ndarray, t: np.ndarray | float) -> np.ndarray:
+    """Slerp ``a`` (t=0) to ``b`` (t=1) along the arc their signs give (the long one where
+    ``a · b < 0``): for callers that choose the arc themselves; ``t`` as in :func:`slerp`."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
     t = np.asarray(t, dtype=np.float64)[..., None]
     dot = np.sum(a * b, axis=-1, keepdims=True)
-    b = np.where(dot < 0.0, -b, b)
-    dot = np.abs(dot)
     theta = np.arccos(np.clip(dot, -1.0, 1.0))
     sin_theta = np.sin(theta)
     small = sin_theta < 1e-6
