@@ -101,3 +101,20 @@ def test_choreo_auto_flags_reach_the_decode_options():
         auto._options(parser.parse_args(["auto", "-o", "out", "--recency", "-1"]))  # noqa: SLF001
     with pytest.raises(ChoreoError, match="--fit-floor"):
         auto._options(parser.parse_args(["auto", "-o", "out", "--fit-floor", "1"]))  # noqa: SLF001
+
+
+def test_carrying_marks_every_phrase_whose_dance_costs():
+    """The polish's screen marks exactly the phrases where moving off their dance lowers V
+    (ties, locks and both costs on random sequences)."""
+    rng = np.random.default_rng(4)
+    for case in range(60):
+        n = int(rng.integers(1, 14))
+        ties = [[0, n - 1]] if case % 3 == 0 and n > 2 else []
+        locks = {t: 0 for t in range(n) if rng.random() < 0.2}
+        v = Variety.for_song(n, ties, locks, window=int(rng.integers(0, 4)),
+                             recency_penalty=float(rng.choice([0.0, 5.0])),
+                             reuse_penalty=float(rng.choice([0.0, 1.0])))
+        state = v.state(rng.integers(0, 4, n))
+        marked = state.carrying()
+        costs = [state.marginal(t, state.d[t : t + 1])[0] > 0 for t in range(n)]
+        np.testing.assert_array_equal(marked, costs)  # exact with non-negative costs

@@ -649,18 +649,24 @@ def _polish(d: np.ndarray, fit: np.ndarray, trans, variety: Variety, frozen: set
 
     Each phrase's best move is cached; after a move, the phrases next to it or within the
     window, and those on the two dances involved, are re-evaluated, and the best cached move
-    is re-evaluated before it is made (lazy greedy).
+    is re-evaluated before it is made (lazy greedy). A phrase whose dance carries no variety
+    cost has no move (nothing to gain from V, and the decoder's J is already optimal there),
+    so the first evaluation screens all phrases at once (``VarietyState.carrying``) and the
+    candidate dances of a phrase (its best music fits) are found only when it is evaluated:
+    most phrases of a good decode never are (at K = 1,101 this was half a re-solve).
     """
     state = variety.state(d)
     n = len(d)
     free = [t for t in range(n) if t not in frozen]
-    cands = {t: _top_sorted(fit[t], POLISH_CANDIDATES) for t in free}
+    cands: dict[int, np.ndarray] = {}
     reach = max(variety.window, 1)
 
     def best_move(t: int) -> tuple[float, int]:
         current = state.d[t : t + 1]
         if state.marginal(t, current)[0] <= 0:
             return 0.0, int(current[0])
+        if t not in cands:
+            cands[t] = _top_sorted(fit[t], POLISH_CANDIDATES)
         dances = cands[t] if current[0] in cands[t] else np.union1d(cands[t], current)
         gain = fit[t, dances].astype(np.float64) - state.marginal(t, dances)
         if t > 0:
@@ -678,7 +684,8 @@ def _polish(d: np.ndarray, fit: np.ndarray, trans, variety: Variety, frozen: set
         i = int(np.argmax(gain))
         return float(gain[i]), int(dances[i])
 
-    moves = {t: best_move(t) for t in free}
+    carrying = state.carrying()
+    moves = {t: best_move(t) if carrying[t] else (0.0, int(state.d[t])) for t in free}
     for _ in range(POLISH_MOVES_PER_PHRASE * n):
         t0 = max(moves, key=lambda t: (moves[t][0], -t), default=None)
         if t0 is None or moves[t0][0] <= 1e-6:

@@ -143,6 +143,30 @@ class VarietyState:
             self.units.setdefault(int(dance), Counter())[int(variety.unit[t])] += 1
         self.solo = np.bincount(variety.unit, minlength=len(d))[variety.unit] == 1
 
+    def carrying(self) -> np.ndarray:
+        """bool [T]: the phrases whose own dance may carry variety cost (a superset of those
+        where ``marginal(t, [d_t]) > 0``), found with a few array passes so that a polish
+        evaluates moves only there instead of calling :meth:`marginal` on every phrase."""
+        v, d = self.v, self.d
+        n = len(d)
+        out = np.zeros(n, dtype=bool)
+        if v.reuse_penalty > 0 and n:
+            # another unit uses the dance, and t is the only one of its unit on it
+            pairs = d * n + v.unit
+            unique, pair_of, per_pair = np.unique(pairs, return_inverse=True, return_counts=True)
+            dances, units_per_dance = np.unique(unique // n, return_counts=True)
+            n_units = units_per_dance[np.searchsorted(dances, d)]
+            out |= (per_pair[pair_of] == 1) & (n_units >= 2)
+        if v.window > 0 and v.recency_penalty > 0:
+            locked = np.zeros(n, dtype=bool)
+            locked[[t for t in v.locked if 0 <= t < n]] = True
+            for gap in range(1, min(v.window, n - 1) + 1):
+                hit = (d[gap:] == d[:-gap]) & (v.unit[gap:] != v.unit[:-gap]) & ~(
+                    locked[gap:] & locked[:-gap])
+                out[gap:] |= hit
+                out[:-gap] |= hit
+        return out
+
     def marginal(self, t: int, dances: np.ndarray) -> np.ndarray:
         """What V gains if phrase ``t`` takes each of ``dances`` (the others as they are)."""
         v, d = self.v, self.d
