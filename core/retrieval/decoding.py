@@ -71,7 +71,7 @@ DEFAULT_REPEAT_PENALTY = 30.0  # nats per return within the recency window
 # return within the recency window, then fit + transitions (w·cut differences stay ≲ 20 nats)
 DEFAULT_BACK_TO_BACK_PENALTY = 300.0
 FIT_FLOOR_PENALTY = 100.0
-PRUNE_ROWS = 48
+PRUNE_ROWS = 8  # rows of a step's first max: under the fit floor a few bound every column
 CHUNK_ROWS = 64
 DENSE_LIMIT = 5000  # phrases: above, the candidate decoder (a dense W is 3 K×K float32)
 TIE_CANDIDATES = 6
