@@ -548,8 +548,7 @@ class MainWindow(QMainWindow):
 
         self.jobs.start(
             "Audition",
-            lambda _p: (ops.audition_scene(engine, seg, chor, t, current),
-                        ops.audition_scene(engine, seg, chor, t, dance_id)),
+            lambda p: ops.audition_scenes(engine, seg, chor, t, [current, dance_id], progress=p),
             kind=RENDER_JOB,
             on_done=show,
             on_error=self.show_error,

@@ -20,13 +20,14 @@ from choreo_studio.core.choreography.engine import Engine
 from choreo_studio.core.choreography.engine import load_engine as load_core_engine
 from choreo_studio.core.choreography.placements import Choreography, ScoreParts
 from choreo_studio.core.errors import ChoreoError
-from choreo_studio.core.motion.contacts import foot_point_indices
 from choreo_studio.core.phrases.segmentation import SegmentConstraints
 from choreo_studio.core.progress import ProgressFn, no_progress, sub_progress
 from choreo_studio.core.project import session
 from choreo_studio.core.project.project_file import Project, relocate_song, save_project
 from choreo_studio.core.project.session import Segmentation
 from choreo_studio.core.user_cache import cache_root, code_hash
+from choreo_studio.editor import render_process
+from choreo_studio.editor.render_process import RenderedScene
 from choreo_studio.editor.suggestions_panel import SuggestionRow
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from choreo_studio.core.retrieval.decoding import DecodeOptions
     from choreo_studio.editor.document import Document
 
-PREVIEW_FPS = 30.0
 EngineState = Engine
 """The editor's engine is core's (library, scorer, decoding settings, where they came from)."""
 
@@ -135,6 +135,7 @@ def open_new_song(
         raise
     if child is not None:
         child.wait(sub_progress(progress, 0.15, 0.8))
+    prepare_render(engine)  # its start-up overlaps the scoring here and the views' build
     song = open_song(audio, sub_progress(progress, 0.8, 0.85))
     seg = session.start(engine, song, sub_progress(progress, 0.85, 1.0))
     return Opened(engine, seg, notes=[f"{len(song.phrases)} phrases · scorer: "
@@ -160,6 +161,7 @@ def restore_project(project: Project, audio: Audio, progress: ProgressFn = no_pr
                                                       project.settings.get("decoding"))
     except ChoreoError as exc:  # the placements still open as saved
         weights = f"{exc} (the default decoder weights are used)"
+    prepare_render(engine)
     seg, warning = session.restore(engine, project, audio, sub_progress(progress, 0.2, 1.0))
     return Opened(engine, seg, settings=dict(project.settings), warning=warning or weights)
 
@@ -283,44 +285,41 @@ def render_motion(engine: Engine, seg: Segmentation, chor: Choreography, fps: fl
     return session.render(engine, _at(seg, chor), fps, progress)
 
 
-def _scene(motion: Motion, metrics: Any = None) -> RenderedScene:
-    positions, parents = motion.fk_with_end_sites()
-    feet, _legs = foot_point_indices(motion.skeleton)
-    return RenderedScene(positions.astype(np.float32), parents, motion.fps, metrics, feet)
-
-
-@dataclass
-class RenderedScene:
-    """The rendered dance as joint positions for the skeleton view, plus its metrics and the
-    columns of ``positions`` that are foot points (for the contacts the view shows)."""
-
-    positions: np.ndarray
-    parents: np.ndarray
-    fps: float
-    metrics: Any = None
-    feet: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-
-
 def render_scene(
     engine: Engine, seg: Segmentation, chor: Choreography, progress: ProgressFn = no_progress
 ) -> RenderedScene:
-    """Render the whole dance and measure it (beat hit rate…) for the view and status bar."""
+    """Render the whole dance and measure it (beat hit rate…) for the view and status bar: in
+    the render child (the GUI keeps the interpreter), in this thread when it cannot serve."""
     seg = _at(seg, chor)
-    motion = session.render(engine, seg, PREVIEW_FPS, sub_progress(progress, 0.0, 0.6))
-    progress(0.7, "measuring")
-    metrics = engine.metrics(seg.song, chor, motion)
-    progress(1.0, "rendered")
-    return _scene(motion, metrics)
+    try:
+        return render_process.render_scene(engine, seg, progress)
+    except render_process.Unservable:
+        return render_process.render_in_process(engine, seg, progress)
 
 
-def audition_scene(
-    engine: Engine, seg: Segmentation, chor: Choreography, t: int, dance_id: str,
-    preroll_bars: int = 1,
-) -> RenderedScene:
-    """Phrase ``t`` danced with ``dance_id`` in context: from ``preroll_bars`` bars before it
-    on the previous placement, through the transition (see :func:`session.audition_span`)."""
-    return _scene(session.audition(engine, _at(seg, chor), t, dance_id, PREVIEW_FPS,
-                                   preroll_bars))
+def audition_scenes(
+    engine: Engine, seg: Segmentation, chor: Choreography, t: int, dance_ids: list[str],
+    preroll_bars: int = 1, progress: ProgressFn = no_progress,
+) -> tuple[RenderedScene, ...]:
+    """Phrase ``t`` danced with each of ``dance_ids`` in context: from ``preroll_bars`` bars
+    before it on the previous placement, through the transition (see
+    :func:`session.audition_span`); rendered as :func:`render_scene` is."""
+    seg = _at(seg, chor)
+    try:
+        return tuple(render_process.audition_scenes(engine, seg, t, dance_ids, preroll_bars,
+                                                    progress))
+    except render_process.Unservable:
+        return tuple(render_process.audition_in_process(engine, seg, t, d, preroll_bars)
+                     for d in dance_ids)
+
+
+def prepare_render(engine: Engine) -> None:
+    """Start the render child on ``engine``'s library while the user looks at the new song
+    (a child that cannot start is reported by the first render instead)."""
+    try:
+        render_process.shared_child().prepare(engine)
+    except ChoreoError:
+        pass
 
 
 # ============================================================================ metrics
