@@ -216,6 +216,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("edit_placement", "Edit the selected placement", "edits.edit_placement", enabled=SELECTED),
     A("decode_setting", "Set a decoder weight", "edits.set_decode_setting", enabled=READY),
     A("move_boundary", "Move a phrase boundary", "edits.move_boundary", enabled=READY),
+    A("set_range", "Set the play range", "set_play_range"),
     A("audition_dance", "Audition a dance on the selected phrase", "audition_dance",
       enabled=SELECTED),
     A("audition_phrase", "Play a phrase", "audition_phrase", enabled=HAS_PHRASES),

@@ -229,6 +229,7 @@ class MainWindow(QMainWindow):
         self.transport.playing_changed.connect(lambda _p: self._update_actions())
         self.waveform.seek_requested.connect(self.transport.seek)
         self.waveform.boundary_moved.connect(lambda i, t: run("move_boundary", i, t))
+        self.waveform.range_dragged.connect(lambda lo, hi: run("set_range", lo, hi))
         self.timeline.phrase_clicked.connect(self.doc.select)
         self.timeline.phrase_activated.connect(lambda i: run("audition_phrase", i))
         self.timeline.context_requested.connect(self._block_menu)
@@ -390,15 +391,14 @@ class MainWindow(QMainWindow):
 
     def _playback_ready(self, audio, samples) -> None:
         """The song's samples, decoded after a cached open: playback gets its sound, the
-        playhead stays where it is (and plays on)."""
+        playhead, play range and speed stay (a slowed song is stretched again for the sound)."""
         if self.doc.audio is not audio:
             return
-        at, playing = self.transport.position_s(), self.transport.playing
-        self.transport.set_audio(samples, audio.sr)
+        speed = self.transport.speed
+        self.transport.replace_samples(samples, audio.sr)
         self.audio_label.setText(self.transport.description)
-        self.transport.seek(at)
-        if playing:
-            self.transport.play()
+        if self.transport.speed != speed:
+            self.preview.set_speed(speed)
 
     def _on_segmentation(self) -> None:
         seg = self.doc.segmentation
@@ -596,6 +596,14 @@ class MainWindow(QMainWindow):
         else:
             self.transport.set_loop(None)
             self.waveform.set_loop_region(None)
+
+    def set_play_range(self, in_s: float, out_s: float) -> None:
+        """A play range dragged on the waveform: playback wraps in [in_s, out_s)."""
+        self.transport.set_play_range((in_s, out_s))
+        span = self.transport.play_range_s
+        self.waveform.set_play_range(span)
+        if span is not None:
+            self.say(f"play range {mmss(span[0])} – {mmss(span[1])} (Alt+I clears)")
 
     def go_to_end(self, which: int) -> None:
         """Home (0) / End (-1): the first or last phrase selected, the playhead at its start."""

@@ -3,7 +3,9 @@
 The beat grid thins with the zoom (beat lines only while beats are ≥ 6 px apart, then bars,
 then every 2nd, 4th … bar); the ruler numbers bars (and beats, zoomed in far enough) and the
 time axis reads m:ss. A loop region (an audition or Ctrl+L) is drawn over the waveform.
-Zoom and scroll on the time axis only (mouse wheel / drag); a click seeks. Phrase boundaries
+Zoom and scroll on the time axis only (mouse wheel, middle-button drag); a click seeks, and a
+left-button drag on the waveform or its time ruler marks the play range (snapped to beats,
+Shift held: free), as a DAW's ruler drag sets its time selection. Phrase boundaries
 are draggable lines that snap to the nearest downbeat when released; the view only reports the
 move (``boundary_moved``) and the main window turns it into an undoable re-segmentation.
 """
@@ -223,15 +225,38 @@ class _GridLabels(pg.GraphicsObject):
             painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), text)
 
 
+class _RangeDragBox(pg.ViewBox):
+    """A view box whose left-button drag reports a span instead of panning (the middle button
+    and the wheel still pan and zoom); the time axis forwards its drags here too."""
+
+    def __init__(self, on_drag) -> None:
+        super().__init__()
+        self._on_drag = on_drag
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 - pyqtgraph API
+        if ev.button() != Qt.MouseButton.LeftButton:
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        start = float(self.mapSceneToView(ev.buttonDownScenePos()).x())
+        end = float(self.mapSceneToView(ev.scenePos()).x())
+        free = bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        self._on_drag(start, end, ev.isStart(), ev.isFinish(), free)
+
+
 class WaveformView(pg.PlotWidget):
-    """The song's waveform with its musical grid; emits seek and boundary-move requests."""
+    """The song's waveform with its musical grid; emits seek, boundary-move and play-range
+    requests."""
 
     seek_requested = Signal(float)
     boundary_moved = Signal(int, float)  # boundary index (phrase that starts there), new time_s
+    range_dragged = Signal(float, float)
+    """A play range marked by dragging: [in, out) seconds, snapped to beats unless Shift."""
 
     def __init__(self, parent=None) -> None:
-        super().__init__(parent, background=BACKGROUND,
+        super().__init__(parent, background=BACKGROUND, viewBox=_RangeDragBox(self._on_range_drag),
                          axisItems={"bottom": ClockAxis(orientation="bottom")})
+        self._range_before: tuple[float, float] | None = None
         self.setMinimumHeight(120)
         self.hideAxis("left")
         self.setMenuEnabled(False)
@@ -399,6 +424,13 @@ class WaveformView(pg.PlotWidget):
             return time_s
         return float(self._downbeats_s[int(np.argmin(np.abs(self._downbeats_s - time_s)))])
 
+    def snap_to_beat(self, time_s: float) -> float:
+        """The beat time nearest ``time_s`` (clamped to the song; itself without a grid)."""
+        time_s = min(max(time_s, 0.0), self._duration_s)
+        if self._beats_s.size == 0:
+            return time_s
+        return float(self._beats_s[int(np.argmin(np.abs(self._beats_s - time_s)))])
+
     def boundary_lines(self) -> list[pg.InfiniteLine]:
         return list(self._boundary_lines)
 
@@ -407,6 +439,19 @@ class WaveformView(pg.PlotWidget):
         snapped = self.snap_to_downbeat(float(line.value()))
         line.setValue(snapped)
         self.boundary_moved.emit(index, snapped)
+
+    def _on_range_drag(self, start_s: float, end_s: float, first: bool, last: bool,
+                       free: bool) -> None:
+        """Draw the span being dragged; when released, report it (an empty one puts the
+        range that was there back)."""
+        if first:
+            self._range_before = self.play_range
+        snap = (lambda t: min(max(t, 0.0), self._duration_s)) if free else self.snap_to_beat
+        lo, hi = sorted((snap(start_s), snap(end_s)))
+        span = (lo, hi) if hi > lo else None
+        self.set_play_range(span or self._range_before)
+        if last and span is not None:
+            self.range_dragged.emit(lo, hi)
 
     def _on_click(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or event.isAccepted():
