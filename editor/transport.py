@@ -33,6 +33,7 @@ class Transport(QObject):
         self._range_s: tuple[float, float] | None = None
         self._stretched: dict[float, np.ndarray] = {}
         self._metronome = False
+        self._beats: tuple[np.ndarray, np.ndarray] | None = None
         self._last_position = 0.0
 
     # -- set-up ---------------------------------------------------------------------------
@@ -49,8 +50,25 @@ class Transport(QObject):
         self._last_position = 0.0
         self.position_changed.emit(0.0)
 
+    def replace_samples(self, samples: np.ndarray, sr: int) -> None:
+        """The same song's samples, decoded late (a cached open played silence until then):
+        the playhead, play range, loop, metronome and playing state stay; the speed stays
+        without sound, and with sound falls back to 1× until the song is stretched again."""
+        at, playing, speed, span = self.position_s(), self.playing, self.speed, self._range_s
+        self.set_audio(samples, sr)
+        self._range_s = span
+        self._apply_loop()
+        if self._beats is not None:
+            self.set_beats(*self._beats)
+        if not self.needs_stretch(speed):
+            self.set_speed(speed)
+        self.seek(at)
+        if playing:
+            self.play()
+
     def set_beats(self, beats_s: np.ndarray, downbeats: np.ndarray) -> None:
         """Beat grid the metronome clicks on."""
+        self._beats = (beats_s, downbeats)
         if self._output is not None:
             self._output.set_beats(beats_s, downbeats)
 
