@@ -2,16 +2,26 @@
 
 Shows where each phrase is used in the current choreography; preview plays a phrase on the
 skeleton, and "place on selected" swaps it onto the selected music phrase (an undoable edit).
+Long dance names are cut at the end with "…" (their style, energy and number come first) and
+read whole in the row's tooltip; the short columns take what their contents need and the
+name gets the rest. Names sort as a reader counts (#2 before #10).
 A model/view table: filtering and usage updates never rebuild widgets, so they stay instant
 with libraries of a thousand phrases.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from choreo_studio.editor.style import style_color
-from choreo_studio.editor.tables import RowListModel, set_up_row_table
+from choreo_studio.editor.tables import (
+    CELL_PAD_PX,
+    HEADER_PAD_PX,
+    RowListModel,
+    fit_columns,
+    set_up_row_table,
+)
 from PySide6.QtCore import QMimeData, QModelIndex, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
@@ -31,8 +41,27 @@ USED_COLUMN = 5
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
+USED_WIDTH_PX = (60, 140)
+"""The "used at" column's width follows its longest list within these bounds."""
 DANCE_MIME = "application/x-choreo-dance-id"
 """The drag payload of a library row: the dance id as UTF-8 (the timeline accepts it)."""
+
+
+def natural_key(name: str) -> str:
+    """``name`` lower-cased with its numbers zero-padded, so "#2" sorts before "#10"."""
+    return re.sub(r"\d+", lambda m: m.group().zfill(8), name.lower())
+
+
+def tooltip(phrase, used: Sequence[int]) -> str:
+    """A library row's tooltip: the full name, then style, energy, counts, id, tags, usage."""
+    lines = [phrase.name,
+             f"{phrase.style} · {phrase.energy_label} energy · {phrase.n_counts} counts · "
+             f"{phrase.bpm:.0f} BPM",
+             f"id {phrase.id}" + (f" · tags: {', '.join(phrase.tags)}" if phrase.tags else "")]
+    if used:
+        lines.append("placed on phrase" + ("s " if len(used) > 1 else " ")
+                     + ", ".join(map(str, used)))
+    return "\n".join(lines)
 
 
 class LibraryModel(RowListModel):
@@ -88,11 +117,12 @@ class LibraryModel(RowListModel):
                 ", ".join(map(str, used)),
             )[col]
         if role == SORT_ROLE:
-            return (p.name, p.style, p.energy, p.n_counts, p.bpm, len(self.used.get(p.id, [])))[col]
+            return (natural_key(p.name), p.style, p.energy, p.n_counts, p.bpm,
+                    len(self.used.get(p.id, [])))[col]
         if role == Qt.ItemDataRole.ForegroundRole and col == 1:
             return QBrush(style_color(p.style))
-        if role == Qt.ItemDataRole.ToolTipRole and col == 0:
-            return f"{p.id} · tags: {', '.join(p.tags)}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return tooltip(p, self.used.get(p.id, []))
         return None
 
 
@@ -145,6 +175,7 @@ class LibraryBrowser(QWidget):
         self.search.textChanged.connect(self._refilter)
         self.table = QTableView()
         set_up_row_table(self.table, self.proxy)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.table.setSortingEnabled(True)
         self.table.setDragEnabled(True)
         self.table.setDragDropMode(QTableView.DragDropMode.DragOnly)
@@ -184,8 +215,8 @@ class LibraryBrowser(QWidget):
             combo.addItems(values)
             combo.blockSignals(False)
         self._refilter()
-        for column, width in ((1, 72), (2, 64), (3, 50), (4, 44), (5, 60)):
-            self.table.setColumnWidth(column, width)
+        fit_columns(self.table, (1, 2, 3, 4))
+        self._fit_used_column()
 
     def set_usage(self, dance_ids: Sequence[str]) -> None:
         """Where each dance is used: ``dance_ids[i]`` is placed on music phrase ``i``."""
@@ -194,6 +225,17 @@ class LibraryBrowser(QWidget):
             used.setdefault(dance_id, []).append(i + 1)
         if used != self.model.used:
             self.model.set_used(used)
+            self._fit_used_column()
+
+    def _fit_used_column(self) -> None:
+        """The "used at" column as wide as its longest list (within :data:`USED_WIDTH_PX`)."""
+        cells = self.table.fontMetrics()
+        texts = [", ".join(map(str, u)) for u in self.model.used.values()]
+        title = self.table.horizontalHeader().fontMetrics().horizontalAdvance(COLUMNS[USED_COLUMN])
+        widest = max([cells.horizontalAdvance(t) + CELL_PAD_PX for t in texts]
+                     + [title + HEADER_PAD_PX])
+        self.table.setColumnWidth(USED_COLUMN, min(max(widest, USED_WIDTH_PX[0]),
+                                                   USED_WIDTH_PX[1]))
 
     def usage_of(self, dance_id: str) -> list[int]:
         """Music phrases (1-based) where ``dance_id`` is placed."""

@@ -9,6 +9,11 @@ from collections.abc import Sequence
 from PySide6.QtCore import QAbstractItemModel, QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtWidgets import QAbstractItemView, QTableView
 
+CELL_PAD_PX = 14
+"""Room around a cell's text (Qt's margins and the grid line)."""
+HEADER_PAD_PX = 12
+"""Room beside a header's title for the sort arrow."""
+
 
 class RowListModel(QAbstractTableModel):
     """One table row per item of ``rows`` under the titles ``columns``; subclasses give ``data``.
@@ -60,3 +65,17 @@ def set_up_row_table(table: QTableView, model: QAbstractItemModel) -> None:
     table.verticalHeader().hide()
     table.setWordWrap(False)
     table.verticalHeader().setDefaultSectionSize(22)
+
+
+def fit_columns(table: QTableView, columns: Sequence[int], *, most_rows: int = 5000) -> None:
+    """Size ``columns`` to their title and their widest cell (of the first ``most_rows``), once:
+    short columns (style, bpm…) take what they need and the stretched one gets the rest."""
+    model = table.model()
+    cells, titles = table.fontMetrics(), table.horizontalHeader().fontMetrics()
+    rows = min(model.rowCount(), most_rows)
+    for c in columns:
+        title = str(model.headerData(c, Qt.Orientation.Horizontal) or "")
+        widest = titles.horizontalAdvance(title) + HEADER_PAD_PX
+        texts = {str(model.index(r, c).data() or "") for r in range(rows)}
+        widest = max([widest, *(cells.horizontalAdvance(t) + CELL_PAD_PX for t in texts)])
+        table.setColumnWidth(c, widest)
