@@ -8,12 +8,13 @@ from choreo_studio.core.clock import format_clock
 
 
 def bar_beat(analysis: MusicAnalysis | None, time_s: float) -> str:
-    """``time_s`` as ``bar:beat`` (both from 1) on the analysis' grid; "" without a grid."""
+    """``time_s`` as ``bar:beat`` (both from 1) on the analysis' grid; a pickup before the first
+    bar line is bar 0; "" without a grid or before the first beat (no bar to name)."""
     if analysis is None or analysis.beats_s.size == 0:
         return ""
     beat = int(np.searchsorted(analysis.beats_s, time_s + 1e-6, side="right")) - 1
     if beat < 0:
-        return "0:0"
+        return ""
     downbeats = analysis.downbeats[analysis.downbeats <= beat]
     if downbeats.size == 0:  # a pickup before the first bar line
         return f"0:{beat + 1}"

@@ -1,0 +1,198 @@
+"""The editor's working habits as a user meets them (pytest-qt, offscreen): a play range
+dragged on the waveform, the range and speed kept with the project, the library's names."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from choreo_studio.editor.view_state import ViewState  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from tests import test_editor as editor_tests  # noqa: E402
+
+assets, _quiet, opened = editor_tests.assets, editor_tests._quiet, editor_tests.opened
+_window, _open, _idle = editor_tests._window, editor_tests._open, editor_tests._idle
+
+
+def _widget_x(window, time_s: float) -> int:
+    """The waveform widget's x pixel of song time ``time_s``."""
+    view = window.waveform.getViewBox()
+    scene = view.mapViewToScene(QPointF(time_s, 0.0))
+    return int(round(window.waveform.mapFromScene(scene).x()))
+
+
+def _drag(qtbot, widget, x0: int, x1: int, y: int, modifier=Qt.KeyboardModifier.NoModifier,
+          button=Qt.MouseButton.LeftButton) -> None:
+    """Press at ``x0``, move in steps to ``x1``, release (a real drag, not a click)."""
+    viewport = widget.viewport()
+    qtbot.mousePress(viewport, button, modifier, QPoint(x0, y))
+    for k in range(1, 9):
+        qtbot.mouseMove(viewport, QPoint(x0 + (x1 - x0) * k // 8, y))
+    qtbot.mouseRelease(viewport, button, modifier, QPoint(x1, y))
+
+
+def test_dragging_on_the_waveform_sets_the_play_range_on_beats(opened, qtbot):
+    beats = opened.doc.analysis.beats_s
+    y = opened.waveform.height() // 2
+    opened.waveform.getViewBox().setXRange(0.0, 10.0, padding=0)
+    _drag(qtbot, opened.waveform, _widget_x(opened, 6.1), _widget_x(opened, 2.05), y)
+    nearest = [float(beats[np.argmin(np.abs(beats - t))]) for t in (2.05, 6.1)]
+    assert opened.transport.play_range_s == pytest.approx(nearest, abs=1e-6)
+    assert opened.waveform.play_range == pytest.approx(nearest, abs=1e-6)
+    out = opened.transport._output
+    assert out.cursor.loop == (int(nearest[0] * out.sr), int(nearest[1] * out.sr))
+    assert opened.waveform.getViewBox().viewRange()[0] == pytest.approx([0.0, 10.0]), (
+        "a left drag marks the range instead of scrolling the view")
+
+
+def test_shift_drag_is_free_and_a_drag_on_the_time_ruler_counts_too(opened, qtbot):
+    wave = opened.waveform
+    wave.getViewBox().setXRange(0.0, 10.0, padding=0)
+    x0, x1 = _widget_x(opened, 3.0), _widget_x(opened, 7.0)
+    _drag(qtbot, wave, x0, x1, wave.height() // 2, Qt.KeyboardModifier.ShiftModifier)
+    px = 10.0 / wave.getViewBox().width()
+    assert opened.transport.play_range_s == pytest.approx((3.0, 7.0), abs=2 * px)
+    qtbot.wait(QApplication.doubleClickInterval() + 50)  # two presses: not a double click
+    axis = wave.getPlotItem().getAxis("bottom")
+    ruler_y = int(round(wave.mapFromScene(axis.sceneBoundingRect().center()).y()))
+    _drag(qtbot, wave, _widget_x(opened, 1.0), _widget_x(opened, 4.0), ruler_y,
+          Qt.KeyboardModifier.ShiftModifier)
+    assert opened.transport.play_range_s == pytest.approx((1.0, 4.0), abs=2 * px)
+
+
+def test_a_drag_that_snaps_to_nothing_keeps_the_range_that_was_there(opened, qtbot):
+    wave = opened.waveform
+    opened.set_play_range(1.0, 3.0)
+    beats = opened.doc.analysis.beats_s
+    wave.getViewBox().setXRange(0.0, 60.0, padding=0)
+    at = float(beats[10])
+    _drag(qtbot, wave, _widget_x(opened, at) - 2, _widget_x(opened, at) + 2, wave.height() // 2)
+    assert opened.transport.play_range_s == pytest.approx((1.0, 3.0))
+    assert wave.play_range == pytest.approx((1.0, 3.0))
+
+
+def test_play_range_and_speed_are_saved_with_the_project(qtbot, tmp_path, assets):
+    first = _window(qtbot, tmp_path, assets)
+    _open(qtbot, first, assets["song"])
+    first.set_play_range(2.0, 6.5)
+    first.action("speed_75").trigger()
+    project = tmp_path / "work" / "range.choreo"
+    assert first.files.save_to(str(project))
+    view = json.loads(project.read_text())["settings"]["view"]
+    assert view["play_range"] == pytest.approx([2.0, 6.5]) and view["speed"] == 0.75
+    first.close()
+
+    second = _window(qtbot, tmp_path, assets)
+    _open(qtbot, second, project)
+    assert second.transport.play_range_s == pytest.approx((2.0, 6.5))
+    assert second.waveform.play_range == pytest.approx((2.0, 6.5))
+    assert second.transport.speed == 0.75
+    assert second.action("speed_75").isChecked()
+    assert second.speed_label.text().strip() == "0.75×"
+
+
+def test_a_project_saved_before_range_and_speed_opens_at_normal_speed(qtbot, tmp_path, assets):
+    first = _window(qtbot, tmp_path, assets)
+    _open(qtbot, first, assets["song"])
+    project = tmp_path / "old.choreo"
+    assert first.files.save_to(str(project))
+    first.close()
+    data = json.loads(project.read_text())
+    for key in ("play_range", "speed"):
+        del data["settings"]["view"][key]
+    project.write_text(json.dumps(data))
+    (tmp_path / "settings.ini").unlink()  # nor a view remembered for the song
+
+    second = _window(qtbot, tmp_path, assets)
+    _open(qtbot, second, project)
+    assert second.transport.play_range_s is None and second.waveform.play_range is None
+    assert second.transport.speed == 1.0
+
+
+def test_stored_views_with_bad_range_or_speed_fall_back():
+    base = {"x_range": [0.0, 5.0], "selected": 0}
+    for bad_range, bad_speed in (([3.0, 1.0], 2.0), ("x", "fast"), ([float("nan"), 1.0], 0.6)):
+        state = ViewState.from_dict({**base, "play_range": bad_range, "speed": bad_speed})
+        assert state is not None and state.play_range is None and state.speed == 1.0
+    state = ViewState.from_dict({**base, "play_range": [1, 2], "speed": 0.5})
+    assert state.play_range == (1.0, 2.0) and state.speed == 0.5
+
+
+def test_late_decoded_sound_keeps_the_play_range_speed_and_beats(opened):
+    transport = opened.transport
+    opened.set_play_range(1.0, 4.0)
+    transport.set_speed(0.5)
+    transport.seek(2.5)
+    samples, sr = transport.samples()
+    transport.replace_samples(samples.copy(), sr)
+    assert transport.play_range_s == pytest.approx((1.0, 4.0))
+    assert transport._output.cursor.loop == (int(1.0 * sr), int(4.0 * sr))
+    assert transport.speed == 0.5
+    assert transport.position_s() == pytest.approx(2.5, abs=1e-3)
+    assert transport._output.beat_frames.size == opened.doc.analysis.beats_s.size
+
+
+def _phrase(i: int, name: str, style: str = "hip-hop", energy: str = "medium"):
+    """A library row as the browser reads it."""
+    return SimpleNamespace(id=f"d{i}", name=name, style=style, energy_label=energy,
+                           energy=1, n_counts=8, bpm=120.0, tags=["groove"])
+
+
+LONG = "hip-hop medium #12: bounce / step_touch / body_roll / kick_ball_change"
+
+
+def test_library_names_elide_at_the_end_and_read_whole_in_the_tooltip(qtbot):
+    from choreo_studio.editor.library_browser import LibraryBrowser
+
+    browser = LibraryBrowser()
+    qtbot.addWidget(browser)
+    browser.resize(460, 400)
+    browser.show()
+    browser.set_library([_phrase(0, LONG), _phrase(1, "k-pop low #2: wave", "k-pop", "low")])
+    browser.set_usage(["d0", "d1", "d0"])
+    table = browser.table
+    assert table.textElideMode() == Qt.TextElideMode.ElideRight
+    row = browser.visible_ids().index("d0")
+    tip = table.model().index(row, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip.splitlines()[0] == LONG
+    assert "placed on phrases 1, 3" in tip and "groove" in tip
+    cells = table.fontMetrics()
+    for column, widest in ((1, "hip-hop"), (2, "medium"), (5, "1, 3")):
+        assert table.columnWidth(column) >= cells.horizontalAdvance(widest), column
+    others = sum(table.columnWidth(c) for c in range(1, 6))
+    assert table.columnWidth(0) >= table.viewport().width() - others - 2, (
+        "the name takes all the room the short columns leave")
+    assert table.columnWidth(0) > 150
+
+
+def test_library_names_sort_as_a_reader_counts(qtbot):
+    from choreo_studio.editor.library_browser import LibraryBrowser, natural_key
+
+    assert natural_key("ACGN high #2") < natural_key("ACGN high #10")
+    browser = LibraryBrowser()
+    qtbot.addWidget(browser)
+    browser.set_library([_phrase(i, f"ACGN high #{n}") for i, n in enumerate((10, 2, 1, 11))])
+    names = [browser.proxy.index(r, 0).data() for r in range(4)]
+    assert names == ["ACGN high #1", "ACGN high #2", "ACGN high #10", "ACGN high #11"]
+
+
+def test_bar_beat_names_bars_from_one_and_nothing_before_the_first_beat():
+    from choreo_studio.core.analysis.music_analysis import MusicAnalysis, Section
+    from choreo_studio.editor.time_format import bar_beat, where
+
+    beats = 0.5 + 0.5 * np.arange(10)  # 2 pickup beats, then bars of 4 from 1.5 s
+    n = 300
+    analysis = MusicAnalysis("h", 6.0, 120.0, beats, np.array([2, 6]), 4, np.ones(n), 50.0,
+                             beats, np.zeros(n), np.zeros(n, bool), 50.0,
+                             [Section(0.0, 6.0, "A")], "test")
+    assert bar_beat(analysis, 0.2) == "" and where(analysis, 0.2) == "0:00.2"
+    assert bar_beat(analysis, 1.0) == "0:2"  # the pickup's second beat
+    assert bar_beat(analysis, 1.5) == "1:1" and bar_beat(analysis, 2.9) == "1:3"
+    assert bar_beat(analysis, 3.5) == "2:1" and where(analysis, 3.5) == "bar 2:1 (0:03.5)"
