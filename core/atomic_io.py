@@ -181,12 +181,18 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     return write_atomic(path, lambda fh: fh.write(data))
 
 
-def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 1) -> Path:
-    """Atomically write ``obj`` as UTF-8 JSON (NaN is refused so files stay standard JSON)."""
+def json_bytes(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 1) -> bytes:
+    """``obj`` as the UTF-8 JSON file :func:`write_json_atomic` writes at ``path`` (NaN is
+    refused so files stay standard JSON: a one-line error naming ``path``)."""
     try:
         text = json.dumps(obj, indent=indent, allow_nan=False, ensure_ascii=False)
     except ValueError as exc:
         raise ChoreoError(f"{path}: not written, a value is not a finite number ({exc}) — "
                           "the file on disk is unchanged; undo the last edit and save again"
                           ) from None
-    return write_bytes_atomic(path, text.encode("utf-8") + b"\n")
+    return text.encode("utf-8") + b"\n"
+
+
+def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 1) -> Path:
+    """Atomically write ``obj`` as UTF-8 JSON (NaN is refused so files stay standard JSON)."""
+    return write_bytes_atomic(path, json_bytes(path, obj, indent=indent))
