@@ -3,7 +3,9 @@
 Each block shows its dance in a colour of its style (lighter or darker, and hatched, per dance
 within the style, so two dances of one style never look alike), a lock mark, a warning mark
 when a locked phrase's span changed, and a label that adapts to the room it has: the full
-name, then the short name, then the style glyph with the dance's index. The label stays in the
+name, then the short name, then the style glyph with the dance's index, then (a block a few
+pixels wide) the style's initial alone, its colour and hatch telling the dances apart. The
+label stays in the
 visible part of a block that runs off screen; the tooltip has the full description. Bar ticks
 along the lane thin out with the zoom. Click selects (Shift: a run, Ctrl: add / drop), a
 right click asks for the block's menu, a dance dragged from the library drops onto a phrase.
@@ -52,8 +54,9 @@ class Block:
         return f"{(self.style[:1] or '?').upper()}{self.variant + 1}"
 
     def labels(self) -> tuple[str, ...]:
-        """The label candidates, longest first."""
-        return tuple(dict.fromkeys(t for t in (self.title, self.short, self.glyph) if t))
+        """The label candidates, longest first (the last: the style's initial)."""
+        return tuple(dict.fromkeys(t for t in (self.title, self.short, self.glyph,
+                                               self.glyph[:1]) if t))
 
 
 def block_fill(block: Block) -> QColor:
@@ -145,7 +148,8 @@ class _BlocksItem(pg.GraphicsObject):
                 continue  # on screen but not repainted now: its label stays as drawn
             self._paint_block(painter, i, block, rect)
             shown = rect.intersected(visible.adjusted(0, -1e6, 0, 1e6))  # the part on screen
-            inner = shown.adjusted(4, 2, -4, -2)
+            pad = 4 if shown.width() > 40 else 2  # a narrow block keeps room for its initial
+            inner = shown.adjusted(pad, 2, -pad, -2)
             if block.locked and inner.width() > 30:
                 _draw_lock(painter, inner.left(), inner.top() + 2)
                 inner = inner.adjusted(13, 0, 0, 0)

@@ -196,3 +196,16 @@ def test_bar_beat_names_bars_from_one_and_nothing_before_the_first_beat():
     assert bar_beat(analysis, 1.0) == "0:2"  # the pickup's second beat
     assert bar_beat(analysis, 1.5) == "1:1" and bar_beat(analysis, 2.9) == "1:3"
     assert bar_beat(analysis, 3.5) == "2:1" and where(analysis, 3.5) == "bar 2:1 (0:03.5)"
+
+
+def test_a_block_a_few_pixels_wide_still_shows_its_styles_initial():
+    from choreo_studio.editor.timeline_view import Block, fit_label
+
+    block = Block(0.0, 2.0, "Hip-hop bounce: knees", "hip-hop", False, 0.5, "A",
+                  short="Hip-hop bounce", variant=11)
+    def advance(text):
+        return 6 * len(text)
+
+    assert fit_label(block, 18, advance) == "H12"
+    assert fit_label(block, 12, advance) == "H", "too narrow for the index: the initial"
+    assert fit_label(block, 5, advance) == ""
