@@ -1,5 +1,6 @@
 """The candidate decoder (factored transitions, on-the-fly cut costs) returns exactly the dense
-decoder's path: plain, with locks, reuse cost, recency, ties, reuse limits and vary."""
+decoder's path: plain, with locks, reuse cost, recency, ties, reuse limits, vary and mirrored
+cuts."""
 
 from dataclasses import replace
 
@@ -17,7 +18,7 @@ from choreo_studio.core.retrieval.decoding import (
 from choreo_studio.core.retrieval.transitions import LearnedM, TransitionModel
 
 
-def _model(seed, k, d=5, weight=0.5):
+def _model(seed, k, d=5, weight=0.5, mirrored=False):
     rng = np.random.default_rng(seed)
     n_groups = 6
     groups = rng.integers(0, n_groups, k)
@@ -26,7 +27,8 @@ def _model(seed, k, d=5, weight=0.5):
     n_pairs = 4 * k
     pairs = (rng.integers(0, k, n_pairs), rng.integers(0, k, n_pairs),
              rng.uniform(0.01, 1.0, n_pairs))
-    cut = CutFeatures(end=rng.normal(0, 0.7, (k, d)), start=rng.normal(0, 0.7, (k, d)))
+    cut = CutFeatures(end=rng.normal(0, 0.7, (k, d)), start=rng.normal(0, 0.7, (k, d)),
+                      start_mirrored=rng.normal(0, 0.7, (k, d)) if mirrored else None)
     return TransitionModel(LearnedM.factored(groups, table, pairs), cut, weight=weight,
                            repeat_penalty=30.0)
 
@@ -148,3 +150,88 @@ def test_stacked_blocks_and_pairs_equal_block():
     full = model.block(everything, everything)
     for i, j in [*rng.integers(0, 300, (200, 2)).tolist(), (4, 4)]:
         assert model.pair(i, j) == float(full[i, j])
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("name,kwargs,options", CASES, ids=[c[0] for c in CASES])
+def test_mirrored_cuts_give_the_dense_path(seed, name, kwargs, options):
+    """Flips on about a third of the cuts (mirrored start features unlike the plain ones):
+    the candidate decoder's path is the dense decoder's, and the flips change some paths."""
+    k, t = (60, 14) if seed % 2 else (400, 12)
+    model = _model(seed, k, weight=0.3 + 0.2 * (seed % 3), mirrored=True)
+    dense = TransitionScores(model=model)
+    p = _fit(seed, t, k, concentration=(0.05, 0.3, 1.0)[seed % 3])
+    flips = np.random.default_rng(seed).random((t - 1, k)) < 0.35
+    got = decode(p, CandidateTransitions(model, first_candidates=4), options=options,
+                 flips=flips, **kwargs)
+    np.testing.assert_array_equal(got, decode(p, dense, options=options, flips=flips, **kwargs))
+
+
+def test_mirrored_cuts_change_the_optimum_and_stay_exact_on_raw_fits():
+    changed = 0
+    for seed in range(6):
+        k, t = 300, 12
+        model = _model(seed, k, weight=(0.5, 1.0, 2.0)[seed % 3], mirrored=True)
+        dense = TransitionScores(model=model)
+        fit = log_fit(_fit(seed, t, k, concentration=(0.02, 0.2, 1.0)[seed % 3]))
+        flips = np.random.default_rng(seed + 50).random((t - 1, k)) < 0.5
+        for locks in ({}, {0: 3, 5: 7, 6: 7}):
+            want = viterbi_decode(fit, dense, locks, flips)
+            np.testing.assert_array_equal(
+                viterbi_decode(fit, CandidateTransitions(model, first_candidates=4), locks, flips),
+                want)
+            changed += not np.array_equal(want, viterbi_decode(fit, dense, locks))
+    assert changed
+
+
+def test_stacked_mirrored_rows_equal_mirrored_block():
+    model = _model(4, 200, mirrored=True)
+    rng = np.random.default_rng(1)
+    rows = np.stack([np.sort(rng.choice(200, 12, replace=False)) for _ in range(3)])
+    cols = np.stack([np.sort(rng.choice(200, 17, replace=False)) for _ in range(3)])
+    flags = rng.random(rows.shape) < 0.5
+    got = model.stacked(rows, cols, True, flags)
+    for b in range(3):
+        plain = model.block(rows[b], cols[b])
+        mirrored = model.block(rows[b], cols[b], mirrored=True)
+        np.testing.assert_array_equal(got[b], np.where(flags[b][:, None], mirrored, plain))
+        assert not np.array_equal(plain, mirrored)
+    i, j = int(rows[0, 0]), int(cols[0, 0])
+    assert model.pair(i, j, mirrored=True) == float(model.block(rows[0], cols[0],
+                                                                mirrored=True)[0, 0])
+
+
+def test_engine_passes_mirrored_cuts_to_the_candidate_decoder(monkeypatch):
+    """Above the dense limit the engine still decodes with the mirrored cuts its placements
+    make (cut_flips), and gets the dense decoder's dances."""
+    from choreo_studio.core.choreography.engine import Engine, cut_flips
+    from choreo_studio.core.choreography.placements import Choreography
+    from choreo_studio.core.library.library import Library
+    from choreo_studio.core.retrieval import decoding
+    from choreo_studio.core.retrieval.scoring import DescriptorMatcher
+    from engine_synthetic import skeleton, swing_phrase, synthetic_song
+
+    phrases = [swing_phrase(f"d{i}", bpm=80 + 20 * (i % 5), energy=1 + i % 3) for i in range(9)]
+    lib = Library("mirror", skeleton(), phrases, np.full((9, 9), 0.5, np.float32))
+    song = synthetic_song([2] * 7, loudness=list(np.linspace(0.1, 0.9, 7)))
+    dense_engine = Engine(lib, DescriptorMatcher(lib, temperature=1.0))
+    first = dense_engine.solve(song)
+    mirrored = Choreography([p.with_changes(mirror=t % 2 == 1) for t, p in enumerate(first)],
+                            first.scorer, first.decoder)
+    flips = cut_flips(lib, song.phrases, mirrored.placements)
+    assert flips is not None
+    want = dense_engine.decode(dense_engine.probabilities(song), song.phrases, mirrored)
+    monkeypatch.setattr(decoding, "DENSE_LIMIT", 2)
+    sparse_engine = Engine(lib, DescriptorMatcher(lib, temperature=1.0))
+    seen = []
+    real = decoding.decode
+
+    def spy(*args, **kwargs):
+        seen.append((type(args[1]), kwargs.get("flips")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("choreo_studio.core.choreography.engine.decode", spy)
+    got = sparse_engine.decode(sparse_engine.probabilities(song), song.phrases, mirrored)
+    assert seen[0][0] is CandidateTransitions
+    np.testing.assert_array_equal(seen[0][1], flips)
+    assert got.dance_ids == want.dance_ids

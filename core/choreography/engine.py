@@ -197,9 +197,7 @@ class Engine:
         settings = [kept[t] if t in kept else current[t] if current is not None
                     else Placement(t, ids[0], blend_s=self.blend_s) for t in range(len(phrases))]
         trans = self._transition_scores(options)
-        # the candidate decoder (libraries above decoding.DENSE_LIMIT) takes no mirrored cuts yet
-        flips = (cut_flips(self.library, phrases, settings)
-                 if isinstance(trans, TransitionScores) else None)
+        flips = cut_flips(self.library, phrases, settings)  # both decoders take mirrored cuts
         indices = decode(scores, trans, method=self.decoder, locks=locks, ties=ties,
                          options=options, flips=flips)
         placements = []

@@ -28,8 +28,13 @@ phrase, ties broken alike (lowest index), since W's values are identical. Otherw
 phrases that fail grow: an examined dance whose bound reaches J_C becomes a candidate there, a
 tail that reaches it deepens that pool ×4 (all K at worst: exact always, fast when the music
 fit is decisive). A re-solve of the same song length starts from the last solve's candidates
-and pool depths. Mirrored cuts (``decoding``'s ``flips``) are not taken yet: the dense decoder
-takes them, and the engine passes none above ``decoding.DENSE_LIMIT``.
+and pool depths.
+
+Mirrored cuts (``decoding``'s ``flips[t − 1, a]``: the cut from dance a on phrase t − 1 into
+phrase t is mirrored) take each block row's W from the mirrored start features, the same
+float32 values as the dense decoder's mirrored matrix; ``in_bound`` / ``out_bound`` still bound
+them (the mirrored cut cost is ≥ 0 too), and the exact entries and exits of the certificate
+use the mirrored rows where the flags say so, so the certificate holds as before.
 """
 
 from __future__ import annotations
@@ -59,24 +64,28 @@ class CandidateTransitions:
         self.last_rounds = 0  # solves the last decode took until certified
         self._last: tuple[list[np.ndarray], np.ndarray] | None = None  # (C_t, depth_t)
 
-    def pair(self, prev: int, nxt: int, *, both_locked: bool = False) -> float:
+    def pair(self, prev: int, nxt: int, *, both_locked: bool = False, flip: bool = False
+             ) -> float:
         """The score of one transition (locked neighbours may repeat without penalty)."""
-        return self.model.pair(prev, nxt, penalise_repeats=not both_locked)
+        return self.model.pair(prev, nxt, penalise_repeats=not both_locked, mirrored=flip)
 
-    def row(self, prev: int) -> np.ndarray:
-        """W[prev, :] (with the repeat penalty)."""
-        return self.model.row(prev)
+    def row(self, prev: int, *, mirrored: bool = False) -> np.ndarray:
+        """W[prev, :] (with the repeat penalty; ``mirrored``: the cuts from ``prev`` are)."""
+        return self.model.row(prev, mirrored=mirrored)
 
     def col(self, nxt: int) -> np.ndarray:
         """W[:, nxt] (with the repeat penalty)."""
         return self.model.col(nxt)
 
-    def block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    def block(self, rows: np.ndarray, cols: np.ndarray, *, mirrored: bool = False
+              ) -> np.ndarray:
         """W[rows][:, cols] (with the repeat penalty); ``cols`` sorted ascending."""
-        return self.model.block(rows, cols)
+        return self.model.block(rows, cols, mirrored=mirrored)
 
-    def viterbi(self, fit: np.ndarray, locks: Mapping[int, int]) -> np.ndarray:
-        """The exact optimum (module docstring): grow the failing phrases until certified."""
+    def viterbi(self, fit: np.ndarray, locks: Mapping[int, int],
+                flips: np.ndarray | None = None) -> np.ndarray:
+        """The exact optimum (module docstring): grow the failing phrases until certified;
+        ``flips`` [T − 1, K] marks the mirrored cuts."""
         n_phrases = fit.shape[0]
         if n_phrases == 0:
             return np.zeros(0, dtype=np.int64)
@@ -94,7 +103,7 @@ class CandidateTransitions:
             rounds += 1
             cands = [np.sort(p[c]) for p, c in zip(pools, chosen, strict=True)]
             exam = [np.sort(p[~c]) for p, c in zip(pools, chosen, strict=True)]
-            path, threats, shallow = self._solve(fit, locks, cands, exam, tails)
+            path, threats, shallow = self._solve(fit, locks, cands, exam, tails, flips)
             if not threats and not shallow:
                 free = [t for t in range(n_phrases) if t not in locks]
                 self.last_size = int(max((len(cands[t]) for t in free), default=1))
@@ -140,14 +149,14 @@ class CandidateTransitions:
         return offset
 
     def _solve(self, fit: np.ndarray, locks: Mapping[int, int], cands: list[np.ndarray],
-               exam: list[np.ndarray], tails: np.ndarray
+               exam: list[np.ndarray], tails: np.ndarray, flips: np.ndarray | None = None,
                ) -> tuple[np.ndarray, dict[int, np.ndarray], list[int]]:
         """The candidate path, the examined dances that threaten it (by phrase) and the
         phrases whose pool tail threatens it. Examined dances are first bounded with free
         transitions (cheap); only those that then reach J_C get their exact entry and exit."""
         n_phrases = fit.shape[0]
         pen = [not ((t - 1) in locks and t in locks) for t in range(1, n_phrases)]
-        w = [None, *_blocks(self.model, cands[:-1], cands[1:], pen)]
+        w = [None, *_blocks(self.model, cands[:-1], cands[1:], pen, flips)]
         here = [fit[t, cands[t]] for t in range(n_phrases)]
         path, j_c, values = _candidate_path(cands, w, here)
         suffix = _suffix_values(w, here)
@@ -155,7 +164,7 @@ class CandidateTransitions:
         exact = [np.zeros(0, np.int64)] * n_phrases  # examined dances given exact transitions
         while True:
             totals, tail_totals = self._bounds(fit, cands, exam, exact, tails, w, values,
-                                               here, suffix)
+                                               here, suffix, flips)
             loose = [exam[t][(totals[t] >= bar) & ~_member(exam[t], exact[t])]
                      for t in range(n_phrases)]
             if not any(x.size for x in loose):
@@ -168,8 +177,8 @@ class CandidateTransitions:
 
     def _bounds(self, fit: np.ndarray, cands: list[np.ndarray], exam: list[np.ndarray],
                 exact: list[np.ndarray], tails: np.ndarray, w: list, values: list[np.ndarray],
-                here: list[np.ndarray], suffix: list[np.ndarray]
-                ) -> tuple[list[np.ndarray], list[float]]:
+                here: list[np.ndarray], suffix: list[np.ndarray],
+                flips: np.ndarray | None = None) -> tuple[list[np.ndarray], list[float]]:
         """Per phrase t, the bound on paths whose last outside node is t: per examined dance
         (exact transitions from and to the candidates for those in ``exact``, free ones for
         the rest) and one for every dance outside the pool (module docstring)."""
@@ -177,8 +186,8 @@ class CandidateTransitions:
         model = self.model
         in_bound, out_bound = model.in_bound, model.out_bound
         no_pen = [False] * (n_phrases - 1)
-        w_in = [None, *_blocks(model, cands[:-1], exact[1:], no_pen)]
-        w_out = [*_blocks(model, exact[:-1], cands[1:], no_pen), None]
+        w_in = [None, *_blocks(model, cands[:-1], exact[1:], no_pen, flips)]
+        w_out = [*_blocks(model, exact[:-1], cands[1:], no_pen, flips), None]
         totals, tail_totals = [], []
         left = np.full(len(cands[0]), NEG_INF)  # A_0: no prefix has left before phrase 0
         reach = values[0]
@@ -214,9 +223,10 @@ class CandidateTransitions:
 
 
 def _blocks(model: TransitionModel, rows: list[np.ndarray], cols: list[np.ndarray],
-            penalise: list[bool]) -> list[np.ndarray]:
+            penalise: list[bool], flips: np.ndarray | None = None) -> list[np.ndarray]:
     """W[rows_i][:, cols_i] for every i (sorted sets), computed in a few stacked products:
-    blocks of about the same shape (powers of two) padded to one shape together."""
+    blocks of about the same shape (powers of two) padded to one shape together. Block i is
+    the cut into phrase i + 1, so ``flips[i, rows_i]`` marks its mirrored rows."""
     out: list[np.ndarray] = [np.zeros((len(r), len(c)), np.float32) for r, c in
                              zip(rows, cols, strict=True)]
     groups: dict[tuple[int, int], list[int]] = {}
@@ -226,7 +236,9 @@ def _blocks(model: TransitionModel, rows: list[np.ndarray], cols: list[np.ndarra
     for members in groups.values():
         r_idx = _padded([rows[i] for i in members])
         c_idx = _padded([cols[i] for i in members])
-        stacked = model.stacked(r_idx, c_idx, np.array([penalise[i] for i in members], bool))
+        mirrored = None if flips is None else flips[np.array(members)[:, None], r_idx]
+        stacked = model.stacked(r_idx, c_idx, np.array([penalise[i] for i in members], bool),
+                                mirrored)
         for n, i in enumerate(members):
             out[i] = stacked[n, : len(rows[i]), : len(cols[i])]
     return out

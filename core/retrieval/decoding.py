@@ -29,8 +29,8 @@ mirror-on-repeat on a phrase whose dance plays an even number of times), the cut
 mirrored start features. Whether it does depends on the phrase and on the dance leaving it (its
 number of plays), so ``flips[t − 1, a]`` (bool ``[T − 1, K]``, from the engine) says it for the
 cut from dance a on phrase t − 1 into phrase t, and every decoder, the objective and the polish
-take W from the plain or the mirrored matrix row by row (dense decoder only; the candidate
-decoder for libraries above ``DENSE_LIMIT`` does not take them yet).
+take W from the plain or the mirrored matrix row by row (the candidate decoder for libraries
+above ``DENSE_LIMIT`` computes the mirrored rows of its blocks alike).
 
 Constraints that are not first-order Markov use documented approximations:
 
@@ -174,17 +174,18 @@ class TransitionScores:
             return float(self.mirrored[prev, nxt] + (self.model.repeat_penalty if repeat else 0))
         return float(self.raw[prev, nxt] if both_locked else self.scores[prev, nxt])
 
-    def row(self, prev: int) -> np.ndarray:
-        """W[prev, :] (with the repeat penalty)."""
-        return self.scores[prev]
-
     def col(self, nxt: int) -> np.ndarray:
         """W[:, nxt] (with the repeat penalty)."""
         return self.scores_by_column[nxt]
 
-    def block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """W[rows][:, cols] (with the repeat penalty)."""
-        return self.scores[np.ix_(rows, cols)]
+    def row(self, prev: int, *, mirrored: bool = False) -> np.ndarray:
+        """W[prev, :] (with the repeat penalty; ``mirrored``: the cuts from ``prev`` are)."""
+        return self.mirrored[prev] if mirrored else self.scores[prev]
+
+    def block(self, rows: np.ndarray, cols: np.ndarray, *, mirrored: bool = False
+              ) -> np.ndarray:
+        """W[rows][:, cols] (with the repeat penalty; ``mirrored``: every cut is mirrored)."""
+        return (self.mirrored if mirrored else self.scores)[np.ix_(rows, cols)]
 
     def viterbi(self, fit: np.ndarray, locks: Mapping[int, int],
                 flips: np.ndarray | None = None) -> np.ndarray:
@@ -318,9 +319,7 @@ def _step(prev: np.ndarray, trans: TransitionScores, locked_prev: int | None,
 def viterbi_decode(fit: np.ndarray, trans, locks: Mapping[int, int] | None = None,
                    flips: np.ndarray | None = None) -> np.ndarray:
     """The sequence maximising J with ``locks`` (phrase → dance index) as hard constraints
-    (dense or candidate Viterbi, whichever ``trans`` is; ``flips`` needs the dense one)."""
-    if flips is None:
-        return trans.viterbi(fit, dict(locks or {}))
+    (dense or candidate Viterbi, whichever ``trans`` is; ``flips``: the mirrored cuts)."""
     return trans.viterbi(fit, dict(locks or {}), flips)
 
 
@@ -398,8 +397,7 @@ def greedy_decode(
             if t > 0:
                 prev = int(out[t - 1])
                 flip = _flip_at(flips, t)
-                score += (trans.mirrored[prev] if flip is not None and flip[prev]
-                          else trans.row(prev))
+                score += trans.row(prev, mirrored=bool(flip is not None and flip[prev]))
             if max_uses is not None:
                 score[uses >= max_uses] = -np.inf
             if variety is not None:
@@ -581,7 +579,7 @@ def decode(
     ``options.tie_sections``; ``options.temperature`` > 0 samples a varied result.
     ``log_probabilities`` is ``log_fit(probabilities)`` where the caller keeps it (re-solves
     of one song at large K, where the T×K logarithm is a large part of a re-solve).
-    ``flips`` [T − 1, K] marks the mirrored cuts (module docstring; dense decoder only).
+    ``flips`` [T − 1, K] marks the mirrored cuts (module docstring).
     """
     clean = log_fit(probabilities) if log_probabilities is None else log_probabilities
     if clean.ndim != 2 or clean.shape[1] != trans.k:
@@ -589,8 +587,6 @@ def decode(
     if flips is not None and not flips.any():
         flips = None
     if flips is not None:
-        if not isinstance(trans, TransitionScores):
-            raise ValueError("mirrored cuts (flips) need the dense transition scores")
         if flips.shape != (max(len(clean) - 1, 0), trans.k):
             raise ValueError(f"flips must be [{len(clean) - 1}, {trans.k}], got {flips.shape}")
     fit = clean
@@ -672,13 +668,13 @@ def _polish(d: np.ndarray, fit: np.ndarray, trans, variety: Variety, frozen: set
         if t > 0:
             prev = state.d[t - 1 : t]
             flip_in = flips is not None and flips[t - 1, prev[0]]
-            gain += (trans.mirrored[prev[0], dances] if flip_in
-                     else trans.block(prev, dances)[0])
+            gain += trans.block(prev, dances, mirrored=bool(flip_in))[0]
         if t + 1 < n:
             nxt = state.d[t + 1 : t + 2]
             out = trans.block(dances, nxt)[:, 0]
             if flips is not None and flips[t, dances].any():
-                out = np.where(flips[t, dances], trans.mirrored[dances, nxt[0]], out)
+                out = np.where(flips[t, dances], trans.block(dances, nxt, mirrored=True)[:, 0],
+                               out)
             gain += out
         gain -= gain[np.searchsorted(dances, current[0])]
         i = int(np.argmax(gain))

@@ -220,6 +220,9 @@ class TransitionModel:
             raise ValueError(f"transition weight must not be negative, got {weight}")
         self.learned = learned
         self.cut = cut
+        # the same features with the mirrored starts as the starts, for stacked mirrored cuts
+        self._cut_mirrored = None if cut is None else CutFeatures(
+            cut.end, cut.start if cut.start_mirrored is None else cut.start_mirrored)
         self.weight = np.float32(weight)
         self.repeat_penalty = np.float32(repeat_penalty)
         self.k = learned.k
@@ -242,16 +245,21 @@ class TransitionModel:
             out[same] -= self.repeat_penalty
         return out
 
-    def stacked(self, rows: np.ndarray, cols: np.ndarray, penalise: np.ndarray | bool = True
-                ) -> np.ndarray:
+    def stacked(self, rows: np.ndarray, cols: np.ndarray, penalise: np.ndarray | bool = True,
+                mirrored: np.ndarray | None = None) -> np.ndarray:
         """W for B blocks at once: ``rows`` [B, R] × ``cols`` [B, C] → float32 [B, R, C], the
         same values as :meth:`block` (rows and cols non-decreasing within a block; padding
-        repeats an index); ``penalise`` per block (or for all) applies the repeat penalty."""
+        repeats an index); ``penalise`` per block (or for all) applies the repeat penalty;
+        ``mirrored`` (bool [B, R]) marks the rows whose cut is mirrored."""
         rows = np.asarray(rows, dtype=np.int64)
         cols = np.asarray(cols, dtype=np.int64)
         log_m = self.learned.stacked(rows, cols)
         if self.cut is not None:
-            log_m = log_m - self.cut.stacked_cost(rows, cols)
+            cost = self.cut.stacked_cost(rows, cols)
+            if mirrored is not None and mirrored.any():
+                flipped = self._cut_mirrored.stacked_cost(rows, cols)
+                cost = np.where(mirrored[:, :, None], flipped, cost)
+            log_m = log_m - cost
         out = self.weight * log_m
         if self.repeat_penalty:
             flags = np.broadcast_to(np.asarray(penalise, dtype=bool), (len(rows),))
@@ -259,19 +267,22 @@ class TransitionModel:
             out[same] -= self.repeat_penalty
         return out
 
-    def row(self, i: int, *, penalise_repeats: bool = True) -> np.ndarray:
-        """W[i, :] over every phrase."""
-        return self.block(np.array([i]), np.arange(self.k), penalise_repeats=penalise_repeats)[0]
+    def row(self, i: int, *, penalise_repeats: bool = True, mirrored: bool = False
+            ) -> np.ndarray:
+        """W[i, :] over every phrase (``mirrored``: the cuts from ``i`` are mirrored)."""
+        return self.block(np.array([i]), np.arange(self.k), penalise_repeats=penalise_repeats,
+                          mirrored=mirrored)[0]
 
     def col(self, j: int, *, penalise_repeats: bool = True) -> np.ndarray:
         """W[:, j] over every phrase."""
         return self.block(np.arange(self.k), np.array([j]), penalise_repeats=penalise_repeats)[:, 0]
 
-    def pair(self, i: int, j: int, *, penalise_repeats: bool = True) -> float:
+    def pair(self, i: int, j: int, *, penalise_repeats: bool = True, mirrored: bool = False
+             ) -> float:
         """W(i → j) (the same float32 operations as :meth:`block`, without its gathers)."""
         log_m = self.learned.value(i, j)
         if self.cut is not None:
-            log_m = log_m - self.cut.cost(np.array([i]), np.array([j]))[0, 0]
+            log_m = log_m - self.cut.cost(np.array([i]), np.array([j]), mirrored=mirrored)[0, 0]
         out = self.weight * log_m
         if penalise_repeats and self.repeat_penalty and i == j:
             out -= self.repeat_penalty
