@@ -61,12 +61,14 @@ def test_descriptor_matcher_matches_loudness_with_motion_speed_and_extent():
     assert [lib.ids[int(i)] for i in np.argmax(p, axis=1)] == ["calm", "wild"]
 
 
-def test_descriptor_matcher_scores_repeated_music_alike():
-    lib = _library()
-    song = synthetic_song([2, 2, 2], labels=["A", "B", "A"], loudness=[0.2, 0.5, 0.8])
-    dist = DescriptorMatcher(lib).distances(song)
-    np.testing.assert_allclose(dist[0], dist[2])
-    assert not np.allclose(dist[0], dist[1])
+def test_descriptor_matcher_judges_a_repeat_by_its_own_music():
+    calm, wild = swing_phrase("calm", bpm=120), swing_phrase("wild", bpm=120)
+    calm.descriptors.update(speed_cm_s=10.0, extent_cm=20.0)
+    wild.descriptors.update(speed_cm_s=80.0, extent_cm=60.0)
+    lib = Library("vigour", skeleton(), [calm, wild], np.full((2, 2), 0.5, np.float32))
+    song = synthetic_song([2, 2, 2], labels=["A", "B", "A"], loudness=[0.1, 0.5, 0.9])
+    p = DescriptorMatcher(lib).probabilities(song)  # the quiet A and the loud A differ
+    assert [lib.ids[int(np.argmax(p[t]))] for t in (0, 2)] == ["calm", "wild"]
 
 
 def test_scores_are_cached_per_song_segmentation():
