@@ -24,9 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 COLUMNS = ("#", "dance", "style", "energy", "fit", "in", "out", "score")
-WIDEST = ("100", "", "breaking", "medium", "0.000", "0.000", "0.000", "0.00e+00")
+WIDEST = ("100", "", "breaking", "medium", "0.00", "0.00", "0.00", "0.0e+00")
 """The widest text each column shows; the widths are set once from these (measuring every
-row on every refresh, as ResizeToContents does, cost a swap tens of milliseconds)."""
+row on every refresh, as ResizeToContents does, cost a swap tens of milliseconds); two
+decimals and a two-digit score leave the dance's name the room on a 1400-px window."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class SuggestionRow:
 
 
 def _fmt(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
+    return "—" if value is None else f"{value:.2f}"
 
 
 class SuggestionsModel(RowListModel):
@@ -92,7 +93,7 @@ def _texts(r: int, row: SuggestionRow) -> tuple[str, ...]:
     """What the columns of suggestion ``r`` read."""
     return (str(r + 1), ("● " if row.current else "") + row.name, row.style, row.energy,
             _fmt(row.music_fit), _fmt(row.transition_in), _fmt(row.transition_out),
-            f"{row.score:.2e}")
+            f"{row.score:.1e}")
 
 
 class _Table(QTableView):

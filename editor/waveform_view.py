@@ -29,6 +29,17 @@ BEAT_LABEL_SPACING_PX = 40
 """Beats this far apart get ``bar.beat`` numbers on the ruler."""
 
 
+BAR_ALPHA = (40, 110)
+"""Bar lines' opacity: the first when they are 6 px apart, rising to the second at 30 px."""
+
+
+def bar_line_alpha(spacing_px: float) -> int:
+    """How opaque bar lines ``spacing_px`` apart are drawn (dense ones fainter)."""
+    lo, hi = BAR_ALPHA
+    share = min(max((spacing_px - MIN_LINE_SPACING_PX) / (30.0 - MIN_LINE_SPACING_PX), 0.0), 1.0)
+    return int(round(lo + share * (hi - lo)))
+
+
 def grid_lines(beats_s: np.ndarray, downbeats_s: np.ndarray, span_s: float, width_px: float
                ) -> tuple[np.ndarray, np.ndarray]:
     """The beat and bar lines worth drawing when ``span_s`` seconds fill ``width_px``: beats
@@ -276,8 +287,9 @@ class WaveformView(pg.PlotWidget):
         self._beats = pg.PlotDataItem(
             pen=pg.mkPen(QColor(255, 255, 255, 40), width=1), connect="pairs"
         )
+        self._bar_alpha = BAR_ALPHA[1]
         self._downbeats = pg.PlotDataItem(
-            pen=pg.mkPen(QColor(255, 255, 255, 110), width=1.5), connect="pairs"
+            pen=pg.mkPen(QColor(255, 255, 255, self._bar_alpha), width=1.5), connect="pairs"
         )
         for item in (self._beats, self._downbeats, self._wave):
             self.addItem(item)
@@ -474,6 +486,12 @@ class WaveformView(pg.PlotWidget):
         beats, bars = grid_lines(self._beats_s, self._downbeats_s, hi - lo, width)
         self._beats.setData(np.repeat(beats, 2), np.tile([-1.0, 1.0], beats.size))
         self._downbeats.setData(np.repeat(bars, 2), np.tile([-1.1, 1.1], bars.size))
+        spacing = width / max(hi - lo, 1e-9) * (float(np.median(np.diff(bars)))
+                                                if bars.size > 1 else 1e9)
+        alpha = bar_line_alpha(spacing)
+        if alpha != self._bar_alpha:  # dense bar lines fade, so they never hatch the waveform
+            self._bar_alpha = alpha
+            self._downbeats.setPen(pg.mkPen(QColor(255, 255, 255, alpha), width=1.5))
 
     def _redraw_wave(self) -> None:
         """Give the curve only the envelope level and slice that the visible range needs."""

@@ -209,3 +209,31 @@ def test_a_block_a_few_pixels_wide_still_shows_its_styles_initial():
     assert fit_label(block, 18, advance) == "H12"
     assert fit_label(block, 12, advance) == "H", "too narrow for the index: the initial"
     assert fit_label(block, 5, advance) == ""
+
+
+def test_dense_bar_lines_fade_and_come_back_when_zoomed_in(qtbot):
+    from choreo_studio.editor.waveform_view import BAR_ALPHA, WaveformView, WavePyramid
+
+    wave = WaveformView()
+    qtbot.addWidget(wave)
+    wave.resize(900, 200)
+    wave.show()
+    sr = 8000
+    wave.set_audio(WavePyramid(np.zeros(200 * sr, dtype=np.float32), sr))
+    beats = 0.5 * np.arange(400)  # 200 s at 120 BPM, bars of 4: 100 bars of 2 s
+    wave.set_grid(beats, np.arange(0, 400, 4), [])
+    qtbot.wait(10)
+    pen_alpha = lambda: wave._downbeats.opts["pen"].color().alpha()  # noqa: E731
+    assert wave.drawn_grid()[0] == 0, "beats under 6 px apart are not drawn"
+    assert BAR_ALPHA[0] <= pen_alpha() < 70, "bars ~9 px apart are faint"
+    wave.getViewBox().setXRange(0.0, 20.0, padding=0)
+    assert pen_alpha() == BAR_ALPHA[1] and wave.drawn_grid()[0] > 0
+
+
+def test_suggestion_numbers_leave_the_dance_name_room():
+    from choreo_studio.editor.suggestions_panel import SuggestionRow, _texts
+
+    row = SuggestionRow("d1", "breaking low #8: toprock", "breaking", "low", 0.7004, None,
+                        0.2461, 0.3114, current=True)
+    assert _texts(0, row) == ("1", "● breaking low #8: toprock", "breaking", "low", "0.70", "—",
+                              "0.25", "3.1e-01")
