@@ -32,6 +32,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 from choreo_studio.core.errors import Cancelled, ChoreoError
 from choreo_studio.core.progress import ProgressFn, no_progress
+from choreo_studio.editor.analysis_process import child_env
 
 if TYPE_CHECKING:
     from choreo_studio.core.analysis.music_analysis import MusicAnalysis
@@ -226,7 +227,7 @@ class RenderChild:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen(
                 [sys.executable, "-P", "-m", "choreo_studio.editor.render_process"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=dict(os.environ),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env(),
             )
             self._replies = queue.Queue()
             threading.Thread(target=_relay_replies, args=(self._proc.stdout, self._replies),

@@ -96,8 +96,13 @@ def opened_audio(path: str, progress: ProgressFn = no_progress) -> Audio:
     """The song for the editor: from core's cache without decoding when its analysis is
     cached (found by the file's fingerprint), else decoded once."""
     from choreo_studio.core.phrases.feature_cache import cached_audio
+    from choreo_studio.editor.analysis_process import prepare_spare
 
-    return cached_audio(path) or load_song_audio(path, progress)
+    audio = cached_audio(path)
+    if audio is not None:
+        return audio
+    prepare_spare()  # the analysis child imports while the song decodes here
+    return load_song_audio(path, progress)
 
 
 def decoding_text(path: str) -> str:
