@@ -5,6 +5,7 @@ import pytest
 from choreo_studio.core.motion.kinematic_beats import (
     beat_align_score,
     beat_hit_rate,
+    contact_onset_beats,
     directional_motion,
     offset_beats,
     velocity_minima_beats,
@@ -68,3 +69,37 @@ def test_descriptors_and_pose_features():
     assert pose.shape == (motion.skeleton.n_joints * 3,)
     moved = motion.aligned((300.0, 40.0), 2.0)
     np.testing.assert_allclose(pose_features(moved, 0), pose, atol=1e-3)
+
+
+def _stepping_feet(fps: float, step_s: float, n_steps: int, tilt: float) -> np.ndarray:
+    """Two feet [F, 2, 3] taking turns: each lifts 12 cm and moves 30 cm over half a step, then
+    stays planted; the floor rises ``tilt`` cm per cm travelled along x (an uneven capture)."""
+    t = np.arange(int(n_steps * step_s * fps)) / fps
+    feet = np.zeros((len(t), 2, 3))
+    for leg in (0, 1):
+        phase = (t / step_s - leg) / 2.0  # each leg steps every other beat, legs alternate
+        k, frac = np.floor(phase), phase - np.floor(phase)
+        swing = np.clip(frac / 0.5, 0.0, 1.0) * (k >= 0)  # the first half of its period moves
+        feet[:, leg, 0] = 30.0 * (np.maximum(k, 0) + swing)
+        feet[:, leg, 1] = 12.0 * np.sin(np.pi * swing)
+        feet[:, leg, 2] = 20.0 * leg
+    feet[..., 1] += tilt * feet[..., 0]
+    return feet
+
+
+@pytest.mark.parametrize("fps,tilt", [(25.0, 0.0), (30.0, 0.05)])
+def test_contact_onsets_are_the_foot_plants(fps, tilt):
+    step_s = 0.5
+    feet = _stepping_feet(fps, step_s, n_steps=16, tilt=tilt)
+    found = contact_onset_beats(feet, np.array([0, 1]), fps) / fps
+    # leg l lands at (2k + l) * step + step (half its 2-step period after lifting)
+    plants = np.sort([(2 * k + leg) * step_s + step_s for leg in (0, 1) for k in range(8)])
+    plants = plants[plants < len(feet) / fps - 0.1]
+    assert len(found) == len(plants)
+    assert beat_hit_rate(found, plants, 2.5 / fps) == 1.0
+
+
+def test_contact_onsets_of_a_still_or_missing_foot():
+    still = np.zeros((50, 2, 3))
+    assert contact_onset_beats(still, np.array([0, 0]), 25.0).size == 0  # planted from frame 0
+    assert contact_onset_beats(np.zeros((50, 0, 3)), np.array([], int), 25.0).size == 0

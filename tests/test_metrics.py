@@ -12,6 +12,7 @@ from choreo_studio.core.choreography.metrics import (
     format_metrics,
     repeat_rate,
     section_consistency,
+    unit_uses,
 )
 from choreo_studio.core.choreography.placements import Choreography, Placement
 from choreo_studio.core.choreography.render import render
@@ -81,6 +82,17 @@ def test_variety_and_fit_figures():
     assert low == 1 and forced == 0  # 0.3 < half of 0.9, and dance 0 was free there
     # phrase 2 can only have dance 0, which its neighbour has: forced by no back-to-back
     assert fit_figures(scores, [0, 0, 1])[2:] == (1, 1)
+
+
+def test_uses_count_repeated_music_once_and_name_the_forced_ones():
+    labels = ["A", "B", "A", "C", "D", "E"]  # phrases 0 and 2 repeat (one tie group)
+    assert unit_uses(list("xyxzxw"), labels) == (2, 0, 0)  # x: the tie group and phrase 4
+    assert unit_uses(list("xyzxwx"), labels[:1] + list("BCDEF")) == (3, 1, 0)
+    scores = np.full((6, 4), 0.1)
+    scores[5, 0] = 1.0  # only x (index 0) fits phrase 5: its third use is forced
+    assert unit_uses(list("xyzxwx"), list("ABCDEF"), scores, [0, 1, 2, 0, 3, 0]) == (3, 1, 1)
+    scores[5, 2] = 0.6  # z fits too (not a neighbour's): not forced
+    assert unit_uses(list("xyzxwx"), list("ABCDEF"), scores, [0, 1, 2, 0, 3, 0]) == (3, 1, 0)
 
 
 def test_motion_figures_known_answers():

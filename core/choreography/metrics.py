@@ -16,12 +16,18 @@
   over kinematic beats (local minima of the smoothed mean joint speed) of
   exp(−d² / 2σ²), d = distance to the nearest music beat, σ = 3 frames at 60 fps = 0.05 s.
   (Bailando's variant averages over music beats instead; not used here.)
+* Beat hit rate of foot contacts: the same hit rate and chance with the kinematic beats taken
+  as foot plants (:func:`core.motion.kinematic_beats.contact_onset_beats`), the step a
+  ballroom dancer puts on the beat.
 * Back-to-back repeat rate: share of neighbouring phrase pairs that got the same dance.
 * Section consistency: share of phrase pairs tied by a repeated section (the k-th phrase of two
   occurrences of one section label, see `section_ties`) with the same dance;
   NaN when the song repeats no section.
 * Variety: distinct dances per phrase, the most uses of one dance, returns (a dance again
-  within 2 phrases of its last use).
+  within 2 phrases of its last use), and the most uses counting a repeated section's tied
+  phrases once (the music repeats there); placements beyond a dance's ``USE_LIMIT`` such uses
+  are counted, and those where no other dance (but the neighbours') fit at or above half the
+  best are counted as forced by the fit floor.
 * Fit (given the scorer's P [T, K]): mean chosen fit vs mean best fit, how many placements
   fit below half the best available, and how many of those were forced by the no-back-to-back
   rule (every dance at or above half the best is a neighbour's; ``decoding``'s priorities).
@@ -45,6 +51,7 @@ from choreo_studio.core.choreography.placements import Choreography
 from choreo_studio.core.motion import contacts
 from choreo_studio.core.motion.kinematic_beats import (
     beat_hit_rate,
+    contact_onset_beats,
     offset_beats,
     velocity_minima_beats,
 )
@@ -58,6 +65,7 @@ HIT_TOLERANCE_S = 0.1
 ALIGN_SIGMA_S = 3.0 / 60.0
 CUT_WINDOW_S = 0.3
 RETURN_WINDOW = 2
+USE_LIMIT = 2
 NAN = float("nan")
 
 
@@ -89,15 +97,26 @@ class Metrics:
     root_drift_m: float = NAN
     reference_hit_rate: float = NAN
     reference_align_score: float = NAN
+    contact_hit_rate: float = NAN
+    contact_hit_chance: float = NAN
+    max_unit_uses: int = 0
+    overused_placements: int = 0
+    overuse_forced: int = 0
 
     @property
     def beat_hit_above_chance(self) -> float:
         """(hit − chance) / (1 − chance) (module docstring)."""
         return above_chance(self.beat_hit_rate, self.beat_hit_chance)
 
+    @property
+    def contact_hit_above_chance(self) -> float:
+        """The foot contacts' (hit − chance) / (1 − chance)."""
+        return above_chance(self.contact_hit_rate, self.contact_hit_chance)
+
     def to_dict(self) -> dict[str, float | int | None]:
-        """JSON-ready (NaN becomes None), with the chance-corrected hit rate."""
-        values = asdict(self) | {"beat_hit_above_chance": self.beat_hit_above_chance}
+        """JSON-ready (NaN becomes None), with the chance-corrected hit rates."""
+        values = asdict(self) | {"beat_hit_above_chance": self.beat_hit_above_chance,
+                                 "contact_hit_above_chance": self.contact_hit_above_chance}
         return {k: (None if isinstance(v, float) and math.isnan(v) else v)
                 for k, v in values.items()}
 
@@ -158,6 +177,33 @@ def section_consistency(dance_ids: Sequence[str], section_labels: Sequence[str])
 def returns_within(dance_ids: Sequence[str], window: int = RETURN_WINDOW) -> int:
     """How many phrases reuse a dance that was on one of the ``window`` phrases before."""
     return sum(d in dance_ids[max(0, t - window):t] for t, d in enumerate(dance_ids))
+
+
+def unit_uses(dance_ids: Sequence[str], section_labels: Sequence[str],
+              scores: np.ndarray | None = None, dance_indices: Sequence[int] | None = None,
+              limit: int = USE_LIMIT) -> tuple[int, int, int]:
+    """(most uses of one dance counting each repeated-section tie group once, placements in
+    uses beyond ``limit``, those of them forced by the fit floor: every dance at or above half
+    the phrase's best fit is this one or a neighbour's; needs ``scores`` and ``dance_indices``)."""
+    unit = list(range(len(dance_ids)))
+    for group in section_ties(section_labels):
+        for t in group:
+            unit[t] = group[0]
+    seen: dict[str, list[int]] = {}
+    over = []
+    for t, d in enumerate(dance_ids):
+        units = seen.setdefault(d, [])
+        if unit[t] not in units:
+            units.append(unit[t])
+            if len(units) > limit:
+                over.append(t)
+    forced = 0
+    if scores is not None and dance_indices is not None and over:
+        p, d = np.asarray(scores, dtype=np.float64), np.asarray(dance_indices, dtype=np.int64)
+        for t in over:
+            near = {int(d[s]) for s in (t - 1, t, t + 1) if 0 <= s < len(d)}
+            forced += set(np.flatnonzero(p[t] >= 0.5 * p[t].max()).tolist()) <= near
+    return max((len(u) for u in seen.values()), default=0), len(over), forced
 
 
 def fit_figures(scores: np.ndarray, chosen: Sequence[int]) -> tuple[float, float, int, int]:
@@ -252,7 +298,10 @@ def evaluate(
     ids = choreography.dance_ids
     if cuts_s is None:
         cuts_s = [p.start_s for p in phrases[1:]]
-    feet, _owner = contacts.foot_positions(motion)
+    feet, owner = contacts.foot_positions(motion)
+    plants = contact_onset_beats(feet, owner, motion.fps) / motion.fps
+    labels = [p.section_label for p in phrases]
+    most, over, forced = unit_uses(ids, labels, scores, dance_indices)
     figures = motion_figures(positions, feet, motion.root_pos_cm, motion.fps, cuts_s)
     fit = (fit_figures(scores, dance_indices) if scores is not None and dance_indices is not None
            else (NAN, NAN, 0, 0))
@@ -266,7 +315,7 @@ def evaluate(
         beat_align_score=beat_align_score_aist(align_beats, music),
         beat_hit_chance=chance_hit_rate(kinematic, music, hit_tolerance_s),
         back_to_back_repeat_rate=repeat_rate(ids),
-        section_consistency=section_consistency(ids, [p.section_label for p in phrases]),
+        section_consistency=section_consistency(ids, labels),
         distinct_dances=len(set(ids)),
         distinct_per_phrase=len(uses) / len(ids) if ids else NAN,
         max_uses=max(uses.values(), default=0),
@@ -280,6 +329,11 @@ def evaluate(
                             else beat_hit_rate(kinematic, ref, hit_tolerance_s)),
         reference_align_score=(NAN if ref is None
                                else beat_align_score_aist(align_beats, ref)),
+        contact_hit_rate=beat_hit_rate(plants, music, hit_tolerance_s),
+        contact_hit_chance=chance_hit_rate(plants, music, hit_tolerance_s),
+        max_unit_uses=most,
+        overused_placements=over,
+        overuse_forced=forced,
     )
 
 
@@ -297,12 +351,17 @@ def format_metrics(metrics: Metrics) -> str:
         ("beat hit rate (Lee et al.)", pct(metrics.beat_hit_rate)
          + f"  (chance {pct(metrics.beat_hit_chance)}, above chance "
          f"{num(metrics.beat_hit_above_chance, '.2f')})"),
+        ("beat hit rate (foot contacts)", pct(metrics.contact_hit_rate)
+         + f"  (chance {pct(metrics.contact_hit_chance)}, above chance "
+         f"{num(metrics.contact_hit_above_chance, '.2f')})"),
         ("beat align score (AIST++)", "n/a" if math.isnan(metrics.beat_align_score)
          else f"{metrics.beat_align_score:.3f}"),
         ("back-to-back repeats", pct(metrics.back_to_back_repeat_rate)),
         ("section consistency", pct(metrics.section_consistency)),
         ("distinct dances", f"{metrics.distinct_dances}  ({num(metrics.distinct_per_phrase, '.2f')}"
-         f" per phrase, at most {metrics.max_uses} uses of one)"),
+         f" per phrase, at most {metrics.max_uses} uses of one, {metrics.max_unit_uses} counting"
+         f" repeated music once; {metrics.overused_placements} beyond {USE_LIMIT}, "
+         f"{metrics.overuse_forced} of them forced by the fit floor)"),
         ("returns within 2 phrases", str(metrics.returns_within_2)),
         ("music fit chosen / best", f"{num(metrics.mean_fit, '.3f')} / "
          f"{num(metrics.mean_best_fit, '.3f')}  ({metrics.low_fit_placements} below half "

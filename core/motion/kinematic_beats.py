@@ -9,13 +9,19 @@ Two detectors:
 * :func:`velocity_minima_beats` — the AIST++/Bailando Beat Align Score definition: local
   minima of the Gaussian-smoothed mean joint speed (σ = 5 frames at 60 fps, scaled to the fps).
 
-Both take positions ``[F, J, 3]`` (cm) and return (float) frame positions.
+* :func:`contact_onset_beats` — foot plants: the frames where a foot comes down and stays
+  (its lowest point near the floor and nearly still), the step a ballroom dancer puts on the
+  beat. The floor is local (a running low percentile of the foot's height), so captures whose
+  floor is uneven or tilted (Tang: the lowest foot point moves 5–14 cm over the floor) work.
+
+The first two take positions ``[F, J, 3]`` (cm), the third foot points; all return (float)
+frame positions.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import gaussian_filter1d, percentile_filter
 from scipy.signal import find_peaks
 
 # 26 unit directions (the neighbours of a cube cell) used to quantise 3D motion angles.
@@ -95,6 +101,41 @@ def velocity_minima_beats(positions_cm: np.ndarray, fps: float) -> np.ndarray:
     _, props = find_peaks(-smooth, plateau_size=1)
     centres = (props["left_edges"] + props["right_edges"]) / 2.0
     return centres + 0.5
+
+
+PLANT_HEIGHT_CM = 5.0  # the foot's lowest point this close to the local floor
+PLANT_SPEED_CM_S = 30.0  # and moving slower than this on the floor
+PLANT_MIN_S = 0.08  # for at least this long
+FLOOR_WINDOW_S = 4.0  # the local floor: 5th percentile of the foot height over this span
+SMOOTH_S = 0.04  # one frame at 25 fps: jitter of a marker capture
+
+
+def contact_onset_beats(feet_cm: np.ndarray, owner: np.ndarray, fps: float) -> np.ndarray:
+    """Foot-plant onsets of every leg (float frames, sorted): the first frame (after frame 0) of
+    each run of at least ``PLANT_MIN_S`` where the leg's lowest foot point is within
+    ``PLANT_HEIGHT_CM`` of its local floor and the leg's foot moves under ``PLANT_SPEED_CM_S``.
+
+    ``feet_cm`` ``[F, P, 3]`` are foot points (ankle, toes), ``owner`` ``[P]`` the leg of each.
+    """
+    feet = np.asarray(feet_cm, dtype=np.float64)
+    owner = np.asarray(owner)
+    if feet.shape[0] < 3 or feet.shape[1] == 0:
+        return np.zeros(0)
+    sigma = max(SMOOTH_S * fps, 0.5)
+    window = max(int(round(FLOOR_WINDOW_S * fps)), 3)
+    run = max(int(round(PLANT_MIN_S * fps)), 1)
+    onsets = []
+    for leg in np.unique(owner):
+        points = feet[:, owner == leg]
+        height = gaussian_filter1d(points[..., 1].min(axis=1), sigma)
+        floor = percentile_filter(height, 5.0, size=window, mode="nearest")
+        step = np.gradient(points.mean(axis=1)[:, [0, 2]], axis=0)
+        speed = gaussian_filter1d(np.linalg.norm(step, axis=-1) * fps, sigma)
+        planted = (height <= floor + PLANT_HEIGHT_CM) & (speed <= PLANT_SPEED_CM_S)
+        starts = np.flatnonzero(planted & ~np.r_[False, planted[:-1]])
+        ends = np.flatnonzero(planted & ~np.r_[planted[1:], False]) + 1
+        onsets.append(starts[(ends - starts >= run) & (starts > 0)])  # frame 0: no step seen
+    return np.sort(np.concatenate(onsets)).astype(np.float64)
 
 
 def beat_hit_rate(kinematic_s: np.ndarray, reference_s: np.ndarray, tolerance_s: float) -> float:
