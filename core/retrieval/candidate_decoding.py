@@ -42,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+from choreo_studio.core.retrieval.fit_cache import FitCache
 from choreo_studio.core.retrieval.transitions import TransitionModel
 
 FIRST_CANDIDATES = 32
@@ -63,6 +64,11 @@ class CandidateTransitions:
         self.last_size = 0  # most candidates at a phrase when the last decode certified
         self.last_rounds = 0  # solves the last decode took until certified
         self._last: tuple[list[np.ndarray], np.ndarray] | None = None  # (C_t, depth_t)
+        self.fit_cache = FitCache()  # the last song's floored log fit (``decoding.decode``)
+        # the best dances and tail of each (phrase, depth) of the cached fit: a re-solve of
+        # the song selects its pools without a pass over K per phrase
+        self._tops: tuple[np.ndarray | None, dict[tuple[int, int], tuple[np.ndarray, float]]] = (
+            None, {})
 
     def pair(self, prev: int, nxt: int, *, both_locked: bool = False, flip: bool = False
              ) -> float:
@@ -90,6 +96,10 @@ class CandidateTransitions:
         if n_phrases == 0:
             return np.zeros(0, dtype=np.int64)
         fit = np.asarray(fit, dtype=np.float32)
+        if not self.fit_cache.holds(fit):
+            self._tops = (None, {})
+        elif self._tops[0] is not fit:
+            self._tops = (fit, {})
         last = self._last if self._last is not None and len(self._last[1]) == n_phrases else None
         depth = last[1].copy() if last else np.full(n_phrases, POOL_FACTOR * self.first_candidates)
         pools, chosen, tails = [], [], np.full(n_phrases, -np.inf)
@@ -130,7 +140,7 @@ class CandidateTransitions:
         if depth >= row.size:
             picked, tail = np.arange(row.size), -np.inf
         else:
-            picked, tail = _top_with_tail(row, depth)
+            picked, tail = self._top(fit, t, depth)
         node = row[picked] + self._offset(t, len(fit), picked)
         pool = picked[np.argsort(-node, kind="stable")].astype(np.int64)
         if add:
@@ -138,6 +148,15 @@ class CandidateTransitions:
         chosen = _member(pool, keep)
         chosen[: self.first_candidates] = True
         return pool, chosen, tail
+
+    def _top(self, fit: np.ndarray, t: int, depth: int) -> tuple[np.ndarray, float]:
+        """``_top_with_tail`` of phrase t's fit, kept while ``fit`` is the cached one."""
+        kept_fit, kept = self._tops
+        if kept_fit is not fit:
+            return _top_with_tail(fit[t], depth)
+        if (t, depth) not in kept:
+            kept[(t, depth)] = _top_with_tail(fit[t], depth)
+        return kept[(t, depth)]
 
     def _offset(self, t: int, n_phrases: int, dances: np.ndarray) -> np.ndarray:
         """in_bound (t > 0) + out_bound (t < T − 1) of ``dances``: their node bound less the fit."""

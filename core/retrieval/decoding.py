@@ -61,6 +61,7 @@ from choreo_studio.core.library.library import Library
 from choreo_studio.core.library.transition_prior import CutFeatures, cut_features, prior_factors
 from choreo_studio.core.retrieval.candidate_decoding import CandidateTransitions
 from choreo_studio.core.retrieval.decoder_names import DECODERS
+from choreo_studio.core.retrieval.fit_cache import FitCache
 from choreo_studio.core.retrieval.transitions import LearnedM, TransitionModel
 from choreo_studio.core.retrieval.variety import Variety
 
@@ -140,6 +141,7 @@ class TransitionScores:
         self.scores_by_column = np.ascontiguousarray(self.scores.T)
         self._mirrored: np.ndarray | None = None
         self._mirrored_row_max: np.ndarray | None = None
+        self.fit_cache = FitCache()  # the last song's floored log fit (``decode``)
 
     @property
     def mirrored(self) -> np.ndarray:
@@ -581,19 +583,14 @@ def decode(
     of one song at large K, where the T×K logarithm is a large part of a re-solve).
     ``flips`` [T − 1, K] marks the mirrored cuts (module docstring).
     """
-    clean = log_fit(probabilities) if log_probabilities is None else log_probabilities
-    if clean.ndim != 2 or clean.shape[1] != trans.k:
-        raise ValueError(f"probabilities must be [T, {trans.k}], got {clean.shape}")
+    fit = _decoder_fit(probabilities, log_probabilities, options, getattr(trans, "fit_cache", None))
+    if fit.ndim != 2 or fit.shape[1] != trans.k:
+        raise ValueError(f"probabilities must be [T, {trans.k}], got {fit.shape}")
     if flips is not None and not flips.any():
         flips = None
     if flips is not None:
-        if flips.shape != (max(len(clean) - 1, 0), trans.k):
-            raise ValueError(f"flips must be [{len(clean) - 1}, {trans.k}], got {flips.shape}")
-    fit = clean
-    if options.temperature > 0:
-        rng = np.random.default_rng(options.seed)
-        fit = fit + np.float32(options.temperature) * rng.gumbel(size=fit.shape).astype(np.float32)
-    fit = apply_fit_floor(fit, options.fit_floor, reference=clean)
+        if flips.shape != (max(len(fit) - 1, 0), trans.k):
+            raise ValueError(f"flips must be [{len(fit) - 1}, {trans.k}], got {flips.shape}")
     all_locks = dict(locks or {})
     groups = _tie_groups(ties, all_locks) if options.tie_sections else []
     variety = Variety.for_song(len(fit), ties, all_locks, options.recency_window,
@@ -617,6 +614,27 @@ def decode(
     frozen = set(all_locks) | {t for g in groups for t in g}
     return _vary_by_rounds(d, fit, trans, all_locks, variety, solve, options.variety_rounds,
                            frozen, flips)
+
+
+def _decoder_fit(probabilities: np.ndarray, log_probabilities: np.ndarray | None,
+                 options: DecodeOptions, cache: FitCache | None) -> np.ndarray:
+    """The log fit the decoders maximise: log P, the vary noise, the fit floor. Without noise
+    it is the same for every re-solve of a song, so ``cache`` (the transition scores') keeps
+    it (``fit_cache``)."""
+    source = probabilities if log_probabilities is None else log_probabilities
+
+    def make() -> np.ndarray:
+        clean = log_fit(probabilities) if log_probabilities is None else log_probabilities
+        fit = clean
+        if options.temperature > 0:
+            rng = np.random.default_rng(options.seed)
+            noise = rng.gumbel(size=fit.shape).astype(np.float32)
+            fit = fit + np.float32(options.temperature) * noise
+        return apply_fit_floor(fit, options.fit_floor, reference=clean)
+
+    if cache is None or options.temperature > 0 or np.ndim(source) != 2:
+        return make()
+    return cache.get(np.asarray(source), (log_probabilities is None, options.fit_floor), make)
 
 
 def _vary_by_rounds(d: np.ndarray, fit: np.ndarray, trans, locks: Mapping[int, int],
