@@ -21,13 +21,19 @@ UNITS = {"cm": 1.0, "m": 0.01}
 DECIMALS_BY_UNIT = {"cm": DECIMALS, "m": DECIMALS + 2}
 
 
-def write_performance_bvh(
-    path: str | os.PathLike[str], motion: Motion, rotation_order: str = "ZXY", unit: str = "cm"
-) -> Path:
-    """Atomically write ``motion`` as BVH (``unit`` cm or m, Y up, Euler channels in
+def performance_bvh_bytes(motion: Motion, rotation_order: str = "ZXY", unit: str = "cm"
+                          ) -> bytes:
+    """``motion`` as the bytes of a BVH file (``unit`` cm or m, Y up, Euler channels in
     ``rotation_order``)."""
     if unit not in UNITS:
         raise ChoreoError(f"bvh export: unit {unit!r} — use one of {', '.join(UNITS)}")
     scaled = motion if unit == "cm" else motion.scaled(UNITS[unit])
     text = bvh_text(scaled, rotation_order=rotation_order, decimals=DECIMALS_BY_UNIT[unit])
-    return write_bytes_atomic(path, text.encode("utf-8"))
+    return text.encode("utf-8")
+
+
+def write_performance_bvh(
+    path: str | os.PathLike[str], motion: Motion, rotation_order: str = "ZXY", unit: str = "cm"
+) -> Path:
+    """Atomically write ``motion`` as BVH (see :func:`performance_bvh_bytes`)."""
+    return write_bytes_atomic(path, performance_bvh_bytes(motion, rotation_order, unit))

@@ -73,14 +73,32 @@ def clip_motion(dance: DancePhrase) -> Motion:
 
 def clip_loops(motion: Motion, tolerance_cm: float = LOOP_TOLERANCE_CM) -> bool:
     """Whether the clip's last pose returns to its first (root-aligned), so it can loop."""
-    if motion.n_frames < 2:
-        return False
-    ends = [0, -1]  # both poses in one FK (pose_features' values, frame by frame)
-    pair = Motion(motion.skeleton, motion.fps, motion.rotations[ends], motion.root_pos_cm[ends],
-                  None if motion.local_pos_cm is None else motion.local_pos_cm[ends])
-    first, last = body_frame_positions(pair).reshape(2, -1).astype(np.float32)
-    distance = np.linalg.norm((first - last).reshape(-1, 3), axis=1).mean()
-    return bool(distance <= tolerance_cm)
+    return clips_loop([motion], tolerance_cm)[0]
+
+
+def clips_loop(motions: Sequence[Motion], tolerance_cm: float = LOOP_TOLERANCE_CM
+               ) -> list[bool]:
+    """:func:`clip_loops` of each motion, the end poses of all clips on one skeleton in one FK
+    (FK is frame by frame, so the values are those of one FK per clip)."""
+    out = [False] * len(motions)
+    groups: dict[tuple[int, bool], list[int]] = {}
+    for i, motion in enumerate(motions):
+        if motion.n_frames >= 2:
+            key = (id(motion.skeleton), motion.local_pos_cm is None)
+            groups.setdefault(key, []).append(i)
+    for (_, rest_offsets), members in groups.items():
+        clips = [motions[i] for i in members]
+        ends = [0, -1]  # both poses of every clip (pose_features' values, frame by frame)
+        local = (None if rest_offsets
+                 else np.concatenate([m.local_pos_cm[ends] for m in clips]))
+        pairs = Motion(clips[0].skeleton, clips[0].fps,
+                       np.concatenate([m.rotations[ends] for m in clips]),
+                       np.concatenate([m.root_pos_cm[ends] for m in clips]), local)
+        poses = body_frame_positions(pairs).reshape(len(clips), 2, -1).astype(np.float32)
+        for i, (first, last) in zip(members, poses, strict=True):
+            distance = np.linalg.norm((first - last).reshape(-1, 3), axis=1).mean()
+            out[i] = bool(distance <= tolerance_cm)
+    return out
 
 
 @dataclass(frozen=True)
@@ -111,8 +129,9 @@ def clip_entries(library: Library, dance_ids: Sequence[str], files: ClipFiles | 
                  ) -> list[dict[str, Any]]:
     """The timeline's ``clips`` list: one entry per used dance, with its files when exported."""
     names = clip_names(dance_ids)
+    loops = clips_loop([library.phrase(d).motion for d in dance_ids])
     entries = []
-    for dance_id in dance_ids:
+    for dance_id, loop in zip(dance_ids, loops, strict=True):
         dance = library.phrase(dance_id)
         name = names[dance_id]
         motion = dance.motion
@@ -130,7 +149,7 @@ def clip_entries(library: Library, dance_ids: Sequence[str], files: ClipFiles | 
             "bpm": float(dance.bpm),
             "n_counts": int(dance.n_counts),
             "count_times_s": [round(float(c) / motion.fps, 6) for c in dance.count_frames],
-            "loops": clip_loops(motion),
+            "loops": loop,
             "files": {},
         }
         if files is not None:

@@ -14,15 +14,15 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from choreo_studio.core.atomic_io import write_json_atomic
+from choreo_studio.core.atomic_io import json_bytes
 from choreo_studio.core.errors import ChoreoError
-from choreo_studio.core.export.bvh_file import write_performance_bvh
+from choreo_studio.core.export.bvh_file import performance_bvh_bytes
 from choreo_studio.core.export.clips import ClipFiles, clip_writers, used_dances
-from choreo_studio.core.export.csv_table import write_timeline_csv
+from choreo_studio.core.export.csv_table import timeline_csv_text
 from choreo_studio.core.export.fbx import require_fbx, write_fbx_from_glb
-from choreo_studio.core.export.gltf import glb_bytes, write_glb
-from choreo_studio.core.export.output_set import Writer, write_output_set
-from choreo_studio.core.export.timeline import timeline_to_dict, validate_timeline
+from choreo_studio.core.export.gltf import glb_bytes
+from choreo_studio.core.export.output_set import Contents, Writer, write_output_set
+from choreo_studio.core.export.timeline import check_timeline_timing, timeline_to_dict
 
 if TYPE_CHECKING:
     from choreo_studio.core.choreography.placements import Choreography, ScoreParts
@@ -73,23 +73,26 @@ def write_exports(
     fps = fps if fps is not None else motion.fps
     if "fbx" in kinds or (clips is not None and clips.fbx):
         require_fbx()  # before anything is written: the one-line hint
-    writers: dict[str, Writer] = {}
+    writers: dict[str, Writer | Contents] = {}
     if "timeline" in kinds or "csv" in kinds:
         names = {k: FILE_NAMES[k] for k in [*kinds, *(extra or {})] if k in MOTION_KINDS}
         timeline = timeline_to_dict(choreography, song.analysis, song.phrases, library,
                                     fps=fps, song_name=song_name, parts=parts, files=names,
                                     clip_files=clips)
-        validate_timeline(timeline, str(Path(outdir) / FILE_NAMES["timeline"]))
+        # built here from typed values (the schema tests cover its shape): the timing check
+        # only, not the ~50 ms schema walk every read still does
+        check_timeline_timing(timeline, str(Path(outdir) / FILE_NAMES["timeline"]))
         if "timeline" in kinds:
-            writers["timeline"] = partial(write_json_atomic, obj=timeline)
+            writers["timeline"] = Contents(partial(
+                json_bytes, Path(outdir) / FILE_NAMES["timeline"], timeline))
         if "csv" in kinds:
-            writers["csv"] = partial(write_timeline_csv, timeline=timeline)
+            writers["csv"] = Contents(lambda: timeline_csv_text(timeline).encode("utf-8"))
     if "bvh" in kinds:
-        writers["bvh"] = partial(write_performance_bvh, motion=motion, unit=bvh_unit)
+        writers["bvh"] = Contents(partial(performance_bvh_bytes, motion, unit=bvh_unit))
     if "glb" in kinds:
-        writers["glb"] = partial(write_glb, motion=motion, name=song_name or "Dance",
-                                 root_bone=root_bone,
-                                 extras={"song": song_name} if song_name else None)
+        writers["glb"] = Contents(partial(glb_bytes, motion, name=song_name or "Dance",
+                                          root_bone=root_bone,
+                                          extras={"song": song_name} if song_name else None))
     if "fbx" in kinds:
         glb = glb_bytes(motion, name=song_name or "Dance", root_bone=root_bone,
                         extras={"song": song_name} if song_name else None)

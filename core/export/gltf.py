@@ -135,6 +135,26 @@ def _frame(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return v, np.cross(u, v)
 
 
+def _box_codes() -> np.ndarray:
+    """Corner codes [6 faces, 4 corners, 3] of a unit box along (u, v, w), face by face:
+    the fixed axis at its sign, the other two going round (-1, -1), (1, -1), (1, 1), (-1, 1)."""
+    around = ((-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0))
+    faces = []
+    for fixed in range(3):
+        for sign in (-1.0, 1.0):
+            quad = []
+            for s, t in around:
+                c = [s, t]
+                c.insert(fixed, sign)
+                quad.append(c)
+            faces.append(quad)
+    return np.array(faces)
+
+
+_BOX_CODES = _box_codes()
+_FACE_SIGNS = np.array([-1.0, 1.0, -1.0, 1.0, -1.0, 1.0])
+
+
 def _box(a: np.ndarray, b: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
     """A box from ``a`` to ``b`` (cm) ``width`` wide: 24 vertices (4 per face, so each face
     has its own normal), counter-clockwise seen from outside, and their unit normals."""
@@ -142,25 +162,13 @@ def _box(a: np.ndarray, b: np.ndarray, width: float) -> tuple[np.ndarray, np.nda
     u = axis / np.linalg.norm(axis)
     v, w = _frame(u)
     h = width / 2.0
-
-    def corner(c: tuple[float, float, float]) -> np.ndarray:
-        return a + (c[0] + 1.0) / 2.0 * axis + h * c[1] * v + h * c[2] * w
-
-    around = ((-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0))
-    positions, normals = [], []
-    for fixed, direction in enumerate((u, v, w)):
-        for sign in (-1.0, 1.0):
-            quad = []
-            for s, t in around:
-                c = [s, t]
-                c.insert(fixed, sign)
-                quad.append(corner((c[0], c[1], c[2])))
-            normal = sign * direction
-            if np.dot(np.cross(quad[1] - quad[0], quad[2] - quad[0]), normal) < 0:
-                quad = quad[::-1]
-            positions.extend(quad)
-            normals.extend([normal] * 4)
-    return np.array(positions), np.array(normals)
+    c = _BOX_CODES
+    quads = (a + ((c[..., 0] + 1.0) / 2.0)[..., None] * axis + (h * c[..., 1])[..., None] * v
+             + (h * c[..., 2])[..., None] * w)  # [6, 4, 3]
+    normal = _FACE_SIGNS[:, None] * np.repeat(np.stack([u, v, w]), 2, axis=0)
+    inward = (np.cross(quads[:, 1] - quads[:, 0], quads[:, 2] - quads[:, 0]) * normal).sum(-1) < 0
+    quads[inward] = quads[inward, ::-1]
+    return quads.reshape(24, 3), np.repeat(normal, 4, axis=0)
 
 
 def _width(length_cm: float) -> float:
@@ -213,12 +221,15 @@ def _node_tracks(motion: Motion, root_bone: bool) -> list[tuple[int, str, np.nda
         hips_rot = quat.make_continuous(hips_rot, axis=0)
     tracks.append((0, "translation", hips_pos / CM_PER_M))
     tracks.append((0, "rotation", hips_rot))
+    tracks = [(slot, path, _xyzw(v) if path == "rotation" else np.asarray(v, np.float32))
+              for slot, path, v in tracks]
+    joints = _xyzw(rotations[:, 1:])  # every joint's track in one pass (the same per value)
     for j in range(1, sk.n_joints):
-        tracks.append((j, "rotation", rotations[:, j]))
+        tracks.append((j, "rotation", joints[:, j - 1]))
         if motion.local_pos_cm is not None:
-            tracks.append((j, "translation", motion.local_pos_cm[:, j] / CM_PER_M))
-    return [(slot, path, _xyzw(v) if path == "rotation" else np.asarray(v, np.float32))
-            for slot, path, v in tracks]
+            tracks.append((j, "translation",
+                           np.asarray(motion.local_pos_cm[:, j] / CM_PER_M, np.float32)))
+    return tracks
 
 
 def _animation(buf: _Buffer, anim: GltfAnimation, root_bone: bool) -> dict[str, Any]:

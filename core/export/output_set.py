@@ -16,6 +16,8 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from choreo_studio.core import __version__
@@ -27,6 +29,14 @@ MANIFEST_FORMAT_VERSION = 1
 
 Writer = Callable[[Path], object]
 """Writes one file at the path it is given."""
+
+
+@dataclass(frozen=True)
+class Contents:
+    """A file of the set given as the bytes ``make`` returns: the set writes it and makes it
+    durable itself, its fsync running while the next file is made."""
+
+    make: Callable[[], bytes]
 
 
 def _partial_prefix(folder: Path) -> str:
@@ -80,9 +90,53 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def write_output_set(folder: str | os.PathLike[str], writers: Mapping[str, Writer]
+def _sync_and_close(fd: int) -> None:
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_contents(path: Path, data: bytes, syncing: ThreadPoolExecutor) -> Future:
+    """Write ``data`` to the new file ``path``; its fsync (and close) runs on ``syncing``."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 & ~umask, as open
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except BaseException:
+        os.close(fd)
+        raise
+    return syncing.submit(_sync_and_close, fd)
+
+
+def _write_staged(staging: Path, writers: Mapping[str, Writer | Contents]) -> dict[str, dict]:
+    """Every file of the set in ``staging``, each durable on return; name → bytes and sha256.
+
+    :class:`Contents` files are fsynced on a helper thread while the next file is made (the
+    same fsync per file as a writer's own atomic write, only not waited for in turn); every
+    fsync has finished before this returns, so before anything is moved into place."""
+    files: dict[str, dict] = {}
+    pending: list[Future] = []
+    with ThreadPoolExecutor(max_workers=1) as syncing:  # leaving it waits for every fsync
+        for name, write in writers.items():
+            if isinstance(write, Contents):
+                data = write.make()
+                pending.append(_write_contents(staging / name, data, syncing))
+                files[name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            else:
+                write(staging / name)
+                files[name] = {"bytes": (staging / name).stat().st_size,
+                               "sha256": _sha256(staging / name)}
+    for done in pending:
+        done.result()
+    return files
+
+
+def write_output_set(folder: str | os.PathLike[str], writers: Mapping[str, Writer | Contents]
                      ) -> dict[str, Path]:
-    """Write ``{file name: writer}`` into ``folder`` as one set; returns name → final path.
+    """Write ``{file name: writer or contents}`` into ``folder`` as one set; returns name →
+    final path.
 
     Files of earlier exports that are not in this set stay, but the manifest names only this
     set. OS failures are one-line errors (see :mod:`core.atomic_io`).
@@ -96,10 +150,7 @@ def write_output_set(folder: str | os.PathLike[str], writers: Mapping[str, Write
     except OSError as exc:
         raise os_error(exc, root, "create") from None
     try:
-        for name, write in writers.items():
-            write(staging / name)
-        files = {name: {"bytes": (staging / name).stat().st_size,
-                        "sha256": _sha256(staging / name)} for name in writers}
+        files = _write_staged(staging, writers)
         (target / MANIFEST).unlink(missing_ok=True)  # no manifest while the set is mixed
         for name in writers:
             os.replace(staging / name, target / name)

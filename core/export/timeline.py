@@ -296,6 +296,14 @@ def validate_timeline(obj: Any, source: str = "timeline") -> None:
     error = jsonschema.exceptions.best_match(_timeline_validator().iter_errors(obj))
     if error is not None:
         raise ChoreoError(f"{source}: {_where(error)}: {error.message} — {fix}")
+    check_timeline_timing(obj, source)
+
+
+def check_timeline_timing(obj: dict[str, Any], source: str = "timeline") -> None:
+    """Raise a one-line :class:`ChoreoError` if a timeline's beats or phrase times are not
+    consistent (the part of :func:`validate_timeline` a schema cannot say; the whole check for
+    a timeline this module just built, whose shape the schema tests cover)."""
+    fix = "export the timeline again from Choreo Studio or fix that field"
     n_beats = len(obj["song"]["beats_s"])
     beats = obj["song"]["beats_s"]
     if obj["phrases"] and len(beats) < 2:
