@@ -1,29 +1,37 @@
-"""Audio output benchmark: drop-outs and playhead latency over a long playback under load.
+"""Audio output benchmark: drop-outs, start stalls and playhead latency over a long playback
+under load.
 
-Run: ``python benchmarks/bench_audio.py [--seconds 60] [--busy 1] [--latency 0.2]
-[--speed 1.0] [--song SONG]`` (needs a sound output device; on a headless machine a PulseAudio
-null sink gives one: ``pulseaudio --start; pactl load-module module-null-sink``).
+Run: ``python benchmarks/bench_audio.py [--seconds 60] [--busy 1] [--busy-threads 1]
+[--restarts 3] [--mode both] [--latency 0.2] [--speed 1.0] [--song SONG]`` (needs a sound output
+device; on a headless machine a PulseAudio null sink gives one:
+``pulseaudio --start --exit-idle-time=-1; pactl load-module module-null-sink``).
 
-Plays a song (the demo song, or ``--song``) through the editor's own output
-(:class:`editor.audio_player.SoundDeviceOutput`, the metronome on) for ``--seconds`` while
-``--busy`` subprocesses burn a core each and the main thread polls the playhead at the
-transport's rate doing a little numpy work per poll, as the GUI thread does. Reports:
+Plays a song (the demo song, or ``--song``; looped) with the metronome on for ``--seconds``,
+through the editor's output (``process``: :class:`editor.audio_process.ProcessOutput`, the
+callback in a child process) and/or the previous in-process one (``inprocess``:
+:class:`editor.audio_player.SoundDeviceOutput`, the callback in this process), one after the
+other in the same run. Meanwhile ``--busy`` subprocesses burn a core each, ``--busy-threads``
+threads of this process sort a 50,000-float Python list over and over (each sort holds the
+interpreter lock for ~10–50 ms, as a worker's long pure-Python or C step does), and the main thread
+polls the playhead at the transport's rate doing a little numpy work per poll, as the GUI
+thread does. Playback is paused and resumed ``--restarts`` times. Reports per output:
 
-* drop-outs, three ways: callbacks PortAudio flagged ``output_underflow``; blocks that came
-  late (their first frame's DAC time already past when the callback ran: the buffer had run
-  dry), with the smallest headroom seen; and jumps in the DAC times of consecutive blocks
-  (silence inserted between them) with the time lost. Target 0 for all. Jumps within the
-  first blocks are the stream starting and are reported apart (``startup_stall_ms``);
-* with ``--speed`` below 1, the time the pitch-keeping stretch of the whole song took (the
-  background job the editor runs once per speed), per minute of song;
+* ``underflow_flags``: played blocks PortAudio flagged ``output_underflow``;
+* ``late_blocks``: blocks whose callback ran after their first frame's DAC time (the buffer had
+  run dry), and the smallest headroom seen;
+* ``gaps`` / ``gap_lost_ms``: jumps over 5 ms in the DAC times of consecutive blocks (silence
+  inserted between them), outside the first blocks after a stream start;
+* ``start_stall_ms`` (max and median over the starts): from play to the first played frame's
+  DAC time, less the stream's reported latency (the wait beyond the buffer), and the jumps in
+  the first blocks after each stream start (``startup_jump_ms``); the child keeps its stream
+  running while paused, so it has no stream start after the first;
 * playhead − heard: at every poll, the frame the editor draws (``position_frames``) minus the
-  frame heard then according to the callbacks' DAC times (``outputBufferDacTime``), median
-  and 5–95 % in ms. The editor's playhead follows those DAC times (so this checks it does, to a
-  block); the same figure for a playhead that only subtracts the stream's reported latency
-  (the editor's previous compensation) shows what that one was off by. PortAudio's DAC times
-  are themselves an estimate: nothing here records the sound (no acoustic loopback).
+  frame heard then according to the blocks' DAC times, median and 5–95 % in ms. PortAudio's DAC
+  times are themselves an estimate: nothing here records the sound (no acoustic loopback).
 
-Figures are printed, never asserted.
+Targets (issue 14): 0 underflows, 0 late blocks, 0 gaps over 60 s with a busy second core.
+With ``--speed`` below 1, the time the pitch-keeping stretch of the whole song took is printed
+too. Figures are printed, never asserted; the load average is printed with them.
 """
 
 from __future__ import annotations
@@ -42,18 +50,34 @@ sys.path.insert(0, str(ROOT))
 
 POLL_S = 0.016
 STARTUP_BLOCKS = 8
-"""Jumps in the DAC times of the first blocks are the stream starting (reported apart)."""
+"""Jumps in the DAC times of the first blocks after a stream start are reported apart."""
+GAP_MS = 5.0
 BURN = "while True: pass"
+SORTED_FLOATS = 50_000
+READY_TIMEOUT_S = 20.0
+SETTLE_S = 3.0
+"""Wait after opening the process output: a suspended sink resumes in ~1.7 s (null sink)."""
+PAUSE_S = 0.5
+COLUMNS = ("first", "dac", "called", "frames", "speed", "played", "underflow", "run")
+"""One row per block: first song frame, DAC time and callback time (perf_counter seconds),
+output frames, speed, played (0/1), underflow flag, and the stream run (a stream start) it is in."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--busy", type=int, default=1, help="CPU-burning subprocesses")
+    parser.add_argument("--busy-threads", type=int, default=1,
+                        help="threads in this process holding the interpreter lock")
+    parser.add_argument("--restarts", type=int, default=3, help="pauses and resumes per run")
+    parser.add_argument("--mode", choices=("process", "inprocess", "both"), default="both")
     parser.add_argument("--latency", type=float, default=None,
                         help="output latency asked of PortAudio (default: the editor's)")
     parser.add_argument("--speed", type=float, default=1.0, help="playback speed (0.5–1)")
     parser.add_argument("--song", default="", help="a song file (default: the demo song)")
+    parser.add_argument("--no-priority", action="store_true",
+                        help="the child's callback at normal priority (as where the system "
+                             "refuses real-time)")
     return parser.parse_args(argv)
 
 
@@ -70,120 +94,205 @@ def song_samples(path: str) -> tuple[np.ndarray, int]:
     return song.samples.astype(np.float32), int(song.sr)
 
 
-def instrumented_output(samples: np.ndarray, sr: int, latency_s: float | None):
-    """The editor's sound output, recording each callback's first frame and DAC time."""
-    import sounddevice as sd
-    from choreo_studio.editor import audio_player
+class InProcessRecorder:
+    """The previous output (callback in this process), recording each block as a row."""
 
-    if latency_s is not None:
+    def __init__(self, samples: np.ndarray, sr: int, latency_s: float) -> None:
+        import sounddevice as sd
+        from choreo_studio.editor import audio_player
+
         audio_player.OUTPUT_LATENCY_S = latency_s
+        rows: list[tuple] = []
+        self.rows = rows
+        self.starts: list[float] = []
 
-    class Recorded(audio_player.SoundDeviceOutput):
-        def __init__(self, *args) -> None:
-            super().__init__(*args)
-            self.blocks: list[tuple[int, float, float, int]] = []  # frame, dac, now, n
-            self.lock = threading.Lock()
+        class Recorded(audio_player.SoundDeviceOutput):
+            def _callback(self, out, frames, time_info, status) -> None:
+                called = time.perf_counter()
+                first, speed = self.cursor.frame, self.speed
+                super()._callback(out, frames, time_info, status)
+                dac = called + float(time_info.outputBufferDacTime) - float(time_info.currentTime)
+                rows.append((first, dac, called, frames, speed, 1.0,
+                             float(bool(status.output_underflow)), float(len(recorder.starts))))
 
-        def _callback(self, out, frames, time_info, status) -> None:
-            first = self.cursor.frame
-            super()._callback(out, frames, time_info, status)
-            with self.lock:
-                self.blocks.append((first, float(time_info.outputBufferDacTime),
-                                    float(time_info.currentTime), frames))
+        recorder = self
+        self.output = Recorded(samples, sr, sd)
 
-    return Recorded(samples, sr, sd)
+    def start(self) -> None:
+        self.starts.append(time.perf_counter())
+        self.output.start()
 
+    def new_rows(self) -> np.ndarray:
+        return np.array(self.rows, dtype=np.float64).reshape(-1, len(COLUMNS))
 
-def heard_frame(blocks: list[tuple[int, float, float, int]], now: float, speed: float,
-                sr: int) -> float | None:
-    """The song frame the listener hears at stream time ``now``: from the last block whose
-    first sample has reached the DAC, advanced at the playing speed."""
-    for first, dac, _now, _n in reversed(blocks):
-        if dac <= now:
-            return first + (now - dac) * sr * speed
-    return None
+    def latency_s(self) -> float:
+        return float(self.output._stream.latency)  # noqa: SLF001 - the bench reads the stream
+
+    def note(self) -> str:
+        return "callback thread: this process's, normal priority"
 
 
-def run(args: argparse.Namespace) -> dict[str, float]:
-    samples, sr = song_samples(args.song)
-    output = instrumented_output(samples, sr, args.latency)
-    stretch_s = 0.0
-    if args.speed != 1.0:
-        from choreo_studio.core.audio.stretch import time_stretch
+class ProcessRecorder:
+    """The editor's output (callback in a child process), reading its block ring as rows."""
 
-        t0 = time.perf_counter()
-        stretched = time_stretch(samples, args.speed)
-        stretch_s = time.perf_counter() - t0
+    def __init__(self, samples: np.ndarray, sr: int, latency_s: float, prioritise: bool) -> None:
+        import sounddevice as sd
+        from choreo_studio.editor.audio_process import S_BLOCKS, ProcessOutput
+
+        name = str(sd.query_devices(kind="output")["name"])
+        self.output = ProcessOutput(samples, sr, sd, device_name=name, latency_s=latency_s,
+                                    prioritise=prioritise)
+        if not self.output.ready.wait(READY_TIMEOUT_S) or self.output.error:
+            raise RuntimeError(f"the audio process did not start: {self.output.error}")
+        time.sleep(SETTLE_S)
+        self.starts: list[float] = []
+        self._seen = int(self.output.blocks.read_state()[S_BLOCKS])
+        self._rows: list[np.ndarray] = []
+
+    def start(self) -> None:
+        self.starts.append(time.perf_counter())
+        self.output.start()
+
+    def new_rows(self) -> np.ndarray:
+        """All blocks since the output was opened and settled, as rows (polled often enough
+        that the ring never laps: 512 blocks)."""
+        from choreo_studio.editor import audio_process as ap
+
+        ring, self._seen = self.output.blocks.rows(self._seen)
+        if len(ring):
+            self._rows.append(np.stack([
+                ring[:, ap.R_FIRST], ring[:, ap.R_DAC], ring[:, ap.R_CALLED],
+                ring[:, ap.R_FRAMES], ring[:, ap.R_SPEED],
+                (ring[:, ap.R_FLAGS].astype(int) & ap.PLAYED > 0).astype(float),
+                (ring[:, ap.R_FLAGS].astype(int) & ap.UNDERFLOW > 0).astype(float),
+                np.zeros(len(ring))], axis=1))
+        return np.concatenate(self._rows) if self._rows else np.zeros((0, len(COLUMNS)))
+
+    def latency_s(self) -> float:
+        return self.output.latency_frames / self.output.sr
+
+    def note(self) -> str:
+        return f"callback thread: {self.output.priority}"
+
+
+def heard_frame(rows: np.ndarray, now: float, sr: int) -> float | None:
+    """The song frame heard at ``now``: the last played block whose first frame reached the
+    DAC, advanced at its speed (the bench's own reading, without the editor's caps)."""
+    played = rows[(rows[:, 5] > 0) & (rows[:, 1] <= now)]
+    if not len(played):
+        return None
+    first, dac, speed = played[-1, 0], played[-1, 1], played[-1, 4]
+    return first + (now - dac) * sr * speed
+
+
+def busy_thread(stop: threading.Event) -> None:
+    """Hold this process's interpreter lock in long stretches, as a worker's Python step does."""
+    data = list(np.random.default_rng(1).random(SORTED_FLOATS))
+    while not stop.is_set():
+        sorted(data)
+
+
+def play(recorder, sr: int, seconds: float, restarts: int, speed: float) -> list[float]:
+    """Play for ``seconds`` with ``restarts`` pauses, polling as the GUI does; the playhead −
+    heard samples in ms (those within a block of a start or a seek left out)."""
+    output = recorder.output
+    diffs_ms: list[float] = []
+    scratch = np.random.default_rng(0).standard_normal(20_000)
+    segment = seconds / (restarts + 1)
+    for _ in range(restarts + 1):
+        recorder.start()
+        end = time.perf_counter() + segment
+        while time.perf_counter() < end:
+            time.sleep(POLL_S)
+            drawn = output.position_frames()
+            now = time.perf_counter()
+            rows = recorder.new_rows()
+            recent = rows[rows[:, 2] >= recorder.starts[-1]]
+            heard = heard_frame(recent, now, sr)
+            if heard is not None:
+                diffs_ms.append((drawn - heard) / sr / speed * 1000.0)
+            np.sort(scratch)  # the GUI thread's own work between polls
+        output.stop()
+        time.sleep(PAUSE_S)
+        recorder.new_rows()
+    return diffs_ms
+
+
+def figures(rows: np.ndarray, starts: list[float], latency_s: float, sr: int,
+            diffs_ms: list[float]) -> dict[str, float]:
+    """The report's numbers from the recorded blocks and the playhead samples."""
+    headroom_ms = (rows[:, 1] - rows[:, 2]) * 1000.0
+    played = rows[:, 5] > 0
+    expected = rows[:-1, 1] + rows[:-1, 3] / sr
+    jumps_ms = (rows[1:, 1] - expected) * 1000.0
+    same_run = rows[1:, 7] == rows[:-1, 7]
+    run_index = np.zeros(len(rows), dtype=np.int64)
+    for i in range(1, len(rows)):
+        run_index[i] = run_index[i - 1] + 1 if rows[i, 7] == rows[i - 1, 7] else 0
+    early = run_index[1:] < STARTUP_BLOCKS
+    audible = played[1:] | played[:-1]
+    gaps = jumps_ms[same_run & ~early & audible & (jumps_ms > GAP_MS)]
+    startup = jumps_ms[same_run & early & (jumps_ms > GAP_MS)]
+    stalls = []
+    for start in starts:
+        after = rows[played & (rows[:, 2] >= start)]
+        if len(after):
+            stalls.append((after[0, 1] - start - latency_s) * 1000.0)
+    q = list(np.percentile(diffs_ms, [5, 50, 95])) if diffs_ms else [float("nan")] * 3
+    return {
+        "played_s": float(rows[played, 3].sum()) / sr,
+        "blocks": float(len(rows)),
+        "block_ms": float(np.median(rows[:, 3])) / sr * 1000.0 if len(rows) else 0.0,
+        "latency_ms": latency_s * 1000.0,
+        "underflow_flags": float(rows[played, 6].sum()),
+        "late_blocks": float((headroom_ms[played] < 0).sum()),
+        "min_headroom_ms": float(headroom_ms[played].min()) if played.any() else float("nan"),
+        "gaps": float(gaps.size),
+        "gap_lost_ms": float(gaps.sum()),
+        "starts": float(len(starts)),
+        "start_stall_ms_max": float(max(stalls)) if stalls else float("nan"),
+        "start_stall_ms_median": float(np.median(stalls)) if stalls else float("nan"),
+        "startup_jump_ms": float(startup.sum()),
+        "playhead_minus_heard_ms_p5": q[0],
+        "playhead_minus_heard_ms_median": q[1],
+        "playhead_minus_heard_ms_p95": q[2],
+        "polls": float(len(diffs_ms)),
+    }
+
+
+def run(mode: str, args: argparse.Namespace, samples: np.ndarray, sr: int,
+        stretched: np.ndarray | None) -> dict[str, float]:
+    """One output's playback under the load; its figures."""
+    from choreo_studio.editor.audio_player import OUTPUT_LATENCY_S
+
+    latency = OUTPUT_LATENCY_S if args.latency is None else args.latency
+    recorder = (ProcessRecorder(samples, sr, latency, not args.no_priority) if mode == "process"
+                else InProcessRecorder(samples, sr, latency))
+    output = recorder.output
+    if stretched is not None:
         output.set_speed(args.speed, stretched)
     beats = np.arange(0.0, len(samples) / sr, 0.5)
     output.set_beats(beats, np.arange(0, beats.size, 4))
     output.metronome = True
+    output.cursor.loop = (0, len(samples))  # the song over and over, without a stop
+    stop = threading.Event()
+    threads = [threading.Thread(target=busy_thread, args=(stop,), daemon=True)
+               for _ in range(args.busy_threads)]
     burners = [subprocess.Popen([sys.executable, "-c", BURN]) for _ in range(args.busy)]
-    diffs_ms: list[float] = []
-    fixed_ms: list[float] = []
+    for thread in threads:
+        thread.start()
     try:
-        output.start()
-        stream = output._stream
-        print(f"device: {output.description}; asked latency "
-              f"{args.latency or 'editor default'}, reported {stream.latency * 1000:.0f} ms; "
-              f"{args.busy} busy core(s); speed {args.speed:g}×", flush=True)
-        end = time.perf_counter() + args.seconds
-        scratch = np.random.default_rng(0).standard_normal(20_000)
-        while time.perf_counter() < end and output.playing:
-            time.sleep(POLL_S)
-            drawn = output.position_frames()
-            now = float(stream.time)
-            with output.lock:
-                heard = heard_frame(output.blocks[-64:], now, output.speed, sr)
-            if heard is not None:
-                diffs_ms.append((drawn - heard) / sr / output.speed * 1000.0)
-                fixed = output.cursor.frame - output._latency_frames * output.speed
-                fixed_ms.append((fixed - heard) / sr / output.speed * 1000.0)
-            np.sort(scratch)  # the GUI thread's own work between polls
-            if output.cursor.finished:
-                output.cursor.seek(0)
+        diffs = play(recorder, sr, args.seconds, args.restarts, args.speed)
+        rows = recorder.new_rows()
+        latency_s = recorder.latency_s()
+        print(f"{mode}: {recorder.note()}", flush=True)
     finally:
-        output.close()
+        stop.set()
         for burner in burners:
             burner.kill()
             burner.wait()
-    result = figures(output.blocks, sr, output.underruns, diffs_ms, fixed_ms)
-    if stretch_s:
-        result["stretch_s"] = stretch_s
-        result["stretch_s_per_song_minute"] = stretch_s / (len(samples) / sr / 60.0)
-    return result
-
-
-def figures(blocks: list[tuple[int, float, float, int]], sr: int, underruns: int,
-            diffs_ms: list[float], fixed_ms: list[float]) -> dict[str, float]:
-    """The report's numbers from the recorded callbacks and the playhead samples."""
-    b = np.array(blocks, dtype=np.float64).reshape(-1, 4)
-    headroom_ms = (b[:, 1] - b[:, 2]) * 1000.0
-    expected = b[:-1, 1] + b[:-1, 3] / sr
-    jumps_ms = (b[1:, 1] - expected) * 1000.0
-    early = np.arange(jumps_ms.size) < STARTUP_BLOCKS
-    jumps = jumps_ms[(jumps_ms > 5.0) & ~early]
-
-    def q(values: list[float]) -> list[float]:
-        return list(np.percentile(values, [5, 50, 95])) if values else [float("nan")] * 3
-
-    new_q, old_q = q(diffs_ms), q(fixed_ms)
-    return {
-        "played_s": float(b[:, 3].sum()) / sr,
-        "callbacks": float(len(b)),
-        "block_ms": float(np.median(b[:, 3])) / sr * 1000.0 if len(b) else 0.0,
-        "underflow_flags": float(underruns),
-        "late_blocks": float((headroom_ms[1:] < 0).sum()),
-        "min_headroom_ms": float(headroom_ms[1:].min()) if len(b) > 1 else float("nan"),
-        "startup_stall_ms": float(jumps_ms[early & (jumps_ms > 5.0)].sum()),
-        "dac_jumps_over_5ms": float(jumps.size),
-        "dac_jump_lost_ms": float(jumps.sum()),
-        "playhead_minus_heard_ms_p5": new_q[0],
-        "playhead_minus_heard_ms_median": new_q[1],
-        "playhead_minus_heard_ms_p95": new_q[2],
-        "fixed_latency_minus_heard_ms_median": old_q[1],
-        "polls": float(len(diffs_ms)),
-    }
+        output.close()
+    return figures(rows, recorder.starts, latency_s, sr, diffs)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -191,16 +300,34 @@ def main(argv: list[str] | None = None) -> None:
     try:
         import sounddevice as sd
 
-        sd.query_devices(kind="output")
+        device = sd.query_devices(kind="output")["name"]
     except Exception as exc:  # noqa: BLE001 - no PortAudio or no device: say so
         print(f"no sound output device ({exc}); start one (e.g. a PulseAudio null sink)")
         return
-    t0 = time.perf_counter()
-    figures = run(args)
-    print(f"ran {time.perf_counter() - t0:.1f} s")
-    for name, value in figures.items():
-        print(f"  {name:32s} {value:10.1f}")
-    print("  target: underruns = 0, playhead − heard ≈ 0 ms")
+    samples, sr = song_samples(args.song)
+    stretched = None
+    if args.speed != 1.0:
+        from choreo_studio.core.audio.stretch import time_stretch
+
+        t0 = time.perf_counter()
+        stretched = time_stretch(samples, args.speed)
+        took = time.perf_counter() - t0
+        print(f"stretch to {args.speed:g}×: {took:.2f} s "
+              f"({took / (len(samples) / sr / 60.0):.2f} s per song minute)")
+    modes = ("process", "inprocess") if args.mode == "both" else (args.mode,)
+    print(f"device: {device}; {args.seconds:g} s each, {args.busy} busy process(es), "
+          f"{args.busy_threads} busy thread(s) in this process, {args.restarts} restart(s), "
+          f"speed {args.speed:g}×", flush=True)
+    results = {}
+    for mode in modes:
+        load = open("/proc/loadavg").read().split()[0] if Path("/proc/loadavg").exists() else "?"
+        results[mode] = run(mode, args, samples, sr, stretched)
+        results[mode]["load_1min_at_start"] = float(load) if load != "?" else float("nan")
+    print(f"  {'':32s}" + "".join(f"{mode:>12s}" for mode in modes))
+    for name in results[modes[0]]:
+        print(f"  {name:32s}" + "".join(f"{results[m][name]:12.1f}" for m in modes))
+    print("  target: underflow_flags = late_blocks = gaps = 0; start stall ≈ 0 ms;"
+          " playhead − heard ≈ 0 ms")
 
 
 if __name__ == "__main__":

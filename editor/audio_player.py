@@ -281,13 +281,19 @@ class SoundDeviceOutput(OutputBase):
 
 
 def open_output(samples: np.ndarray, sr: int, *, want_sound: bool = True) -> OutputBase:
-    """Sound through the default device where PortAudio and a device exist, else a silent clock."""
+    """Sound through the default device where PortAudio and a device exist, played by a child
+    process (:mod:`.audio_process`: no editor thread can starve it), else a silent clock."""
     if want_sound:
         try:
             import sounddevice as sd
 
-            sd.query_devices(kind="output")
-            return SoundDeviceOutput(samples, sr, sd)
+            name = str(sd.query_devices(kind="output")["name"])
         except Exception:  # noqa: BLE001 - no PortAudio, no device, or a broken driver
-            pass
+            return SilentClock(samples, sr)
+        from choreo_studio.editor.audio_process import ProcessOutput  # builds on this module
+
+        try:
+            return ProcessOutput(samples, sr, sd, device_name=name)
+        except OSError:  # no shared memory here: the callback in this process, as before
+            return SoundDeviceOutput(samples, sr, sd)
     return SilentClock(samples, sr)
