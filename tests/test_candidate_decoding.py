@@ -235,3 +235,24 @@ def test_engine_passes_mirrored_cuts_to_the_candidate_decoder(monkeypatch):
     assert seen[0][0] is CandidateTransitions
     np.testing.assert_array_equal(seen[0][1], flips)
     assert got.dance_ids == want.dance_ids
+
+
+def test_objective_is_the_pair_by_pair_sum_for_both_decoders():
+    """J from all transitions at once equals J added pair by pair (locks, repeats, flips)."""
+    from choreo_studio.core.retrieval.decoding import objective
+
+    model = _model(6, 120, mirrored=True)
+    rng = np.random.default_rng(2)
+    fit = log_fit(_fit(6, 9, 120, concentration=0.3))
+    d = rng.integers(0, 120, 9)
+    d[4] = d[3]  # a repeat between two locked phrases
+    locks = {3: int(d[3]), 4: int(d[4]), 7: int(d[7])}
+    flips = rng.random((8, 120)) < 0.5
+    for trans in (TransitionScores(model=model), CandidateTransitions(model)):
+        for f in (None, flips):
+            want = float(np.sum(fit[np.arange(9), d], dtype=np.float64))
+            for t in range(1, 9):
+                want += trans.pair(int(d[t - 1]), int(d[t]),
+                                   both_locked=(t - 1) in locks and t in locks,
+                                   flip=bool(f is not None and f[t - 1, d[t - 1]]))
+            assert objective(d, fit, trans, locks, f) == want

@@ -75,6 +75,13 @@ class CandidateTransitions:
         """The score of one transition (locked neighbours may repeat without penalty)."""
         return self.model.pair(prev, nxt, penalise_repeats=not both_locked, mirrored=flip)
 
+    def pairs(self, prev: np.ndarray, nxt: np.ndarray, both_locked: np.ndarray,
+              flip: np.ndarray) -> np.ndarray:
+        """:meth:`pair` of many transitions at once, as 1 × 1 stacked blocks (float32, the
+        same values)."""
+        return self.model.stacked(prev[:, None], nxt[:, None], ~both_locked,
+                                  flip[:, None])[:, 0, 0]
+
     def row(self, prev: int, *, mirrored: bool = False) -> np.ndarray:
         """W[prev, :] (with the repeat penalty; ``mirrored``: the cuts from ``prev`` are)."""
         return self.model.row(prev, mirrored=mirrored)

@@ -180,6 +180,17 @@ class TransitionScores:
         """W[:, nxt] (with the repeat penalty)."""
         return self.scores_by_column[nxt]
 
+    def pairs(self, prev: np.ndarray, nxt: np.ndarray, both_locked: np.ndarray,
+              flip: np.ndarray) -> np.ndarray:
+        """:meth:`pair` of many transitions at once (float32, the same values)."""
+        out = np.where(both_locked, self.raw[prev, nxt], self.scores[prev, nxt])
+        if flip.any():
+            repeat = both_locked & (prev == nxt)
+            mirrored = self.mirrored[prev, nxt] + np.where(
+                repeat, self.model.repeat_penalty, np.float32(0))
+            out = np.where(flip, mirrored, out)
+        return out
+
     def row(self, prev: int, *, mirrored: bool = False) -> np.ndarray:
         """W[prev, :] (with the repeat penalty; ``mirrored``: the cuts from ``prev`` are)."""
         return self.mirrored[prev] if mirrored else self.scores[prev]
@@ -275,12 +286,14 @@ def objective(
     locks = locks or {}
     d = np.asarray(indices, dtype=np.int64)
     total = float(np.sum(fit[np.arange(len(d)), d], dtype=np.float64))
-    for t in range(1, len(d)):
-        both = (t - 1) in locks and t in locks
-        if flips is not None and flips[t - 1, d[t - 1]]:
-            total += trans.pair(int(d[t - 1]), int(d[t]), both_locked=both, flip=True)
-        else:
-            total += trans.pair(int(d[t - 1]), int(d[t]), both_locked=both)
+    if len(d) < 2:
+        return total
+    locked = np.array([t in locks for t in range(len(d))])
+    flip = (np.zeros(len(d) - 1, dtype=bool) if flips is None
+            else flips[np.arange(len(d) - 1), d[:-1]])
+    # every W at once, then added one by one in order: the same sum as pair by pair
+    for value in trans.pairs(d[:-1], d[1:], locked[:-1] & locked[1:], flip).tolist():
+        total += value
     return total
 
 
