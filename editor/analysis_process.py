@@ -33,13 +33,12 @@ if TYPE_CHECKING:
     from choreo_studio.core.audio.load import Audio
 
 SINGLE_THREADED = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-"""Math libraries' thread pools the children run with one thread (unless the user set them):
-their spinning helper threads would take the core the editor's GUI thread needs, and on a
-busy machine they make the analysis slower, not faster."""
+"""The math libraries' thread counts the editor and its children keep at one."""
 
 
 def child_env() -> dict[str, str]:
-    """The environment for the editor's child processes (one math thread each)."""
+    """The environment for the editor's child processes: one math thread each, as in the
+    editor itself (see :mod:`editor.workers`), unless the user set a count."""
     env = dict(os.environ)
     for name in SINGLE_THREADED:
         env.setdefault(name, "1")

@@ -1,5 +1,5 @@
-"""The editor's spare analysis child: started ahead of a cold open, taken by the open, never
-used under another cache folder (no Qt needed)."""
+"""The editor's spare analysis child (started ahead of a cold open, taken by the open, never
+used under another cache folder) and the one math thread of the editor and its children."""
 
 from __future__ import annotations
 
@@ -52,3 +52,19 @@ def test_children_run_one_math_thread_unless_the_user_chose(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "4")
     env = ap.child_env()
     assert env["OPENBLAS_NUM_THREADS"] == "1" and env["OMP_NUM_THREADS"] == "4"
+
+
+def test_the_editor_runs_one_blas_thread_unless_the_user_chose(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from choreo_studio.editor import workers
+
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    monkeypatch.setattr(workers, "_math_threads_limited", False)
+    workers.limit_math_threads()
+    assert workers._math_threads_limited is False  # the user's count is kept
+    for name in ap.SINGLE_THREADED:
+        monkeypatch.delenv(name, raising=False)
+    workers.limit_math_threads()
+    blas = [p for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    assert workers._math_threads_limited and blas
+    assert all(p["num_threads"] == 1 for p in blas)
