@@ -97,6 +97,23 @@ class EditHandlers:
         after = ops.swap(engine, doc.segmentation, doc.choreography, t, dance_id)
         self._push_choreography(after, f"Swap phrase {t + 1} to {name}", select=t)
 
+    # -- selection -------------------------------------------------------------------------
+    def select_all(self) -> None:
+        """Ctrl+A: every phrase selected (the current one stays current)."""
+        doc = self._doc
+        doc.set_selection(max(doc.selected, 0), range(len(doc.phrases)))
+
+    def extend_selection(self, step: int) -> None:
+        """Shift+Left / Shift+Right: the selection grows by the phrase before its first or
+        after its last one, which becomes current (its suggestions show)."""
+        doc = self._doc
+        chosen = doc.selection
+        if not chosen:
+            return
+        edge = chosen[-1] + 1 if step > 0 else chosen[0] - 1
+        if 0 <= edge < len(doc.phrases):
+            doc.set_selection(edge, chosen)
+
     def toggle_lock(self) -> None:
         """Lock every selected phrase (unlock them when all are locked already)."""
         chosen, chor = self._doc.selection, self._doc.choreography

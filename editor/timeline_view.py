@@ -75,6 +75,14 @@ def fit_label(block: Block, width_px: float, advance) -> str:
     return next((t for t in block.labels() if advance(t) <= width_px), "")
 
 
+def fit_detail(block: Block, width_px: float, advance) -> str:
+    """The block's second line: "61% · A" (fit and section), else "61%", else "" — never a
+    number cut short ("20…" read as a fit of 20)."""
+    conf = "" if block.confidence is None else f"{100 * block.confidence:.0f}%"
+    texts = (f"{conf} · {block.section_label}".strip(" ·"), conf)
+    return next((t for t in texts if t and advance(t) <= width_px), "")
+
+
 class _BlocksItem(pg.GraphicsObject):
     """Paints every block in one pass; text is drawn in device pixels so it never stretches.
 
@@ -165,11 +173,10 @@ class _BlocksItem(pg.GraphicsObject):
             painter.setPen(QColor("#101010"))
             align_top = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
             painter.drawText(inner, int(align_top), title)
-            conf = "" if block.confidence is None else f"{100 * block.confidence:.0f}%"
-            text = f"{conf} · {block.section_label}".strip(" ·")
-            detail = self._fitted(("detail", text, room), lambda t=text, r=room: metrics.elidedText(
-                t, Qt.TextElideMode.ElideRight, r))
-            if detail and "…" not in detail[:2]:
+            detail = self._fitted(("detail", block.confidence, block.section_label, room),
+                                  lambda b=block, r=room: fit_detail(b, r,
+                                                                     metrics.horizontalAdvance))
+            if detail:
                 align_bottom = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom
                 painter.drawText(inner, int(align_bottom), detail)
         self._paint_ticks(painter, transform, exposed)

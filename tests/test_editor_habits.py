@@ -237,3 +237,41 @@ def test_suggestion_numbers_leave_the_dance_name_room():
                         0.2461, 0.3114, current=True)
     assert _texts(0, row) == ("1", "● breaking low #8: toprock", "breaking", "low", "0.70", "—",
                               "0.25", "3.1e-01")
+
+
+def test_a_blocks_second_line_drops_the_section_before_cutting_the_fit():
+    from choreo_studio.editor.timeline_view import Block, fit_detail
+
+    block = Block(0.0, 2.0, "Hip-hop bounce", "hip-hop", False, 0.204, "A")
+    def advance(text):
+        return 6 * len(text)
+
+    assert fit_detail(block, 60, advance) == "20% · A"
+    assert fit_detail(block, 30, advance) == "20%"
+    assert fit_detail(block, 12, advance) == ""
+    no_fit = Block(0.0, 2.0, "x", "hip-hop", False, None, "B")
+    assert fit_detail(no_fit, 60, advance) == "B"
+
+
+def test_ctrl_a_and_shift_arrows_grow_the_selection_for_a_multi_edit(opened, qtbot):
+    doc = opened.doc
+    assert len(doc.phrases) >= 4
+    opened.activateWindow()
+    doc.select(1)
+    opened.timeline.setFocus()
+    qtbot.keyClick(opened.timeline, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(opened.timeline, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert doc.selection == [1, 2, 3] and doc.selected == 3
+    qtbot.keyClick(opened.timeline, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert doc.selection == [0, 1, 2, 3] and doc.selected == 0
+    qtbot.keyClick(opened.timeline, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    assert doc.selection == [0, 1, 2, 3], "nothing before the first phrase"
+    doc.select(1)
+    qtbot.keyClick(opened.timeline, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClick(opened.timeline, Qt.Key.Key_L)
+    assert [t for t, p in enumerate(doc.choreography.placements) if p.locked] == [1, 2]
+    assert doc.undo_stack.undoText() == "Lock phrases 2–3"
+    qtbot.keyClick(opened.timeline, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert doc.selection == list(range(len(doc.phrases))) and doc.selected == 2
+    qtbot.keyClick(opened.timeline, Qt.Key.Key_L)
+    assert all(p.locked for p in doc.choreography.placements)
