@@ -116,5 +116,24 @@ def test_carrying_marks_every_phrase_whose_dance_costs():
                              reuse_penalty=float(rng.choice([0.0, 1.0])))
         state = v.state(rng.integers(0, 4, n))
         marked = state.carrying()
-        costs = [state.marginal(t, state.d[t : t + 1])[0] > 0 for t in range(n)]
-        np.testing.assert_array_equal(marked, costs)  # exact with non-negative costs
+        here = [state.marginal(t, state.d[t : t + 1])[0] for t in range(n)]
+        np.testing.assert_array_equal(marked, np.array(here) > 0)  # exact: costs are ≥ 0
+        assert [state.cost_here(t) for t in range(n)] == here
+
+
+def test_cost_and_returns_equal_their_definition():
+    rng = np.random.default_rng(8)
+    for case in range(60):
+        n = int(rng.integers(0, 12))
+        ties = [[0, n - 1]] if case % 3 == 0 and n > 2 else []
+        locks = {t: 0 for t in range(n) if rng.random() < 0.3}
+        v = Variety.for_song(n, ties, locks, window=int(rng.integers(0, 4)),
+                             recency_penalty=3.0, reuse_penalty=float(rng.choice([0.0, 1.5])))
+        d = rng.integers(0, 4, n)
+        returns = sum(1 for t in range(n) for s in range(max(0, t - v.window), t)
+                      if d[s] == d[t] and v.unit[s] != v.unit[t]
+                      and not (s in locks and t in locks))
+        units = [len({int(v.unit[t]) for t in range(n) if d[t] == x}) for x in set(d.tolist())]
+        assert v.returns(d) == returns
+        assert v.cost(d) == 3.0 * returns * (v.window > 0) + v.reuse_penalty * sum(
+            u * (u - 1) / 2 for u in units)

@@ -690,7 +690,7 @@ def _polish(d: np.ndarray, fit: np.ndarray, trans, variety: Variety, frozen: set
 
     def best_move(t: int) -> tuple[float, int]:
         current = state.d[t : t + 1]
-        if state.marginal(t, current)[0] <= 0:
+        if state.cost_here(t) <= 0:
             return 0.0, int(current[0])
         if t not in cands:
             cands[t] = _top_sorted(fit[t], POLISH_CANDIDATES)

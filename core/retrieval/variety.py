@@ -104,19 +104,28 @@ class Variety:
         return charges
 
     def returns(self, d: Sequence[int]) -> int:
-        """How many (s, t) pairs return to a dance within the window (exempt ones aside)."""
+        """How many (s, t) pairs return to a dance within the window (exempt ones aside),
+        counted one gap at a time over the whole song."""
         d = np.asarray(d, dtype=np.int64)
-        return sum(1 for t in range(len(d)) for s in range(max(0, t - self.window), t)
-                   if d[s] == d[t] and not self._exempt(s, t))
+        n = len(d)
+        locked = np.zeros(n, dtype=bool)
+        locked[[t for t in self.locked if 0 <= t < n]] = True
+        count = 0
+        for gap in range(1, min(self.window, n - 1) + 1):
+            count += int(np.count_nonzero((d[gap:] == d[:-gap]) & (
+                self.unit[gap:] != self.unit[:-gap]) & ~(locked[gap:] & locked[:-gap])))
+        return count
 
     def cost(self, d: Sequence[int]) -> float:
         """V(d) (module docstring)."""
         d = np.asarray(d, dtype=np.int64)
         recency = self.recency_penalty * self.returns(d) if self.window > 0 else 0.0
-        per_dance: dict[int, set[int]] = {}
-        for t, dance in enumerate(d.tolist()):
-            per_dance.setdefault(dance, set()).add(int(self.unit[t]))
-        uses = np.array([len(u) for u in per_dance.values()], dtype=np.float64)
+        if len(d) == 0:
+            return float(recency)
+        # units per dance: the distinct (dance, unit) pairs of each dance (integer counts, so
+        # the sum below is exact in any order)
+        dances = np.unique(d * len(d) + self.unit[: len(d)]) // len(d)
+        uses = np.unique(dances, return_counts=True)[1].astype(np.float64)
         return float(recency + self.reuse_penalty * np.sum(uses * (uses - 1) / 2))
 
     def apply(self, fit: np.ndarray, d: np.ndarray) -> bool:
@@ -142,6 +151,36 @@ class VarietyState:
         for t, dance in enumerate(d):
             self.units.setdefault(int(dance), Counter())[int(variety.unit[t])] += 1
         self.solo = np.bincount(variety.unit, minlength=len(d))[variety.unit] == 1
+        self._counts: tuple[np.ndarray, np.ndarray] | None = None  # (dances, units on each)
+
+    def cost_here(self, t: int) -> float:
+        """``marginal(t, [d_t])``: what V loses if phrase t leaves its dance (scalar, the same
+        arithmetic, no arrays: most phrases a polish looks at have none)."""
+        v, d = self.v, self.d
+        own = int(v.unit[t])
+        current = int(d[t])
+        out = 0.0
+        if v.reuse_penalty > 0:
+            users = self.units.get(current, Counter())
+            if users.get(own, 0) == 1:
+                out = v.reuse_penalty * (len(users) - 1.0)
+        if v.window > 0 and v.recency_penalty > 0:
+            for s in range(max(0, t - v.window), min(len(d), t + v.window + 1)):
+                if s != t and d[s] == current and not v._exempt(s, t):
+                    out += v.recency_penalty
+        return out
+
+    def _units_on(self, dances: np.ndarray) -> np.ndarray:
+        """How many units use each of ``dances`` (float64)."""
+        if self._counts is None:
+            keys = np.fromiter(self.units, dtype=np.int64, count=len(self.units))
+            order = np.argsort(keys)
+            counts = np.fromiter((len(u) for u in self.units.values()), dtype=np.float64,
+                                 count=len(keys))
+            self._counts = (keys[order], counts[order])
+        keys, counts = self._counts
+        pos = np.minimum(np.searchsorted(keys, dances), len(keys) - 1)
+        return np.where(keys[pos] == dances, counts[pos], 0.0)
 
     def carrying(self) -> np.ndarray:
         """bool [T]: the phrases whose own dance may carry variety cost (a superset of those
@@ -174,10 +213,8 @@ class VarietyState:
         current = int(d[t])
         out = np.zeros(len(dances), dtype=np.float64)
         if v.reuse_penalty > 0:
-            n_units = np.fromiter((len(self.units.get(x, ())) for x in dances.tolist()),
-                                  dtype=np.float64, count=len(dances))
             if self.solo[t]:  # t is its unit: other units are every user but t itself
-                out += v.reuse_penalty * (n_units - (dances == current))
+                out += v.reuse_penalty * (self._units_on(dances) - (dances == current))
             else:
                 for i, dance in enumerate(dances.tolist()):
                     users = self.units.get(dance, Counter())
@@ -201,3 +238,4 @@ class VarietyState:
             del self.units[int(self.d[t])]
         self.units.setdefault(int(dance), Counter())[own] += 1
         self.d[t] = dance
+        self._counts = None
