@@ -82,3 +82,35 @@ def test_mirrored_cuts_rank_by_the_mirrored_pose_jumps():
     assert [s.dance_index for s in got] == np.argsort(-full)[:10].tolist()
     assert got[0].pose_jump_in == pytest.approx(jump_in[got[0].dance_index], rel=1e-5)
     assert got[0].pose_jump_out == pytest.approx(jump_out[got[0].dance_index], rel=1e-5)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_factored_shortcut_equals_ranking_every_dance(seed, monkeypatch):
+    """A factored model's candidates from per-group levels give the same suggestions (every
+    field) as bounding every dance; with one neighbour, mirrored cuts, many learned pairs."""
+    from choreo_studio.core.retrieval import suggestions
+
+    rng = np.random.default_rng(seed)
+    k, d = 6000, 6
+    groups = rng.integers(0, 7, k)
+    table = rng.uniform(0.05, 1.0, (7, 7))
+    pairs = (rng.integers(0, k, 8 * k), rng.integers(0, k, 8 * k), rng.uniform(0.05, 1.0, 8 * k))
+    cut = CutFeatures(end=rng.normal(0, 1, (k, d)), start=rng.normal(0, 1, (k, d)),
+                      start_mirrored=rng.normal(0, 1, (k, d)))
+    model = TransitionModel(LearnedM.factored(groups, table, pairs), cut, weight=0.5)
+    fit = rng.dirichlet(np.full(k, (0.05, 0.5, 5.0)[seed])).astype(np.float32)
+    calls = []
+    real = suggestions._factored_candidates
+
+    def spy(*args):
+        found = real(*args)
+        calls.append(found is not None)
+        return found
+
+    monkeypatch.setattr(suggestions, "_factored_candidates", spy)
+    cases = [dict(prev=5, nxt=40), dict(prev=None, nxt=40), dict(prev=5, nxt=None, flip_in=True),
+             dict(prev=7, nxt=8, flip_out=rng.random(k) < 0.4)]
+    got = [suggest(fit, top_k=10, model=model, **case) for case in cases]
+    assert calls == [True] * len(cases)  # the shortcut answered every case
+    monkeypatch.setattr(suggestions, "_factored_candidates", lambda *a: None)
+    assert got == [suggest(fit, top_k=10, model=model, **case) for case in cases]

@@ -21,6 +21,7 @@ from choreo_studio.core.retrieval.transitions import LOG_FLOOR, TransitionModel,
 
 FIRST_CANDIDATES = 256  # cut costs for this many are cheap; one pass usually suffices
 SAMPLE = 4096
+SAFETY = 1e-3  # nats under the threshold at which a factored model's per-group level is set
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,42 @@ def suggest(
     from each dance into ``nxt`` is mirrored) are ``decoding``'s mirrored cuts.
     """
     music_fit = np.asarray(music_fit)
-    fit = music_fit.astype(np.float32)
+    fit = np.asarray(music_fit, dtype=np.float32)  # read only: no copy when already float32
+    k = fit.shape[0]
+    n = min(top_k, k)
+    size = max(FIRST_CANDIDATES, 4 * n)
+    neighbours = [x for x in (prev, nxt) if x is not None] if exclude_neighbours else []
+    found = None
+    if model is not None and model.learned.dense_log is None and k > 2 * size:
+        found = _factored_candidates(model, fit, prev, nxt, neighbours, size)
+    if found is not None:
+        w, cut = float(model.weight), model.cut
+        cands, left_out, bound, log_in, log_out = found
+        jump_in, jump_out = _jumps(cut, prev, nxt, cands, flip_in,
+                                   None if flip_out is None else flip_out[cands])
+        exact = bound.astype(np.float64) - w * (jump_in + jump_out)
+        order = np.argsort(-exact, kind="stable")[:n]
+        if not (len(order) == n and exact[order[-1]] > left_out):
+            found = None  # the first set did not settle it: rank every dance as below
+    if found is None:
+        w, cut, cands, bound_all, log_in_all, log_out_all, order, exact, jump_in, jump_out = (
+            _ranked_over_all(fit, transition, transition_weight, model, prev, nxt, neighbours,
+                             n, size, flip_in, flip_out))
+        bound, log_in, log_out = bound_all[cands], log_in_all[cands], log_out_all[cands]
+    return [
+        Suggestion(int(cands[i]), float(np.exp(exact[i])), float(music_fit[cands[i]]),
+                   float(np.exp(log_in[i])) if prev is not None else 1.0,
+                   float(np.exp(log_out[i])) if nxt is not None else 1.0,
+                   float(jump_in[i]), float(jump_out[i]))
+        for i in order
+        if np.isfinite(exact[i])
+    ]
+
+
+def _ranked_over_all(fit, transition, transition_weight, model, prev, nxt, neighbours, n, size,
+                     flip_in, flip_out):
+    """The bound of every dance, then exact scores for the best-bounded, widened until the
+    n-th exact score beats every bound left out."""
     k = fit.shape[0]
     if model is not None:
         w, cut, row, col = float(model.weight), model.cut, model.learned.row_vector, (
@@ -88,12 +124,7 @@ def suggest(
     log_out = col(nxt) if nxt is not None else np.zeros(k, np.float32)
     bound = np.log(np.maximum(fit, np.float32(LOG_FLOOR)))
     bound += np.float32(w) * (log_in + log_out)
-    if exclude_neighbours:
-        for neighbour in (prev, nxt):
-            if neighbour is not None:
-                bound[neighbour] = -np.inf
-    n = min(top_k, k)
-    size = max(FIRST_CANDIDATES, 4 * n)
+    bound[neighbours] = -np.inf
     while True:
         cands, left_out = _best_bounded(bound, size)
         jump_in, jump_out = _jumps(cut, prev, nxt, cands, flip_in,
@@ -101,16 +132,57 @@ def suggest(
         exact = bound[cands].astype(np.float64) - w * (jump_in + jump_out)
         order = np.argsort(-exact, kind="stable")[:n]
         if len(cands) == k or (len(order) == n and exact[order[-1]] > left_out):
-            break
+            return w, cut, cands, bound, log_in, log_out, order, exact, jump_in, jump_out
         size *= 4
-    return [
-        Suggestion(int(cands[i]), float(np.exp(exact[i])), float(music_fit[cands[i]]),
-                   float(np.exp(log_in[cands[i]])) if prev is not None else 1.0,
-                   float(np.exp(log_out[cands[i]])) if nxt is not None else 1.0,
-                   float(jump_in[i]), float(jump_out[i]))
-        for i in order
-        if np.isfinite(exact[i])
-    ]
+
+
+def _factored_candidates(model: TransitionModel, fit: np.ndarray, prev: int | None,
+                         nxt: int | None, neighbours: list[int], size: int):
+    """About ``size`` best-bounded dances of a factored model without the bound of every
+    dance: (sorted candidates, a bound on all others, their bound, log M in, log M out), or
+    None when the sample gives too few.
+
+    Off the learned pairs of ``prev``'s row and ``nxt``'s column, W's log M part depends only
+    on a dance's group, so ``log P + w·(in + out)`` exceeds a threshold exactly where P exceeds
+    a per-group level: one comparison over K replaces the log, two gathers and three passes.
+    The pairs are always candidates (their bound computed exactly); a small margin under the
+    threshold keeps float rounding of the levels on the safe side."""
+    learned = model.learned
+    k = fit.shape[0]
+    w = np.float32(model.weight)
+    n_groups = learned.table_log.shape[0]
+    t_in = learned.table_log[learned.groups[prev]] if prev is not None else np.zeros(
+        n_groups, np.float32)
+    t_out = learned.table_log[:, learned.groups[nxt]] if nxt is not None else np.zeros(
+        n_groups, np.float32)
+    per_group = w * (t_in + t_out)
+    stride = max(1, k // SAMPLE)
+    sample = np.arange(0, k, stride)
+    sampled = np.log(np.maximum(fit[sample], np.float32(LOG_FLOOR))) + per_group[
+        learned.groups[sample]]
+    rank = min(sample.size - 1, max(1, int(np.ceil(size / stride))))
+    threshold = float(-np.partition(-sampled, rank)[rank])
+    level = np.exp(threshold - per_group.astype(np.float64) - SAFETY)
+    level[level <= LOG_FLOOR] = -1.0  # the floored log P passes: the whole group does
+    # the lowest level over all groups first (one comparison over K, no gather), then each
+    # of those against its own group's level
+    picked = np.flatnonzero(fit > np.float32(level.min()))
+    picked = picked[fit[picked] > level[learned.groups[picked]]]
+    cands = np.sort(np.concatenate([picked, *learned.pairs_of(prev, nxt)]))
+    keep = np.ones(cands.size, dtype=bool)
+    keep[1:] = cands[1:] != cands[:-1]
+    for neighbour in neighbours:
+        keep &= cands != neighbour
+    cands = cands[keep]
+    if cands.size < size // 2 or cands.size > 4 * size:
+        return None
+    log_in = (learned.block(np.array([prev]), cands)[0] if prev is not None
+              else np.zeros(cands.size, np.float32))
+    log_out = (learned.block(cands, np.array([nxt]))[:, 0] if nxt is not None
+               else np.zeros(cands.size, np.float32))
+    bound = np.log(np.maximum(fit[cands], np.float32(LOG_FLOOR)))
+    bound += w * (log_in + log_out)
+    return cands, threshold, bound, log_in, log_out
 
 
 def _best_bounded(bound: np.ndarray, size: int) -> tuple[np.ndarray, float]:

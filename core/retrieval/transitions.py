@@ -109,6 +109,14 @@ class LearnedM:
         out[block, r, c] = vals
         return out
 
+    def pairs_of(self, row: int | None, col: int | None) -> list[np.ndarray]:
+        """The dances whose stored pairs leave ``row`` or enter ``col`` (factored form)."""
+        out = []
+        for major, (indptr, other, _) in ((row, self._by_row), (col, self._by_col)):
+            if major is not None:
+                out.append(other[indptr[major] : indptr[major + 1]])
+        return out
+
     def value(self, i: int, j: int) -> np.float32:
         """log M[i, j]."""
         if self.dense_log is not None:
