@@ -93,6 +93,11 @@ def test_uses_count_repeated_music_once_and_name_the_forced_ones():
     assert unit_uses(list("xyzxwx"), list("ABCDEF"), scores, [0, 1, 2, 0, 3, 0]) == (3, 1, 1)
     scores[5, 2] = 0.6  # z fits too (not a neighbour's): not forced
     assert unit_uses(list("xyzxwx"), list("ABCDEF"), scores, [0, 1, 2, 0, 3, 0]) == (3, 1, 0)
+    # ... unless z is on two other phrases already: moving there would overuse z instead
+    seven = np.vstack([scores, scores[5]])
+    labels = list("ABCDEFG")
+    assert unit_uses(list("xzyzxwx"), labels, seven, [0, 2, 1, 2, 0, 3, 0]) == (3, 1, 1)
+    assert unit_uses(list("xzywxwx"), labels, seven, [0, 2, 1, 3, 0, 3, 0])[1:] == (1, 0)
 
 
 def test_motion_figures_known_answers():

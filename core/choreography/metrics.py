@@ -26,8 +26,8 @@
 * Variety: distinct dances per phrase, the most uses of one dance, returns (a dance again
   within 2 phrases of its last use), and the most uses counting a repeated section's tied
   phrases once (the music repeats there); placements beyond a dance's ``USE_LIMIT`` such uses
-  are counted, and those where no other dance (but the neighbours') fit at or above half the
-  best are counted as forced by the fit floor.
+  are counted, and those where every other dance at or above half the best fit is a
+  neighbour's or at its limit already are counted as forced by the fit floor.
 * Fit (given the scorer's P [T, K]): mean chosen fit vs mean best fit, how many placements
   fit below half the best available, and how many of those were forced by the no-back-to-back
   rule (every dance at or above half the best is a neighbour's; ``decoding``'s priorities).
@@ -183,8 +183,9 @@ def unit_uses(dance_ids: Sequence[str], section_labels: Sequence[str],
               scores: np.ndarray | None = None, dance_indices: Sequence[int] | None = None,
               limit: int = USE_LIMIT) -> tuple[int, int, int]:
     """(most uses of one dance counting each repeated-section tie group once, placements in
-    uses beyond ``limit``, those of them forced by the fit floor: every dance at or above half
-    the phrase's best fit is this one or a neighbour's; needs ``scores`` and ``dance_indices``)."""
+    uses beyond ``limit``, those of them forced by the fit floor: every other dance at or above
+    half the phrase's best fit is a neighbour's or already on ``limit`` other units; needs
+    ``scores`` and ``dance_indices``)."""
     unit = list(range(len(dance_ids)))
     for group in section_ties(section_labels):
         for t in group:
@@ -200,9 +201,11 @@ def unit_uses(dance_ids: Sequence[str], section_labels: Sequence[str],
     forced = 0
     if scores is not None and dance_indices is not None and over:
         p, d = np.asarray(scores, dtype=np.float64), np.asarray(dance_indices, dtype=np.int64)
+        units_of = {int(k): {unit[t] for t in np.flatnonzero(d == k)} for k in np.unique(d)}
         for t in over:
             near = {int(d[s]) for s in (t - 1, t, t + 1) if 0 <= s < len(d)}
-            forced += set(np.flatnonzero(p[t] >= 0.5 * p[t].max()).tolist()) <= near
+            full = {k for k, u in units_of.items() if len(u - {unit[t]}) >= limit}
+            forced += set(np.flatnonzero(p[t] >= 0.5 * p[t].max()).tolist()) <= near | full
     return max((len(u) for u in seen.values()), default=0), len(over), forced
 
 
