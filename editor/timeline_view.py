@@ -141,7 +141,9 @@ class _BlocksItem(pg.GraphicsObject):
         transform = painter.transform()
         exposed = transform.mapRect(option.exposedRect)
         painter.resetTransform()
-        visible = QRectF(painter.viewport())
+        view = self.getViewBox()  # the lane's visible span (the viewport also holds margins)
+        visible = transform.mapRect(view.viewRect()) if view is not None else QRectF(
+            painter.viewport())
         painter.setFont(self._font)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         metrics = painter.fontMetrics()

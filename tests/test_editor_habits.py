@@ -275,3 +275,29 @@ def test_ctrl_a_and_shift_arrows_grow_the_selection_for_a_multi_edit(opened, qtb
     assert doc.selection == list(range(len(doc.phrases))) and doc.selected == 2
     qtbot.keyClick(opened.timeline, Qt.Key.Key_L)
     assert all(p.locked for p in doc.choreography.placements)
+
+
+def test_a_label_fits_the_part_of_its_block_the_lane_shows(opened, qtbot):
+    """Painted onto a device wider than the lane (as a window's backing store is), a block
+    running off the lane's right edge still gets a label for the part the lane shows."""
+    from PySide6.QtGui import QFontMetrics, QImage, QPainter
+    from PySide6.QtWidgets import QStyleOptionGraphicsItem
+
+    doc, timeline = opened.doc, opened.timeline
+    p1, p2 = doc.phrases[1], doc.phrases[2]
+    view = opened.waveform.getViewBox()
+    view.setXRange(p1.start_s, p2.start_s + 0.04 * (p2.end_s - p2.start_s), padding=0)
+    qtbot.wait(20)
+    item, lane = timeline._item, timeline.getViewBox()
+    image = QImage(3 * timeline.width(), timeline.height(), QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    painter.setTransform(item.deviceTransform(timeline.viewportTransform()))
+    option = QStyleOptionGraphicsItem()
+    option.exposedRect = item.boundingRect()
+    item.paint(painter, option)
+    painter.end()
+    lo, hi = lane.viewRange()[0]
+    shown_px = (hi - p2.start_s) / (hi - lo) * lane.width()
+    label = item.drawn_labels[2]
+    advance = QFontMetrics(item._font).horizontalAdvance(label)
+    assert label and advance <= shown_px, (label, advance, shown_px)
