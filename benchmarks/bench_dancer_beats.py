@@ -16,8 +16,9 @@ random phase (:func:`metrics.chance_hit_rate`), under two clocks:
   there, and fitting cannot inflate it (the scored half was not fitted).
 
 Then the mean per style and how many dances are clearly above chance (> 0.1). Our beat-warped
-renders from the demo library score 0.55–0.84 (offsets) and 0.78–0.97 (foot plants) on the
-same scale (``bench_quality``), so the detectors see locking where there is some.
+renders from the demo library score 0.66–0.84 (offsets) and 0.78–0.97 (foot plants) on the
+same scale on the demo and Tang songs (``bench_quality``), so the detectors see locking where
+there is some.
 """
 
 from __future__ import annotations

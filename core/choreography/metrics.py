@@ -22,7 +22,8 @@
   and by the velocity minima and the root's bounce, under their own clock and under one fitted
   on half a dance and scored on the other (``benchmarks/bench_dancer_beats.py``): no
   definition shows them beat-locked, so "within 5 points of the real dancers" compares two
-  chance levels there; beat-warped renders of the demo library score 0.55–0.97 above chance.
+  chance levels there; beat-warped renders of the demo library score 0.66–0.97 above chance
+  on the demo and Tang songs.
 * Back-to-back repeat rate: share of neighbouring phrase pairs that got the same dance.
 * Section consistency: share of phrase pairs tied by a repeated section (the k-th phrase of two
   occurrences of one section label, see `section_ties`) with the same dance;
