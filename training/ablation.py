@@ -76,10 +76,12 @@ def _end_to_end_scores(
 ) -> np.ndarray:
     torch.manual_seed(config.seed + 2)
     inputs = None if data.dance_inputs is None else torch.from_numpy(data.dance_inputs)
-    classifier = EncoderClassifier(encoder, data.n_dances, inputs,
-                                   data.n_music).to(runner.ctx.device)
+    cues = None if data.dance_cues is None else torch.from_numpy(data.dance_cues)
+    classifier = EncoderClassifier(encoder, data.n_dances, inputs, data.n_music,
+                                   cues).to(runner.ctx.device)
     restrict_candidates(classifier, candidate_mask(data))
-    train_end_to_end(classifier, data.train, config, runner, stage=f"group{name}")
+    train_end_to_end(classifier, data.train, config, runner, stage=f"group{name}",
+                     sets=data.sets)
     return _classifier_scores(classifier, data.test, runner, data.n_music).double().numpy()
 
 
@@ -123,11 +125,12 @@ def group_scores(
     if "III" in groups:
         predictor = fresh_predictor(preset, data, config.seed).to(ctx.device)
         finetune(predictor, emb["train"], data.train.labels, config, runner, balance=False,
-                 stage="finetune_unbalanced")
+                 stage="finetune_unbalanced", sets=data.sets)
         scores["III"] = _predictor_scores(predictor, emb["test"])
     if "IV" in groups or ("V" in groups and not same_budget):
         predictor = fresh_predictor(preset, data, config.seed).to(ctx.device)
-        finetune(predictor, emb["train"], data.train.labels, config, runner, balance=True)
+        finetune(predictor, emb["train"], data.train.labels, config, runner, balance=True,
+                 sets=data.sets)
         scores["IV"] = _predictor_scores(predictor, emb["test"])
     if "V" in groups:
         if same_budget:
@@ -136,14 +139,15 @@ def group_scores(
                 config.finetune, epochs=before))
             predictor = fresh_predictor(preset, data, config.seed).to(ctx.device)
             finetune(predictor, emb["train"], data.train.labels, short, runner, balance=True,
-                     stage="finetune_before_coascent")
+                     stage="finetune_before_coascent", sets=data.sets)
         m0 = initial_transition(library.transition_prior,
                                 labeled_transitions(data.train.labels, data.train.predecessor()),
                                 data.n_dances, config.coascent)
         if len(data.unlabeled):
             restrict_candidates(predictor, candidate_mask(data))  # IV's scoring opened them
             coascent(predictor, emb["train"], data.train.labels, emb["unlabeled"],
-                     data.unlabeled.predecessor(), m0, config, runner, balance=True)
+                     data.unlabeled.predecessor(), m0, config, runner, balance=True,
+                     sets=data.sets)
         scores["V"] = _predictor_scores(predictor, emb["test"])
     return {g: scores[g] for g in groups if g in scores}
 

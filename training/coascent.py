@@ -38,7 +38,12 @@ import torch
 from choreo_studio.training.checkpoints import StageState
 from choreo_studio.training.config import CoascentConfig, TrainConfig
 from choreo_studio.training.distributed import Amp, wrap_ddp
-from choreo_studio.training.finetune import classification_losses, embedding_batches, sgd
+from choreo_studio.training.finetune import (
+    DanceSets,
+    classification_losses,
+    embedding_batches,
+    sgd,
+)
 from choreo_studio.training.loop import StageRunner, stage_sampler, train_epoch
 from torch import nn
 
@@ -149,8 +154,10 @@ def coascent(
     runner: StageRunner,
     *,
     balance: bool | None = None,
+    sets: DanceSets | None = None,
 ) -> tuple[StageState, np.ndarray]:
-    """Algorithm 1: refine ``predictor`` in place and return the stage state and the final M."""
+    """Algorithm 1: refine ``predictor`` in place and return the stage state and the final M
+    (``sets``: the fine-tuning's genre loss on the labelled and pseudo-labelled batches)."""
     ctx = runner.ctx
     stage_config = config.coascent
     balance = config.finetune.balance if balance is None else balance
@@ -188,7 +195,7 @@ def coascent(
             embedding_batches(
                 all_embeddings[torch.from_numpy(items)], torch.from_numpy(item_labels), plan
             ),
-            lambda m, b: classification_losses(m, b, amp),
+            lambda m, b: classification_losses(m, b, amp, sets=sets),
             optimizer,
             amp,
             ctx,

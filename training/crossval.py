@@ -28,7 +28,7 @@ from choreo_studio.core.atomic_io import write_json_atomic
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.library.library import Library
 from choreo_studio.core.progress import ProgressFn, no_progress
-from choreo_studio.core.retrieval.network_scoring import dance_inputs
+from choreo_studio.core.retrieval.network_scoring import dance_cues, dance_inputs
 from choreo_studio.core.retrieval.networks import RetrievalNetwork
 from choreo_studio.training.ablation import group_scores
 from choreo_studio.training.config import TrainConfig
@@ -36,10 +36,13 @@ from choreo_studio.training.data_cache import load_shard_arrays, read_manifest, 
 from choreo_studio.training.datasets import UNLABELED, PhraseSet, SongShard
 from choreo_studio.training.distributed import DistContext
 from choreo_studio.training.evaluate import most_frequent_scores, protocol_report, song_folds
-from choreo_studio.training.finetune import phrase_vectors
+from choreo_studio.training.finetune import DanceSets, phrase_vectors
 from choreo_studio.training.loop import StageRunner
 from choreo_studio.training.pipeline import TrainingData, pretrained_network
-from choreo_studio.training.real_pairs import music_side, shard_tempo
+from choreo_studio.training.real_pairs import cue_columns, music_side, shard_tempo
+
+GENRE_LOSS_WEIGHT = 1.0
+"""Weight of ``finetune.genre_loss`` beside Eq. 5's cross-entropy (README: readings)."""
 
 
 @dataclass
@@ -54,6 +57,8 @@ class RealData:
     n_dances: int
     dance_inputs: np.ndarray | None = None  # [K, F] of the library (network_scoring)
     library_groups: list[str] | None = None  # the dance each library phrase was cut from
+    dance_cues: np.ndarray | None = None  # [K, len(DANCE_CUES)] (networks.PairCues); None: off
+    sets: DanceSets | None = None  # the library's dances and genres (genre loss); None: off
 
     @property
     def groups(self) -> list[str]:
@@ -77,10 +82,17 @@ def load_real_data(cache_dir: str | os.PathLike[str], library: Library) -> RealD
         raise ChoreoError(f"{cache_dir}: prepared for library {manifest['library']['name']!r}, "
                           f"not {library.name!r} — pass the library it was prepared with")
     data = RealData([], [], [], [], [], len(library), dance_inputs(library),
-                    library_groups(library))
+                    library_groups(library), dance_cues(library),
+                    DanceSets.of(library_groups(library), [p.style for p in library.phrases],
+                                 GENRE_LOSS_WEIGHT))
     for entry in manifest["songs"]:
         arrays = load_shard_arrays(cache_dir, entry["key"])
-        music = music_side(arrays["mel"], arrays["rhythm"], shard_tempo(cache_dir, entry["key"]))
+        cues = shard_dir(Path(cache_dir), entry["key"]) / "cues.npy"
+        if not cues.is_file():
+            raise ChoreoError(f"{cues.parent}: no cues.npy (prepared by an older version) — run "
+                              "`choreo train prepare` again into a new cache folder")
+        side = music_side(arrays["mel"], arrays["rhythm"], shard_tempo(cache_dir, entry["key"]))
+        music = np.concatenate([side, cue_columns(np.load(cues, allow_pickle=False))], axis=1)
         if entry["labeled"]:
             labels = np.array([library.index_of(d) for d in entry["dance_ids"]], np.int64)
             data.songs.append(SongShard(entry["name"], entry["song_hash"], arrays["mel"],
@@ -109,7 +121,8 @@ def fold_data(real: RealData, test_songs: Sequence[int]) -> TrainingData:
     candidates = (None if real.library_groups is None
                   else ~np.isin(np.asarray(real.library_groups), sorted(held)))
     return TrainingData(PhraseSet(train), PhraseSet([real.songs[i] for i in sorted(test)]),
-                        PhraseSet(unlabeled), real.n_dances, real.dance_inputs, candidates)
+                        PhraseSet(unlabeled), real.n_dances, real.dance_inputs, candidates,
+                        real.dance_cues, real.sets)
 
 
 def _rows(shards: Sequence[SongShard], picked: Sequence[int]) -> np.ndarray:

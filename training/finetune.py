@@ -11,10 +11,13 @@ Runs as ``python -m choreo_studio.training.finetune`` (see ``choreo train finetu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
-from choreo_studio.core.retrieval.networks import DanceHead, Encoder
+from choreo_studio.core.retrieval.networks import MUSIC_CUES, DanceHead, Encoder, PairCues
 from choreo_studio.training.checkpoints import StageState
 from choreo_studio.training.config import FinetuneConfig, TrainConfig
 from choreo_studio.training.datasets import PhraseSet, micro_batch_loader
@@ -69,18 +72,56 @@ def phrase_vectors(encoder: Encoder, phrases: PhraseSet, ctx: DistContext,
     return torch.cat([u, torch.from_numpy(music)], dim=1)
 
 
+@dataclass(frozen=True)
+class DanceSets:
+    """Each library phrase's dance (take) and genre as integers [K], for :func:`genre_loss`."""
+
+    dance: torch.Tensor
+    genre: torch.Tensor
+    weight: float = 1.0
+
+    @classmethod
+    def of(cls, dances: Sequence[str], genres: Sequence[str], weight: float = 1.0) -> DanceSets:
+        """From the library phrases' dance and genre names."""
+        def ids(names: Sequence[str]) -> torch.Tensor:
+            index = {n: i for i, n in enumerate(sorted(set(names)))}
+            return torch.tensor([index[n] for n in names], dtype=torch.int64)
+
+        return cls(ids(dances), ids(genres), weight)
+
+
+def genre_loss(logits: torch.Tensor, labels: torch.Tensor, sets: DanceSets) -> torch.Tensor:
+    """−log P(the label's genre) with the label's own dance removed: the leave-own-dance-out
+    question the genre@k evaluation asks (Eq. 5 only asks for the one phrase). Rows whose
+    genre has no other candidate dance add nothing."""
+    dance, genre = sets.dance.to(labels.device), sets.genre.to(labels.device)
+    own = dance[labels][:, None] == dance[None, :]
+    same = genre[labels][:, None] == genre[None, :]
+    masked = logits.masked_fill(own, DanceHead.MASKED)
+    usable = (same & (masked > DanceHead.MASKED / 2)).any(dim=1)
+    if not usable.any():
+        return logits.sum() * 0.0
+    right = masked.masked_fill(~same, DanceHead.MASKED).logsumexp(dim=1)
+    return (masked.logsumexp(dim=1) - right)[usable].mean()
+
+
 def classification_losses(
-    model: nn.Module, batch: dict[str, torch.Tensor], amp: Amp, key: str = "u"
+    model: nn.Module, batch: dict[str, torch.Tensor], amp: Amp, key: str = "u",
+    sets: DanceSets | None = None,
 ) -> dict[str, torch.Tensor]:
     """Cross-entropy over K (Eq. 5) and the batch's top-1 accuracy; a mel batch brings its
-    music-side inputs along when it has them."""
+    music-side inputs along when it has them. With ``sets`` the :func:`genre_loss` is added
+    (times its weight)."""
     extra = (batch["music"],) if key == "mel" and "music" in batch else ()
     with amp.autocast():
         logits = model(batch[key], *extra)
     with amp.full_precision():
         loss = F.cross_entropy(logits.float(), batch["label"])
-        accuracy = (logits.argmax(dim=-1) == batch["label"]).float().mean()
-    return {"loss": loss, "train_top1": accuracy}
+        out = {"train_top1": (logits.argmax(dim=-1) == batch["label"]).float().mean()}
+        if sets is not None:
+            out["genre_loss"] = genre_loss(logits.float(), batch["label"], sets)
+            loss = loss + sets.weight * out["genre_loss"]
+    return {"loss": loss, **out}
 
 
 def sgd(
@@ -115,8 +156,10 @@ def finetune(
     *,
     balance: bool | None = None,
     stage: str = STAGE,
+    sets: DanceSets | None = None,
 ) -> StageState:
-    """Train ``predictor`` in place on fixed embeddings ``[N, C]`` with class ``labels [N]``."""
+    """Train ``predictor`` in place on fixed embeddings ``[N, C]`` with class ``labels [N]``
+    (and the genre loss when ``sets`` are given)."""
     ctx = runner.ctx
     stage_config = config.finetune
     balance = stage_config.balance if balance is None else balance
@@ -139,10 +182,27 @@ def finetune(
         model=model,
         sampler=sampler,
         batches=lambda plan: embedding_batches(embeddings, label_tensor, plan),
-        loss_fn=lambda m, b: classification_losses(m, b, amp),
+        loss_fn=lambda m, b: classification_losses(m, b, amp, sets=sets),
         optimizer=optimizer,
         amp=amp,
     )
+
+
+class LinearDanceHead(nn.Module):
+    """Groups I/II's "linear classifier" on real libraries: BN → :class:`DanceHead` with a
+    linear music side, plus the :class:`PairCues` term when ``dance_cues`` are given (the
+    last ``len(MUSIC_CUES)`` inputs are then the music cues), as T has for Groups III–V."""
+
+    def __init__(self, in_dim: int, dance_inputs: torch.Tensor, embed_dim: int,
+                 dance_cues: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm1d(in_dim)
+        self.dance = DanceHead(in_dim, dance_inputs, embed_dim, 2 * embed_dim)
+        self.cues = None if dance_cues is None else PairCues(dance_cues)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bonus = None if self.cues is None else self.cues(x[:, -len(MUSIC_CUES):])
+        return self.dance(self.norm(x), bonus)
 
 
 class EncoderClassifier(nn.Module):
@@ -153,14 +213,14 @@ class EncoderClassifier(nn.Module):
     """
 
     def __init__(self, encoder: Encoder, n_dances: int,
-                 dance_inputs: torch.Tensor | None = None, n_music: int = 0) -> None:
+                 dance_inputs: torch.Tensor | None = None, n_music: int = 0,
+                 dance_cues: torch.Tensor | None = None) -> None:
         super().__init__()
         self.encoder = encoder
         c = encoder.conv6.out_channels
         self.head: nn.Module = nn.Linear(c, n_dances)
         if dance_inputs is not None:
-            self.head = nn.Sequential(nn.BatchNorm1d(c + n_music),
-                                      DanceHead(c + n_music, dance_inputs, c, 2 * c))
+            self.head = LinearDanceHead(c + n_music, dance_inputs, c, dance_cues)
 
     def forward(self, mel: torch.Tensor, music: torch.Tensor | None = None) -> torch.Tensor:
         _, u = self.encoder(mel)
@@ -174,6 +234,7 @@ def train_end_to_end(
     runner: StageRunner,
     *,
     stage: str,
+    sets: DanceSets | None = None,
 ) -> StageState:
     """Train E and a linear head together on labeled phrases (SGD settings of §3.5)."""
     ctx = runner.ctx
@@ -188,7 +249,7 @@ def train_end_to_end(
         model=model,
         sampler=stage_sampler(len(phrases), stage_config.batch_size, config, ctx),
         batches=lambda plan: phrase_batches(phrases, plan, config, ctx),
-        loss_fn=lambda m, b: classification_losses(m, b, amp, key="mel"),
+        loss_fn=lambda m, b: classification_losses(m, b, amp, key="mel", sets=sets),
         optimizer=optimizer,
         amp=amp,
     )

@@ -36,7 +36,7 @@ from choreo_studio.training.config import TrainConfig
 from choreo_studio.training.data_cache import load_shard_arrays, read_manifest
 from choreo_studio.training.datasets import UNLABELED, PhraseSet, SongShard, split_by_song
 from choreo_studio.training.evaluate import accuracy_report
-from choreo_studio.training.finetune import embed_phrases, finetune
+from choreo_studio.training.finetune import DanceSets, embed_phrases, finetune
 from choreo_studio.training.loop import StageRunner, seed_everything
 from choreo_studio.training.pretrain import pretrain
 from torch import nn
@@ -59,6 +59,8 @@ class TrainingData:
     n_dances: int
     dance_inputs: np.ndarray | None = None
     candidates: np.ndarray | None = None
+    dance_cues: np.ndarray | None = None  # [K, len(DANCE_CUES)]: T adds networks.PairCues
+    sets: DanceSets | None = None  # each phrase's dance and genre: the genre loss is added
 
     @property
     def n_music(self) -> int:
@@ -120,8 +122,9 @@ def fresh_predictor(preset: Preset, data: TrainingData, seed: int) -> nn.Module:
     torch.manual_seed(seed + 1)
     if data.dance_inputs is None:
         return Predictor(preset.network, data.n_dances)
+    cues = None if data.dance_cues is None else torch.from_numpy(data.dance_cues)
     predictor = DanceMatchPredictor(preset.network, torch.from_numpy(data.dance_inputs),
-                                    data.n_music)
+                                    data.n_music, cues)
     restrict_candidates(predictor, candidate_mask(data))
     return predictor
 

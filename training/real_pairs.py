@@ -12,7 +12,9 @@ count rate next to the analysis tempo flags tempo-octave errors of the analysis.
 danced stretch (a few seconds either side) is analysed; the song's undanced parts can be cut
 out as unlabelled audio. Shards and ``dataset.json`` use the layout of
 :mod:`training.data_cache`, plus ``matcher.npy`` (the descriptor matcher's distances to the
-library, for the baseline) and per-song ``style``/``group``/tempo fields.
+library, for the baseline), ``cues.npy`` (:func:`music_cues`: the matcher's per-phrase music
+descriptors and beat counts, which the model's pair cues compare with each dance phrase's) and
+per-song ``style``/``group``/tempo fields.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from choreo_studio.core.atomic_io import write_atomic, write_json_atomic
@@ -39,8 +41,11 @@ from choreo_studio.training.data_cache import (
     shard_dir,
 )
 
+if TYPE_CHECKING:
+    from choreo_studio.core.phrases.song import Song
+
 MARGIN_S = 4.0
-PAIRS_VERSION = "pairs-v1"
+PAIRS_VERSION = "pairs-v2"  # v2: cues.npy (the matcher's music descriptors) per shard
 OCTAVE_TOLERANCE = 0.25  # |log2(analysis / dance tempo)| beyond this is a tempo-octave error
 
 
@@ -192,7 +197,8 @@ def prepare_danced_song(song: DancedSong, library: Library, cache_dir: Path) -> 
                    for p in song.pairs]
         phrases, residuals = pair_phrases(shifted, analysis.beats_s, crop.duration_s)
         features = phrase_features(spectra.logmel_db, spectra.fps, analysis, phrases)
-        matcher = DescriptorMatcher(library).distances(Song(crop, analysis, phrases, features))
+        song_view = Song(crop, analysis, phrases, features)
+        matcher = DescriptorMatcher(library).distances(song_view)
         meta = {
             "format_version": DATASET_FORMAT_VERSION, "feature_version": FEATURE_VERSION,
             "song_hash": content_hash, "name": song.take, "n_phrases": len(phrases),
@@ -200,7 +206,8 @@ def prepare_danced_song(song: DancedSong, library: Library, cache_dir: Path) -> 
             "beat_residual_s": [round(r, 4) for r in residuals],
             "crop_s": [round(crop_s, 3), round(crop.duration_s + crop_s, 3)],
         }
-        write_shard(folder, {**features.arrays(), "matcher": matcher}, meta)
+        write_shard(folder, {**features.arrays(), "matcher": matcher,
+                             "cues": music_cues(song_view)}, meta)
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     return {
         "key": key, "name": song.take, "song_hash": f"{content_hash}:{song.take}",
@@ -210,6 +217,25 @@ def prepare_danced_song(song: DancedSong, library: Library, cache_dir: Path) -> 
         "octave_error": is_octave_error(meta["tempo_bpm"], meta["dance_bpm"]),
         "beat_residual_s": float(np.median(meta["beat_residual_s"])),
     }
+
+
+def music_cues(song: Song) -> np.ndarray:
+    """[T, 6] what the descriptor matcher reads of each phrase (``scoring.music_descriptors``:
+    tempo, energy, onsets per beat, strength, beats per bar) and its length in beats."""
+    from choreo_studio.core.retrieval.scoring import music_descriptors
+
+    beats = [max(p.end_beat - p.start_beat, 1) for p in song.phrases]
+    return np.concatenate([music_descriptors(song), np.asarray(beats, np.float64)[:, None]],
+                          axis=1)
+
+
+def cue_columns(cues: np.ndarray) -> np.ndarray:
+    """[T, len(networks.MUSIC_CUES)]: a shard's ``cues.npy`` with each phrase's index in the
+    song and that index as a fraction of the song's phrases (position cues)."""
+    cues = np.asarray(cues, np.float32)
+    n = len(cues)
+    index = np.arange(n, dtype=np.float32)
+    return np.concatenate([cues, index[:, None], (index / max(n - 1, 1))[:, None]], axis=1)
 
 
 PULSES = np.arange(2, 17)  # pulses per phrase whose strength music_side reports
@@ -263,7 +289,7 @@ def prepare_unlabeled_audio(audio: Audio, name: str, cache_dir: Path) -> dict[st
     folder = shard_dir(cache_dir, key)
     if not (folder / "meta.json").is_file():
         song = open_song(audio, cache_dir=str(cache_dir / "songs"))
-        write_shard(folder, song.features.arrays(), {
+        write_shard(folder, {**song.features.arrays(), "cues": music_cues(song)}, {
             "format_version": DATASET_FORMAT_VERSION, "feature_version": FEATURE_VERSION,
             "song_hash": audio.content_hash, "name": name, "n_phrases": len(song.phrases),
             "tempo_bpm": float(song.analysis.tempo_bpm)})
@@ -279,6 +305,38 @@ def _interleave(a: list, b: list) -> list:
     return out + a[n:] + b[n:]
 
 
+def _extra_entries(name: str, item: DancedSong | Path, cache: Path
+                   ) -> tuple[list[dict[str, Any]], list[str]]:
+    """Unlabelled entries of one song (or a danced song's undanced parts), and the skips."""
+    group = item.take if isinstance(item, DancedSong) else None
+    pieces = undanced_audio(item) if group else [load_audio(item)]
+    entries, skipped = [], []
+    for k, audio in enumerate(pieces):
+        try:
+            entry = prepare_unlabeled_audio(audio, f"{name}{k or ''}", cache)
+        except ChoreoError as exc:  # no beat (applause, ambience): not music to learn from
+            skipped.append(f"skipped {name}: {exc}")
+            continue
+        entries.append({**entry, "group": group} if group else entry)
+    return entries, skipped
+
+
+_WORKER_LIBRARY: dict[str, Library] = {}
+
+
+def _pair_task(task: tuple, library: Library | str, cache: Path
+               ) -> tuple[list[dict[str, Any]], list[str]]:
+    """One unit of :func:`prepare_pairs`: a danced song's pairs or one unlabelled song; a
+    worker process gets the library's folder and loads it once."""
+    if isinstance(library, str):
+        if library not in _WORKER_LIBRARY:
+            _WORKER_LIBRARY[library] = Library.load(library)
+        library = _WORKER_LIBRARY[library]
+    if task[0] == "pairs":
+        return [prepare_danced_song(task[1], library, cache)], []
+    return _extra_entries(task[1], task[2], cache)
+
+
 def prepare_pairs(
     data_dir: str | os.PathLike[str],
     library: Library,
@@ -287,9 +345,16 @@ def prepare_pairs(
     unlabeled: list[str | os.PathLike[str]] = (),
     undanced: bool = True,
     max_unlabeled: int | None = None,
+    workers: int = 1,
+    library_dir: str | os.PathLike[str] | None = None,
     progress: ProgressFn = no_progress,
 ) -> list[dict[str, Any]]:
-    """Cache every danced song's pairs and the unlabelled music; write ``dataset.json``."""
+    """Cache every danced song's pairs and the unlabelled music; write ``dataset.json``.
+    With ``workers`` > 1 (and the ``library_dir`` the library was loaded from) the songs are
+    analysed in that many processes; the entries keep the serial order."""
+    import concurrent.futures
+    import multiprocessing
+
     from choreo_studio.training.data_cache import audio_files, write_manifest
 
     cache = Path(cache_dir)
@@ -300,21 +365,22 @@ def prepare_pairs(
     extra = _interleave(parts, others)
     if max_unlabeled is not None:
         extra = extra[:max_unlabeled]
-    entries = []
-    total = len(songs) + len(extra)
-    for i, song in enumerate(songs):
-        entries.append(prepare_danced_song(song, library, cache))
-        progress((i + 1) / total, f"pairs of {song.take}")
-    for j, (name, item) in enumerate(extra):
-        group = item.take if isinstance(item, DancedSong) else None
-        pieces = undanced_audio(item) if group else [load_audio(item)]
-        for k, audio in enumerate(pieces):
-            try:
-                entry = prepare_unlabeled_audio(audio, f"{name}{k or ''}", cache)
-            except ChoreoError as exc:  # no beat (applause, ambience): not music to learn from
-                progress((len(songs) + j + 1) / total, f"skipped {name}: {exc}")
-                continue
-            entries.append({**entry, "group": group} if group else entry)
-        progress((len(songs) + j + 1) / total, f"unlabelled {name}")
+    tasks = [("pairs", s) for s in songs] + [("extra", name, item) for name, item in extra]
+    names = [f"pairs of {t[1].take}" if t[0] == "pairs" else f"unlabelled {t[1]}" for t in tasks]
+    results: list[tuple[list[dict[str, Any]], list[str]]] = [([], [])] * len(tasks)
+    if workers <= 1 or library_dir is None:
+        for i, task in enumerate(tasks):
+            results[i] = _pair_task(task, library, cache)
+            progress((i + 1) / len(tasks), "; ".join(results[i][1] + [names[i]]))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            futures = {pool.submit(_pair_task, t, str(library_dir), cache): i
+                       for i, t in enumerate(tasks)}
+            for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+                i = futures[future]
+                results[i] = future.result()
+                progress(done / len(tasks), "; ".join(results[i][1] + [names[i]]))
+    entries = [e for found, _ in results for e in found]
     write_manifest(cache, entries, library.name, library.fingerprint)
     return entries

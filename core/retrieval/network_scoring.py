@@ -9,6 +9,7 @@ import torch
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.progress import ProgressFn
 from choreo_studio.core.retrieval.model_bundle import ModelBundle
+from choreo_studio.core.retrieval.networks import DANCE_CUES
 from choreo_studio.core.retrieval.scoring import Scorer
 
 if TYPE_CHECKING:
@@ -33,6 +34,29 @@ def dance_inputs(library: Library) -> np.ndarray:
     spread = numeric.std(axis=0)
     numeric = (numeric - numeric.mean(axis=0)) / np.where(spread > 1e-9, spread, 1.0)
     return np.concatenate([onehot, numeric], axis=1).astype(np.float32)
+
+
+def dance_cues(library: Library) -> np.ndarray:
+    """:class:`networks.PairCues`' dance side [K, len(DANCE_CUES)]: the matcher's dance
+    descriptors, the counts, the count rate in the phrase's own song (its bpm over the take's
+    time-map scale; the bpm itself without a time map) and its index and fraction inside its
+    take (by start frame; 0 and 0 for a phrase of no take)."""
+    from choreo_studio.core.retrieval.scoring import dance_descriptors
+
+    out = np.zeros((len(library), len(DANCE_CUES)))
+    out[:, :5] = dance_descriptors(library)
+    takes: dict[str, list[tuple[int, int]]] = {}
+    for k, p in enumerate(library.phrases):
+        tm = p.source.get("time_map")
+        scale = float(tm.get("scale", 1.0)) if isinstance(tm, dict) else 1.0
+        out[k, 5:7] = max(int(p.n_counts), 1), float(p.bpm) / (scale if scale > 0 else 1.0)
+        if "take" in p.source:
+            takes.setdefault(str(p.source["take"]), []).append(
+                (int(p.source.get("start_frame", 0)), k))
+    for members in takes.values():
+        for i, (_, k) in enumerate(sorted(members)):
+            out[k, 7:] = i, i / max(len(members) - 1, 1)
+    return out.astype(np.float32)
 
 
 class NetworkScorer(Scorer):

@@ -232,11 +232,72 @@ class DanceHead(nn.Module):
         else:
             self.allowed.copy_(torch.as_tensor(candidates, dtype=torch.bool))
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, bonus: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits [B, K]; ``bonus`` [B, K] (the :class:`PairCues` term) is added before the
+        mask."""
         music = F.normalize(self.music(h), dim=-1)
         dance = F.normalize(self.dance(self.dance_inputs), dim=-1)
         logits = self.log_scale.exp().clamp(max=self.MAX_SCALE) * music @ dance.T
+        if bonus is not None:
+            logits = logits + bonus
         return logits.masked_fill(~self.allowed, self.MASKED)
+
+
+MUSIC_CUES = ("tempo_bpm", "energy", "onsets_per_beat", "strength", "beats_per_bar", "beats",
+              "index", "fraction")
+"""Per music phrase, the columns :class:`PairCues` reads (the last of T's input vector): the
+descriptor matcher's music descriptors, the phrase's length in beats, its index in its song
+and that index as a fraction of the song's phrases."""
+DANCE_CUES = ("tempo_bpm", "energy", "beats_per_count", "strength", "counts_per_bar", "counts",
+              "song_bpm", "index", "fraction")
+"""Per dance phrase: the matcher's dance descriptors, its counts, its count rate in its own
+song's time (the take's time map) and its index / fraction inside its take."""
+PAIR_CUES = ("tempo", "energy", "density", "strength", "meter", "tiling", "tempo_1pc",
+             "tempo_3pc", "position", "same_index")
+MATCHER_WEIGHTS = (1.0, 1.5, 0.3, 0.8, 0.3, 0.4)
+"""The descriptor matcher's weights of its six distances (``scoring.DescriptorMatcher``:
+``WEIGHTS``, density's /2, ``METER_COST``, ``TILING_COST``), T's starting point."""
+MATCHER_TEMPERATURE = 0.08
+OCTAVES = torch.tensor([-1.0, 0.0, 1.0])
+TIME_CHANGE_COST = 0.35  # ``library.tempo.TIME_CHANGE_COST_OCTAVES``
+
+
+class PairCues(nn.Module):
+    """Explicit cues per (music phrase, dance phrase) with learnt weights: a logit term.
+
+    The first six are the descriptor matcher's distances (tempo ratio at the best of half,
+    same or double time; energy; density; strength; meter; tiling), the weights start at the
+    matcher's / its temperature, so T starts as the matcher and learns a residual on top. The
+    others tie a song to the dance danced to it: the precise tempo match (bumps 1 % and 3 %
+    wide, at the best octave) of the phrase's beats with the dance phrase's count rate in
+    its own song, and the position — |fraction difference| and exp(−|index difference|).
+    """
+
+    def __init__(self, dance_cues: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("dance_cues", dance_cues.float().clone())
+        start = [-w / MATCHER_TEMPERATURE for w in MATCHER_WEIGHTS] + [0.0] * 4
+        self.weight = nn.Parameter(torch.tensor(start))
+
+    def features(self, music: torch.Tensor) -> torch.Tensor:
+        """[B, K, len(PAIR_CUES)] for music cues [B, len(MUSIC_CUES)]."""
+        m, d = music.float()[:, None, :], self.dance_cues[None, :, :]
+        ratio = torch.log2(m[..., 0].clamp(min=1) / d[..., 0].clamp(min=1))
+        octave = (ratio[..., None] - OCTAVES.to(ratio)).abs()
+        tempo = (octave + TIME_CHANGE_COST * (OCTAVES.to(ratio) != 0)).min(-1).values
+        precise = (torch.log2(m[..., 0].clamp(min=1) / d[..., 6].clamp(min=1))[..., None]
+                   - OCTAVES.to(ratio)).abs().min(-1).values
+        density = (m[..., 2].clamp(max=2) - d[..., 2].clamp(max=2)).abs()
+        meter = ((d[..., 4] > 0) & (d[..., 4] != m[..., 4])).float()
+        tiling = (torch.remainder(m[..., 5], d[..., 5].clamp(min=1)) != 0).float()
+        return torch.stack([
+            tempo, (m[..., 1] - d[..., 1]).abs(), density, (m[..., 3] - d[..., 3]).abs(),
+            meter, tiling, torch.exp(-(precise / 0.0144) ** 2),
+            torch.exp(-(precise / 0.0427) ** 2), (m[..., 7] - d[..., 8]).abs(),
+            torch.exp(-(m[..., 6] - d[..., 7]).abs())], dim=-1)
+
+    def forward(self, music: torch.Tensor) -> torch.Tensor:
+        return self.features(music) @ self.weight
 
 
 def restrict_candidates(module: nn.Module, candidates: torch.Tensor | None) -> None:
@@ -248,9 +309,12 @@ def restrict_candidates(module: nn.Module, candidates: torch.Tensor | None) -> N
 
 class DanceMatchPredictor(nn.Module):
     """T with the dance head: BN(u ⊕ m) → Linear → ReLU → Res-Att ×n → :class:`DanceHead`,
-    where m are ``n_music`` music-side inputs read beside u (none: u alone)."""
+    where m are ``n_music`` music-side inputs read beside u (none: u alone). With
+    ``dance_cues`` [K, len(DANCE_CUES)] the last ``len(MUSIC_CUES)`` of m are the music cues
+    of :class:`PairCues`, whose term is added to the head's logits."""
 
-    def __init__(self, shape: NetworkShape, dance_inputs: torch.Tensor, n_music: int = 0) -> None:
+    def __init__(self, shape: NetworkShape, dance_inputs: torch.Tensor, n_music: int = 0,
+                 dance_cues: torch.Tensor | None = None) -> None:
         super().__init__()
         c = shape.embed_dim
         self.norm = nn.BatchNorm1d(c + n_music)
@@ -259,9 +323,11 @@ class DanceMatchPredictor(nn.Module):
             *[ResAttBlock(c, shape.predictor_hidden, shape.se_dim) for _ in range(shape.n_res_att)]
         )
         self.out = DanceHead(c, dance_inputs, c, shape.predictor_hidden)
+        self.cues = None if dance_cues is None else PairCues(dance_cues)
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:
-        return self.out(self.blocks(self.inp(self.norm(u))))
+        h = self.blocks(self.inp(self.norm(u)))
+        return self.out(h, None if self.cues is None else self.cues(u[:, -len(MUSIC_CUES):]))
 
     def probabilities(self, u: torch.Tensor) -> torch.Tensor:
         """P(d | u): the softmax of the logits, [B, K]."""

@@ -246,6 +246,7 @@ def _prepare_pairs(args: argparse.Namespace) -> int:
     from choreo_studio.training.real_pairs import prepare_pairs
 
     cached = Path(args.cache) / PAIRS_LIBRARY
+    library_dir = args.library or str(cached)
     if args.library:
         library = _library(args.library)
     elif (cached / "library.json").is_file():
@@ -259,6 +260,7 @@ def _prepare_pairs(args: argparse.Namespace) -> int:
     with cli_stage("pairs") as progress:
         entries = prepare_pairs(args.pairs, library, args.cache, unlabeled=args.unlabeled or [],
                                 undanced=not args.no_undanced, max_unlabeled=args.max_unlabeled,
+                                workers=args.workers, library_dir=library_dir,
                                 progress=progress)
     labeled = [e for e in entries if e["labeled"]]
     octave = [e["name"] for e in labeled if e["octave_error"]]
