@@ -52,21 +52,36 @@ FIELDS, RING, RING_COLS = 8, 512, 7
 READ_TRIES = 1000
 """Reads of the state block that may find it mid-write before the last good one is used."""
 CLOSE_WAIT_S = 2.0
+ROOM_FACTOR = 4.5
+"""Shared memory asked free for a song: itself and its slowed copies (2× at 0.5, 1.33× at 0.75)."""
+SHM_FOLDER = "/dev/shm"
 RT_PRIORITY = 10
 """Real-time priority asked for the child's callback thread (audio servers use 5-20)."""
 PRIORITY_NAMES = {0: "normal priority", 1: "raised nice", 2: "real-time", -1: "not yet known"}
 
 
 def raise_priority() -> int:
-    """Run the calling thread ahead of ordinary work where the system allows it: real-time
-    round-robin (as audio servers and DAWs ask), else a nice of -10; 2, 1 or 0 for what it got."""
+    """Run this process's threads ahead of ordinary work where the system allows it: the
+    calling one (the callback's) and, where the system lists them, the sound library's own
+    (libpulse's, which carries the blocks to the server, starved as badly). Real-time
+    round-robin as audio servers and DAWs ask, else a nice of -10; 2, 1 or 0 for what the
+    callback's thread got."""
+    got = _raise_thread(0)
+    tasks = "/proc/self/task"
+    for tid in sorted(os.listdir(tasks)) if os.path.isdir(tasks) else []:
+        _raise_thread(int(tid))
+    return got
+
+
+def _raise_thread(tid: int) -> int:
+    """Real-time (2), else raised nice (1), else nothing (0) for one thread (0: the caller)."""
     try:
-        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(RT_PRIORITY))
+        os.sched_setscheduler(tid, os.SCHED_RR, os.sched_param(RT_PRIORITY))
         return 2
     except (AttributeError, OSError):
         pass
     try:
-        os.setpriority(os.PRIO_PROCESS, 0, -10)  # Linux: this thread only
+        os.setpriority(os.PRIO_PROCESS, tid, -10)  # Linux: that thread only
         return 1
     except (AttributeError, OSError):
         return 0
@@ -98,6 +113,15 @@ def attach_memory(name: str) -> shared_memory.SharedMemory:
         memory = shared_memory.SharedMemory(name=name)
         resource_tracker.unregister(memory._name, "shared_memory")  # noqa: SLF001
         return memory
+
+
+def shared_room_ok(nbytes: int) -> bool:
+    """Whether shared memory has room for ``nbytes`` (a container's small /dev/shm would
+    otherwise kill the editor with SIGBUS when the copy reaches its end)."""
+    if not os.path.isdir(SHM_FOLDER):
+        return True  # not Linux: the system sizes its shared memory itself
+    stats = os.statvfs(SHM_FOLDER)
+    return stats.f_bavail * stats.f_frsize >= nbytes
 
 
 def new_array(shape: tuple[int, ...], dtype: type) -> tuple[shared_memory.SharedMemory, np.ndarray]:
@@ -355,6 +379,8 @@ class ProcessOutput(OutputBase):
     def __init__(self, samples: np.ndarray, sr: int, sd_module: object, *, device_name: str,
                  latency_s: float = OUTPUT_LATENCY_S, prioritise: bool = True,
                  python: str = sys.executable) -> None:
+        if not shared_room_ok(int(samples.size * 4 * ROOM_FACTOR)):
+            raise OSError("no room in shared memory for the song and its slowed copies")
         self.blocks = SharedBlocks.create()
         super().__init__(samples, sr)
         self.description = "audio: " + device_name

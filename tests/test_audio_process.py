@@ -240,3 +240,13 @@ def test_child_entry_point_answers_one_line_when_it_cannot_play():
     assert done.returncode == 1
     (line,) = done.stdout.splitlines()
     assert json.loads(line)["error"].startswith("audio process: ")
+
+
+def test_without_room_in_shared_memory_the_output_plays_in_the_editors_process(monkeypatch):
+    from choreo_studio.editor import audio_player
+
+    monkeypatch.setitem(sys.modules, "sounddevice", FakeSoundDevice)
+    monkeypatch.setattr(ap, "shared_room_ok", lambda nbytes: False)
+    output = audio_player.open_output(_ramp(SR), SR)
+    assert type(output) is audio_player.SoundDeviceOutput and output.has_sound
+    assert output.description == "audio: fake output"
