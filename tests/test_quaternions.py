@@ -78,3 +78,12 @@ def test_bad_euler_order_is_a_user_error():
 
 def test_yaw_of_heading():
     assert quat.yaw_of(quat.about_axis("Y", np.array(0.7))) == pytest.approx(0.7)
+
+
+def test_normalize_makes_unit_quaternions_and_the_identity_of_zero_or_nan():
+    q = np.array([[0.0, 3.0, 0.0, 4.0], [0.0, 0.0, 0.0, 0.0], [np.nan, 1.0, 0.0, 0.0],
+                  [1e-13, 0.0, 0.0, 0.0], [-2.0, 0.0, 0.0, 0.0]])
+    out = quat.normalize(q)
+    np.testing.assert_array_equal(out[0], [0.0, 0.6, 0.0, 0.8])
+    np.testing.assert_array_equal(out[1:4], np.tile([1.0, 0.0, 0.0, 0.0], (3, 1)))
+    np.testing.assert_array_equal(out[4], [-1.0, 0.0, 0.0, 0.0])

@@ -99,13 +99,28 @@ class _Sources:
         self, seg: WarpSegment, frames: np.ndarray, fps: float
     ) -> tuple[np.ndarray, np.ndarray]:
         """Raw (source-space) rotations [n, J, 4] and root [n, 3] of ``seg`` at output frames."""
-        rot, root = self.get(seg.dance_index, seg.mirror)
-        x = np.clip(seg.source_frames(frames / fps), 0.0, rot.shape[0] - 1.0)
-        i0 = np.floor(x).astype(np.int64)
-        i1 = np.minimum(i0 + 1, rot.shape[0] - 1)
-        w = (x - i0)[:, None]
-        r = quat.slerp(rot[i0], rot[i1], np.broadcast_to(w, (len(x), rot.shape[1])))
-        return r, (1.0 - w) * root[i0] + w * root[i1]
+        (rot,), (root,) = self.sample_many([(seg, frames)], fps)
+        return rot, root
+
+    def sample_many(self, requests: Sequence[tuple[WarpSegment, np.ndarray]], fps: float
+                    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """:meth:`sample` of every (segment, output frames) request, with one slerp over all
+        of them (it is frame by frame: the same values as one call per request)."""
+        if not requests:
+            return [], []
+        a, b, weights, roots = [], [], [], []
+        for seg, frames in requests:
+            rot, root = self.get(seg.dance_index, seg.mirror)
+            x = np.clip(seg.source_frames(frames / fps), 0.0, rot.shape[0] - 1.0)
+            i0 = np.floor(x).astype(np.int64)
+            i1 = np.minimum(i0 + 1, rot.shape[0] - 1)
+            w = (x - i0)[:, None]
+            a.append(rot[i0])
+            b.append(rot[i1])
+            weights.append(np.broadcast_to(w, (len(x), rot.shape[1])))
+            roots.append((1.0 - w) * root[i0] + w * root[i1])
+        rot = quat.slerp(np.concatenate(a), np.concatenate(b), np.concatenate(weights))
+        return _split(rot, [len(f) for _, f in requests]), roots
 
     def local(self, seg: WarpSegment, frames: np.ndarray, fps: float) -> np.ndarray:
         """Per-joint translations [n, J, 3] of ``seg`` at output frames (linear)."""
@@ -119,6 +134,11 @@ class _Sources:
         i1 = np.minimum(i0 + 1, t.shape[0] - 1)
         w = (x - i0)[:, None, None]
         return (1.0 - w) * t[i0] + w * t[i1]
+
+
+def _split(values: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
+    """``values`` cut into consecutive runs of ``sizes`` along the first axis."""
+    return np.split(values, np.cumsum(sizes)[:-1])
 
 
 def _apply(
@@ -143,8 +163,8 @@ def _fk_many(skeleton, poses: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray 
     local = None if poses[0][2] is None else np.concatenate([p[2] for p in poses])
     g_rot, g_pos = _fk(skeleton, np.concatenate([p[0] for p in poses]),
                        np.concatenate([p[1] for p in poses]), local)
-    cuts = np.cumsum([len(p[0]) for p in poses])[:-1]
-    return list(zip(np.split(g_rot, cuts), np.split(g_pos, cuts), strict=True))
+    sizes = [len(p[0]) for p in poses]
+    return list(zip(_split(g_rot, sizes), _split(g_pos, sizes), strict=True))
 
 
 def _foot_points(motion: Motion, transforms: tuple[np.ndarray, np.ndarray]
@@ -165,25 +185,51 @@ class _Feet:
         self.legs = contacts.legs(self.skeleton)
         self.fps = fps
 
-    def at(self, placed: _Placed | None, seg: WarpSegment, frame: int,
-           turn: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Ankle positions [L, 3] at ``frame`` and which legs are planted there; world space
-        for a placed play, else the raw clip turned by ``turn``."""
-        frames = np.array([frame - 1, frame, frame + 1], dtype=np.float64)
-        rot, root = self.sources.sample(seg, frames, self.fps)
-        if placed is not None:
-            rot, root = _apply(placed, rot, root)
-        elif turn is not None:
-            rot = rot.copy()
-            rot[:, 0] = quat.mul(turn, rot[:, 0])
-            root = quat.rotate(turn, root)
-        local = self.sources.local(seg, frames, self.fps) if self.sources.has_local else None
-        motion = Motion(self.skeleton, self.fps, rot, root, local)
+    def edges(self, plays: Sequence[tuple[WarpSegment, int, int]]) -> list[_Edge]:
+        """Both plays' raw frames around every cut between consecutive ``plays`` (segment,
+        first, stop), sampled together."""
+        trios = [np.array([f - 1, f, f + 1], dtype=np.float64) for _, f, _ in plays[1:]]
+        requests = [(seg, t) for (a, _, _), (b, _, _), t in zip(plays, plays[1:], trios,
+                                                                 strict=False) for seg in (a, b)]
+        rots, roots = self.sources.sample_many(requests, self.fps)
+        local: list[np.ndarray | None] = [None] * len(trios)
+        if self.sources.has_local:
+            local = [np.concatenate([self.sources.local(seg, t, self.fps)
+                                     for seg, t in requests[2 * k:2 * k + 2]])
+                     for k in range(len(trios))]
+        return [_Edge(rots[2 * k], roots[2 * k], rots[2 * k + 1], roots[2 * k + 1], local[k])
+                for k in range(len(trios))]
+
+    def at_cut(self, prev: _Placed, edge: _Edge, turn: np.ndarray
+               ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        """Ankle positions [L, 3] at the cut and which legs are planted there, for the placed
+        play ``prev`` (world space) and for the next play's raw clip turned by ``turn``; both
+        in one FK (frame by frame: the values of one FK each)."""
+        rot_a, root_a = _apply(prev, edge.rot_a, edge.root_a)
+        rot_b = edge.rot_b.copy()
+        rot_b[:, 0] = quat.mul(turn, rot_b[:, 0])
+        root_b = quat.rotate(turn, edge.root_b)
+        motion = Motion(self.skeleton, self.fps, np.concatenate([rot_a, rot_b]),
+                        np.concatenate([root_a, root_b]), edge.local)
         transforms = motion.global_transforms()
         points, owner = _foot_points(motion, transforms)
-        planted = contacts.planted_legs(points, owner, len(self.legs), self.fps)[1]
-        ankles = transforms[1][1, [leg.ankle for leg in self.legs]]
-        return ankles, planted
+        ankles = transforms[1][:, [leg.ankle for leg in self.legs]]
+        return tuple(  # type: ignore[return-value]
+            (ankles[k + 1], contacts.planted_legs(points[k:k + 3], owner, len(self.legs),
+                                                  self.fps)[1])
+            for k in (0, 3))
+
+
+@dataclass
+class _Edge:
+    """The raw frames (cut - 1, cut, cut + 1) of the outgoing and the incoming play at a cut,
+    and both plays' joint translations there (rigs with position channels)."""
+
+    rot_a: np.ndarray
+    root_a: np.ndarray
+    rot_b: np.ndarray
+    root_b: np.ndarray
+    local: np.ndarray | None
 
 
 def _steer(path: np.ndarray, pivot: np.ndarray, radius_cm: float) -> float:
@@ -207,7 +253,7 @@ def _steer(path: np.ndarray, pivot: np.ndarray, radius_cm: float) -> float:
 
 def _place(prev: _Placed | None, seg: WarpSegment, first: int, stop: int, rot: np.ndarray,
            root: np.ndarray, heading: np.ndarray, yaw: float, feet: _Feet,
-           stage_radius_cm: float | None) -> _Placed:
+           edge: _Edge | None, stage_radius_cm: float | None) -> _Placed:
     """The floor transform of a play: continuing the root and facing, pivoting on a foot
     planted on both sides of the cut, steered back toward the centre with a stage radius."""
     if prev is None:
@@ -215,10 +261,9 @@ def _place(prev: _Placed | None, seg: WarpSegment, first: int, stop: int, rot: n
     turn_yaw = yaw - float(quat.yaw_of(rot[0, 0]))
     anchor = root[0] * np.array([1.0, 0.0, 1.0])
     target = np.array([heading[0], 0.0, heading[1]])
-    if feet.legs:
-        ankles_a, planted_a = feet.at(prev, prev.segment, first)
+    if edge is not None:
         turn0 = quat.about_axis("Y", np.array(turn_yaw))
-        ankles_b, planted_b = feet.at(None, seg, first, turn0)
+        (ankles_a, planted_a), (ankles_b, planted_b) = feet.at_cut(prev, edge, turn0)
         both = planted_a & planted_b
         if both.any():
             # b's raw ankle (un-turned) is the anchor; it lands on a's ankle
@@ -264,38 +309,40 @@ def render(
     out_local = np.zeros((n_out, n_joints, 3)) if sources.has_local else None
     starts = [int(round(s.start_s * fps)) for s in segments] + [n_out]
     starts[0] = 0
+    stops = [min(max(starts[i + 1], starts[i] + 1), n_out) for i in range(len(segments))]
+    plays = [(seg, first, stop) for seg, first, stop in zip(segments, starts, stops, strict=False)
+             if first < stop]
+    frames = [np.arange(first, stop, dtype=np.float64) for _, first, stop in plays]
+    raw_rot, raw_root = sources.sample_many(
+        [(seg, f) for (seg, _, _), f in zip(plays, frames, strict=True)], fps)
+    edges: list[_Edge | None] = [None] + (feet.edges(plays) if feet.legs
+                                          else [None] * (len(plays) - 1))
     placed: list[_Placed] = []
     heading = np.zeros(2)
     yaw = 0.0
-    report_every = max(1, len(segments) // 10)
-    for i, seg in enumerate(segments):
+    report_every = max(1, len(plays) // 10)
+    for i, ((seg, first, stop), rot, root) in enumerate(zip(plays, raw_rot, raw_root,
+                                                            strict=True)):
         if i % report_every == 0:
-            progress(0.7 * i / len(segments), "rendering")
-        first, stop = starts[i], max(starts[i + 1], starts[i] + 1)
-        stop = min(stop, n_out)
-        if first >= stop:
-            continue
-        frames = np.arange(first, stop, dtype=np.float64)
-        rot, root = sources.sample(seg, frames, fps)
+            progress(0.7 * i / len(plays), "rendering")
         p = _place(placed[-1] if placed else None, seg, first, stop, rot, root, heading, yaw,
-                   feet, stage_radius_cm)
+                   feet, edges[i], stage_radius_cm)
         rot, root = _apply(p, rot, root)
         out_rot[first:stop], out_root[first:stop] = rot, root
         if out_local is not None:
-            out_local[first:stop] = sources.local(seg, frames, fps)
+            out_local[first:stop] = sources.local(seg, frames[i], fps)
         # where the next play should start: one frame's step beyond this play's last frame
         step = root[-1] - root[-2] if len(root) > 1 else np.zeros(3)
         heading = (root[-1] + step)[[0, 2]]
         yaw = float(quat.yaw_of(rot[-1, 0]))
         placed.append(p)
     progress(0.7, "blending")
-    windows = [w for a, b in zip(placed, placed[1:], strict=False)
-               if (w := _blend(a, b, sources, feet, out_rot, out_root, fps, out_local))]
+    windows = _blend_all(placed, sources, feet, out_rot, out_root, fps, out_local)
     out_rot = quat.normalize(out_rot)
     if feet.legs:
         ends = [lo for lo, _ in windows[1:]] + [n_out]
-        for (lo, hi), end in zip(windows, ends, strict=True):
-            _lock_feet(feet, out_rot, out_root, out_local, lo, hi, end)
+        _lock_feet(feet, out_rot, out_root, out_local,
+                   [(lo, hi, end) for (lo, hi), end in zip(windows, ends, strict=True)])
         out_root[:, 1] += _floor_lift(Motion(library.skeleton, fps, out_rot, out_root, out_local),
                                       fps)
     progress(1.0, "rendered")
@@ -347,13 +394,14 @@ def _floor_lift(motion: Motion, fps: float) -> np.ndarray:
     return np.convolve(np.pad(peak, half, mode="edge"), np.ones(width) / width, mode="valid")
 
 
-def _pose_distance_cm(skeleton, rot_a: np.ndarray, root_a: np.ndarray, rot_b: np.ndarray,
-                      root_b: np.ndarray, local_a: np.ndarray | None,
-                      local_b: np.ndarray | None) -> float:
-    """The farthest any joint is apart (cm, root-relative) between two single poses: a hand
-    that has to cross the body needs the time, however still the rest is."""
-    (_, pa), (_, pb) = _fk_many(skeleton, [(rot_a, root_a, local_a), (rot_b, root_b, local_b)])
-    return float(np.linalg.norm((pa - pa[:, :1]) - (pb - pb[:, :1]), axis=-1).max())
+def _pose_distances_cm(skeleton, poses: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray | None]]
+                       ) -> np.ndarray:
+    """The farthest any joint is apart (cm, root-relative) between each pair of single poses
+    ``poses`` [a0, b0, a1, b1, ...] (one FK for all): a hand that has to cross the body needs
+    the time, however still the rest is."""
+    pos = np.concatenate([p for _, p in _fk_many(skeleton, poses)])
+    rel = pos - pos[:, :1]
+    return np.linalg.norm(rel[0::2] - rel[1::2], axis=-1).max(axis=1)
 
 
 def blend_frames(segment: WarpSegment, pose_distance_cm: float, fps: float) -> int:
@@ -366,64 +414,104 @@ def blend_frames(segment: WarpSegment, pose_distance_cm: float, fps: float) -> i
     return int(round(seconds * fps))
 
 
-def _blend(
-    a: _Placed,
-    b: _Placed,
+@dataclass
+class _Window:
+    """The blend of play ``a`` into play ``b`` over output frames [lo, hi)."""
+
+    a: _Placed
+    b: _Placed
+    lo: int
+    hi: int
+
+
+def _windows(placed: Sequence[_Placed], sources: _Sources, fps: float,
+             has_local: bool) -> list[_Window]:
+    """The blend window of every cut with a blend, its length from the pose jump there."""
+    cuts = [(a, b) for a, b in zip(placed, placed[1:], strict=False)
+            if int(round(b.segment.blend_s * fps)) >= 2]
+    if not cuts:
+        return []
+    edges = [(p, np.array([float(b.first)])) for a, b in cuts for p in (a, b)]
+    rots, roots = sources.sample_many([(p.segment, e) for p, e in edges], fps)
+    poses = [(*_apply(p, r, t), sources.local(p.segment, e, fps) if has_local else None)
+             for (p, e), r, t in zip(edges, rots, roots, strict=True)]
+    jumps = _pose_distances_cm(sources.library.skeleton, poses)
+    out = []
+    for (a, b), jump in zip(cuts, jumps, strict=True):
+        n = blend_frames(b.segment, float(jump), fps)
+        lo, hi = max(b.first - n // 2, a.first), min(b.first + (n - n // 2), b.stop)
+        if hi - lo >= 2:
+            out.append(_Window(a, b, lo, hi))
+    return out
+
+
+def _blend_all(
+    placed: Sequence[_Placed],
     sources: _Sources,
     feet: _Feet,
     out_rot: np.ndarray,
     out_root: np.ndarray,
     fps: float,
     out_local: np.ndarray | None = None,
-) -> tuple[int, int] | None:
-    """Cross-fade ``a`` into ``b`` centred on their boundary, the ankles following the blend of
-    the two plays' ankle paths; the window's frames [lo, hi), or None without a blend."""
-    if int(round(b.segment.blend_s * fps)) < 2:
-        return None
-    boundary = b.first
-    edge = np.array([float(boundary)])
-    skel = sources.library.skeleton
-    local_edge = ((sources.local(a.segment, edge, fps), sources.local(b.segment, edge, fps))
-                  if out_local is not None else (None, None))
-    jump = _pose_distance_cm(skel, *_apply(a, *sources.sample(a.segment, edge, fps)),
-                             *_apply(b, *sources.sample(b.segment, edge, fps)), *local_edge)
-    n = blend_frames(b.segment, jump, fps)
-    lo = max(boundary - n // 2, a.first)
-    hi = min(boundary + (n - n // 2), b.stop)
-    if hi - lo < 2:
-        return None
-    frames = np.arange(lo, hi, dtype=np.float64)
+) -> list[tuple[int, int]]:
+    """Cross-fade each play into the next centred on their boundary, the ankles following the
+    blend of the two plays' ankle paths; the windows' frames [lo, hi). All cuts go through
+    each step together (every step is frame by frame, or per window where it says so)."""
+    windows = _windows(placed, sources, fps, out_local is not None)
+    if not windows:
+        return []
     # a continues past its end and b starts before its start, through their own time maps
     # (a clip that has no more frames there holds its edge pose)
-    rot_a, root_a = _apply(a, *sources.sample(a.segment, frames, fps))
-    rot_b, root_b = _apply(b, *sources.sample(b.segment, frames, fps))
-    w = (np.arange(hi - lo) + 0.5) / (hi - lo)
+    spans = [np.arange(c.lo, c.hi, dtype=np.float64) for c in windows]
+    sizes = [len(f) for f in spans]
+    rots, roots = sources.sample_many(
+        [(p.segment, f) for c, f in zip(windows, spans, strict=True) for p in (c.a, c.b)], fps)
+    placed_ab = [_apply(p, r, t) for p, r, t in zip(
+        [p for c in windows for p in (c.a, c.b)], rots, roots, strict=True)]
+    rot_a = np.concatenate([r for r, _ in placed_ab[0::2]])
+    rot_b = np.concatenate([r for r, _ in placed_ab[1::2]])
+    root_a = np.concatenate([t for _, t in placed_ab[0::2]])
+    root_b = np.concatenate([t for _, t in placed_ab[1::2]])
+    w = np.concatenate([(np.arange(n) + 0.5) / n for n in sizes])
     w = w * w * (3.0 - 2.0 * w)  # smoothstep: no velocity jump at the window's edges
-    rot = _slerp_one_arc(rot_a, rot_b, w)
+    rot = _slerp_one_arc(rot_a, rot_b, w, sizes)
     root = (1.0 - w)[:, None] * root_a + w[:, None] * root_b
     la = lb = local = None
     if out_local is not None:
-        la, lb = sources.local(a.segment, frames, fps), sources.local(b.segment, frames, fps)
+        la = np.concatenate([sources.local(c.a.segment, f, fps)
+                             for c, f in zip(windows, spans, strict=True)])
+        lb = np.concatenate([sources.local(c.b.segment, f, fps)
+                             for c, f in zip(windows, spans, strict=True)])
         local = (1.0 - w)[:, None, None] * la + w[:, None, None] * lb
-        out_local[lo:hi] = local
     if feet.legs:
+        skel = sources.library.skeleton
         (ga_rot, ga_pos), (gb_rot, gb_pos), (g_rot, g_pos) = _fk_many(
             skel, [(rot_a, root_a, la), (rot_b, root_b, lb), (rot, root, local)])
         for leg in feet.legs:
             target = (1.0 - w)[:, None] * ga_pos[:, leg.ankle] + w[:, None] * gb_pos[:, leg.ankle]
-            foot = _slerp_one_arc(ga_rot[:, leg.ankle], gb_rot[:, leg.ankle], w)
+            foot = _slerp_one_arc(ga_rot[:, leg.ankle], gb_rot[:, leg.ankle], w, sizes)
             solve_leg(rot, g_rot, g_pos, skel.parents, leg, target, foot)
-    out_rot[lo:hi] = rot
-    out_root[lo:hi] = root
-    return lo, hi
+    at = np.cumsum([0, *sizes])
+    for c, i, j in zip(windows, at[:-1], at[1:], strict=True):  # in order: a later one wins
+        out_rot[c.lo:c.hi] = rot[i:j]
+        out_root[c.lo:c.hi] = root[i:j]
+        if out_local is not None:
+            out_local[c.lo:c.hi] = local[i:j]
+    return [(c.lo, c.hi) for c in windows]
 
 
-def _slerp_one_arc(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+def _slerp_one_arc(a: np.ndarray, b: np.ndarray, w: np.ndarray, sizes: Sequence[int]
+                   ) -> np.ndarray:
     """Slerp frame by frame from ``a`` to ``b`` ``[n, ..., 4]`` at weights ``w`` ``[n]``, each
-    joint along one arc for the whole window: b's sign is chosen once (the short arc on the
-    window's balance), since a per-frame short arc flips to the other way round where two
-    poses are about half a turn apart and the joint would jump by up to a half turn."""
-    sign = np.where((a * b).sum(axis=-1).sum(axis=0) < 0.0, -1.0, 1.0)
+    joint along one arc for the whole of each window (consecutive runs of ``sizes`` frames):
+    b's sign is chosen once per window (the short arc on the window's balance), since a
+    per-frame short arc flips to the other way round where two poses are about half a turn
+    apart and the joint would jump by up to a half turn."""
+    dots = (a * b).sum(axis=-1)
+    at = np.cumsum([0, *sizes])
+    sign = np.concatenate([
+        np.broadcast_to(np.where(dots[i:j].sum(axis=0) < 0.0, -1.0, 1.0), dots[i:j].shape)
+        for i, j in zip(at[:-1], at[1:], strict=True)])
     t = np.asarray(w, dtype=np.float64).reshape((-1,) + (1,) * (a.ndim - 2))
     return quat.slerp_along(a, b * sign[..., None], t)
 
@@ -469,29 +557,41 @@ def _lock_path(on: np.ndarray, pos: np.ndarray, rot: np.ndarray, window: int, lo
 
 
 def _lock_feet(feet: _Feet, out_rot: np.ndarray, out_root: np.ndarray,
-               out_local: np.ndarray | None, lo: int, hi: int, end: int) -> None:
-    """Feet touching the floor during the blend [lo, hi) stay where they touched until they
+               out_local: np.ndarray | None, windows: Sequence[tuple[int, int, int]]) -> None:
+    """Feet touching the floor during each blend [lo, hi) stay where they touched until they
     lift (at most ``LOCK_AFTER_S`` past the blend), then ease back onto the play's own path
-    before ``end`` (the next blend)."""
+    before ``end`` (the next blend); ``windows`` are (lo, hi, end). The spans do not overlap,
+    so all go through one FK and one IK solve per leg (frame by frame: the same values)."""
     fps = feet.fps
-    stop = min(end, hi + int(round((LOCK_AFTER_S + RELEASE_MAX_S) * fps)))
-    if stop - lo < 3:
+    spans = []
+    for lo, hi, end in windows:
+        stop = min(end, hi + int(round((LOCK_AFTER_S + RELEASE_MAX_S) * fps)))
+        if stop - lo >= 3:
+            spans.append((lo, hi, stop))
+    if not spans:
         return
-    sl = slice(lo, stop)
-    local = None if out_local is None else out_local[sl]
-    motion = Motion(feet.skeleton, fps, out_rot[sl], out_root[sl], local)
+    frames = np.concatenate([np.arange(lo, stop) for lo, _, stop in spans])
+    local = None if out_local is None else out_local[frames]
+    motion = Motion(feet.skeleton, fps, out_rot[frames], out_root[frames], local)
     g_rot, g_pos = motion.global_transforms()
     points, owner = _foot_points(motion, (g_rot, g_pos))
     touching = contacts.contact_mask(points)
-    rot = out_rot[sl].copy()
-    lock_until = hi - lo + int(round(LOCK_AFTER_S * fps))
+    rot = out_rot[frames]
+    at = np.cumsum([0] + [stop - lo for lo, _, stop in spans])
     for i, leg in enumerate(feet.legs):
         on = touching[:, owner == i].any(axis=1)
-        target, foot, frames = _lock_path(on, g_pos[:, leg.ankle], g_rot[:, leg.ankle],
-                                          hi - lo, lock_until, fps)
-        if frames.size:
-            part = rot[frames]
-            solve_leg(part, g_rot[frames], g_pos[frames], feet.skeleton.parents, leg, target,
-                      foot)
-            rot[frames] = part
-    out_rot[sl] = quat.normalize(rot)
+        parts = []
+        for (lo, hi, _), first, last in zip(spans, at[:-1], at[1:], strict=True):
+            n = hi - lo
+            target, foot, where = _lock_path(on[first:last], g_pos[first:last, leg.ankle],
+                                             g_rot[first:last, leg.ankle], n,
+                                             n + int(round(LOCK_AFTER_S * fps)), fps)
+            parts.append((target, foot, where + first))
+        where = np.concatenate([p[2] for p in parts])
+        if where.size:
+            part = rot[where]
+            solve_leg(part, g_rot[where], g_pos[where], feet.skeleton.parents, leg,
+                      np.concatenate([p[0] for p in parts]),
+                      np.concatenate([p[1] for p in parts]))
+            rot[where] = part
+    out_rot[frames] = quat.normalize(rot)

@@ -81,12 +81,13 @@ def clips_loop(motions: Sequence[Motion], tolerance_cm: float = LOOP_TOLERANCE_C
     """:func:`clip_loops` of each motion, the end poses of all clips on one skeleton in one FK
     (FK is frame by frame, so the values are those of one FK per clip)."""
     out = [False] * len(motions)
-    groups: dict[tuple[int, bool], list[int]] = {}
+    groups: dict[tuple[bytes, bytes, bool], list[int]] = {}
     for i, motion in enumerate(motions):
-        if motion.n_frames >= 2:
-            key = (id(motion.skeleton), motion.local_pos_cm is None)
+        if motion.n_frames >= 2:  # FK reads only the parents and rest offsets of a skeleton
+            sk = motion.skeleton
+            key = (sk.parents.tobytes(), sk.offsets_cm.tobytes(), motion.local_pos_cm is None)
             groups.setdefault(key, []).append(i)
-    for (_, rest_offsets), members in groups.items():
+    for (_, _, rest_offsets), members in groups.items():
         clips = [motions[i] for i in members]
         ends = [0, -1]  # both poses of every clip (pose_features' values, frame by frame)
         local = (None if rest_offsets

@@ -27,8 +27,10 @@ def normalize(q: np.ndarray) -> np.ndarray:
     """Scale quaternions to unit length (zero quaternions become the identity)."""
     q = np.asarray(q, dtype=np.float64)
     n = np.sqrt(np.add.reduce(q * q, axis=-1, keepdims=True))  # np.linalg.norm's sum, less overhead
-    out = np.where(n > 1e-12, q / np.maximum(n, 1e-12), 0.0)
-    out[..., 0] = np.where(n[..., 0] > 1e-12, out[..., 0], 1.0)
+    out = q / np.maximum(n, 1e-12)
+    zero = ~(n[..., 0] > 1e-12)  # rare (zero or NaN): only those are patched
+    if zero.any():
+        out[zero] = identity()
     return out
 
 
