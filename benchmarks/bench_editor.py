@@ -175,6 +175,8 @@ def settle_stall(app, seconds: float = 3.0) -> float:
 
 def swap_latency(app, window, n: int = 40) -> dict[str, list[float]]:
     """Per swap: the edit with all panels refreshed and repainted; then the re-render."""
+    from choreo_studio.editor import render_process
+
     doc = window.doc
     swap, full, refresh, render, audition, stall = [], [], [], [], [], []
     for i in range(n):
@@ -198,6 +200,7 @@ def swap_latency(app, window, n: int = 40) -> dict[str, list[float]]:
         audition.append(time.perf_counter() - t0)
         window.stop_audition(resume=False)
         window._render_timer.stop()
+        render_process.recent_scenes.clear()  # a real render, not one recalled
         with StallMonitor() as monitor:
             t0 = time.perf_counter()
             before = window.last_metrics

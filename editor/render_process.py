@@ -19,6 +19,7 @@ fresh one. Run as ``python -P -m choreo_studio.editor.render_process`` (what
 from __future__ import annotations
 
 import atexit
+import hashlib
 import json
 import os
 import queue
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field, fields
 from typing import IO, TYPE_CHECKING, Any
 
@@ -46,6 +48,9 @@ POLL_S = 0.05
 CANCEL_WAIT_S = 30.0
 """How long a cancelled call waits for the child to stop before it is killed."""
 PROGRESS_INTERVAL_S = 0.05
+RECENT_SCENES = 8
+"""Whole-dance scenes kept by what they were rendered from (~2 MB each on a 4-minute song):
+an undo, redo or a swap tried and taken back shows its dance again without a render."""
 
 Arrays = dict[str, np.ndarray]
 
@@ -310,6 +315,47 @@ def _relay_replies(stream: IO[bytes], replies: queue.Queue) -> None:
     replies.put(None)
 
 
+class SceneCache:
+    """The last :data:`RECENT_SCENES` whole-dance scenes, keyed by everything a render reads
+    (library, stage radius, beat grid, phrases, placements, P(d | u_t) for the metrics)."""
+
+    def __init__(self, size: int = RECENT_SCENES) -> None:
+        self._size = size
+        self._scenes: OrderedDict[tuple, RenderedScene] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(engine: Engine, seg: Segmentation) -> tuple:
+        """What the render of ``seg`` by ``engine`` depends on (the arrays by their bytes)."""
+        digest = hashlib.sha256(np.ascontiguousarray(seg.analysis.beats_s).tobytes())
+        digest.update(np.ascontiguousarray(engine.probabilities(seg.song)).tobytes())
+        return (engine.library.fingerprint, engine.stage_radius_cm, seg.analysis.song_hash,
+                float(seg.analysis.duration_s), digest.hexdigest(), tuple(seg.phrases),
+                tuple(seg.choreography.placements))
+
+    def get(self, key: tuple) -> RenderedScene | None:
+        with self._lock:
+            scene = self._scenes.get(key)
+            if scene is not None:
+                self._scenes.move_to_end(key)
+            return scene
+
+    def clear(self) -> None:
+        with self._lock:
+            self._scenes.clear()
+
+    def put(self, key: tuple, scene: RenderedScene) -> None:
+        """Keep ``scene`` (its arrays made read-only: views share them)."""
+        for array in (scene.positions, scene.parents, scene.feet):
+            array.setflags(write=False)
+        with self._lock:
+            self._scenes[key] = scene
+            self._scenes.move_to_end(key)
+            while len(self._scenes) > self._size:
+                self._scenes.popitem(last=False)
+
+
+recent_scenes = SceneCache()
 _shared: RenderChild | None = None
 _shared_lock = threading.Lock()
 

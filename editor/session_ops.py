@@ -294,12 +294,20 @@ def render_scene(
     engine: Engine, seg: Segmentation, chor: Choreography, progress: ProgressFn = no_progress
 ) -> RenderedScene:
     """Render the whole dance and measure it (beat hit rate…) for the view and status bar: in
-    the render child (the GUI keeps the interpreter), in this thread when it cannot serve."""
+    the render child (the GUI keeps the interpreter), in this thread when it cannot serve; a
+    dance rendered a moment ago (undo, redo) comes from the recent scenes at once."""
     seg = _at(seg, chor)
+    key = render_process.recent_scenes.key(engine, seg)
+    scene = render_process.recent_scenes.get(key)
+    if scene is not None:
+        progress(1.0, "rendered")
+        return scene
     try:
-        return render_process.render_scene(engine, seg, progress)
+        scene = render_process.render_scene(engine, seg, progress)
     except render_process.Unservable:
-        return render_process.render_in_process(engine, seg, progress)
+        scene = render_process.render_in_process(engine, seg, progress)
+    render_process.recent_scenes.put(key, scene)
+    return scene
 
 
 def audition_scenes(

@@ -140,3 +140,21 @@ def test_a_child_that_dies_is_reported_and_replaced(seg, child, monkeypatch):
     with pytest.raises(ChoreoError, match="render stopped unexpectedly"):
         rp.render_scene(engine, state, kill)
     _same_scene(rp.render_scene(engine, state), rp.render_in_process(engine, state))
+
+
+def test_a_dance_rendered_a_moment_ago_comes_back_without_a_render(seg, child, monkeypatch):
+    engine, state = seg
+    monkeypatch.setattr(rp, "shared_child", lambda: child)
+    monkeypatch.setattr(rp, "recent_scenes", rp.SceneCache(size=2))
+    first = session_ops.render_scene(engine, state, state.choreography)
+    assert not first.positions.flags.writeable  # shared with the views: never changed
+    other = next(d.id for d in engine.library.phrases if d.id != state.choreography[1].dance_id)
+    swapped = session.swap(state, 1, other)
+    calls = []
+    monkeypatch.setattr(rp, "render_scene", lambda *a: calls.append(a) or first)
+    assert session_ops.render_scene(engine, state, state.choreography) is first  # undo
+    assert not calls
+    session_ops.render_scene(engine, state, swapped)  # a new dance is rendered
+    assert len(calls) == 1
+    key = rp.recent_scenes.key
+    assert key(engine, state) != key(engine, state.with_choreography(swapped))
