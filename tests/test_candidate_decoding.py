@@ -256,3 +256,31 @@ def test_objective_is_the_pair_by_pair_sum_for_both_decoders():
                                    both_locked=(t - 1) in locks and t in locks,
                                    flip=bool(f is not None and f[t - 1, d[t - 1]]))
             assert objective(d, fit, trans, locks, f) == want
+
+
+def test_a_re_solve_takes_its_blocks_from_the_cache_and_stays_exact(monkeypatch):
+    from choreo_studio.core.retrieval.candidate_decoding import BlockCache
+
+    model = _model(7, 500, mirrored=True)
+    sparse = CandidateTransitions(model, first_candidates=4)
+    dense = TransitionScores(model=model)
+    fit = log_fit(_fit(7, 14, 500, concentration=0.1))
+    flips = np.random.default_rng(7).random((13, 500)) < 0.3
+    calls = []
+    real = model.stacked
+    monkeypatch.setattr(model, "stacked", lambda *a: calls.append(1) or real(*a))
+    for locks, f in (({2: 3}, None), ({2: 3, 9: 4}, None), ({2: 3}, flips), ({5: 1}, flips)):
+        before = len(calls)
+        np.testing.assert_array_equal(viterbi_decode(fit, sparse, locks, f),
+                                      viterbi_decode(fit, dense, locks, f))
+        assert len(calls) > before
+        before = len(calls)  # again: it starts from the sets it certified, all blocks cached
+        np.testing.assert_array_equal(viterbi_decode(fit, sparse, locks, f),
+                                      viterbi_decode(fit, dense, locks, f))
+        assert len(calls) == before
+    small = BlockCache(max_bytes=100)
+    block = np.zeros((4, 4), np.float32)
+    small.put(("a",), block)
+    small.put(("b",), np.zeros((4, 4), np.float32))
+    assert small.get(("a",)) is None and small.get(("b",)) is not None
+    assert not block.flags.writeable

@@ -91,7 +91,7 @@ def test_factored_shortcut_equals_ranking_every_dance(seed, monkeypatch):
     from choreo_studio.core.retrieval import suggestions
 
     rng = np.random.default_rng(seed)
-    k, d = 6000, 6
+    k, d = suggestions.FACTORED_FROM + 1000, 6
     groups = rng.integers(0, 7, k)
     table = rng.uniform(0.05, 1.0, (7, 7))
     pairs = (rng.integers(0, k, 8 * k), rng.integers(0, k, 8 * k), rng.uniform(0.05, 1.0, 8 * k))

@@ -65,6 +65,7 @@ class CandidateTransitions:
         self.last_rounds = 0  # solves the last decode took until certified
         self._last: tuple[list[np.ndarray], np.ndarray] | None = None  # (C_t, depth_t)
         self.fit_cache = FitCache()  # the last song's floored log fit (``decoding.decode``)
+        self._w = BlockCache()
         # the best dances and tail of each (phrase, depth) of the cached fit: a re-solve of
         # the song selects its pools without a pass over K per phrase
         self._tops: tuple[np.ndarray | None, dict[tuple[int, int], tuple[np.ndarray, float]]] = (
@@ -182,7 +183,7 @@ class CandidateTransitions:
         transitions (cheap); only those that then reach J_C get their exact entry and exit."""
         n_phrases = fit.shape[0]
         pen = [not ((t - 1) in locks and t in locks) for t in range(1, n_phrases)]
-        w = [None, *_blocks(self.model, cands[:-1], cands[1:], pen, flips)]
+        w = [None, *_blocks(self.model, cands[:-1], cands[1:], pen, flips, self._w)]
         here = [fit[t, cands[t]] for t in range(n_phrases)]
         path, j_c, values = _candidate_path(cands, w, here)
         suffix = _suffix_values(w, here)
@@ -212,8 +213,8 @@ class CandidateTransitions:
         model = self.model
         in_bound, out_bound = model.in_bound, model.out_bound
         no_pen = [False] * (n_phrases - 1)
-        w_in = [None, *_blocks(model, cands[:-1], exact[1:], no_pen, flips)]
-        w_out = [*_blocks(model, exact[:-1], cands[1:], no_pen, flips), None]
+        w_in = [None, *_blocks(model, cands[:-1], exact[1:], no_pen, flips, self._w)]
+        w_out = [*_blocks(model, exact[:-1], cands[1:], no_pen, flips, self._w), None]
         totals, tail_totals = [], []
         left = np.full(len(cands[0]), NEG_INF)  # A_0: no prefix has left before phrase 0
         reach = values[0]
@@ -248,17 +249,50 @@ class CandidateTransitions:
         return totals, tail_totals
 
 
+class BlockCache:
+    """W blocks already computed, by (rows, cols, repeat penalty, mirrored rows): W depends
+    on the model only, and a re-solve of a song meets mostly the candidate sets of the last
+    solve (it starts from them), so its blocks are found here instead of computed again.
+    Cleared whole when it would hold more than ``max_bytes``."""
+
+    def __init__(self, max_bytes: int = 64 << 20) -> None:
+        self.max_bytes = max_bytes
+        self._blocks: dict[tuple, np.ndarray] = {}
+        self._bytes = 0
+
+    def get(self, key: tuple) -> np.ndarray | None:
+        return self._blocks.get(key)
+
+    def put(self, key: tuple, block: np.ndarray) -> None:
+        if self._bytes + block.nbytes > self.max_bytes:
+            self._blocks, self._bytes = {}, 0
+        block.flags.writeable = False  # shared by later solves: nobody may change it
+        self._blocks[key] = block
+        self._bytes += block.nbytes
+
+
 def _blocks(model: TransitionModel, rows: list[np.ndarray], cols: list[np.ndarray],
-            penalise: list[bool], flips: np.ndarray | None = None) -> list[np.ndarray]:
-    """W[rows_i][:, cols_i] for every i (sorted sets), computed in a few stacked products:
-    blocks of about the same shape (powers of two) padded to one shape together. Block i is
-    the cut into phrase i + 1, so ``flips[i, rows_i]`` marks its mirrored rows."""
+            penalise: list[bool], flips: np.ndarray | None = None,
+            cache: BlockCache | None = None) -> list[np.ndarray]:
+    """W[rows_i][:, cols_i] for every i (sorted sets): from ``cache`` where there, the rest
+    in a few stacked products (blocks of about the same shape, powers of two, padded to one
+    shape together). Block i is the cut into phrase i + 1, so ``flips[i, rows_i]`` marks its
+    mirrored rows."""
     out: list[np.ndarray] = [np.zeros((len(r), len(c)), np.float32) for r, c in
                              zip(rows, cols, strict=True)]
     groups: dict[tuple[int, int], list[int]] = {}
+    keys: dict[int, tuple] = {}
     for i, (r, c) in enumerate(zip(rows, cols, strict=True)):
-        if len(r) and len(c):
-            groups.setdefault((_bucket(len(r)), _bucket(len(c))), []).append(i)
+        if not (len(r) and len(c)):
+            continue
+        if cache is not None:
+            mirrored = b"" if flips is None else np.packbits(flips[i, r]).tobytes()
+            keys[i] = (r.tobytes(), c.tobytes(), bool(penalise[i]), mirrored)
+            found = cache.get(keys[i])
+            if found is not None:
+                out[i] = found
+                continue
+        groups.setdefault((_bucket(len(r)), _bucket(len(c))), []).append(i)
     for members in groups.values():
         r_idx = _padded([rows[i] for i in members])
         c_idx = _padded([cols[i] for i in members])
@@ -266,7 +300,9 @@ def _blocks(model: TransitionModel, rows: list[np.ndarray], cols: list[np.ndarra
         stacked = model.stacked(r_idx, c_idx, np.array([penalise[i] for i in members], bool),
                                 mirrored)
         for n, i in enumerate(members):
-            out[i] = stacked[n, : len(rows[i]), : len(cols[i])]
+            out[i] = stacked[n, : len(rows[i]), : len(cols[i])].copy()
+            if cache is not None:
+                cache.put(keys[i], out[i])
     return out
 
 

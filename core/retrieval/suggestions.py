@@ -21,6 +21,7 @@ from choreo_studio.core.retrieval.transitions import LOG_FLOOR, TransitionModel,
 
 FIRST_CANDIDATES = 256  # cut costs for this many are cheap; one pass usually suffices
 SAMPLE = 4096
+FACTORED_FROM = 16384  # dances: below, bounding every dance is as fast (fewer fixed costs)
 SAFETY = 1e-3  # nats under the threshold at which a factored model's per-group level is set
 
 
@@ -76,7 +77,7 @@ def suggest(
     size = max(FIRST_CANDIDATES, 4 * n)
     neighbours = [x for x in (prev, nxt) if x is not None] if exclude_neighbours else []
     found = None
-    if model is not None and model.learned.dense_log is None and k > 2 * size:
+    if model is not None and model.learned.dense_log is None and k >= FACTORED_FROM:
         found = _factored_candidates(model, fit, prev, nxt, neighbours, size)
     if found is not None:
         w, cut = float(model.weight), model.cut
@@ -176,10 +177,10 @@ def _factored_candidates(model: TransitionModel, fit: np.ndarray, prev: int | No
     cands = cands[keep]
     if cands.size < size // 2 or cands.size > 4 * size:
         return None
-    log_in = (learned.block(np.array([prev]), cands)[0] if prev is not None
-              else np.zeros(cands.size, np.float32))
-    log_out = (learned.block(cands, np.array([nxt]))[:, 0] if nxt is not None
-               else np.zeros(cands.size, np.float32))
+    log_in = learned.row_at(prev, cands) if prev is not None else np.zeros(cands.size,
+                                                                            np.float32)
+    log_out = learned.col_at(nxt, cands) if nxt is not None else np.zeros(cands.size,
+                                                                           np.float32)
     bound = np.log(np.maximum(fit[cands], np.float32(LOG_FLOOR)))
     bound += w * (log_in + log_out)
     return cands, threshold, bound, log_in, log_out

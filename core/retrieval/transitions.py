@@ -137,6 +137,16 @@ class LearnedM:
         out[other[indptr[i] : indptr[i + 1]]] = values[indptr[i] : indptr[i + 1]]
         return out
 
+    def row_at(self, i: int, cols: np.ndarray) -> np.ndarray:
+        """``row_vector(i)[cols]`` (factored form, ``cols`` sorted) from row i's own pairs."""
+        return _overridden(self.table_log[self.groups[i]][self.groups[cols]], cols,
+                           *self._by_row, i)
+
+    def col_at(self, j: int, rows: np.ndarray) -> np.ndarray:
+        """``col_vector(j)[rows]`` (factored form, ``rows`` sorted) from column j's own pairs."""
+        return _overridden(self.table_log[:, self.groups[j]][self.groups[rows]], rows,
+                           *self._by_col, j)
+
     def col_vector(self, j: int) -> np.ndarray:
         """log M[:, j] float32 ``[K]``."""
         if self.dense_log is not None:
@@ -158,6 +168,19 @@ class LearnedM:
                 owners = np.repeat(np.arange(self.k), counts)
                 np.maximum.at(out, owners, values)
         return row.astype(np.float32), col.astype(np.float32)
+
+
+def _overridden(out: np.ndarray, at: np.ndarray, indptr: np.ndarray, other: np.ndarray,
+                values: np.ndarray, major: int) -> np.ndarray:
+    """``out`` (the table values at sorted ``at``) with ``major``'s stored pairs written over,
+    in stored order as ``row_vector`` writes them (a pair stored twice: the last)."""
+    minor = other[indptr[major] : indptr[major + 1]]
+    vals = values[indptr[major] : indptr[major + 1]]
+    if minor.size and at.size:
+        pos = np.minimum(np.searchsorted(at, minor), at.size - 1)
+        hit = at[pos] == minor
+        out[pos[hit]] = vals[hit]
+    return out
 
 
 def _compressed(k: int, major: np.ndarray, minor: np.ndarray, values: np.ndarray
