@@ -10,6 +10,7 @@ from choreo_studio.core.choreography.metrics import (
     chance_hit_rate,
     evaluate,
     format_metrics,
+    repeat_copies,
     repeat_rate,
     section_consistency,
     unit_uses,
@@ -82,6 +83,13 @@ def test_variety_and_fit_figures():
     assert low == 1 and forced == 0  # 0.3 < half of 0.9, and dance 0 was free there
     # phrase 2 can only have dance 0, which its neighbour has: forced by no back-to-back
     assert fit_figures(scores, [0, 0, 1])[2:] == (1, 1)
+
+
+def test_repeat_copies_are_dances_repeated_on_repeated_music():
+    labels = ["A", "B", "A", "B", "A"]  # ties (0, 2, 4) and (1, 3)
+    assert repeat_copies(list("xyxyx"), labels) == 3
+    assert repeat_copies(list("xyzwx"), labels) == 1  # only phrase 4 repeats phrase 0's x
+    assert repeat_copies(list("xyxyx"), list("ABCDE")) == 0  # no repeats in the music
 
 
 def test_uses_count_repeated_music_once_and_name_the_forced_ones():

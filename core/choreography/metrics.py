@@ -29,8 +29,9 @@
   occurrences of one section label, see `section_ties`) with the same dance;
   NaN when the song repeats no section.
 * Variety: distinct dances per phrase, the most uses of one dance, returns (a dance again
-  within 2 phrases of its last use), and the most uses counting a repeated section's tied
-  phrases once (the music repeats there); placements beyond a dance's ``USE_LIMIT`` such uses
+  within 2 phrases of its last use), distinct dances per phrase with a dance repeated on a
+  repeated section's tied phrases counted once, the most uses counting those phrases once
+  (the music repeats there); placements beyond a dance's ``USE_LIMIT`` such uses
   are counted, and those where every other dance at or above half the best fit is a
   neighbour's or at its limit already are counted as forced by the fit floor.
 * Fit (given the scorer's P [T, K]): mean chosen fit vs mean best fit, how many placements
@@ -88,6 +89,7 @@ class Metrics:
     section_consistency: float
     distinct_dances: int
     distinct_per_phrase: float = NAN
+    distinct_beside_repeats: float = NAN
     max_uses: int = 0
     returns_within_2: int = 0
     mean_fit: float = NAN
@@ -182,6 +184,13 @@ def section_consistency(dance_ids: Sequence[str], section_labels: Sequence[str])
 def returns_within(dance_ids: Sequence[str], window: int = RETURN_WINDOW) -> int:
     """How many phrases reuse a dance that was on one of the ``window`` phrases before."""
     return sum(d in dance_ids[max(0, t - window):t] for t, d in enumerate(dance_ids))
+
+
+def repeat_copies(dance_ids: Sequence[str], section_labels: Sequence[str]) -> int:
+    """Phrases that repeat the dance of an earlier phrase of their section-tie group (the music
+    repeats there, and so does the dance)."""
+    return sum(dance_ids[t] in {dance_ids[s] for s in group[:i]}
+               for group in section_ties(section_labels) for i, t in enumerate(group))
 
 
 def unit_uses(dance_ids: Sequence[str], section_labels: Sequence[str],
@@ -326,6 +335,8 @@ def evaluate(
         section_consistency=section_consistency(ids, labels),
         distinct_dances=len(set(ids)),
         distinct_per_phrase=len(uses) / len(ids) if ids else NAN,
+        distinct_beside_repeats=(len(uses) / (len(ids) - repeat_copies(ids, labels))
+                                 if ids else NAN),
         max_uses=max(uses.values(), default=0),
         returns_within_2=returns_within(ids),
         mean_fit=fit[0],
@@ -367,7 +378,8 @@ def format_metrics(metrics: Metrics) -> str:
         ("back-to-back repeats", pct(metrics.back_to_back_repeat_rate)),
         ("section consistency", pct(metrics.section_consistency)),
         ("distinct dances", f"{metrics.distinct_dances}  ({num(metrics.distinct_per_phrase, '.2f')}"
-         f" per phrase, at most {metrics.max_uses} uses of one, {metrics.max_unit_uses} counting"
+         f" per phrase, {num(metrics.distinct_beside_repeats, '.2f')} beside the music's repeats,"
+         f" at most {metrics.max_uses} uses of one, {metrics.max_unit_uses} counting"
          f" repeated music once; {metrics.overused_placements} beyond {USE_LIMIT}, "
          f"{metrics.overuse_forced} of them forced by the fit floor)"),
         ("returns within 2 phrases", str(metrics.returns_within_2)),
