@@ -25,6 +25,9 @@ thread does. Playback is paused and resumed ``--restarts`` times. Reports per ou
   DAC time, less the stream's reported latency (the wait beyond the buffer), and the jumps in
   the first blocks after each stream start (``startup_jump_ms``); the child keeps its stream
   running while paused, so it has no stream start after the first;
+* with ``--monitor``: what the sink played, recorded from its monitor with ``parec`` while a
+  steady tone plays (no restarts, so any silence inside it is a drop-out): ``heard_gaps``
+  (silences over 1 ms), their total and the longest, in ms — the drop-outs as heard;
 * playhead − heard: at every poll, the frame the editor draws (``position_frames``) minus the
   frame heard then according to the blocks' DAC times, median and 5–95 % in ms. PortAudio's DAC
   times are themselves an estimate: nothing here records the sound (no acoustic loopback).
@@ -39,6 +42,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -52,6 +56,10 @@ POLL_S = 0.016
 STARTUP_BLOCKS = 8
 """Jumps in the DAC times of the first blocks after a stream start are reported apart."""
 GAP_MS = 5.0
+SILENT = 1e-3
+"""A recorded sample this close to 0 is silence (the tone is 0.2 in amplitude)."""
+SILENCE_MS = 1.0
+TONE_HZ = 440.0
 BURN = "while True: pass"
 SORTED_FLOATS = 50_000
 READY_TIMEOUT_S = 20.0
@@ -75,6 +83,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="output latency asked of PortAudio (default: the editor's)")
     parser.add_argument("--speed", type=float, default=1.0, help="playback speed (0.5–1)")
     parser.add_argument("--song", default="", help="a song file (default: the demo song)")
+    parser.add_argument("--monitor", default="",
+                        help="a PulseAudio monitor source (e.g. null.monitor) to record with "
+                             "parec: plays a steady tone without restarts and counts the "
+                             "silences heard in the recording")
     parser.add_argument("--no-priority", action="store_true",
                         help="the child's callback at normal priority (as where the system "
                              "refuses real-time)")
@@ -137,7 +149,8 @@ class ProcessRecorder:
 
     def __init__(self, samples: np.ndarray, sr: int, latency_s: float, prioritise: bool) -> None:
         import sounddevice as sd
-        from choreo_studio.editor.audio_process import S_BLOCKS, ProcessOutput
+        from choreo_studio.editor.audio_process import ProcessOutput
+        from choreo_studio.editor.audio_shared import S_BLOCKS
 
         name = str(sd.query_devices(kind="output")["name"])
         self.output = ProcessOutput(samples, sr, sd, device_name=name, latency_s=latency_s,
@@ -156,7 +169,7 @@ class ProcessRecorder:
     def new_rows(self) -> np.ndarray:
         """All blocks since the output was opened and settled, as rows (polled often enough
         that the ring never laps: 512 blocks)."""
-        from choreo_studio.editor import audio_process as ap
+        from choreo_studio.editor import audio_shared as ap
 
         ring, self._seen = self.output.blocks.rows(self._seen)
         if len(ring):
@@ -183,6 +196,37 @@ def heard_frame(rows: np.ndarray, now: float, sr: int) -> float | None:
         return None
     first, dac, speed = played[-1, 0], played[-1, 1], played[-1, 4]
     return first + (now - dac) * sr * speed
+
+
+def tone(n_frames: int, sr: int) -> np.ndarray:
+    """A steady stereo sine: every silence in its recording is a drop-out."""
+    wave = 0.2 * np.sin(2 * np.pi * TONE_HZ * np.arange(n_frames) / sr)
+    return np.stack([wave, wave], axis=1).astype(np.float32)
+
+
+def start_recording(source: str, sr: int, path: Path) -> subprocess.Popen:
+    """parec recording the monitor ``source`` to ``path`` as raw float32 mono."""
+    with open(path, "wb") as sink:
+        return subprocess.Popen(["parec", "-d", source, "--raw", "--format=float32le",
+                                 "--channels=1", f"--rate={sr}", "--latency-msec=200"],
+                                stdout=sink)
+
+
+def heard_silences(path: Path, sr: int) -> dict[str, float]:
+    """Silences over SILENCE_MS between the recording's first and last sound, in ms."""
+    x = np.abs(np.fromfile(path, dtype=np.float32))
+    loud = np.flatnonzero(x > SILENT)
+    if not len(loud):
+        return {"heard_s": 0.0, "heard_gaps": float("nan"), "heard_gap_ms": float("nan"),
+                "heard_longest_gap_ms": float("nan")}
+    x = x[loud[0] : loud[-1] + 1]
+    quiet = np.concatenate([[0], (x <= SILENT).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(quiet))
+    runs_ms = (edges[1::2] - edges[0::2]) / sr * 1000.0
+    runs_ms = runs_ms[runs_ms > SILENCE_MS]
+    return {"heard_s": len(x) / sr, "heard_gaps": float(runs_ms.size),
+            "heard_gap_ms": float(runs_ms.sum()),
+            "heard_longest_gap_ms": float(runs_ms.max()) if runs_ms.size else 0.0}
 
 
 def busy_thread(stop: threading.Event) -> None:
@@ -273,7 +317,7 @@ def run(mode: str, args: argparse.Namespace, samples: np.ndarray, sr: int,
         output.set_speed(args.speed, stretched)
     beats = np.arange(0.0, len(samples) / sr, 0.5)
     output.set_beats(beats, np.arange(0, beats.size, 4))
-    output.metronome = True
+    output.metronome = not args.monitor  # a recorded tone alone: its silences are gaps
     output.cursor.loop = (0, len(samples))  # the song over and over, without a stop
     stop = threading.Event()
     threads = [threading.Thread(target=busy_thread, args=(stop,), daemon=True)
@@ -281,18 +325,28 @@ def run(mode: str, args: argparse.Namespace, samples: np.ndarray, sr: int,
     burners = [subprocess.Popen([sys.executable, "-c", BURN]) for _ in range(args.busy)]
     for thread in threads:
         thread.start()
-    try:
-        diffs = play(recorder, sr, args.seconds, args.restarts, args.speed)
-        rows = recorder.new_rows()
-        latency_s = recorder.latency_s()
-        print(f"{mode}: {recorder.note()}", flush=True)
-    finally:
-        stop.set()
-        for burner in burners:
-            burner.kill()
-            burner.wait()
-        output.close()
-    return figures(rows, recorder.starts, latency_s, sr, diffs)
+    with tempfile.TemporaryDirectory() as folder:
+        recording = Path(folder) / "monitor.f32"
+        parec = start_recording(args.monitor, sr, recording) if args.monitor else None
+        try:
+            diffs = play(recorder, sr, args.seconds, args.restarts, args.speed)
+            rows = recorder.new_rows()
+            latency_s = recorder.latency_s()
+            print(f"{mode}: {recorder.note()}", flush=True)
+        finally:
+            stop.set()
+            for burner in burners:
+                burner.kill()
+                burner.wait()
+            output.close()
+            if parec is not None:
+                time.sleep(latency_s + PAUSE_S)  # the last blocks reach the sink
+                parec.terminate()
+                parec.wait()
+        result = figures(rows, recorder.starts, latency_s, sr, diffs)
+        if parec is not None:
+            result |= heard_silences(recording, sr)
+    return result
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -305,6 +359,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"no sound output device ({exc}); start one (e.g. a PulseAudio null sink)")
         return
     samples, sr = song_samples(args.song)
+    if args.monitor:
+        samples, args.restarts = tone(len(samples), sr), 0
     stretched = None
     if args.speed != 1.0:
         from choreo_studio.core.audio.stretch import time_stretch

@@ -1,7 +1,8 @@
-"""The child-process sound output (editor/audio_process.py) without a sound device: the shared
-control and state blocks, the callback following the editor's seek / loop / stop point, the
-playhead from the blocks' DAC times, the editor's side playing in its own process when the child
-cannot start, the child's serve loop, and its entry point's one-line error."""
+"""The child-process sound output (editor/audio_process.py, audio_shared.py) without a sound
+device: the shared control and state blocks, the callback following the editor's seek, loop and
+stop point, the playhead from the blocks' DAC times, the editor's side playing in its own process
+when the child cannot start or shared memory has no room, the child's serve loop, and its entry
+point's one-line error."""
 
 from __future__ import annotations
 
@@ -11,18 +12,16 @@ import sys
 
 import numpy as np
 import pytest
-from choreo_studio.editor import audio_process as ap
-from choreo_studio.editor.audio_process import (
-    ProcessOutput,
+from choreo_studio.editor import audio_process
+from choreo_studio.editor import audio_shared as ap
+from choreo_studio.editor.audio_process import ProcessOutput, SharedCursor, SharedEngine, serve
+from choreo_studio.editor.audio_shared import (
     SharedBlocks,
-    SharedCursor,
-    SharedEngine,
     heard_frame,
     new_array,
     release,
     seq_read,
     seq_write,
-    serve,
 )
 
 SR = 8000
@@ -246,7 +245,7 @@ def test_without_room_in_shared_memory_the_output_plays_in_the_editors_process(m
     from choreo_studio.editor import audio_player
 
     monkeypatch.setitem(sys.modules, "sounddevice", FakeSoundDevice)
-    monkeypatch.setattr(ap, "shared_room_ok", lambda nbytes: False)
+    monkeypatch.setattr(audio_process, "shared_room_ok", lambda nbytes: False)
     output = audio_player.open_output(_ramp(SR), SR)
     assert type(output) is audio_player.SoundDeviceOutput and output.has_sound
     assert output.description == "audio: fake output"
