@@ -15,6 +15,17 @@ from choreo_studio.editor.time_format import mmss, where
 from choreo_studio.editor.timeline_view import Block
 
 
+def selection_runs(chosen: list[int]) -> list[tuple[int, int]]:
+    """The selected phrases as runs of neighbours: [1, 2, 3, 7] → [(1, 3), (7, 7)]."""
+    runs: list[tuple[int, int]] = []
+    for t in sorted(chosen):
+        if runs and t == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], t)
+        else:
+            runs.append((t, t))
+    return runs
+
+
 def short_name(name: str) -> str:
     """A dance name as the timeline shows it: the part before any ``:`` description."""
     return name.split(":", 1)[0].strip() or name

@@ -17,7 +17,7 @@ from choreo_studio.editor import session_ops as ops
 from choreo_studio.editor import view_state
 from choreo_studio.editor.actions import ActionSet, EditorState
 from choreo_studio.editor.autosave import Autosaver
-from choreo_studio.editor.block_layout import BlockMaker, short_name
+from choreo_studio.editor.block_layout import BlockMaker, selection_runs, short_name
 from choreo_studio.editor.choreo_settings import ChoreoSettingsPanel
 from choreo_studio.editor.document import Document
 from choreo_studio.editor.edit_handlers import EDIT_JOB, EditHandlers
@@ -455,13 +455,11 @@ class MainWindow(QMainWindow):
 
     def _on_selection(self, index: int) -> None:
         self.timeline.set_selected(index, self.doc.selection)
-        if index >= 0 and self.doc.phrases:
-            p = self.doc.phrases[index]
-            self.waveform.set_selection((p.start_s, p.end_s))
-            if self.action("loop").isChecked():
-                self.transport.set_loop((p.start_s, p.end_s))
-        else:
-            self.waveform.set_selection(None)
+        phrases = self.doc.phrases
+        self.waveform.set_selection_spans([(phrases[a].start_s, phrases[b].end_s)
+                                           for a, b in selection_runs(self.doc.selection)])
+        if index >= 0 and self.action("loop").isChecked() and self.auditioning is None:
+            self.toggle_loop(True)  # the loop (and its drawn region) follows the selection
         if self.doc.ready:
             self._refresh_suggestions()
         self._update_actions()

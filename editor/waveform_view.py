@@ -294,12 +294,7 @@ class WaveformView(pg.PlotWidget):
         for item in (self._beats, self._downbeats, self._wave):
             self.addItem(item)
             _cached(item)
-        self._selection = pg.LinearRegionItem(
-            movable=False, brush=QColor(255, 255, 255, 28), pen=pg.mkPen(None)
-        )
-        self._selection.setZValue(-5)
-        self._selection.hide()
-        self.addItem(self._selection)
+        self._selection_items: list[pg.LinearRegionItem] = []
         self._loop = pg.LinearRegionItem(
             movable=False, brush=QColor(255, 210, 63, 40), pen=pg.mkPen("#ffd23f", width=1)
         )
@@ -389,7 +384,25 @@ class WaveformView(pg.PlotWidget):
             self._boundary_lines.append(line)
 
     def set_selection(self, span_s: tuple[float, float] | None) -> None:
-        _show_region(self._selection, span_s)
+        """Shade one selected span (None: nothing selected)."""
+        self.set_selection_spans([] if span_s is None else [span_s])
+
+    def set_selection_spans(self, spans_s: list[tuple[float, float]]) -> None:
+        """Shade every selected span (a multi-selection's runs of phrases); regions are
+        reused, so a click that keeps their number only moves them."""
+        while len(self._selection_items) < len(spans_s):
+            item = pg.LinearRegionItem(movable=False, brush=QColor(255, 255, 255, 28),
+                                       pen=pg.mkPen(None))
+            item.setZValue(-5)
+            self.addItem(item)
+            self._selection_items.append(item)
+        for i, item in enumerate(self._selection_items):
+            _show_region(item, spans_s[i] if i < len(spans_s) else None)
+
+    @property
+    def selection_spans(self) -> list[tuple[float, float]]:
+        """The shaded selected spans, in order."""
+        return [tuple(item.getRegion()) for item in self._selection_items if item.isVisible()]
 
     def set_loop_region(self, span_s: tuple[float, float] | None) -> None:
         """Draw the looping span (None: no loop)."""

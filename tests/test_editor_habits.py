@@ -301,3 +301,24 @@ def test_a_label_fits_the_part_of_its_block_the_lane_shows(opened, qtbot):
     label = item.drawn_labels[2]
     advance = QFontMetrics(item._font).horizontalAdvance(label)
     assert label and advance <= shown_px, (label, advance, shown_px)
+
+
+def test_the_waveform_shades_every_selected_run_and_the_loop_follows_the_selection(opened):
+    from choreo_studio.editor.block_layout import selection_runs
+
+    assert selection_runs([7, 1, 2, 3]) == [(1, 3), (7, 7)]
+    doc, wave = opened.doc, opened.waveform
+    ph = doc.phrases
+    assert len(ph) >= 4
+    doc.set_selection(0, [0, 2, 3])
+    assert wave.selection_spans == [pytest.approx((ph[0].start_s, ph[0].end_s)),
+                                    pytest.approx((ph[2].start_s, ph[3].end_s))]
+    doc.select(1)
+    assert wave.selection_spans == [pytest.approx((ph[1].start_s, ph[1].end_s))]
+    opened.action("loop").trigger()
+    assert opened.transport.loop_s == pytest.approx((ph[1].start_s, ph[1].end_s))
+    doc.select(3)
+    span = pytest.approx((ph[3].start_s, ph[3].end_s))
+    assert opened.transport.loop_s == span and wave.loop_region == span, (
+        "the loop and its drawn region move to the newly selected phrase together")
+    assert ph[3].start_s - 1e-3 <= opened.transport.position_s() < ph[3].end_s
