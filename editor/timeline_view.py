@@ -8,7 +8,8 @@ pixels wide) the style's initial alone, its colour and hatch telling the dances 
 label stays in the
 visible part of a block that runs off screen; the tooltip has the full description. Bar ticks
 along the lane thin out with the zoom. Click selects (Shift: a run, Ctrl: add / drop), a
-right click asks for the block's menu, a dance dragged from the library drops onto a phrase.
+right click asks for the block's menu, a dance dragged from the library drops onto a phrase
+(outlined while the drag is over it).
 Blocks are painted by one item, so a refresh costs one repaint.
 """
 
@@ -26,6 +27,8 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 MIN_TICK_SPACING_PX = 6
 """Bar ticks closer than this on screen are thinned to every 2nd, 4th … bar."""
 
+DROP_COLOR = "#3fd0ff"
+"""The outline of the block a dragged library dance would be placed on."""
 _PATTERNS = (Qt.BrushStyle.NoBrush, Qt.BrushStyle.BDiagPattern, Qt.BrushStyle.FDiagPattern,
              Qt.BrushStyle.DiagCrossPattern)
 _SHADES = (100, 125, 80, 145, 65)
@@ -98,6 +101,8 @@ class _BlocksItem(pg.GraphicsObject):
         self.selected: set[int] = set()
         self.current = -1
         self.playing = -1
+        self.drop_target = -1
+        """The block a library dance being dragged would land on (-1: none)."""
         self.downbeats_s = np.zeros(0)
         self._font = QFont()
         self._font.setPointSize(8)
@@ -198,6 +203,9 @@ class _BlocksItem(pg.GraphicsObject):
         if i == self.playing:
             painter.fillRect(QRectF(rect.left(), rect.bottom() - 4, rect.width(), 4),
                              QColor("#ff5050"))
+        if i == self.drop_target:  # where a dragged library dance would land
+            painter.setPen(QPen(QColor(DROP_COLOR), 3))
+            painter.drawRect(rect.adjusted(2, 2, -2, -2))
 
     def _paint_ticks(self, painter: QPainter, transform, visible: QRectF) -> None:
         """Bar ticks along the bottom of the lane, thinned so they stay ≥ 6 px apart (only
@@ -348,13 +356,33 @@ class TimelineView(pg.PlotWidget):
             event.acceptProposedAction()
 
     def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt API
-        if event.mimeData().hasFormat(DANCE_MIME) and self.index_at_widget(
-                event.position()) >= 0:
+        index = self.index_at_widget(event.position()) if event.mimeData().hasFormat(
+            DANCE_MIME) else -1
+        self._set_drop_target(index)
+        if index >= 0:
             event.acceptProposedAction()
         else:
             event.ignore()
 
+    def dragLeaveEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self._set_drop_target(-1)
+        super().dragLeaveEvent(event)
+
+    def _set_drop_target(self, index: int) -> None:
+        """Outline the block a drop would land on (repainting the old and the new one)."""
+        item = self._item
+        if index != item.drop_target:
+            item.update_block(item.drop_target)
+            item.drop_target = index
+            item.update_block(index)
+
+    @property
+    def drop_target(self) -> int:
+        """The block outlined as the drop target (-1: none)."""
+        return self._item.drop_target
+
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self._set_drop_target(-1)
         index = self.index_at_widget(event.position())
         if not event.mimeData().hasFormat(DANCE_MIME) or index < 0:
             event.ignore()

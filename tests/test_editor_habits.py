@@ -322,3 +322,27 @@ def test_the_waveform_shades_every_selected_run_and_the_loop_follows_the_selecti
     assert opened.transport.loop_s == span and wave.loop_region == span, (
         "the loop and its drawn region move to the newly selected phrase together")
     assert ph[3].start_s - 1e-3 <= opened.transport.position_s() < ph[3].end_s
+
+
+def test_a_dance_dragged_over_the_lane_outlines_the_phrase_it_would_land_on(opened):
+    from PySide6.QtGui import QDragMoveEvent, QDropEvent
+
+    doc, timeline, source = opened.doc, opened.timeline, opened.library_browser.model
+    vb = timeline.getViewBox()
+
+    def at(t: int) -> QPointF:
+        p = doc.phrases[t]
+        return QPointF(timeline.mapFromScene(vb.mapViewToScene(
+            QPointF(0.5 * (p.start_s + p.end_s), 0.5))))
+
+    mime = source.mimeData([source.index(0, 0)])
+    for t in (1, 2):
+        event = QDragMoveEvent(at(t).toPoint(), Qt.DropAction.CopyAction, mime,
+                               Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+        timeline.dragMoveEvent(event)
+        assert event.isAccepted() and timeline.drop_target == t
+    drop = QDropEvent(at(2), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+    timeline.dropEvent(drop)
+    assert timeline.drop_target == -1, "the outline goes with the drop"
+    assert doc.choreography[2].dance_id == source.rows[0].id
