@@ -150,6 +150,11 @@ def test_stacked_blocks_and_pairs_equal_block():
     full = model.block(everything, everything)
     for i, j in [*rng.integers(0, 300, (200, 2)).tolist(), (4, 4)]:
         assert model.pair(i, j) == float(full[i, j])
+    for i in range(0, 300, 7):  # one row or one column: from that row's or column's pairs
+        some = np.sort(rng.choice(300, 40, replace=False))
+        np.testing.assert_array_equal(model.block(np.array([i]), some)[0], full[i, some])
+        np.testing.assert_array_equal(model.block(some, np.array([i]))[:, 0], full[some, i])
+        np.testing.assert_array_equal(model.row(i), full[i])
 
 
 @pytest.mark.parametrize("seed", range(4))

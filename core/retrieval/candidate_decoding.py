@@ -66,8 +66,8 @@ class CandidateTransitions:
         self._last: tuple[list[np.ndarray], np.ndarray] | None = None  # (C_t, depth_t)
         self.fit_cache = FitCache()  # the last song's floored log fit (``decoding.decode``)
         self._w = BlockCache()
-        # the best dances and tail of each (phrase, depth) of the cached fit: a re-solve of
-        # the song selects its pools without a pass over K per phrase
+        # the ranked best dances and tail of each (phrase, depth) of the cached fit: a
+        # re-solve of the song selects its pools without a pass over K per phrase
         self._tops: tuple[np.ndarray | None, dict[tuple[int, int], tuple[np.ndarray, float]]] = (
             None, {})
 
@@ -144,27 +144,30 @@ class CandidateTransitions:
         sets stay within its pools) and the fit bound of every dance left out of the pool."""
         if t in locks:
             return np.array([locks[t]], dtype=np.int64), np.ones(1, dtype=bool), -np.inf
-        row = fit[t]
-        if depth >= row.size:
-            picked, tail = np.arange(row.size), -np.inf
-        else:
-            picked, tail = self._top(fit, t, depth)
-        node = row[picked] + self._offset(t, len(fit), picked)
-        pool = picked[np.argsort(-node, kind="stable")].astype(np.int64)
+        pool, tail = self._ranked(fit, t, depth)
         if add:
             pool = np.concatenate([pool, np.setdiff1d(keep, pool)])
         chosen = _member(pool, keep)
         chosen[: self.first_candidates] = True
         return pool, chosen, tail
 
-    def _top(self, fit: np.ndarray, t: int, depth: int) -> tuple[np.ndarray, float]:
-        """``_top_with_tail`` of phrase t's fit, kept while ``fit`` is the cached one."""
+    def _ranked(self, fit: np.ndarray, t: int, depth: int) -> tuple[np.ndarray, float]:
+        """About ``depth`` of phrase t's best dances by fit, ranked by node bound, and the fit
+        bound of all the others; kept while ``fit`` is the cached one (never changed)."""
         kept_fit, kept = self._tops
-        if kept_fit is not fit:
-            return _top_with_tail(fit[t], depth)
-        if (t, depth) not in kept:
-            kept[(t, depth)] = _top_with_tail(fit[t], depth)
-        return kept[(t, depth)]
+        if kept_fit is fit and (t, depth) in kept:
+            return kept[(t, depth)]
+        row = fit[t]
+        if depth >= row.size:
+            picked, tail = np.arange(row.size), -np.inf
+        else:
+            picked, tail = _top_with_tail(row, depth)
+        node = row[picked] + self._offset(t, len(fit), picked)
+        ranked = (picked[np.argsort(-node, kind="stable")].astype(np.int64), tail)
+        if kept_fit is fit:
+            ranked[0].flags.writeable = False
+            kept[(t, depth)] = ranked
+        return ranked
 
     def _offset(self, t: int, n_phrases: int, dances: np.ndarray) -> np.ndarray:
         """in_bound (t > 0) + out_bound (t < T − 1) of ``dances``: their node bound less the fit."""
@@ -307,10 +310,12 @@ def _blocks(model: TransitionModel, rows: list[np.ndarray], cols: list[np.ndarra
 
 
 def _member(values: np.ndarray, among: np.ndarray) -> np.ndarray:
-    """Which of ``values`` are in ``among`` (small sets: one broadcast comparison)."""
-    if values.size * among.size <= 65536:
-        return (values[:, None] == among[None, :]).any(axis=1)
-    return np.isin(values, among)
+    """Which of ``values`` are in ``among`` (a binary search in the sorted ``among``)."""
+    if among.size == 0 or values.size == 0:
+        return np.zeros(values.size, dtype=bool)
+    ordered = np.sort(among)
+    pos = np.minimum(np.searchsorted(ordered, values), ordered.size - 1)
+    return ordered[pos] == values
 
 
 def _bucket(n: int) -> int:

@@ -89,6 +89,10 @@ class LearnedM:
         """log M[rows][:, cols] as float32 ``[R, C]``; ``cols`` must be sorted ascending."""
         if self.dense_log is not None:
             return self.dense_log[np.ix_(rows, cols)]
+        if len(rows) == 1:  # one row's own pairs, not a search over all of them (the polish)
+            return self.row_at(int(rows[0]), cols)[None, :]
+        if len(cols) == 1 and np.all(rows[1:] >= rows[:-1]):
+            return self.col_at(int(cols[0]), rows)[:, None]
         out = self.table_log[np.ix_(self.groups[rows], self.groups[cols])]
         indptr, other, values = self._by_row
         local, found, vals = _gather(indptr, other, values, rows, cols)
