@@ -296,6 +296,14 @@ def print_beside(real: list[dict], ours_rows: list[dict]) -> None:
             ok.append(abs(ho - hr) <= 0.05)
         print(f"{r['song'][5:]:<12} {cells[0]} {' ' * 1}{cells[1]}  "
               f"{'yes' if ok[0] else 'no'} / {'yes' if ok[1] else 'no'}")
+    cells = []
+    for kind in ("offsets", "contacts"):
+        hr, ar = (np.mean([x["span"][kind][i] for x in real]) for i in (0, 2))
+        ho, ao = (np.mean([x["span"][kind][i] for x in ours_rows]) for i in (0, 2))
+        cells.append((f"{100 * hr:>7.1f}/{ar:+.2f} {100 * ho:>5.1f}/{ao:+.2f} "
+                      f"{100 * (ho - hr):>+6.1f}", abs(ho - hr) <= 0.05))
+    print(f"{'the set':<12} {cells[0][0]} {cells[1][0]}  {'yes' if cells[0][1] else 'no'} / "
+          f"{'yes' if cells[1][1] else 'no'}  (means over {len(real)} dances)")
 
 
 def main() -> int:
