@@ -9,6 +9,7 @@ as before. So a swap changes exactly one block and the lane repaints only that o
 from __future__ import annotations
 
 from collections.abc import Sequence
+from html import escape
 from typing import Any
 
 from choreo_studio.editor.time_format import mmss, where
@@ -34,10 +35,10 @@ def short_name(name: str) -> str:
 def block_description(phrase, placement, dance, part, analysis, flagged: bool) -> str:
     """A block's tooltip: the full dance description and where the phrase is."""
     name = dance.name if dance else f"{placement.dance_id} (not in the library)"
-    lines = [f"<b>{phrase.index + 1}: {name}</b>"]
+    lines = [f"<b>{escape(f'{phrase.index + 1}: {name}')}</b>"]  # a name may hold < or &
     if dance:
-        lines.append(f"{dance.style} · {dance.energy_label} · {dance.n_counts} counts"
-                     + (f" · tags: {', '.join(dance.tags)}" if dance.tags else ""))
+        lines.append(escape(f"{dance.style} · {dance.energy_label} · {dance.n_counts} counts"
+                            + (f" · tags: {', '.join(dance.tags)}" if dance.tags else "")))
     fit = "" if part.music_fit is None else f"music fit {100 * part.music_fit:.0f}% · "
     lines.append(f"{fit}section {phrase.section_label} · {phrase.n_bars} bars · "
                  f"{where(analysis, phrase.start_s)} – {mmss(phrase.end_s)}")

@@ -24,7 +24,7 @@ from choreo_studio.editor.edit_handlers import EDIT_JOB, EditHandlers
 from choreo_studio.editor.file_handling import FileHandler
 from choreo_studio.editor.job_panel import JobPanel
 from choreo_studio.editor.library_browser import LibraryBrowser
-from choreo_studio.editor.placement_inspector import PlacementInspector
+from choreo_studio.editor.placement_inspector import PhraseAbout, PlacementInspector
 from choreo_studio.editor.preview_handlers import PreviewHandlers
 from choreo_studio.editor.prompter import Prompter, QtPrompter
 from choreo_studio.editor.shortcuts import shortcut_sheet_html
@@ -126,9 +126,11 @@ class MainWindow(QMainWindow):
         song_layout.addWidget(self.timeline)
 
         self.inspector = PlacementInspector()
+        self.phrase_about = PhraseAbout()
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(4, 4, 4, 0)
+        right_layout.addWidget(self.phrase_about)
         right_layout.addWidget(self.inspector)
         right_layout.addWidget(self.suggestions, 1)
         self.setCentralWidget(song_area)
@@ -437,6 +439,8 @@ class MainWindow(QMainWindow):
 
     def _refresh_suggestions(self) -> None:
         t = self.doc.selected
+        blocks = self.timeline.blocks
+        self.phrase_about.show_phrase(blocks[t].description if 0 <= t < len(blocks) else "")
         if not self.doc.ready or t < 0:
             self.suggestions.clear()
             self.inspector.show_placement(None)

@@ -1,4 +1,6 @@
-"""Placement inspector: the selected placement's blend length, mirror and mirror-on-repeat.
+"""Placement inspector: the selected phrase's full description (the placed dance's whole name,
+style, energy, counts, tags, fit, where it is, lock state) above its blend length, mirror and
+mirror-on-repeat.
 
 Each change is reported as ``changed(field, value)``; the main window turns it into an
 undoable edit. Setting the widgets from the document never emits (signals are blocked).
@@ -7,8 +9,24 @@ undoable edit. Setting the widgets from the document never emits (signals are bl
 from __future__ import annotations
 
 from choreo_studio.core.choreography.placements import Placement
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QLabel, QWidget
+
+
+class PhraseAbout(QLabel):
+    """The selected phrase's description in full (the timeline block's tooltip, always shown;
+    it stays readable while the locked placement's controls are greyed out)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+    def show_phrase(self, description: str) -> None:
+        """Show ``description`` (rich text; "" clears it), touching nothing when unchanged."""
+        if description != self.text():
+            self.setText(description)
 
 
 class PlacementInspector(QWidget):

@@ -346,3 +346,28 @@ def test_a_dance_dragged_over_the_lane_outlines_the_phrase_it_would_land_on(open
     timeline.dropEvent(drop)
     assert timeline.drop_target == -1, "the outline goes with the drop"
     assert doc.choreography[2].dance_id == source.rows[0].id
+
+
+def test_the_inspector_shows_the_selected_phrases_full_description(opened, qtbot):
+    doc = opened.doc
+    doc.select(2)
+    name = opened.engine.dance(doc.choreography[2].dance_id).name
+    text = opened.phrase_about.text()
+    assert text.startswith(f"<b>3: {name}</b>") and "section" in text
+    opened.timeline.setFocus()
+    qtbot.keyClick(opened.timeline, Qt.Key.Key_L)
+    assert "locked" in opened.phrase_about.text()
+    assert opened.phrase_about.isEnabled() and not opened.inspector.isEnabled(), (
+        "the description stays readable while a locked placement's controls are greyed")
+
+
+def test_block_descriptions_escape_names_that_look_like_markup():
+    from choreo_studio.editor.block_layout import block_description
+
+    phrase = SimpleNamespace(index=0, section_label="A", n_bars=4, start_s=0.0, end_s=8.0)
+    placement = SimpleNamespace(dance_id="d1", locked=False, mirror=False)
+    dance = SimpleNamespace(name="<i>Rock & roll</i>", style="jazz", energy_label="low",
+                            n_counts=8, tags=["a<b"])
+    part = SimpleNamespace(music_fit=0.5)
+    text = block_description(phrase, placement, dance, part, None, False)
+    assert text.startswith("<b>1: &lt;i&gt;Rock &amp; roll&lt;/i&gt;</b>") and "a&lt;b" in text
