@@ -311,12 +311,18 @@ def _step(prev: np.ndarray, trans: TransitionScores, locked_prev: int | None,
         row = np.array([locked_prev])
         return prev[locked_prev] + trans.rows(row, None if flip is None else flip[row])[0]
     bound = prev + trans.row_bounds(flip)
-    first = np.argpartition(-bound, PRUNE_ROWS - 1)[:PRUNE_ROWS] if trans.k > PRUNE_ROWS else (
-        np.arange(trans.k))
+    if trans.k <= PRUNE_ROWS:
+        first, next_bound = np.arange(trans.k), -np.inf
+    else:  # the best-bounded rows, and the bound of the best row after them
+        order = np.argpartition(-bound, PRUNE_ROWS)
+        first, next_bound = order[:PRUNE_ROWS], bound[order[PRUNE_ROWS]]
     best = (prev[first, None] + trans.rows(first, None if flip is None else flip[first])
             ).max(axis=0)
-    # a row whose best possible score is below every column's current best cannot change any;
-    # the others go in bound order, in cache-sized chunks, until that holds for the next row
+    # a row whose best possible score is below every column's current best cannot change any
+    # (usually true of every row after the first few: done); the others go in bound order, in
+    # cache-sized chunks, until that holds for the next row
+    if next_bound < best.min():
+        return best
     rest = bound >= best.min()
     rest[first] = False
     if rest.any():
@@ -363,7 +369,10 @@ def _dense_viterbi(
                 i, j, both_locked=True, flip=bool(flip is not None and flip[i])) + fit[t, j]
             continue
         best = _step(scores[t - 1], trans, locks.get(t - 1), flip)
-        scores[t] = _masked(best + fit[t], locks.get(t))
+        if t in locks:
+            scores[t] = _masked(best + fit[t], locks[t])
+        else:
+            np.add(best, fit[t], out=scores[t])
     out = np.zeros(n_phrases, dtype=np.int64)
     out[-1] = int(np.argmax(scores[-1]))
     for t in range(n_phrases - 1, 0, -1):
