@@ -93,14 +93,15 @@ def suggest(
             _ranked_over_all(fit, transition, transition_weight, model, prev, nxt, neighbours,
                              n, size, flip_in, flip_out))
         bound, log_in, log_out = bound_all[cands], log_in_all[cands], log_out_all[cands]
-    return [
-        Suggestion(int(cands[i]), float(np.exp(exact[i])), float(music_fit[cands[i]]),
-                   float(np.exp(log_in[i])) if prev is not None else 1.0,
-                   float(np.exp(log_out[i])) if nxt is not None else 1.0,
-                   float(jump_in[i]), float(jump_out[i]))
-        for i in order
-        if np.isfinite(exact[i])
-    ]
+    order = order[np.isfinite(exact[order])]
+    ones = [1.0] * len(order)
+    # the parts of the chosen few as arrays at once (the same values as one by one)
+    return [Suggestion(*fields) for fields in zip(
+        cands[order].tolist(), np.exp(exact[order]).tolist(),
+        music_fit[cands[order]].astype(np.float64).tolist(),
+        np.exp(log_in[order]).tolist() if prev is not None else ones,
+        np.exp(log_out[order]).tolist() if nxt is not None else ones,
+        jump_in[order].tolist(), jump_out[order].tolist(), strict=True)]
 
 
 def _ranked_over_all(fit, transition, transition_weight, model, prev, nxt, neighbours, n, size,
