@@ -383,7 +383,8 @@ def main(argv: list[str] | None = None) -> int:
                 r = fn(piece.path)
                 piece.scores[system] = scorer(piece, r)
                 ratios[system].append(r.seconds / floor)
-                line.append(_describe(system, r, piece.scores[system]))
+                line.append(_describe(system, r, piece.scores[system])
+                            + f", time {r.seconds / floor:.1f}× decode+STFT")
             print("  " + "\n    ".join(line), flush=True)
         keys = (["F", "CMLt", "AMLt", "Acc1", "Acc2", "dbF", "meter"] if title == "beats-midi"
                 else ["tempo ok", "meter", "waltz ok"])
