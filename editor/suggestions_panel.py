@@ -23,11 +23,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-COLUMNS = ("#", "dance", "style", "energy", "fit", "in", "out", "score")
-WIDEST = ("100", "", "breaking", "medium", "0.00", "0.00", "0.00", "0.0e+00")
+COLUMNS = ("#", "dance", "style", "energy", "fit", "in · out", "score")
+WIDEST = ("100", "", "breaking", "medium", "0.00", "0.00 · 0.00", "0.0e+00")
 """The widest text each column shows; the widths are set once from these (measuring every
 row on every refresh, as ResizeToContents does, cost a swap tens of milliseconds); two
-decimals and a two-digit score leave the dance's name the room on a 1400-px window."""
+decimals, one column for both transitions and a two-digit score leave the dance's name the
+room on a 1400-px window."""
+HEADER_TIPS = ("rank", "the dance (● the placed one)", "its style", "its energy",
+               "how well it fits this phrase's music (0–1)",
+               "how well it follows the previous dance · leads into the next one (0–1)",
+               "the combined score the suggestions are ranked by")
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,11 @@ class SuggestionsModel(RowListModel):
                     cell = self.index(r, c)
                     self.dataChanged.emit(cell, cell)
 
+    def headerData(self, section: int, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS[section]
+        return super().headerData(section, orientation, role)
+
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._cells[index.row()][index.column()]
@@ -92,7 +102,7 @@ class SuggestionsModel(RowListModel):
 def _texts(r: int, row: SuggestionRow) -> tuple[str, ...]:
     """What the columns of suggestion ``r`` read."""
     return (str(r + 1), ("● " if row.current else "") + row.name, row.style, row.energy,
-            _fmt(row.music_fit), _fmt(row.transition_in), _fmt(row.transition_out),
+            _fmt(row.music_fit), f"{_fmt(row.transition_in)} · {_fmt(row.transition_out)}",
             f"{row.score:.1e}")
 
 

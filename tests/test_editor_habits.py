@@ -235,8 +235,8 @@ def test_suggestion_numbers_leave_the_dance_name_room():
 
     row = SuggestionRow("d1", "breaking low #8: toprock", "breaking", "low", 0.7004, None,
                         0.2461, 0.3114, current=True)
-    assert _texts(0, row) == ("1", "● breaking low #8: toprock", "breaking", "low", "0.70", "—",
-                              "0.25", "3.1e-01")
+    assert _texts(0, row) == ("1", "● breaking low #8: toprock", "breaking", "low", "0.70",
+                              "— · 0.25", "3.1e-01")
 
 
 def test_a_blocks_second_line_drops_the_section_before_cutting_the_fit():
