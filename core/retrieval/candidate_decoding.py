@@ -28,7 +28,9 @@ phrase, ties broken alike (lowest index), since W's values are identical. Otherw
 phrases that fail grow: an examined dance whose bound reaches J_C becomes a candidate there, a
 tail that reaches it deepens that pool ×4 (all K at worst: exact always, fast when the music
 fit is decisive). A re-solve of the same song length starts from the last solve's candidates
-and pool depths.
+and pool depths; of the same song (the fit ``decoding.decode`` keeps in ``fit_cache``) it also
+reuses each phrase's ranked pool, and every W block already computed comes from a
+:class:`BlockCache` (W depends on the model only), so a re-solve mostly walks the bounds.
 
 Mirrored cuts (``decoding``'s ``flips[t − 1, a]``: the cut from dance a on phrase t − 1 into
 phrase t is mirrored) take each block row's W from the mirrored start features, the same
