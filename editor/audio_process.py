@@ -139,6 +139,13 @@ class SharedEngine(SoundDeviceOutput):
         self._stream.start()
         return latency
 
+    def continue_from(self, state: np.ndarray) -> None:
+        """Take over where another callback stopped (the child, gone): its frame and the seek
+        it had applied, so a seek already done is not done again."""
+        self.cursor.seek(int(state[S_FRAME]))
+        self.cursor.finished = bool(state[S_FINISHED])
+        self._applied = int(state[S_APPLIED])
+
     def handle(self, command: dict) -> None:
         """Prepare a data command from the editor and queue it for the callback."""
         if "speed" in command:
@@ -361,6 +368,7 @@ class ProcessOutput(OutputBase):
                 song = np.ndarray(self.samples.shape, np.float32, self._song_memory.buf)
                 engine = SharedEngine(song, self.sr, self._sd, self.blocks, self.latency_s,
                                       attach=self._own_memory)
+                engine.continue_from(self.blocks.read_state())
                 for command in self._commands:
                     engine.handle(command)
                 engine.open()

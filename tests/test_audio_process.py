@@ -127,6 +127,14 @@ def test_a_block_read_mid_write_keeps_the_last_whole_control(blocks):
     np.testing.assert_array_equal(_block(engine, 100)[:, 0], np.arange(700, 800))
 
 
+def test_a_callback_taking_over_continues_where_the_last_one_stopped(blocks):
+    seq_write(blocks.control, {ap.C_PLAYING: 1, ap.C_SEEK_REQ: 3, ap.C_SEEK_FRAME: 100})
+    seq_write(blocks.state, {ap.S_FRAME: 650, ap.S_APPLIED: 3})  # seek 3 done, then played on
+    engine = SharedEngine(_ramp(1000), SR, FakeSoundDevice, blocks, 0.1)
+    engine.continue_from(blocks.read_state())
+    np.testing.assert_array_equal(_block(engine, 100)[:, 0], np.arange(650, 750))
+
+
 def _rows(*blocks: tuple[int, float, int, float, int, int]) -> np.ndarray:
     """Ring rows from (first, dac, tag, speed, frames, flags)."""
     rows = np.zeros((len(blocks), ap.RING_COLS))
