@@ -10,7 +10,10 @@ parts and every audio file under ``--unlabeled`` (default the Debian packages'
 songs pre-trains the encoder once for every fold. Preset ``real`` (``training/config.py``) is
 the 2-core CPU budget; ``paper`` runs the same code on a GPU. Everything derived (library,
 cache, runs, table) goes under ``--work``, outside the project. ``--reduced`` is the quick
-look on a loaded machine: fewer folds, epochs and unlabelled songs.
+look on a loaded machine: fewer folds, epochs and unlabelled songs. A second command judges
+Group IV again without this project's readings for real data (the pair-cue term and the
+genre loss), at the same budget and folds (``table-readings.txt``). Wall time and the load
+average at the start and end are printed last.
 """
 
 from __future__ import annotations
@@ -25,10 +28,8 @@ from choreo_studio.core.cli import main
 
 REDUCED = ["--set", "pretrain.epochs=1", "--set", "finetune.epochs=3",
            "--set", "finetune.end_to_end_epochs=3", "--set", "coascent.epochs=1"]
-LONGER = ["--set", "finetune.epochs=30", "--set", "coascent.epochs=10",
-          "--set", "coascent.refresh_epochs=2"]
-"""Groups IV and V again at T's own budget (no end-to-end group to pay for): 30 epochs, the
-last 10 of Group V co-ascent, ``--longer-folds`` folds."""
+READINGS = [["--no-pair-cues"], ["--genre-loss", "0"], ["--no-pair-cues", "--genre-loss", "0"]]
+"""Group IV without the pair cues, without the genre loss, and without both."""
 GAME_MUSIC = ("/usr/share/games/wesnoth", "/usr/share/games/frozen-bubble")
 
 
@@ -50,10 +51,9 @@ def parse() -> argparse.Namespace:
                    "(repeatable; default the game soundtracks)")
     p.add_argument("--max-unlabeled", type=int, default=36,
                    help="unlabelled songs/parts, undanced parts and other songs alternating")
-    p.add_argument("--folds", type=int, default=2, help="folds by song of the Groups I-V "
-                   "table (0: leave one out)")
-    p.add_argument("--longer-folds", type=int, default=4,
-                   help="folds by song of the Groups IV/V run at T's own budget")
+    p.add_argument("--folds", type=int, default=4, help="folds by song (0: leave one dance "
+                   "out)")
+    p.add_argument("--workers", type=int, default=2, help="processes analysing the songs")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (on a shared "
                    "machine one thread ran T's small steps several times faster than two)")
     p.add_argument("--preset", default="real", help="training preset (real, cpu, paper)")
@@ -74,11 +74,14 @@ def main_bench() -> int:
         return 2
     folders = args.unlabeled or [d for d in GAME_MUSIC if Path(d).is_dir()]
     n_unlabeled = 6 if args.reduced else args.max_unlabeled
-    started = time.monotonic()
+    started, load = time.monotonic(), Path("/proc/loadavg")
+    load_start = load.read_text().split()[:3] if load.is_file() else ["?"]
+    filled = (work / "cache" / "dataset.json").is_file()
     if not (work / "library" / "library.json").is_file():
         run(["library", "import", str(tang), "-o", str(work / "library")])
     prepare = ["train", "prepare", "--pairs", str(tang), "--library", str(work / "library"),
-               "--cache", str(work / "cache"), "--max-unlabeled", str(n_unlabeled)]
+               "--cache", str(work / "cache"), "--max-unlabeled", str(n_unlabeled),
+               "--workers", str(args.workers)]
     for folder in folders:
         prepare += ["--unlabeled", folder]
     run(prepare)
@@ -93,11 +96,20 @@ def main_bench() -> int:
         train += ["--groups", args.groups]
     run(train + (REDUCED if args.reduced else []))
     if command == "ablation" and not args.reduced:
-        run(["train", "evaluate", *base, "--run-dir", str(work / f"run-{args.preset}-longer"),
-             "--folds", str(args.longer_folds), "--table", str(work / "table-longer.txt"),
-             "--groups", "IV,V", *LONGER])
-    print(f"total {time.monotonic() - started:.0f} s; tables: {work / 'table.txt'}"
-          + ("" if args.reduced else f", {work / 'table-longer.txt'}"))
+        with_readings = (work / "table.txt").read_text(encoding="utf-8")
+        tables = []
+        for k, flags in enumerate(READINGS):
+            table = work / f"table-readings-{k}.txt"
+            run(["train", "evaluate", *base, "--run-dir", str(work / f"run-{args.preset}-{folds}"),
+                 "--folds", str(folds), "--table", str(table), "--groups", "IV", *flags])
+            tables.append(f"Group IV with {' '.join(flags)}:\n" + table.read_text(encoding="utf-8"))
+        (work / "table-readings.txt").write_text("\n\n".join(tables) + "\n", encoding="utf-8")
+        print(with_readings)
+    load_end = load.read_text().split()[:3] if load.is_file() else ["?"]
+    print(f"total {time.monotonic() - started:.0f} s from {'a filled' if filled else 'an empty'} "
+          f"work folder; load average {' '.join(load_start)} at the start, "
+          f"{' '.join(load_end)} at the end; tables: {work / 'table.txt'}"
+          + ("" if args.reduced else f", {work / 'table-readings.txt'}"))
     return 0
 
 

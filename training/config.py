@@ -268,9 +268,9 @@ def real_config() -> TrainConfig:
     config.preset = "real"
     config.checkpoint_every = 1000
     config.pretrain = dataclasses.replace(config.pretrain, epochs=2, lr_step_epochs=2)
-    config.finetune = dataclasses.replace(config.finetune, epochs=4, lr=5e-2, batch_size=16,
-                                          end_to_end_epochs=4)
-    config.coascent = dataclasses.replace(config.coascent, epochs=1, refresh_epochs=1,
+    config.finetune = dataclasses.replace(config.finetune, epochs=20, lr=5e-2, batch_size=16,
+                                          end_to_end_epochs=20)
+    config.coascent = dataclasses.replace(config.coascent, epochs=5, refresh_epochs=1,
                                           lr=5e-2, tau=0.5, batch_size=16)
     return config
 

@@ -257,7 +257,7 @@ PAIR_CUES = ("tempo", "energy", "density", "strength", "meter", "tiling", "tempo
 MATCHER_WEIGHTS = (1.0, 1.5, 0.3, 0.8, 0.3, 0.4)
 """The descriptor matcher's weights of its six distances (``scoring.DescriptorMatcher``:
 ``WEIGHTS``, density's /2, ``METER_COST``, ``TILING_COST``), T's starting point."""
-MATCHER_TEMPERATURE = 0.08
+MATCHER_TEMPERATURE = 0.15  # ``scoring.DescriptorMatcher.TEMPERATURE``
 OCTAVES = torch.tensor([-1.0, 0.0, 1.0])
 TIME_CHANGE_COST = 0.35  # ``library.tempo.TIME_CHANGE_COST_OCTAVES``
 

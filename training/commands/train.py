@@ -24,6 +24,7 @@ Sub-commands (each also runs as ``python -m training.<stage>`` and under ``torch
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from contextlib import nullcontext
@@ -97,6 +98,10 @@ def _add_fold_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bootstrap", type=int, default=1000,
                    help="bootstrap resamples of the songs (default %(default)s)")
     p.add_argument("--table", help="also write the table (text) to this file")
+    p.add_argument("--no-pair-cues", action="store_true", help="--pairs: T without the "
+                   "explicit (music, dance) cue term (networks.PairCues), for the ablation")
+    p.add_argument("--genre-loss", type=float, help="--pairs: weight of the leave-own-dance-"
+                   "out genre loss (0: Eq. 5 alone; default crossval.GENRE_LOSS_WEIGHT)")
 
 
 def _library_for(args: argparse.Namespace):
@@ -368,6 +373,13 @@ def _protocol(args: argparse.Namespace, groups: list[str]) -> int:
     config = _config(args)
     library = _library_for(args)
     real = load_real_data(args.cache, library)
+    if args.no_pair_cues:
+        real.dance_cues = None
+    if args.genre_loss is not None:
+        if not args.genre_loss >= 0:
+            raise ChoreoError(f"--genre-loss {args.genre_loss}: give a weight of 0 or more")
+        real.sets = (dataclasses.replace(real.sets, weight=args.genre_loss)
+                     if args.genre_loss > 0 and real.sets is not None else None)
     ctx = init_distributed(args.device)
     try:
         report = cross_validate(real, library, config, args.run_dir, ctx, groups=groups,
