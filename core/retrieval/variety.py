@@ -129,15 +129,48 @@ class Variety:
         return float(recency + self.reuse_penalty * np.sum(uses * (uses - 1) / 2))
 
     def apply(self, fit: np.ndarray, d: np.ndarray) -> bool:
-        """Subtract from ``fit`` (in place) every phrase's causal charges under ``d``; whether
-        ``d`` had any variety cost at all."""
+        """Subtract from ``fit`` (in place) every phrase's causal charges under ``d``
+        (:meth:`all_charges`, the same float values); whether ``d`` had any variety cost.
+
+        The charges of phrase t are over the dances used before it: γ_u per other unit on
+        each (none where t's own unit used it already) plus γ_r per return within the
+        window, kept as arrays over the dances in order of first use, so the T² Python loop
+        of :meth:`all_charges` becomes a few array operations per phrase."""
+        d = np.asarray(d, dtype=np.int64)
+        unit = self.unit.tolist()
+        dances = d.tolist()
+        recency = self.window > 0 and self.recency_penalty > 0
+        position: dict[int, int] = {}  # dance -> index in order of first use
+        n_units = np.zeros(len(d), dtype=np.float64)  # units on each used dance so far
+        units_of: dict[int, set[int]] = {}
+        dances_of: dict[int, set[int]] = {}
         costly = False
-        for t, charges in enumerate(self.all_charges(d)):
-            if charges.get(int(d[t]), 0.0) > 0:
+        for t in range(len(d)):
+            m = len(position)
+            values = (self.reuse_penalty * n_units[:m] if self.reuse_penalty > 0
+                      else np.zeros(m, dtype=np.float64))
+            charged = np.full(m, self.reuse_penalty > 0)
+            for dance in dances_of.get(unit[t], ()):  # its own unit used it: no reuse cost
+                values[position[dance]] = 0.0
+                charged[position[dance]] = False
+            if recency:
+                for s in range(max(0, t - self.window), t):
+                    if not self._exempt(s, t):
+                        values[position[dances[s]]] += self.recency_penalty
+                        charged[position[dances[s]]] = True
+            here = position.get(dances[t])
+            if here is not None and charged[here] and values[here] > 0:
                 costly = True
-            if charges:
-                idx = np.fromiter(charges, dtype=np.int64, count=len(charges))
-                fit[t, idx] -= np.fromiter(charges.values(), dtype=np.float32, count=len(idx))
+            if charged.any():
+                used = np.fromiter(position, dtype=np.int64, count=m)
+                fit[t, used[charged]] -= values[charged].astype(np.float32)
+            users = units_of.setdefault(dances[t], set())
+            if dances[t] not in position:
+                position[dances[t]] = m
+            if unit[t] not in users:
+                users.add(unit[t])
+                n_units[position[dances[t]]] += 1
+            dances_of.setdefault(unit[t], set()).add(dances[t])
         return costly
 
 
@@ -222,9 +255,14 @@ class VarietyState:
                     if mates == 0:
                         out[i] = v.reuse_penalty * (len(users) - (own in users))
         if v.window > 0 and v.recency_penalty > 0:
-            for s in range(max(0, t - v.window), min(len(d), t + v.window + 1)):
-                if s != t and not v._exempt(s, t):
-                    out[dances == d[s]] += v.recency_penalty
+            near = [d[s] for s in range(max(0, t - v.window), min(len(d), t + v.window + 1))
+                    if s != t and not v._exempt(s, t)]
+            if near:
+                # γ_r once per neighbour on the dance: added one at a time, as a loop over the
+                # neighbours would (the same float sums), but a pass per count, not neighbour
+                count = (dances[:, None] == np.array(near)[None, :]).sum(axis=1)
+                for times in range(1, int(count.max()) + 1):
+                    out[count >= times] += v.recency_penalty
         return out
 
     def move(self, t: int, dance: int) -> None:
