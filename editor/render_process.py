@@ -134,12 +134,15 @@ def _analysis_from(meta: dict[str, Any], arrays: Arrays, prefix: str = "analysis
 
 def state_message(engine: Engine, seg: Segmentation) -> tuple[dict[str, Any], Arrays]:
     """What the child needs to render ``seg`` as ``engine`` would: the library's path and
-    fingerprint, the analysis, phrases, placements and P(d | u_t) the metrics use."""
+    fingerprint, the engine's plain settings (stage radius…), the analysis, phrases,
+    placements and P(d | u_t) the metrics use."""
     chor = seg.choreography
     analysis, arrays = _analysis_message(seg.analysis)
+    settings = {f.name: getattr(engine, f.name) for f in fields(engine)
+                if isinstance(getattr(engine, f.name), (bool, int, float, str, type(None)))}
     header = {
         "library": {"path": engine.library_path, "fingerprint": engine.library.fingerprint},
-        "stage_radius_cm": engine.stage_radius_cm,
+        "engine": settings,
         "scorer": engine.scorer_name,
         "analysis": analysis,
         "phrases": [asdict(p) for p in seg.phrases],
@@ -519,8 +522,9 @@ class _Server:
 
     @staticmethod
     def _state(library: Any, header: dict[str, Any], arrays: Arrays) -> tuple[Engine, Any]:
-        """An engine over ``library`` scoring with the editor's P(d | u_t), and the session
-        state the editor sent (the render reads only the song's analysis and phrases)."""
+        """An engine over ``library`` with the editor's plain settings, scoring with its
+        P(d | u_t), and the session state the editor sent (the render reads only the song's
+        analysis and phrases)."""
         from choreo_studio.core.choreography.engine import Engine
         from choreo_studio.core.choreography.placements import Choreography, Placement
         from choreo_studio.core.phrases.segmentation import MusicPhrase
@@ -531,7 +535,7 @@ class _Server:
         choreography = Choreography([Placement(**p) for p in chor["placements"]],
                                     chor["scorer"], chor["decoder"], dict(chor["notes"]))
         scorer = _GivenScores(header["scorer"], arrays["probabilities"])
-        engine = Engine(library, scorer, stage_radius_cm=header["stage_radius_cm"])  # type: ignore[arg-type]
+        engine = Engine(library, scorer, **header["engine"])  # type: ignore[arg-type]
         song = Song(None, _analysis_from(header["analysis"], arrays),  # type: ignore[arg-type]
                     [MusicPhrase(**p) for p in header["phrases"]], None)  # type: ignore[arg-type]
         return engine, Segmentation(song, arrays["scores"], choreography)

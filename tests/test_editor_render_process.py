@@ -158,3 +158,12 @@ def test_a_dance_rendered_a_moment_ago_comes_back_without_a_render(seg, child, m
     assert len(calls) == 1
     key = rp.recent_scenes.key
     assert key(engine, state) != key(engine, state.with_choreography(swapped))
+
+
+def test_the_engine_settings_travel_with_the_state(seg, child, monkeypatch):
+    engine, state = seg
+    monkeypatch.setattr(rp, "shared_child", lambda: child)
+    monkeypatch.setattr(engine, "stage_radius_cm", 40.0)  # a small stage steers the dance
+    header, _arrays = rp.state_message(engine, state)
+    assert header["engine"]["stage_radius_cm"] == 40.0 and "library" not in header["engine"]
+    _same_scene(rp.render_scene(engine, state), rp.render_in_process(engine, state))
