@@ -257,3 +257,38 @@ def test_without_room_in_shared_memory_the_output_plays_in_the_editors_process(m
     output = audio_player.open_output(_ramp(SR), SR)
     assert type(output) is audio_player.SoundDeviceOutput and output.has_sound
     assert output.description == "audio: fake output"
+
+
+def test_transport_plays_ranges_and_auditions_over_the_process_output(request, tmp_path,
+                                                                      monkeypatch):
+    pytest.importorskip("pytestqt")
+    request.getfixturevalue("qtbot")  # a QApplication for the transport's timer
+    from choreo_studio.editor import transport as transport_module
+
+    made: list[ProcessOutput] = []
+
+    def open_output(samples, sr, want_sound):
+        made.append(_in_process(tmp_path, samples))
+        return made[-1]
+
+    monkeypatch.setattr(transport_module, "open_output", open_output)
+    transport = transport_module.Transport(want_sound=True)
+    transport.set_audio(_ramp(SR * 4), SR)
+    (output,) = made
+    engine = output._engine
+    assert transport.has_sound and transport.duration_s == 4.0
+    transport.set_play_range((1.0, 2.0))
+    assert output.cursor.loop == (SR, 2 * SR)
+    transport.seek(3.0)
+    transport.play()  # outside the range: playing starts at its in
+    assert transport.position_s() == 1.0
+    assert _block(engine, 400, ahead=-1.0)[0, 0] == SR
+    transport.pause()
+    transport.set_play_range(None)
+    transport.audition(0.5, 0.55)
+    block = _block(engine, 800, ahead=-1.0)
+    np.testing.assert_array_equal(block[:400, 0], np.arange(4000, 4400))
+    assert not block[400:].any()
+    transport._poll()  # the stop point heard: the audition ends there
+    assert not transport.playing and transport.position_s() == pytest.approx(0.55)
+    transport.close()
