@@ -3,6 +3,8 @@
 Rows show rank, name, style, energy, music fit P(d|u_t), transition in M(prev→d), transition out
 M(d→next) and the combined score; the current placement is marked. A click auditions the row,
 Enter / double-click swaps it in (the number keys 1–9 are window shortcuts). K is adjustable.
+On a narrow panel the style and energy columns step aside so the dance's name stays readable
+(they are in its tooltip, and the name is tinted by its style).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ WIDEST = ("100", "", "breaking", "medium", "0.00", "0.00 · 0.00", "0.0e+00")
 row on every refresh, as ResizeToContents does, cost a swap tens of milliseconds); two
 decimals, one column for both transitions and a two-digit score leave the dance's name the
 room on a 1400-px window."""
+MIN_NAME_PX = 200
+"""Below this much room for the dance's name, the style and energy columns are hidden."""
+OPTIONAL_COLUMNS = (2, 3)
 HEADER_TIPS = ("rank", "the dance (● the placed one)", "its style", "its energy",
                "how well it fits this phrase's music (0–1)",
                "how well it follows the previous dance · leads into the next one (0–1)",
@@ -65,6 +70,8 @@ class SuggestionsModel(RowListModel):
         self._text = QBrush(text_color)
         self._current = QBrush(QColor("#ffd23f"))
         self._cells: list[tuple[str, ...]] = []
+        self.tint_names = False
+        """Names in their style's colour (while the style column is hidden)."""
 
     def set_rows(self, rows) -> None:
         old = self._cells
@@ -90,12 +97,12 @@ class SuggestionsModel(RowListModel):
         c = index.column()
         if role == Qt.ItemDataRole.ForegroundRole and c in (1, 2):
             row = self.rows[index.row()]
-            if c == 2:
+            if c == 2 or (self.tint_names and not row.current):
                 return QBrush(style_color(row.style))
             return self._current if row.current else self._text
         if role == Qt.ItemDataRole.ToolTipRole and c == 1:
             row = self.rows[index.row()]
-            return f"{row.name} ({row.dance_id})"
+            return f"{row.name} ({row.dance_id})\n{row.style} · {row.energy} energy"
         return None
 
 
@@ -167,6 +174,22 @@ class SuggestionsPanel(QWidget):
     @property
     def k(self) -> int:
         return self.k_spin.value()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Hide the style and energy columns when the name would get under MIN_NAME_PX."""
+        header = self.table.horizontalHeader()
+        fixed = sum(header.sectionSize(c) for c in range(len(COLUMNS))
+                    if c != 1 and c not in OPTIONAL_COLUMNS)
+        optional = sum(header.sectionSize(c) for c in OPTIONAL_COLUMNS)
+        narrow = self.table.viewport().width() - fixed - optional < MIN_NAME_PX
+        self.model.tint_names = narrow
+        for c in OPTIONAL_COLUMNS:
+            if self.table.isColumnHidden(c) != narrow:
+                self.table.setColumnHidden(c, narrow)
 
     def _swap_row(self, row: int) -> None:
         if 0 <= row < len(self.rows):

@@ -371,3 +371,24 @@ def test_block_descriptions_escape_names_that_look_like_markup():
     part = SimpleNamespace(music_fit=0.5)
     text = block_description(phrase, placement, dance, part, None, False)
     assert text.startswith("<b>1: &lt;i&gt;Rock &amp; roll&lt;/i&gt;</b>") and "a&lt;b" in text
+
+
+def test_a_narrow_suggestions_panel_gives_the_style_columns_room_to_the_name(qtbot):
+    from choreo_studio.editor.suggestions_panel import MIN_NAME_PX, SuggestionRow, SuggestionsPanel
+
+    panel = SuggestionsPanel()
+    qtbot.addWidget(panel)
+    panel.set_rows("Phrase 1", [SuggestionRow("d1", "breaking low #8: toprock; punch_up",
+                                              "breaking", "low", 0.7, None, 0.25, 0.31)])
+    panel.resize(1000, 300)
+    panel.show()
+    qtbot.wait(10)
+    table = panel.table
+    assert not table.isColumnHidden(2) and not table.isColumnHidden(3)
+    panel.resize(460, 300)
+    qtbot.waitUntil(lambda: table.isColumnHidden(2))
+    assert table.isColumnHidden(3) and table.columnWidth(1) >= MIN_NAME_PX
+    tip = panel.model.index(0, 1).data(Qt.ItemDataRole.ToolTipRole)
+    assert "breaking · low energy" in tip
+    panel.resize(1000, 300)
+    qtbot.waitUntil(lambda: not table.isColumnHidden(2))
