@@ -172,6 +172,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
       help="Play range: out at the playhead"),
     A("clear_range", "Clear play range", "preview.clear_range", ("Alt+I",), PLAY, 3,
       help="Clear the play range"),
+    A("range_selection", "Play range to selected phrases", "range_to_selection", ("Shift+I",),
+      PLAY, 3, enabled=SELECTED, help="Play range over the selected phrases"),
     A("slower", "Slower", "preview.step_speed", ("[",), PLAY, 4, args=(-1,),
       help="Play slower (1×, 0.75×, 0.5×; the pitch is kept)"),
     A("faster", "Faster", "preview.step_speed", ("]",), PLAY, 4, args=(1,),

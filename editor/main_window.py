@@ -234,6 +234,7 @@ class MainWindow(QMainWindow):
         self.waveform.seek_requested.connect(self.transport.seek)
         self.waveform.boundary_moved.connect(lambda i, t: run("move_boundary", i, t))
         self.waveform.range_dragged.connect(lambda lo, hi: run("set_range", lo, hi))
+        self.waveform.context_requested.connect(self._wave_menu)
         self.timeline.phrase_clicked.connect(self.doc.select)
         self.timeline.phrase_activated.connect(lambda i: run("audition_phrase", i))
         self.timeline.context_requested.connect(self._block_menu)
@@ -628,7 +629,22 @@ class MainWindow(QMainWindow):
         if index not in self.doc.selection:
             self.doc.select(index)
         self._popup(["lock_selected", "unlock_selected", "resolve_selected", "clear", None,
-                     "split", "merge", None, "same", "mirror", "zoom_phrase"], at)
+                     "split", "merge", None, "same", "mirror", "zoom_phrase", "range_selection"],
+                    at)
+
+    def _wave_menu(self, time_s: float, at) -> None:
+        """The waveform's context menu: the playhead goes to the clicked time first, so its
+        split, in / out and downbeat act there."""
+        self.transport.seek(time_s)
+        self._popup(["split", None, "mark_in", "mark_out", "range_selection", "clear_range",
+                     None, "downbeat"], at)
+
+    def range_to_selection(self) -> None:
+        """The play range over the selected phrases (Blender's range to selected)."""
+        chosen = self.doc.selection
+        if chosen:
+            self.set_play_range(self.doc.phrases[chosen[0]].start_s,
+                                self.doc.phrases[chosen[-1]].end_s)
 
     def _suggestion_menu(self, pos) -> None:
         """The context menu of a suggestion row: audition it or swap it in."""

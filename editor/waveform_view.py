@@ -5,7 +5,8 @@ then every 2nd, 4th … bar); the ruler numbers bars (and beats, zoomed in far e
 time axis reads m:ss. A loop region (an audition or Ctrl+L) is drawn over the waveform.
 Zoom and scroll on the time axis only (mouse wheel, middle-button drag); a click seeks, and a
 left-button drag on the waveform or its time ruler marks the play range (snapped to beats,
-Shift held: free), as a DAW's ruler drag sets its time selection. Phrase boundaries
+Shift held: free), as a DAW's ruler drag sets its time selection; a right click asks for the
+waveform's menu there (split, in/out, downbeat). Phrase boundaries
 are draggable lines that snap to the nearest downbeat when released; the view only reports the
 move (``boundary_moved``) and the main window turns it into an undoable re-segmentation.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from choreo_studio.editor.style import BACKGROUND, section_color
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter
 
 BASE_BUCKET = 64
@@ -261,6 +262,8 @@ class WaveformView(pg.PlotWidget):
 
     seek_requested = Signal(float)
     boundary_moved = Signal(int, float)  # boundary index (phrase that starts there), new time_s
+    context_requested = Signal(float, QPoint)
+    """A right click at a song time (seconds) and screen point: the waveform's menu."""
     range_dragged = Signal(float, float)
     """A play range marked by dragging: [in, out) seconds, snapped to beats unless Shift."""
 
@@ -479,13 +482,19 @@ class WaveformView(pg.PlotWidget):
             self.range_dragged.emit(lo, hi)
 
     def _on_click(self, event) -> None:
-        if event.button() != Qt.MouseButton.LeftButton or event.isAccepted():
+        """Left click: seek there; right click: ask for the waveform's menu at that time."""
+        button = event.button()
+        if button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton) or (
+                event.isAccepted()):
             return
         vb = self.getViewBox()
         if not vb.sceneBoundingRect().contains(event.scenePos()):
             return
-        x = float(vb.mapSceneToView(event.scenePos()).x())
-        self.seek_requested.emit(min(max(x, 0.0), self._duration_s))
+        x = min(max(float(vb.mapSceneToView(event.scenePos()).x()), 0.0), self._duration_s)
+        if button == Qt.MouseButton.LeftButton:
+            self.seek_requested.emit(x)
+        else:
+            self.context_requested.emit(x, event.screenPos().toPoint())
 
     def _on_range_changed(self, *_args) -> None:
         self._redraw_wave()

@@ -392,3 +392,35 @@ def test_a_narrow_suggestions_panel_gives_the_style_columns_room_to_the_name(qtb
     assert "breaking · low energy" in tip
     panel.resize(1000, 300)
     qtbot.waitUntil(lambda: not table.isColumnHidden(2))
+
+
+def test_a_right_click_on_the_waveform_offers_split_in_out_there(opened, qtbot):
+    doc, wave = opened.doc, opened.waveform
+    p = doc.phrases[1]
+    wave.getViewBox().setXRange(p.start_s - 1.0, p.end_s + 1.0, padding=0)
+    at = 0.5 * (p.start_s + p.end_s)
+    qtbot.mouseClick(wave.viewport(), Qt.MouseButton.RightButton,
+                     pos=QPoint(_widget_x(opened, at), wave.height() // 2))
+    px = (p.end_s - p.start_s + 2.0) / wave.getViewBox().width()
+    assert opened.transport.position_s() == pytest.approx(at, abs=2 * px)
+    menu = opened.context_menu
+    texts = [a.text() for a in menu.actions() if a.text()]
+    assert texts == ["Split phrase at playhead", "Set play range in", "Set play range out",
+                     "Play range to selected phrases", "Clear play range",
+                     "Set first downbeat at playhead"]
+    menu.close()
+    n = len(doc.phrases)
+    next(a for a in menu.actions() if a.text() == "Split phrase at playhead").trigger()
+    _idle(qtbot, opened)
+    assert len(doc.phrases) == n + 1
+
+
+def test_shift_i_sets_the_play_range_over_the_selected_phrases(opened, qtbot):
+    doc = opened.doc
+    doc.set_selection(1, [1, 2])
+    opened.activateWindow()
+    opened.timeline.setFocus()
+    qtbot.keyClick(opened.timeline, Qt.Key.Key_I, Qt.KeyboardModifier.ShiftModifier)
+    span = (doc.phrases[1].start_s, doc.phrases[2].end_s)
+    assert opened.transport.play_range_s == pytest.approx(span)
+    assert opened.waveform.play_range == pytest.approx(span)
