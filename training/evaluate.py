@@ -164,8 +164,9 @@ def song_genre_pooling(probs: np.ndarray, exclude: np.ndarray, songs: Sequence[s
     logp = np.log(np.maximum(np.asarray(probs, np.float64), 1e-300))
     logp = np.where(exclude, -np.inf, logp)
     logp -= logp.max(axis=1, keepdims=True)
+    total = np.exp(logp).sum(axis=1, keepdims=True)
+    logp -= np.log(total)
     p = np.exp(logp)
-    p /= p.sum(axis=1, keepdims=True)
     if beta == 0:
         return logp
     styles = np.asarray(library_styles)
