@@ -58,6 +58,7 @@ from choreo_studio.editor.audio_shared import (
     S_FRAME,
     S_LATENCY_US,
     S_PRIORITY,
+    S_SEQ,
     S_UNDERRUNS,
     UNDERFLOW,
     SharedBlocks,
@@ -141,7 +142,10 @@ class SharedEngine(SoundDeviceOutput):
 
     def continue_from(self, state: np.ndarray) -> None:
         """Take over where another callback stopped (the child, gone): its frame and the seek
-        it had applied, so a seek already done is not done again."""
+        it had applied, so a seek already done is not done again (and a write it died in
+        the middle of is closed, or every later read would wait for it)."""
+        if int(self.blocks.state[S_SEQ]) & 1:
+            self.blocks.state[S_SEQ] += 1
         self.cursor.seek(int(state[S_FRAME]))
         self.cursor.finished = bool(state[S_FINISHED])
         self._applied = int(state[S_APPLIED])

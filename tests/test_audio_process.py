@@ -130,9 +130,12 @@ def test_a_block_read_mid_write_keeps_the_last_whole_control(blocks):
 def test_a_callback_taking_over_continues_where_the_last_one_stopped(blocks):
     seq_write(blocks.control, {ap.C_PLAYING: 1, ap.C_SEEK_REQ: 3, ap.C_SEEK_FRAME: 100})
     seq_write(blocks.state, {ap.S_FRAME: 650, ap.S_APPLIED: 3})  # seek 3 done, then played on
+    state = blocks.read_state()
+    blocks.state[ap.S_SEQ] += 1  # and the child died in the middle of its next write
     engine = SharedEngine(_ramp(1000), SR, FakeSoundDevice, blocks, 0.1)
-    engine.continue_from(blocks.read_state())
+    engine.continue_from(state)
     np.testing.assert_array_equal(_block(engine, 100)[:, 0], np.arange(650, 750))
+    assert seq_read(blocks.state) is not None and blocks.read_state()[ap.S_FRAME] == 750
 
 
 def _rows(*blocks: tuple[int, float, int, float, int, int]) -> np.ndarray:
