@@ -23,8 +23,11 @@ Cuts keep the feet (rigs with legs, :mod:`core.motion.contacts`):
   ``LOCK_AFTER_S`` after the blend); then its offset eases back onto the play's own path at
   most ``RELEASE_SPEED_CM_S`` while it is still on the floor.
 * With a stage radius, a play that would carry the dancer beyond half of it is turned (up to
-  ``MAX_STEER_DEG``) about its pivot so its path heads back toward the centre; the foot lock
-  keeps planted feet in place through the turn.
+  ``MAX_STEER_DEG`` either way) about its pivot so its path stays nearest the centre (where
+  the dance starts) and ends near it; the foot lock keeps planted feet in place through the
+  turn. Then the whole path is pulled softly back toward the centre with the feet on the
+  floor held where they are (:mod:`choreography.stage_pull`): ballroom phrases travel a metre
+  or more each, more than any turn at a cut can hold.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import numpy as np
 from choreo_studio.core.choreography.beat_warp import WarpSegment, plan_segments
 from choreo_studio.core.choreography.frame_rates import SUPPORTED_FPS
 from choreo_studio.core.choreography.placements import Choreography
+from choreo_studio.core.choreography.stage_pull import pull_to_centre
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.motion import contacts
 from choreo_studio.core.motion import quaternions as quat
@@ -54,8 +58,9 @@ if TYPE_CHECKING:
 POSE_REF_CM = 30.0
 BLEND_MIN_SCALE = 0.75
 BLEND_MAX_SCALE = 2.5
-MAX_STEER_DEG = 90.0
+MAX_STEER_DEG = 180.0
 STEER_COST_CM_PER_RAD = 30.0
+STEER_END_WEIGHT = 0.5
 LOCK_AFTER_S = 0.3
 RELEASE_SPEED_CM_S = 8.0
 RELEASE_MIN_S = 0.15
@@ -233,8 +238,8 @@ class _Edge:
 
 
 def _steer(path: np.ndarray, pivot: np.ndarray, radius_cm: float) -> float:
-    """The extra turn (rad) about ``pivot`` that keeps the floor ``path`` [n, 2] closest to the
-    centre, or 0 while it stays inside half the stage radius."""
+    """The extra turn (rad) about ``pivot`` that keeps the floor ``path`` [n, 2] (relative to
+    the stage centre) closest to the centre, or 0 while it stays inside half the radius."""
     if np.linalg.norm(path, axis=1).max() <= 0.5 * radius_cm:
         return 0.0
     rel = path - pivot
@@ -245,7 +250,9 @@ def _steer(path: np.ndarray, pivot: np.ndarray, radius_cm: float) -> float:
         moved = np.stack([rel[:, 0] * c + rel[:, 1] * s_, -rel[:, 0] * s_ + rel[:, 1] * c], 1)
         far = np.linalg.norm(moved + pivot, axis=1).max()
         # leaving the stage costs far more than any turn
-        cost = far + STEER_COST_CM_PER_RAD * abs(angle) + 1e3 * max(0.0, far - 0.95 * radius_cm)
+        end = np.linalg.norm(moved[-1] + pivot)  # where the next play starts from
+        cost = (far + STEER_END_WEIGHT * end + STEER_COST_CM_PER_RAD * abs(angle)
+                + 1e3 * max(0.0, far - 0.95 * radius_cm))
         if cost < best_cost:
             best, best_cost = float(angle), cost
     return best
@@ -253,9 +260,10 @@ def _steer(path: np.ndarray, pivot: np.ndarray, radius_cm: float) -> float:
 
 def _place(prev: _Placed | None, seg: WarpSegment, first: int, stop: int, rot: np.ndarray,
            root: np.ndarray, heading: np.ndarray, yaw: float, feet: _Feet,
-           edge: _Edge | None, stage_radius_cm: float | None) -> _Placed:
+           edge: _Edge | None, stage_radius_cm: float | None, centre: np.ndarray) -> _Placed:
     """The floor transform of a play: continuing the root and facing, pivoting on a foot
-    planted on both sides of the cut, steered back toward the centre with a stage radius."""
+    planted on both sides of the cut, steered back toward ``centre`` [2] (where the dance
+    starts on the floor) with a stage radius."""
     if prev is None:
         return _Placed(seg, first, stop, quat.identity(), np.zeros(3), np.zeros(3))
     turn_yaw = yaw - float(quat.yaw_of(rot[0, 0]))
@@ -273,8 +281,8 @@ def _place(prev: _Placed | None, seg: WarpSegment, first: int, stop: int, rot: n
     if stage_radius_cm is not None:
         trial = _Placed(seg, first, stop, quat.about_axis("Y", np.array(turn_yaw)), anchor,
                         target)
-        path = _apply(trial, rot, root)[1][:, [0, 2]]
-        turn_yaw += _steer(path, target[[0, 2]], stage_radius_cm)
+        path = _apply(trial, rot, root)[1][:, [0, 2]] - centre
+        turn_yaw += _steer(path, target[[0, 2]] - centre, stage_radius_cm)
     return _Placed(seg, first, stop, quat.about_axis("Y", np.array(turn_yaw)), anchor, target)
 
 
@@ -326,7 +334,7 @@ def render(
         if i % report_every == 0:
             progress(0.7 * i / len(plays), "rendering")
         p = _place(placed[-1] if placed else None, seg, first, stop, rot, root, heading, yaw,
-                   feet, edges[i], stage_radius_cm)
+                   feet, edges[i], stage_radius_cm, raw_root[0][0, [0, 2]])
         rot, root = _apply(p, rot, root)
         out_rot[first:stop], out_root[first:stop] = rot, root
         if out_local is not None:
@@ -343,6 +351,10 @@ def render(
         ends = [lo for lo, _ in windows[1:]] + [n_out]
         _lock_feet(feet, out_rot, out_root, out_local,
                    [(lo, hi, end) for (lo, hi), end in zip(windows, ends, strict=True)])
+    if stage_radius_cm is not None:
+        out_rot, out_root = pull_to_centre(library.skeleton, fps, out_rot, out_root, out_local,
+                                           raw_root[0][0, [0, 2]], stage_radius_cm)
+    if feet.legs:
         out_root[:, 1] += _floor_lift(Motion(library.skeleton, fps, out_rot, out_root, out_local),
                                       fps)
     progress(1.0, "rendered")
