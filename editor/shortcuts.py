@@ -17,7 +17,11 @@ EXTRA = (
     ("Enter / double-click", "Swap in the highlighted suggestion"),
     ("Click a suggestion", "Audition it on the selected phrase"),
     ("Click the waveform", "Seek"),
-    ("Wheel / drag", "Zoom / scroll the time axis"),
+    ("Drag on the waveform or its ruler", "Set the play range (snaps to beats; Shift: free)"),
+    ("Right-click the waveform", "Split / in / out / first downbeat there"),
+    ("Wheel / middle-drag", "Zoom / scroll the time axis (or drag the phrase lane)"),
+    ("Shift / Ctrl + click a block", "Select a run / add or drop a phrase"),
+    ("Drag a library row onto a block", "Place that dance on the phrase"),
     ("Drag a yellow line", "Move a phrase boundary (snaps to downbeats)"),
     ("Esc", "Cancel the running job"),
 )

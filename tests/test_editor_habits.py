@@ -424,3 +424,12 @@ def test_shift_i_sets_the_play_range_over_the_selected_phrases(opened, qtbot):
     span = (doc.phrases[1].start_s, doc.phrases[2].end_s)
     assert opened.transport.play_range_s == pytest.approx(span)
     assert opened.waveform.play_range == pytest.approx(span)
+
+
+def test_the_shortcut_sheet_tells_the_mouse_habits():
+    from choreo_studio.editor.shortcuts import shortcut_sheet_html
+
+    sheet = shortcut_sheet_html()
+    for words in ("Set the play range", "Right-click the waveform", "middle-drag",
+                  "Shift+I", "Ctrl+A", "Shift+Right", "library row onto a block"):
+        assert words in sheet, words
