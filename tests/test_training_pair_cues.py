@@ -128,7 +128,7 @@ def test_a_songs_phrases_vote_on_its_genre():
 
 def test_cross_validation_trains_every_group_with_pair_cues_and_the_genre_loss(tmp_path):
     from choreo_studio.training.config import preset_config
-    from choreo_studio.training.crossval import RealData, cross_validate
+    from choreo_studio.training.crossval import RealData, cross_validate, final_model
     from choreo_studio.training.datasets import SongShard
     from choreo_studio.training.distributed import DistContext
 
@@ -153,7 +153,8 @@ def test_cross_validation_trains_every_group_with_pair_cues_and_the_genre_loss(t
     real = RealData(songs, entries, [np.zeros((3, 12))] * 4, [song("game", 4, -1, 90.0)],
                     [None], 12, rng.normal(size=(12, 5)).astype(np.float32), lib_groups,
                     cues, DanceSets.of(lib_groups, lib_styles, 3.0))
-    library = SimpleNamespace(transition_prior=None, phrases=[
+    library = SimpleNamespace(transition_prior=np.full((12, 12), 1 / 12), name="toy",
+                              fingerprint="fp-toy", phrases=[
         SimpleNamespace(id=f"{g}#{i}", style=s, source={"take": g})
         for i, (g, s) in enumerate(zip(lib_groups, lib_styles, strict=True))])
     config = preset_config("tiny").with_overrides(
@@ -163,6 +164,11 @@ def test_cross_validation_trains_every_group_with_pair_cues_and_the_genre_loss(t
                             groups=("I", "V"), n_boot=20)  # the linear head; co-ascent
     for name in ("Group I", "model (Group V)"):
         assert 0.0 <= report["methods"][name]["all"]["genre_phrase"]["top1"] <= 1.0
+    bundle = final_model(real, library, config, tmp_path / "all", DistContext())
+    assert bundle.head is not None and bundle.head.n_music == songs[0].music.shape[1]
+    probs = bundle.build_network()(torch.from_numpy(np.asarray(songs[0].mel)),
+                                   torch.from_numpy(songs[0].music))
+    assert probs.shape == (3, 12) and torch.allclose(probs.sum(dim=1), torch.ones(3))
     longer = config.with_overrides({"finetune.epochs": 15, "finetune.lr": 0.1})
     report = cross_validate(real, library, longer, tmp_path / "iv", DistContext(), n_folds=2,
                             groups=("IV",), n_boot=20)

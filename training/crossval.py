@@ -28,8 +28,15 @@ from choreo_studio.core.atomic_io import write_json_atomic
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.library.library import Library
 from choreo_studio.core.progress import ProgressFn, no_progress
+from choreo_studio.core.retrieval.model_bundle import ModelBundle, make_bundle
+from choreo_studio.core.retrieval.music_inputs import MUSIC_INPUTS_VERSION, cue_columns, music_side
 from choreo_studio.core.retrieval.network_scoring import dance_cues, dance_inputs
-from choreo_studio.core.retrieval.networks import RetrievalNetwork
+from choreo_studio.core.retrieval.networks import (
+    DanceHeadSpec,
+    RetrievalNetwork,
+    restrict_candidates,
+)
+from choreo_studio.core.retrieval.presets import get_preset
 from choreo_studio.core.retrieval.scoring import DescriptorMatcher
 from choreo_studio.training.ablation import group_scores
 from choreo_studio.training.config import TrainConfig
@@ -37,10 +44,10 @@ from choreo_studio.training.data_cache import load_shard_arrays, read_manifest, 
 from choreo_studio.training.datasets import UNLABELED, PhraseSet, SongShard
 from choreo_studio.training.distributed import DistContext
 from choreo_studio.training.evaluate import most_frequent_scores, protocol_report, song_folds
-from choreo_studio.training.finetune import DanceSets, phrase_vectors
+from choreo_studio.training.finetune import DanceSets, finetune, phrase_vectors
 from choreo_studio.training.loop import StageRunner
-from choreo_studio.training.pipeline import TrainingData, pretrained_network
-from choreo_studio.training.real_pairs import cue_columns, music_side, shard_tempo
+from choreo_studio.training.pipeline import TrainingData, fresh_predictor, pretrained_network
+from choreo_studio.training.real_pairs import shard_tempo
 
 GENRE_LOSS_WEIGHT = 3.0
 """Weight of ``finetune.genre_loss`` beside Eq. 5's cross-entropy: the best of 1, 3 and 10 on a
@@ -162,6 +169,33 @@ def shared_pretraining(real: RealData, config: TrainConfig, run_dir: Path, ctx: 
     runner = StageRunner.create(run_dir / "pretrain_shared", ctx, progress=progress,
                                 resume=True)  # a finished one in this run folder is reused
     return pretrained_network(data, config, runner)
+
+
+def final_model(real: RealData, library: Library, config: TrainConfig, run_dir: Path,
+                ctx: DistContext, progress: ProgressFn = no_progress) -> ModelBundle:
+    """Group IV trained on every danced song (no song held out) on the shared pre-training, as
+    a bundle for ``library`` with the dance head (M: the library's prior M0)."""
+    pretrained = shared_pretraining(real, config, Path(run_dir), ctx, progress)
+    if pretrained is None or real.dance_inputs is None:
+        raise ChoreoError("a real-data model needs unlabelled music outside the danced songs to "
+                          "pre-train its encoder — give prepare --unlabeled FOLDER")
+    data = fold_data(real, [])
+    preset = get_preset(config.network_preset)
+    predictor = fresh_predictor(preset, data, config.seed).to(ctx.device)
+    vectors = phrase_vectors(pretrained.encoder, data.train, ctx, data.n_music)
+    runner = StageRunner.create(Path(run_dir) / "final", ctx, progress=progress)
+    finetune(predictor, vectors, data.train.labels, config, runner, balance=True,
+             sets=data.sets)
+    restrict_candidates(predictor, None)
+    head = DanceHeadSpec(int(real.dance_inputs.shape[1]), data.n_music,
+                         real.dance_cues is not None)
+    network = RetrievalNetwork(preset.network, real.n_dances, head=head)
+    network.encoder.load_state_dict(pretrained.encoder.state_dict())
+    network.predictor.load_state_dict(predictor.cpu().state_dict())
+    info = {"trained_on": f"{len(real.songs)} danced songs, {len(data.train)} pairs (Group IV, "
+                          "no song held out)", "config": config.to_dict(),
+            "music_inputs_version": MUSIC_INPUTS_VERSION}
+    return make_bundle(network.eval(), preset, library.transition_prior, library, info=info)
 
 
 def matcher_probabilities(distances: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from choreo_studio.core.atomic_io import write_atomic, write_json_atomic
@@ -34,15 +34,17 @@ from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.library.library import DancePhrase, Library
 from choreo_studio.core.phrases.segmentation import MusicPhrase
 from choreo_studio.core.progress import ProgressFn, no_progress
+from choreo_studio.core.retrieval.music_inputs import (  # noqa: F401 (music_side re-exported)
+    cue_columns,
+    music_cues,
+    music_side,
+)
 from choreo_studio.training.data_cache import (
     DATASET_FORMAT_VERSION,
     FEATURE_VERSION,
     analysis_version,
     shard_dir,
 )
-
-if TYPE_CHECKING:
-    from choreo_studio.core.phrases.song import Song
 
 MARGIN_S = 4.0
 PAIRS_VERSION = "pairs-v2"  # v2: cues.npy (the matcher's music descriptors) per shard
@@ -217,53 +219,6 @@ def prepare_danced_song(song: DancedSong, library: Library, cache_dir: Path) -> 
         "octave_error": is_octave_error(meta["tempo_bpm"], meta["dance_bpm"]),
         "beat_residual_s": float(np.median(meta["beat_residual_s"])),
     }
-
-
-def music_cues(song: Song) -> np.ndarray:
-    """[T, 6] what the descriptor matcher reads of each phrase (``scoring.music_descriptors``:
-    tempo, energy, onsets per beat, strength, beats per bar) and its length in beats."""
-    from choreo_studio.core.retrieval.scoring import music_descriptors
-
-    beats = [max(p.end_beat - p.start_beat, 1) for p in song.phrases]
-    return np.concatenate([music_descriptors(song), np.asarray(beats, np.float64)[:, None]],
-                          axis=1)
-
-
-def cue_columns(cues: np.ndarray) -> np.ndarray:
-    """[T, len(networks.MUSIC_CUES)]: a shard's ``cues.npy`` with each phrase's index in the
-    song and that index as a fraction of the song's phrases (position cues)."""
-    cues = np.asarray(cues, np.float32)
-    n = len(cues)
-    index = np.arange(n, dtype=np.float32)
-    return np.concatenate([cues, index[:, None], (index / max(n - 1, 1))[:, None]], axis=1)
-
-
-PULSES = np.arange(2, 17)  # pulses per phrase whose strength music_side reports
-
-
-def pulse_spectrum(curves: np.ndarray) -> np.ndarray:
-    """[T, len(PULSES)]: share of each curve's (mean removed) spectrum at 2…16 cycles per
-    phrase — a 2-bar phrase of 3/4 pulses 6 times, of 4/4 8 times, whatever its tempo."""
-    spectrum = np.abs(np.fft.rfft(curves - curves.mean(axis=1, keepdims=True), axis=1))
-    picked = spectrum[:, PULSES]
-    return picked / np.maximum(picked.sum(axis=1, keepdims=True), 1e-9)
-
-
-def music_side(mel: np.ndarray, rhythm: np.ndarray, tempo_bpm: float) -> np.ndarray:
-    """[T, 3 + 2·15] music-side inputs of a song's phrases for T beside u: log2 of the blind
-    analysis' tempo (the 128-frame resize of the mel removes it; the descriptor matcher reads
-    it too), each phrase's mean mel level and its level rank inside the song (0 = quietest),
-    then the pulse spectra (:func:`pulse_spectrum`) of its rhythm curve and of its mel
-    loudness over time (the meter, which the blind analysis' bars may have wrong)."""
-    mel = np.asarray(mel, np.float32)
-    level = mel.reshape(len(mel), -1).mean(axis=1)
-    n = len(level)
-    rank = np.argsort(np.argsort(level)) / max(n - 1, 1) if n > 1 else np.full(n, 0.5)
-    tempo = np.full(n, np.log2(max(float(tempo_bpm), 1.0)))
-    loudness = mel.mean(axis=1)  # [T, time]
-    return np.concatenate([np.stack([tempo, level, rank], axis=1),
-                           pulse_spectrum(np.asarray(rhythm, np.float32)),
-                           pulse_spectrum(loudness)], axis=1).astype(np.float32)
 
 
 def shard_tempo(cache_dir: str | os.PathLike[str], key: str) -> float:

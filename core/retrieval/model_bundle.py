@@ -41,7 +41,7 @@ from choreo_studio.core.retrieval.model_files import (
     FORMAT_VERSION,
     WEIGHTS_NAME,
 )
-from choreo_studio.core.retrieval.networks import RetrievalNetwork
+from choreo_studio.core.retrieval.networks import DanceHeadSpec, RetrievalNetwork
 from choreo_studio.core.retrieval.presets import Preset
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -87,6 +87,7 @@ class ModelBundle:
     weights: dict[str, torch.Tensor]
     info: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    head: DanceHeadSpec | None = None  # T is the dance-head predictor (real libraries)
 
     @property
     def n_dances(self) -> int:
@@ -102,7 +103,8 @@ class ModelBundle:
     def build_network(self) -> RetrievalNetwork:
         """The network with the bundle's weights loaded, in eval mode."""
         with_decoders = any(k.startswith("d1.") for k in self.weights)
-        net = RetrievalNetwork(self.preset.network, self.n_dances, with_decoders=with_decoders)
+        net = RetrievalNetwork(self.preset.network, self.n_dances, with_decoders=with_decoders,
+                               head=self.head)
         where = self.path or "model bundle"
         problem = state_mismatch(net.state_dict(), self.weights)
         if problem:
@@ -147,6 +149,7 @@ def _config(bundle: ModelBundle) -> dict[str, Any]:
         "dance_ids": bundle.dance_ids,
         "library": {"name": bundle.library_name, "fingerprint": bundle.library_fingerprint},
         "info": bundle.info,
+        **({"head": bundle.head.to_dict()} if bundle.head is not None else {}),
     }
 
 
@@ -179,6 +182,7 @@ def make_bundle(
         transition=transition,
         weights=weights,
         info=dict(info or {}),
+        head=network.head,
     )
 
 
@@ -227,7 +231,8 @@ def _network_shape(network: dict[str, Any], where: Where) -> dict[str, Any]:
     return shape
 
 
-def _read_config(folder: Path, fix: str) -> tuple[Preset, list[str], dict[str, str], int, dict]:
+def _read_config(folder: Path, fix: str
+                 ) -> tuple[Preset, list[str], dict[str, str], int, dict, DanceHeadSpec | None]:
     """The checked fields of ``model.json``: preset, dance ids, library identity, K, info."""
     path = folder / CONFIG_NAME
     where = Where(str(path), fix)
@@ -251,7 +256,23 @@ def _read_config(folder: Path, fix: str) -> tuple[Preset, list[str], dict[str, s
         preset = Preset.from_dict({**preset_dict, "network": shape})
     except ChoreoError as exc:
         raise ChoreoError(f"{path}: {exc}") from None
-    return preset, dance_ids, identity, k, info
+    return preset, dance_ids, identity, k, info, _head(config, where)
+
+
+def _head(config: dict[str, Any], where: Where) -> DanceHeadSpec | None:
+    """The dance-head spec of ``model.json`` (absent: the paper's K-way T)."""
+    if "head" not in config:
+        return None
+    head = require_dict(config, "head", where)
+    if require_str(head, "kind", where.at("head")) != "dance":
+        raise ChoreoError(f"{where.file}: head kind {short_repr(head.get('kind'))} is not "
+                          f"'dance' — {where.fix}")
+    pair_cues = head.get("pair_cues")
+    if not isinstance(pair_cues, bool):
+        raise ChoreoError(f"{where.file}: head pair_cues must be true or false — {where.fix}")
+    return DanceHeadSpec(require_int(head, "n_inputs", where.at("head"), lo=1, hi=4096),
+                         require_int(head, "n_music", where.at("head"), lo=0, hi=4096),
+                         pair_cues)
 
 
 def _check_finite(tensors: dict[str, torch.Tensor], path: Path, fix: str) -> None:
@@ -269,7 +290,7 @@ def load_bundle(path: str | os.PathLike[str]) -> ModelBundle:
     if not (folder / CONFIG_NAME).is_file() or not (folder / WEIGHTS_NAME).is_file():
         raise ChoreoError(f"{folder}: not a model bundle (needs {CONFIG_NAME} and "
                           f"{WEIGHTS_NAME}) — {fix}")
-    preset, dance_ids, library, k, info = _read_config(folder, fix)
+    preset, dance_ids, library, k, info, head = _read_config(folder, fix)
     try:
         tensors = load_file(str(folder / WEIGHTS_NAME))
     except (SafetensorError, OSError) as exc:
@@ -293,4 +314,5 @@ def load_bundle(path: str | os.PathLike[str]) -> ModelBundle:
         weights=tensors,
         info=dict(info),
         path=folder,
+        head=head,
     )

@@ -70,14 +70,31 @@ class NetworkScorer(Scorer):
         self.transition = bundle.transition
         self.network = bundle.build_network()
 
+    def _music(self, song: Song) -> np.ndarray | None:
+        """The music-side inputs a dance-head T reads (None for the paper's T)."""
+        head = self.bundle.head
+        if head is None:
+            return None
+        from choreo_studio.core.retrieval.music_inputs import music_inputs
+
+        music = music_inputs(song)
+        if music.shape[1] != head.n_music:
+            raise ChoreoError(f"{self.bundle.path or self.name}: the model reads {head.n_music} "
+                              f"music inputs per phrase, this version makes {music.shape[1]} — "
+                              "retrain the model with this version (choreo train)")
+        return music
+
     @torch.no_grad()
     def _compute(self, song: Song, progress: ProgressFn) -> np.ndarray:
         mel = song.features.mel
+        music = self._music(song)
         out = np.zeros((mel.shape[0], self.bundle.n_dances), dtype=np.float32)
         for start in range(0, mel.shape[0], BATCH_SIZE):
             progress(start / max(mel.shape[0], 1), f"{self.name}: scoring phrases")
             batch = torch.from_numpy(np.ascontiguousarray(mel[start : start + BATCH_SIZE]))
-            out[start : start + BATCH_SIZE] = self.network(batch.float()).numpy()
+            extra = (None if music is None
+                     else torch.from_numpy(music[start : start + BATCH_SIZE]))
+            out[start : start + BATCH_SIZE] = self.network(batch.float(), extra).numpy()
         if not np.isfinite(out).all():
             raise ChoreoError(f"{self.bundle.path or self.name}: the model gives NaN or infinite "
                               "scores (overflowing weights) — retrain it, or run without it "

@@ -37,6 +37,7 @@ stated sizes):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -334,25 +335,47 @@ class DanceMatchPredictor(nn.Module):
         return torch.softmax(self.forward(u), dim=-1)
 
 
+@dataclass(frozen=True)
+class DanceHeadSpec:
+    """What a :class:`DanceMatchPredictor` T needs besides the preset: its input sizes (the
+    phrase inputs and the pair cues are buffers, so a bundle's weights bring their values)."""
+
+    n_inputs: int  # dance-side inputs per phrase (``network_scoring.dance_inputs``)
+    n_music: int  # music-side inputs per phrase (``music_inputs.music_inputs``)
+    pair_cues: bool  # the last len(MUSIC_CUES) music inputs feed PairCues
+
+    def to_dict(self) -> dict[str, int | bool | str]:
+        return {"kind": "dance", "n_inputs": self.n_inputs, "n_music": self.n_music,
+                "pair_cues": self.pair_cues}
+
+
 class RetrievalNetwork(nn.Module):
     """E + T, the part that runs at inference: mel → P(d | u); decoders only for pre-training.
 
     Parameter names (``encoder.*``, ``predictor.*``, ``d1.*``, ``d2.*``, ``d3.*``) are the keys
-    of a model bundle's safetensors file.
+    of a model bundle's safetensors file. With ``head`` T is the dance-head predictor
+    (placeholder buffers until the weights are loaded) and reads music-side inputs beside u.
     """
 
-    def __init__(self, shape: NetworkShape, n_dances: int, *, with_decoders: bool = False) -> None:
+    def __init__(self, shape: NetworkShape, n_dances: int, *, with_decoders: bool = False,
+                 head: DanceHeadSpec | None = None) -> None:
         super().__init__()
         self.shape = shape
         self.n_dances = n_dances
+        self.head = head
         self.encoder = Encoder(shape)
-        self.predictor = Predictor(shape, n_dances)
+        self.predictor: nn.Module = Predictor(shape, n_dances)
+        if head is not None:
+            cues = torch.zeros(n_dances, len(DANCE_CUES)) if head.pair_cues else None
+            self.predictor = DanceMatchPredictor(shape, torch.zeros(n_dances, head.n_inputs),
+                                                 head.n_music, cues)
         if with_decoders:
             self.d1 = SpectrogramDecoder(shape)
             self.d2 = SequenceDecoder(shape)
             self.d3 = SequenceDecoder(shape, sigmoid=True)
 
-    def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        """Mel [B, mel band, time] (``SongFeatures.mel``) → P(d | u) [B, K]."""
+    def forward(self, mel: torch.Tensor, music: torch.Tensor | None = None) -> torch.Tensor:
+        """Mel [B, mel band, time] (``SongFeatures.mel``), and the music-side inputs [B, M]
+        of a dance-head T, → P(d | u) [B, K]."""
         _, u = self.encoder(mel)
-        return self.predictor.probabilities(u)
+        return self.predictor.probabilities(u if music is None else torch.cat([u, music], 1))

@@ -100,6 +100,8 @@ def _add_fold_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--table", help="also write the table (text) to this file")
     p.add_argument("--no-pair-cues", action="store_true", help="--pairs: T without the "
                    "explicit (music, dance) cue term (networks.PairCues), for the ablation")
+    p.add_argument("--bundle", help="--pairs: also train Group IV on every danced song and "
+                   "write it as this model bundle (outside the project: derived from the data)")
     p.add_argument("--genre-loss", type=float, help="--pairs: weight of the leave-own-dance-"
                    "out genre loss (0: Eq. 5 alone; default crossval.GENRE_LOSS_WEIGHT)")
 
@@ -396,6 +398,13 @@ def _protocol(args: argparse.Namespace, groups: list[str]) -> int:
             print(text)
             if args.table:
                 Path(args.table).write_text(text + "\n", encoding="utf-8")
+        if args.bundle:
+            from choreo_studio.training.crossval import final_model
+
+            bundle = final_model(real, library, config, Path(args.run_dir), ctx,
+                                 _printer(ctx.is_main))
+            if ctx.is_main:
+                print(f"model bundle (trained on every danced song): {bundle.save(args.bundle)}")
     finally:
         ctx.shutdown()
     return 0
