@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from choreo_studio.core.audio.stretch import time_stretch
-from choreo_studio.editor.render_process import RenderedScene
+from choreo_studio.editor.render_scenes import RenderedScene
 from choreo_studio.editor.time_format import mmss
 
 SPEEDS = (0.5, 0.75, 1.0)

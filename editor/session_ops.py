@@ -26,8 +26,8 @@ from choreo_studio.core.project import session
 from choreo_studio.core.project.project_file import Project, relocate_song, save_project
 from choreo_studio.core.project.session import Segmentation
 from choreo_studio.core.user_cache import cache_root, code_hash
-from choreo_studio.editor import render_process
-from choreo_studio.editor.render_process import RenderedScene
+from choreo_studio.editor import render_process, render_scenes
+from choreo_studio.editor.render_scenes import RenderedScene
 from choreo_studio.editor.suggestions_panel import SuggestionRow
 
 if TYPE_CHECKING:
@@ -305,7 +305,7 @@ def render_scene(
     try:
         scene = render_process.render_scene(engine, seg, progress)
     except render_process.Unservable:
-        scene = render_process.render_in_process(engine, seg, progress)
+        scene = render_scenes.render_in_process(engine, seg, progress)
     render_process.recent_scenes.put(key, scene)
     return scene
 
@@ -322,7 +322,7 @@ def audition_scenes(
         return tuple(render_process.audition_scenes(engine, seg, t, dance_ids, preroll_bars,
                                                     progress))
     except render_process.Unservable:
-        return tuple(render_process.audition_in_process(engine, seg, t, d, preroll_bars)
+        return tuple(render_scenes.audition_in_process(engine, seg, t, d, preroll_bars)
                      for d in dance_ids)
 
 

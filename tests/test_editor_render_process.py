@@ -13,6 +13,7 @@ from choreo_studio.core.errors import Cancelled, ChoreoError
 from choreo_studio.core.phrases.song import open_song
 from choreo_studio.core.project import session
 from choreo_studio.editor import render_process as rp
+from choreo_studio.editor import render_scenes as rs
 from choreo_studio.editor import session_ops
 from choreo_studio.resources.demo_song import DemoSongSpec, render_demo_song
 
@@ -48,7 +49,7 @@ def child():
     handle.close()
 
 
-def _same_scene(a: rp.RenderedScene, b: rp.RenderedScene) -> None:
+def _same_scene(a: rs.RenderedScene, b: rs.RenderedScene) -> None:
     assert a.positions.dtype == b.positions.dtype and np.array_equal(a.positions, b.positions)
     assert np.array_equal(a.parents, b.parents) and np.array_equal(a.feet, b.feet)
     assert a.fps == b.fps
@@ -58,28 +59,28 @@ def test_messages_carry_arrays_bit_for_bit():
     arrays = {"f": np.array([[0.1, -0.0], [np.nan, np.inf]]), "b": np.array([True, False]),
               "empty": np.zeros((0, 3), dtype=np.float32), "i": np.arange(5, dtype=np.int64)[::2]}
     stream = io.BytesIO()
-    rp.write_message(stream, {"kind": "x", "n": 1.5}, arrays)
-    rp.write_message(stream, {"kind": "y"})
+    rs.write_message(stream, {"kind": "x", "n": 1.5}, arrays)
+    rs.write_message(stream, {"kind": "y"})
     stream.seek(0)
-    header, back = rp.read_message(stream)
+    header, back = rs.read_message(stream)
     assert header == {"kind": "x", "n": 1.5} and list(back) == list(arrays)
     for name, value in arrays.items():
         assert back[name].dtype == value.dtype and back[name].shape == value.shape
         assert back[name].tobytes() == np.ascontiguousarray(value).tobytes()
-    assert rp.read_message(stream) == ({"kind": "y"}, {})
-    assert rp.read_message(stream) is None
+    assert rs.read_message(stream) == ({"kind": "y"}, {})
+    assert rs.read_message(stream) is None
 
 
 def test_a_cut_off_message_reads_as_the_end():
     stream = io.BytesIO()
-    rp.write_message(stream, {"kind": "x"}, {"a": np.arange(10.0)})
-    assert rp.read_message(io.BytesIO(stream.getvalue()[:-8])) is None
+    rs.write_message(stream, {"kind": "x"}, {"a": np.arange(10.0)})
+    assert rs.read_message(io.BytesIO(stream.getvalue()[:-8])) is None
 
 
 def test_the_analysis_travels_exactly(seg):
     _engine, state = seg
-    meta, arrays = rp._analysis_message(state.analysis)
-    back = rp._analysis_from(meta, arrays)
+    meta, arrays = rs.analysis_message(state.analysis)
+    back = rs.analysis_from(meta, arrays)
     for name in ("beats_s", "downbeats", "onset_env", "onsets_s", "melody_hz", "tempo_map"):
         assert np.array_equal(getattr(back, name), getattr(state.analysis, name))
     assert back.sections == state.analysis.sections and back.meter == state.analysis.meter
@@ -90,7 +91,7 @@ def test_the_child_renders_what_the_editor_thread_rendered(seg, child, monkeypat
     monkeypatch.setattr(rp, "shared_child", lambda: child)
     seen = []
     scene = rp.render_scene(engine, state, lambda f, m: seen.append(f))
-    here = rp.render_in_process(engine, state)
+    here = rs.render_in_process(engine, state)
     _same_scene(scene, here)
     assert scene.positions.shape[0] == pytest.approx(state.analysis.duration_s * 30, abs=2)
     for name, value in vars(here.metrics).items():
@@ -101,8 +102,8 @@ def test_the_child_renders_what_the_editor_thread_rendered(seg, child, monkeypat
     other = next(d.id for d in engine.library.phrases if d.id != state.choreography[t].dance_id)
     ids = [state.choreography[t].dance_id, other]
     a, b = rp.audition_scenes(engine, state, t, ids)
-    _same_scene(a, rp.audition_in_process(engine, state, t, ids[0]))
-    _same_scene(b, rp.audition_in_process(engine, state, t, ids[1]))
+    _same_scene(a, rs.audition_in_process(engine, state, t, ids[0]))
+    _same_scene(b, rs.audition_in_process(engine, state, t, ids[1]))
     assert not np.array_equal(a.positions, b.positions)
 
 
@@ -116,7 +117,7 @@ def test_cancel_stops_the_request_and_the_child_serves_the_next(seg, child, monk
     with pytest.raises(Cancelled):
         rp.render_scene(engine, state, cancel)
     proc = child._proc
-    _same_scene(rp.render_scene(engine, state), rp.render_in_process(engine, state))
+    _same_scene(rp.render_scene(engine, state), rs.render_in_process(engine, state))
     assert child._proc is proc  # the same child, not a fresh one
 
 
@@ -127,7 +128,7 @@ def test_a_library_the_child_cannot_load_renders_in_the_editor(seg, child, monke
     with pytest.raises(rp.Unservable):
         rp.render_scene(engine, state)
     scene = session_ops.render_scene(engine, state, state.choreography)
-    _same_scene(scene, rp.render_in_process(engine, state))
+    _same_scene(scene, rs.render_in_process(engine, state))
 
 
 def test_a_child_that_dies_is_reported_and_replaced(seg, child, monkeypatch):
@@ -139,7 +140,7 @@ def test_a_child_that_dies_is_reported_and_replaced(seg, child, monkeypatch):
 
     with pytest.raises(ChoreoError, match="render stopped unexpectedly"):
         rp.render_scene(engine, state, kill)
-    _same_scene(rp.render_scene(engine, state), rp.render_in_process(engine, state))
+    _same_scene(rp.render_scene(engine, state), rs.render_in_process(engine, state))
 
 
 def test_a_dance_rendered_a_moment_ago_comes_back_without_a_render(seg, child, monkeypatch):
@@ -164,6 +165,6 @@ def test_the_engine_settings_travel_with_the_state(seg, child, monkeypatch):
     engine, state = seg
     monkeypatch.setattr(rp, "shared_child", lambda: child)
     monkeypatch.setattr(engine, "stage_radius_cm", 40.0)  # a small stage steers the dance
-    header, _arrays = rp.state_message(engine, state)
+    header, _arrays = rs.state_message(engine, state)
     assert header["engine"]["stage_radius_cm"] == 40.0 and "library" not in header["engine"]
-    _same_scene(rp.render_scene(engine, state), rp.render_in_process(engine, state))
+    _same_scene(rp.render_scene(engine, state), rs.render_in_process(engine, state))
