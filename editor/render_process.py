@@ -73,6 +73,7 @@ class RenderChild:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
+        self._env: dict[str, str] = {}
         self._replies: queue.Queue = queue.Queue()
         self._next_id = 0
 
@@ -122,10 +123,16 @@ class RenderChild:
         raise AssertionError("unreachable")
 
     def _running(self) -> subprocess.Popen:
+        """The child, started when none runs or when it runs in another environment than a
+        new one would get (another cache folder, where the bundled library lives)."""
+        env = child_env()
+        if self._proc is not None and self._proc.poll() is None and self._env != env:
+            self._kill(self._proc)
         if self._proc is None or self._proc.poll() is not None:
+            self._env = env
             self._proc = subprocess.Popen(
                 [sys.executable, "-P", "-m", "choreo_studio.editor.render_process"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_env(),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
             )
             self._replies = queue.Queue()
             threading.Thread(target=_relay_replies, args=(self._proc.stdout, self._replies),

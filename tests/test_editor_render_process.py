@@ -168,3 +168,14 @@ def test_the_engine_settings_travel_with_the_state(seg, child, monkeypatch):
     header, _arrays = rs.state_message(engine, state)
     assert header["engine"]["stage_radius_cm"] == 40.0 and "library" not in header["engine"]
     _same_scene(rp.render_scene(engine, state), rs.render_in_process(engine, state))
+
+
+def test_a_child_started_under_another_cache_folder_is_replaced(seg, child, monkeypatch,
+                                                                 tmp_path):
+    engine, state = seg
+    monkeypatch.setattr(rp, "shared_child", lambda: child)
+    child.prepare(engine)
+    proc = child._proc
+    monkeypatch.setenv("CHOREO_CACHE_DIR", str(tmp_path / "elsewhere"))
+    _same_scene(rp.render_scene(engine, state), rs.render_in_process(engine, state))
+    assert child._proc is not proc and proc.poll() is not None
