@@ -32,7 +32,6 @@ from choreo_studio.editor.suggestions_panel import SuggestionRow
 
 if TYPE_CHECKING:
     from choreo_studio.core.analysis.music_analysis import MusicAnalysis
-    from choreo_studio.core.motion.motion import Motion
     from choreo_studio.core.retrieval.decoding import DecodeOptions
     from choreo_studio.editor.document import Document
 
@@ -284,12 +283,6 @@ def retime(
 
 
 # ============================================================================ motion
-def render_motion(engine: Engine, seg: Segmentation, chor: Choreography, fps: float,
-                  progress: ProgressFn = no_progress) -> Motion:
-    """The beat-warped, blended Motion of the whole song (core's renderer)."""
-    return session.render(engine, _at(seg, chor), fps, progress)
-
-
 def render_scene(
     engine: Engine, seg: Segmentation, chor: Choreography, progress: ProgressFn = no_progress
 ) -> RenderedScene:
