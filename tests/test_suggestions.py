@@ -111,6 +111,6 @@ def test_factored_shortcut_equals_ranking_every_dance(seed, monkeypatch):
     cases = [dict(prev=5, nxt=40), dict(prev=None, nxt=40), dict(prev=5, nxt=None, flip_in=True),
              dict(prev=7, nxt=8, flip_out=rng.random(k) < 0.4)]
     got = [suggest(fit, top_k=10, model=model, **case) for case in cases]
-    assert calls == [True] * len(cases)  # the shortcut answered every case
+    assert len(calls) >= len(cases) and all(calls)  # the shortcut ran on every case
     monkeypatch.setattr(suggestions, "_factored_candidates", lambda *a: None)
     assert got == [suggest(fit, top_k=10, model=model, **case) for case in cases]

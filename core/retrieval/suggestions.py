@@ -19,7 +19,7 @@ import numpy as np
 from choreo_studio.core.library.transition_prior import CutFeatures
 from choreo_studio.core.retrieval.transitions import LOG_FLOOR, TransitionModel, log_matrix
 
-FIRST_CANDIDATES = 256  # cut costs for this many are cheap; one pass usually suffices
+FIRST_CANDIDATES = 128  # cut costs for this many are cheap; one pass usually suffices
 SAMPLE = 4096
 FACTORED_FROM = 16384  # dances: below, bounding every dance is as fast (fewer fixed costs)
 SAFETY = 1e-3  # nats under the threshold at which a factored model's per-group level is set
@@ -77,17 +77,21 @@ def suggest(
     size = max(FIRST_CANDIDATES, 4 * n)
     neighbours = [x for x in (prev, nxt) if x is not None] if exclude_neighbours else []
     found = None
-    if model is not None and model.learned.dense_log is None and k >= FACTORED_FROM:
+    factored = model is not None and model.learned.dense_log is None and k >= FACTORED_FROM
+    tries = [size, 4 * size] if factored else []
+    for size in tries:  # a wider set where the first did not settle it
         found = _factored_candidates(model, fit, prev, nxt, neighbours, size)
-    if found is not None:
+        if found is None:
+            break
         w, cut = float(model.weight), model.cut
         cands, left_out, bound, log_in, log_out = found
         jump_in, jump_out = _jumps(cut, prev, nxt, cands, flip_in,
                                    None if flip_out is None else flip_out[cands])
         exact = bound.astype(np.float64) - w * (jump_in + jump_out)
         order = np.argsort(-exact, kind="stable")[:n]
-        if not (len(order) == n and exact[order[-1]] > left_out):
-            found = None  # the first set did not settle it: rank every dance as below
+        if len(order) == n and exact[order[-1]] > left_out:
+            break
+        found = None  # not settled: next size, else rank every dance as below
     if found is None:
         w, cut, cands, bound_all, log_in_all, log_out_all, order, exact, jump_in, jump_out = (
             _ranked_over_all(fit, transition, transition_weight, model, prev, nxt, neighbours,
@@ -159,10 +163,9 @@ def _factored_candidates(model: TransitionModel, fit: np.ndarray, prev: int | No
         n_groups, np.float32)
     per_group = w * (t_in + t_out)
     stride = max(1, k // SAMPLE)
-    sample = np.arange(0, k, stride)
-    sampled = np.log(np.maximum(fit[sample], np.float32(LOG_FLOOR))) + per_group[
-        learned.groups[sample]]
-    rank = min(sample.size - 1, max(1, int(np.ceil(size / stride))))
+    sampled = np.log(np.maximum(fit[::stride], np.float32(LOG_FLOOR))) + per_group[
+        learned.groups_every(stride)]
+    rank = min(sampled.size - 1, max(1, int(np.ceil(size / stride))))
     threshold = float(-np.partition(-sampled, rank)[rank])
     level = np.exp(threshold - per_group.astype(np.float64) - SAFETY)
     level[level <= LOG_FLOOR] = -1.0  # the floored log P passes: the whole group does

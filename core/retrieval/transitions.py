@@ -56,6 +56,7 @@ class LearnedM:
             self._by_col = _compressed(self.k, np.asarray(cols, np.int64),
                                        np.asarray(rows, np.int64), np.asarray(values, np.float32))
         self.row_max, self.col_max = self._maxima()
+        self._group_samples: dict[int, np.ndarray] = {}
 
     @classmethod
     def from_matrix(cls, m: np.ndarray) -> LearnedM:
@@ -112,6 +113,15 @@ class LearnedM:
             block, c, r, vals = _stacked_gather(*self._by_col, cols, rows, self.k)
         out[block, r, c] = vals
         return out
+
+    def groups_every(self, stride: int) -> np.ndarray:
+        """``groups[::stride]`` as a small contiguous array, made once per stride
+        (a suggestion's sample reads it instead of a strided pass over all K groups)."""
+        kept = self._group_samples.get(stride)
+        if kept is None:
+            kept = np.ascontiguousarray(self.groups[::stride])
+            self._group_samples[stride] = kept
+        return kept
 
     def pairs_of(self, row: int | None, col: int | None) -> list[np.ndarray]:
         """The dances whose stored pairs leave ``row`` or enter ``col`` (factored form)."""
