@@ -239,7 +239,7 @@ def _targets(times: np.ndarray, n: int, fps: float) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("outdir", type=Path)
-    parser.add_argument("--pieces", type=int, default=360)
+    parser.add_argument("--pieces", type=int, default=341)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     args.outdir.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,12 @@
-"""Beat and downbeat evidence per frame, from the shared spectra (no learned model).
+"""Beat and downbeat evidence per frame, from the shared spectra and the learned network.
 
 The bar-pointer decoder reads two things: how much a frame looks like a beat (onset strength,
 locally normalised so quiet passages count as much as loud ones) and, for every candidate beat
 period, how much the harmony and the bass change across a frame (bars start where chords and
 bass notes change). Both are sampled at twice the STFT frame rate, so beat periods are resolved
-to about 12 ms.
+to about 12 ms. On request (``learned=True``) the shipped activation network's beat and
+downbeat probabilities come along too (``learned_activations``); otherwise, or without its
+weights, they are None and the decoder reads the onset evidence alone.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class Activations:
     chroma_cum: np.ndarray  # float64 [12, coarse frames + 1] running sum of chroma (unit norm)
     bass_cum: np.ndarray  # float64 [bands, coarse frames + 1] running sum of bass log-mel
     fps: float
+    learned_beat: np.ndarray | None = None  # float64 [frames] the network's beat probability
+    learned_down: np.ndarray | None = None  # float64 [frames] ... and its downbeat probability
 
     @property
     def n_frames(self) -> int:
@@ -50,8 +54,11 @@ class Activations:
         return np.interp(fine, np.arange(coarse.size), coarse)
 
 
-def compute_activations(spectra: Spectra, envelope: np.ndarray) -> Activations:
-    """Activations at ``UPSAMPLE`` × the spectra's frame rate from ``envelope`` (beat onsets)."""
+def compute_activations(spectra: Spectra, envelope: np.ndarray, learned: bool = False
+                        ) -> Activations:
+    """Activations at ``UPSAMPLE`` × the spectra's frame rate from ``envelope`` (beat onsets);
+    ``learned`` adds the activation network's (when its weights are shipped)."""
+    from choreo_studio.core.analysis.learned_activations import learned_activations
     from choreo_studio.core.numeric import (  # scipy's, cheaper to import
         gaussian_filter1d,
         maximum_filter1d,
@@ -78,6 +85,9 @@ def compute_activations(spectra: Spectra, envelope: np.ndarray) -> Activations:
     amplitude = 10.0 ** ((power_db - power_db.max()) / 20.0)
     chroma *= amplitude / (np.linalg.norm(chroma, axis=0, keepdims=True) + 1e-9)
     bass = (spectra.logmel_db[:BASS_MEL_BANDS].astype(np.float64) + 80.0) / 80.0
+    network = learned_activations(spectra.logmel_db) if learned else None
+    beat_p, down_p = ((np.interp(fine, np.arange(n), p) for p in network) if network is not None
+                      else (None, None))
     return Activations(
         beat=np.interp(fine, np.arange(n), beat),
         level=np.interp(fine, np.arange(n), level),
@@ -85,6 +95,8 @@ def compute_activations(spectra: Spectra, envelope: np.ndarray) -> Activations:
         chroma_cum=_cumulative(chroma),
         bass_cum=_cumulative(bass),
         fps=spectra.fps * UPSAMPLE,
+        learned_beat=beat_p,
+        learned_down=down_p,
     )
 
 

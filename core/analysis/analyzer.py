@@ -29,11 +29,14 @@ def analyze_audio(
     bpm: float | None = None,
     meter_text: str | None = None,
     tempo_hint: float | None = None,
+    learned_beats: bool = False,
 ) -> tuple[MusicAnalysis, Spectra]:
     """Analyse ``audio``; also returns the spectra (log-mel for features) to avoid recomputing.
 
     ``bpm`` forces the tempo (±8 % drift), ``meter_text`` the meter ("3/4", "6/8"…) and
     ``tempo_hint`` only leans the tempo prior towards a value: the user's choice of reading.
+    ``learned_beats`` adds the learned beat/downbeat activations to the onset evidence (better
+    on most rendered music, worse on bare click tracks; see resources/models/README.md).
     """
     _check_tempo(bpm)
     _check_tempo(tempo_hint)
@@ -47,7 +50,8 @@ def analyze_audio(
     melody_hz, voiced = melody.extract_melody(spectra)
     spectra.drop_power()  # later stages read chroma and the log-mel: 0.6 GB less an hour
     progress(0.4, "beats, tempo and meter")
-    grid = beat_grid(audio, spectra, bpm=bpm, spec=spec, tempo_hint=tempo_hint)
+    grid = beat_grid(audio, spectra, bpm=bpm, spec=spec, tempo_hint=tempo_hint,
+                     learned=learned_beats)
     beats_s, downbeats = grid.beats_s, grid.downbeats
     if downbeats.size < 2:
         raise ChoreoError(
@@ -86,10 +90,12 @@ def beat_grid(
     bpm: float | None = None,
     spec: meter.MeterSpec | None = None,
     tempo_hint: float | None = None,
+    learned: bool = False,
 ) -> meter.Grid:
     """Decode tempo, beats, meter and downbeats jointly; refuse only pulse-less sound."""
     meters = (spec.decode_meter,) if spec is not None else meter.DEFAULT_METERS
-    decoded = beat_tracking.decode(spectra, meters, bpm=bpm, tempo_hint=tempo_hint)
+    decoded = beat_tracking.decode(spectra, meters, bpm=bpm, tempo_hint=tempo_hint,
+                                   learned=learned)
     frames = decoded.paths[0].frames if decoded.paths else np.zeros(0, dtype=np.int64)
     beats_s = beat_tracking.beat_times(decoded, frames)
     clarity = _check_pulse(audio, spectra, beat_tracking.global_tempo(beats_s), beats_s,

@@ -46,6 +46,10 @@ BEAT_LEVEL = 0.2  # a metrical level earns its beats when its loudness-weighted 
 # this share of the local loudest (geometric mean): off-beat hats fall below it, the beats above
 SKIP_COST_PER_S = 2.0  # a path that starts after the first sound (or ends before the last) pays
 # this per second left without beats: about what the beats it skips would have earned
+LEARNED_BEAT_SHARE = 0.4  # beat evidence = this share of the network's beat probability + the
+# rest of the onset evidence (when the learned activations were asked for)
+LEARNED_DOWN_WEIGHT = 0.5  # weight of log(network's downbeat probability) in the downbeat cue
+LEARNED_DOWN_FLOOR = 0.02  # ... floored here (one missed downbeat costs a bounded amount)
 BAR_WINDOW_STEP = 0.03  # bar lengths this close share one harmony/bass change cue
 METER_PRIOR = {4: 0.0, 3: -0.3, 2: -0.5}  # log prior per song: ties go to 4, then 3
 _START, _JUMP = -128, 127
@@ -98,8 +102,12 @@ def build_model(
     octaves = np.log2(fps * 60.0 / periods / prior_bpm) / prior_octaves
     period_cost = -PRIOR_PER_S * (periods / fps) * 0.5 * octaves**2
     beat = act.beat * (1.0 - LOUDNESS_SHARE + LOUDNESS_SHARE * act.accent)
+    if act.learned_beat is not None:
+        beat = (1.0 - LEARNED_BEAT_SHARE) * beat + LEARNED_BEAT_SHARE * act.learned_beat
     beat_score = np.log((beat + ONSET_FLOOR) / (BEAT_LEVEL + ONSET_FLOOR))
     accent = ACCENT_WEIGHT * act.accent
+    if act.learned_down is not None:  # a constant cancels over a bar (the cue is zero-sum)
+        accent = accent + LEARNED_DOWN_WEIGHT * np.log(act.learned_down + LEARNED_DOWN_FLOOR)
     down, miss = {}, {}
     cues: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for meter in sorted(set(meters)):

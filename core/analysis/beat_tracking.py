@@ -45,9 +45,11 @@ def decode(
     meters: tuple[int, ...],
     bpm: float | None = None,
     tempo_hint: float | None = None,
+    learned: bool = False,
 ) -> Decoded:
-    """Decode the song's beat paths for ``meters``; ``bpm`` forces a tempo, ``tempo_hint`` leans."""
-    act = compute_activations(spectra, beat_envelope(spectra))
+    """Decode the song's beat paths for ``meters``; ``bpm`` forces a tempo, ``tempo_hint`` leans,
+    ``learned`` adds the activation network's evidence."""
+    act = compute_activations(spectra, beat_envelope(spectra), learned=learned)
     scored = tuple(sorted({2, 3, 4, *meters}))  # the alternatives are scored in 2, 3 and 4
     if bpm is not None:
         model = bar_tracking.build_model(act, bpm / FORCED_BPM_RANGE, bpm * FORCED_BPM_RANGE,

@@ -6,7 +6,8 @@ heads) was trained offline on rendered MMA accompaniments with exact beat labels
 ``training/beat_activation.py``. Its weights ship as ``resources/models/beat_activation
 .safetensors``; they are read here with a minimal reader of the safetensors format (the
 ``safetensors`` package is no core dependency). Without the file the analysis falls back to
-the onset-based activations alone.
+the onset-based activations alone; the analysis uses the network only when asked
+(``analyze_audio(..., learned_beats=True)``).
 """
 
 from __future__ import annotations
