@@ -177,7 +177,7 @@ def floor_seconds(path: Path) -> float:
     return (t1 - t0) + (t3 - t2)
 
 
-def run_ours(path: Path) -> Result:
+def run_ours(path: Path, learned: bool = False) -> Result:
     from choreo_studio.core.analysis.analyzer import analyze_audio
     from choreo_studio.core.audio.load import load_audio
     from choreo_studio.core.errors import ChoreoError
@@ -185,7 +185,7 @@ def run_ours(path: Path) -> Result:
     audio = load_audio(path)
     t0 = time.perf_counter()
     try:
-        a, _ = analyze_audio(audio)
+        a, _ = analyze_audio(audio, learned_beats=learned)
     except ChoreoError as exc:
         return Result(0.0, np.zeros(0), time.perf_counter() - t0, np.zeros(0), "-",
                       f"refused: {exc}")
@@ -346,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--anchor-python",
                         help="a Python interpreter with madmom and/or essentia (and soundfile)")
     parser.add_argument("--ours-only", action="store_true", help="run only Choreo Studio's")
+    parser.add_argument("--learned", action="store_true",
+                        help="also run ours with the learned beat/downbeat activations")
     args = parser.parse_args(argv)
     if not (args.data / "beats-midi").is_dir():
         print(f"no beats-midi folder in {args.data} — pass --data", file=sys.stderr)
@@ -353,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     rendered = args.rendered or cache_root() / "bench" / "beats-midi"
     systems = {"ours": run_ours} if args.ours_only else {"ours": run_ours,
                                                           "librosa beat_track": run_librosa}
+    if args.learned:
+        systems["ours + learned"] = lambda p: run_ours(p, learned=True)
     if args.anchor_python and not args.ours_only:
         anchors = Anchors(args.anchor_python)
         for name in anchors.systems():
