@@ -512,15 +512,15 @@ def _blend_all(
     return [(c.lo, c.hi) for c in windows]
 
 
-def _slerp_one_arc(a: np.ndarray, b: np.ndarray, w: np.ndarray, sizes: Sequence[int]
-                   ) -> np.ndarray:
+def _slerp_one_arc(a: np.ndarray, b: np.ndarray, w: np.ndarray,
+                   sizes: Sequence[int] | None = None) -> np.ndarray:
     """Slerp frame by frame from ``a`` to ``b`` ``[n, ..., 4]`` at weights ``w`` ``[n]``, each
     joint along one arc for the whole of each window (consecutive runs of ``sizes`` frames):
     b's sign is chosen once per window (the short arc on the window's balance), since a
     per-frame short arc flips to the other way round where two poses are about half a turn
-    apart and the joint would jump by up to a half turn."""
+    apart and the joint would jump by up to a half turn (``sizes`` None: one window)."""
     dots = (a * b).sum(axis=-1)
-    at = np.cumsum([0, *sizes])
+    at = np.cumsum([0, *(sizes if sizes is not None else [len(a)])])
     sign = np.concatenate([
         np.broadcast_to(np.where(dots[i:j].sum(axis=0) < 0.0, -1.0, 1.0), dots[i:j].shape)
         for i, j in zip(at[:-1], at[1:], strict=True)])
