@@ -32,6 +32,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 from choreo_studio.core.errors import Cancelled, ChoreoError
 from choreo_studio.core.progress import ProgressFn, no_progress
+from choreo_studio.core.user_cache import code_hash
 from choreo_studio.editor.analysis_process import child_env
 from choreo_studio.editor.render_scenes import (
     PREVIEW_FPS,
@@ -56,6 +57,11 @@ POLL_S = 0.05
 CANCEL_WAIT_S = 30.0
 """How long a cancelled call waits for the child to stop before it is killed."""
 PROGRESS_INTERVAL_S = 0.05
+WIRE_CODE = code_hash("choreo_studio.editor.render_scenes", "choreo_studio.editor.render_process")
+"""The messages' code, read when this module is imported: a child started after the files
+changed on disk (an editor running while its program is updated) runs other code than the
+editor and refuses its requests (they render in the editor) instead of misreading them (was:
+KeyError: 'engine' and an empty 3D view after the request format changed)."""
 RECENT_SCENES = 8
 """Whole-dance scenes kept by what they were rendered from (~2 MB each on a 4-minute song):
 an undo, redo or a swap tried and taken back shows its dance again without a render."""
@@ -113,7 +119,7 @@ class RenderChild:
         for attempt in (0, 1):
             proc = self._running()
             try:
-                write_message(proc.stdin, dict(header, id=self._next_id), arrays)
+                write_message(proc.stdin, dict(header, id=self._next_id, code=WIRE_CODE), arrays)
                 return self._next_id
             except (BrokenPipeError, OSError):  # it died since: one fresh start
                 self._kill(proc)
@@ -320,6 +326,8 @@ class _Server:
         try:
             if rid in self.cancelled:
                 raise Cancelled("render")
+            if header.get("code") != WIRE_CODE:
+                raise Unservable("the render process runs other code than the editor")
             scenes = self._run(header, arrays, self._reporter(rid))
         except Cancelled:
             self.send({"kind": "cancelled", "id": rid})

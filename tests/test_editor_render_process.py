@@ -131,6 +131,18 @@ def test_a_library_the_child_cannot_load_renders_in_the_editor(seg, child, monke
     _same_scene(scene, rs.render_in_process(engine, state))
 
 
+def test_a_child_running_other_code_refuses_and_the_editor_renders(seg, child, monkeypatch):
+    """The editor's program changed on disk after it started: a child started now runs the new
+    code, so the editor's request (in its old format) renders in the editor instead."""
+    engine, state = seg
+    monkeypatch.setattr(rp, "shared_child", lambda: child)
+    monkeypatch.setattr(rp, "WIRE_CODE", "code-the-editor-loaded-earlier")
+    with pytest.raises(rp.Unservable):
+        rp.render_scene(engine, state)
+    scene = session_ops.render_scene(engine, state, state.choreography)
+    _same_scene(scene, rs.render_in_process(engine, state))
+
+
 def test_a_child_that_dies_is_reported_and_replaced(seg, child, monkeypatch):
     engine, state = seg
     monkeypatch.setattr(rp, "shared_child", lambda: child)
