@@ -329,12 +329,13 @@ def render(
     heading = np.zeros(2)
     yaw = 0.0
     report_every = max(1, len(plays) // 10)
+    centre = raw_root[0][0, [0, 2]]  # the stage centre: where the dance starts on the floor
     for i, ((seg, first, stop), rot, root) in enumerate(zip(plays, raw_rot, raw_root,
                                                             strict=True)):
         if i % report_every == 0:
             progress(0.7 * i / len(plays), "rendering")
         p = _place(placed[-1] if placed else None, seg, first, stop, rot, root, heading, yaw,
-                   feet, edges[i], stage_radius_cm, raw_root[0][0, [0, 2]])
+                   feet, edges[i], stage_radius_cm, centre)
         rot, root = _apply(p, rot, root)
         out_rot[first:stop], out_root[first:stop] = rot, root
         if out_local is not None:
@@ -353,7 +354,7 @@ def render(
                    [(lo, hi, end) for (lo, hi), end in zip(windows, ends, strict=True)])
     if stage_radius_cm is not None:
         out_rot, out_root = pull_to_centre(library.skeleton, fps, out_rot, out_root, out_local,
-                                           raw_root[0][0, [0, 2]], stage_radius_cm)
+                                           centre, stage_radius_cm)
     if feet.legs:
         out_root[:, 1] += _floor_lift(Motion(library.skeleton, fps, out_rot, out_root, out_local),
                                       fps)
