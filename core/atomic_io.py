@@ -1,7 +1,8 @@
 """Atomic file writes and the one boundary where OS errors become one-line ChoreoErrors.
 
-Every write goes through here: a temporary file beside the target, fsync, then a rename over
-it, so a crash or a full disk never leaves a half-written project, library or export behind;
+Every write goes through here: a temporary file beside the target, fsync, a rename over it,
+then an fsync of the folder so the rename itself survives a power cut; a crash or a full disk
+never leaves a half-written project, library or export behind;
 permission, read-only, full-disk, wrong-kind and name-too-long errors say which path, what is
 wrong and what to do.
 """
@@ -148,6 +149,23 @@ def read_at_most(path: str | os.PathLike[str], max_bytes: int) -> bytes:
         raise os_error(exc, path, "read") from None
 
 
+def sync_folder(folder: str | os.PathLike[str]) -> None:
+    """Make the renames into ``folder`` durable (POSIX: fsync the folder itself).
+
+    Where folders cannot be opened for syncing (Windows), the rename is durable on its own."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except (PermissionError, IsADirectoryError):
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
 def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write(fh)`` on a temp file beside ``path``, then atomically replace ``path``."""
     target = Path(path)
@@ -167,6 +185,7 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp_name, target)
+        sync_folder(target.parent)
     except OSError as exc:
         Path(tmp_name).unlink(missing_ok=True)
         raise os_error(exc, target) from None

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from choreo_studio.core.atomic_io import sync_folder
 from choreo_studio.core.clock import format_clock
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.motion.contacts import contact_mask
@@ -130,7 +131,10 @@ def write_mp4(
             proc.wait()
             partial.unlink(missing_ok=True)
             raise
+        with open(partial, "rb") as fh:  # ffmpeg closes without syncing
+            os.fsync(fh.fileno())
         os.replace(partial, target)
+        sync_folder(target.parent)
     progress(1.0, "video written")
     return target
 

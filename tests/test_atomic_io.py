@@ -25,6 +25,21 @@ def test_writes_and_replaces(tmp_path):
     assert sorted(p.name for p in target.parent.iterdir()) == ["a.bin"]
 
 
+def test_rename_is_synced_in_its_folder(tmp_path, monkeypatch):
+    """After the rename the folder itself is fsynced, so a power cut cannot undo the save."""
+    synced: list[tuple[bool, bool]] = []  # (is a folder, target already in place)
+    target = tmp_path / "a.bin"
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        synced.append((stat.S_ISDIR(os.fstat(fd).st_mode), target.exists()))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    write_bytes_atomic(target, b"one")
+    assert synced == [(False, False), (True, True)]
+
+
 def test_target_is_a_folder(tmp_path):
     with pytest.raises(PathError, match="folder, not a file") as info:
         write_bytes_atomic(tmp_path, b"x")

@@ -150,7 +150,7 @@ def write_output_set(folder: str | os.PathLike[str], writers: Mapping[str, Write
     except OSError as exc:
         raise os_error(exc, root, "create") from None
     try:
-        files = _write_staged(staging, writers)
+        files = _write_staged(staging, writers)  # the manifest's write syncs the folder last
         (target / MANIFEST).unlink(missing_ok=True)  # no manifest while the set is mixed
         for name in writers:
             os.replace(staging / name, target / name)
