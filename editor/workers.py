@@ -2,13 +2,21 @@
 
 A :class:`Job` wraps ``fn(progress) -> result``; the progress callback comes from
 :class:`core.progress.CancelToken` so Cancel raises :class:`core.errors.Cancelled` inside the
-stage. Results, errors and progress come back to the GUI thread as Qt signals.
+stage. Results, errors and progress come back to the GUI thread, where the runner's signals
+and the job's callbacks fire.
 
 Jobs have a *kind* ("open", "edit", "export", "render", …). A new job replaces (cancels) a
 running job of its own kind only, so an MP4 export keeps running while the user varies or
-swaps. Every job's signals are delivered to a :class:`_Relay` owned by the runner: when the
-runner (or the window above it) is destroyed, Qt drops the connections with it, so a job that
-outlives its window reports to nobody instead of into a deleted object.
+swaps.
+
+No Qt object is made, used or freed on a worker thread. A job is a plain Python object run
+on a Python thread pool; what it reports goes into a thread-safe :class:`_Mailbox` (a queue,
+plus one byte on a socket pair to wake the GUI thread at once), which a
+:class:`~PySide6.QtCore.QSocketNotifier` owned by the runner drains on the GUI thread. (Jobs
+were QRunnables emitting a QObject's signals: the GUI thread could free both when the result
+arrived, while the worker thread was still returning from them.) When the runner (or the
+window above it) is destroyed its mailbox closes, so a job that outlives its window reports to
+nobody instead of into a deleted object.
 
 Jobs run beside the GUI thread on a machine the user shares, so the editor's BLAS runs one
 thread, as its child processes' math libraries do: OpenBLAS's spinning helper threads took
@@ -18,8 +26,12 @@ the core the GUI thread needed and, on a loaded two-core machine, made a small S
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
+import queue
+import socket
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -28,13 +40,15 @@ from typing import Any
 from choreo_studio.core.errors import Cancelled, ChoreoError
 from choreo_studio.core.progress import CancelToken, ProgressFn
 from choreo_studio.editor.analysis_process import SINGLE_THREADED
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QSocketNotifier, Signal, Slot
 
 PROGRESS_MIN_INTERVAL_S = 0.05
-"""Progress signals are throttled to at most ~20 per second to keep the GUI thread free."""
+"""Progress reports are throttled to at most ~20 per second and job to keep the GUI free."""
 
 WORKER_THREADS = 3
 """Room for an export, an edit and a render side by side (analysis runs in a child process)."""
+
+_WAKE_READ_BYTES = 4096
 
 
 _math_threads_limited = False
@@ -53,31 +67,92 @@ def limit_math_threads() -> None:
     threadpool_limits(1, user_api="blas")
 
 
-class JobSignals(QObject):
-    """Signals a job emits from its worker thread (delivered queued on the GUI thread)."""
+class _Mailbox:
+    """What worker threads hand to the GUI thread: ``(job, event, args)`` in arrival order.
 
-    progress = Signal(float, str)
-    finished = Signal(object)
-    failed = Signal(str)
-    cancelled = Signal()
+    Posting puts the event on a queue and writes one byte to a socket pair; the GUI thread
+    watches the reading end (a socket, so the same on every platform) and drains the queue.
+    A lock keeps a post from racing :meth:`close` (a write into a closed, reused descriptor).
+    """
+
+    def __init__(self) -> None:
+        self._events: queue.SimpleQueue[tuple[Job, str, tuple]] = queue.SimpleQueue()
+        self._reader, self._writer = socket.socketpair()
+        self._reader.setblocking(False)
+        self._writer.setblocking(False)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def fileno(self) -> int:
+        """The descriptor the GUI thread watches for reads."""
+        return self._reader.fileno()
+
+    def post(self, job: Job, event: str, *args: Any) -> None:
+        """Queue an event (any thread); dropped once the mailbox is closed."""
+        with self._lock:
+            if self._closed:
+                return
+            self._events.put((job, event, args))
+            try:
+                self._writer.send(b"\0")
+            except (BlockingIOError, InterruptedError):
+                pass  # the socket is full of unread wake-ups: the GUI thread will drain anyway
+
+    def clear_wakeups(self) -> None:
+        """Read the pending wake-up bytes (GUI thread, before draining the queue, so an event
+        posted after the drain leaves a byte behind and wakes the GUI thread again)."""
+        try:
+            while self._reader.recv(_WAKE_READ_BYTES):
+                pass
+        except (BlockingIOError, InterruptedError, OSError):
+            pass
+
+    def wake(self) -> None:
+        """Make the GUI thread drain again (events left after a callback raised)."""
+        with self._lock:
+            if not self._closed:
+                try:
+                    self._writer.send(b"\0")
+                except (BlockingIOError, InterruptedError):
+                    pass
+
+    def next_event(self) -> tuple[Job, str, tuple] | None:
+        """The oldest queued event, or None."""
+        try:
+            return self._events.get_nowait()
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        """Drop every later post and free the sockets (the runner is gone)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._reader.close()
+            self._writer.close()
 
 
-class Job(QRunnable):
-    """One unit of background work: ``fn(progress)``; emits finished / failed / cancelled."""
+class Job:
+    """One unit of background work: ``fn(progress)``; reports done / error / cancel once."""
 
     def __init__(
-        self, label: str, fn: Callable[[ProgressFn], Any], kind: str = "", visible: bool = False
+        self,
+        label: str,
+        fn: Callable[[ProgressFn], Any],
+        kind: str = "",
+        visible: bool = False,
+        *,
+        mailbox: _Mailbox,
     ) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
         self.label = label
         self.kind = kind
         self.visible = visible
         self.fn = fn
         self.token = CancelToken()
-        self.signals = JobSignals()
         self.fraction = 0.0
         self.message = label
+        self._mailbox = mailbox
         self._last_emit = 0.0
 
     def cancel(self) -> None:
@@ -91,76 +166,25 @@ class Job(QRunnable):
         now = time.perf_counter()
         if fraction >= 1.0 or now - self._last_emit >= PROGRESS_MIN_INTERVAL_S:
             self._last_emit = now
-            self.signals.progress.emit(float(fraction), message)
+            self._mailbox.post(self, "progress", float(fraction), message)
 
     def run(self) -> None:
+        """Worker thread: run ``fn`` and post exactly one of done / error / cancel."""
+        post = self._mailbox.post
         try:
             result = self.fn(self.token.wrap(self._progress))
         except Cancelled:
-            self.signals.cancelled.emit()
+            post(self, "cancel")
         except ChoreoError as exc:
-            self.signals.failed.emit(str(exc))
+            post(self, "error", str(exc))
         except MemoryError:
-            self.signals.failed.emit(
-                f"{self.label}: out of memory — close other programs or use a shorter song"
-            )
+            post(self, "error",
+                 f"{self.label}: out of memory — close other programs or use a shorter song")
         except Exception as exc:  # noqa: BLE001 - shown to the user, never crashes the editor
             traceback.print_exc(file=sys.stderr)
-            self.signals.failed.emit(f"{self.label}: internal error ({type(exc).__name__}: {exc})")
+            post(self, "error", f"{self.label}: internal error ({type(exc).__name__}: {exc})")
         else:
-            if self.token.cancelled:
-                self.signals.cancelled.emit()
-            else:
-                self.signals.finished.emit(result)
-
-
-class _Relay(QObject):
-    """Receives one job's signals on the GUI thread and hands them to the runner and callbacks.
-
-    Its slots are bound methods of a QObject parented to the runner, so Qt disconnects them
-    when the runner goes; a result that arrives after a job was replaced counts as cancelled.
-    """
-
-    def __init__(self, runner: JobRunner, job: Job, callbacks: dict[str, Callable | None]) -> None:
-        super().__init__(runner)
-        self._runner = runner
-        self._job = job
-        self._callbacks = callbacks
-        job.signals.progress.connect(self._on_progress)
-        job.signals.finished.connect(self._on_finished)
-        job.signals.failed.connect(self._on_failed)
-        job.signals.cancelled.connect(self._on_cancelled)
-
-    def _call(self, name: str, *args: Any) -> None:
-        callback = self._callbacks.get(name)
-        if callback is not None:
-            callback(*args)
-
-    @Slot(float, str)
-    def _on_progress(self, fraction: float, message: str) -> None:
-        self._job.fraction, self._job.message = fraction, message
-        self._runner.job_progress.emit(self._job)
-        self._call("progress", fraction, message)
-
-    @Slot(object)
-    def _on_finished(self, result: Any) -> None:
-        if self._job.cancelled:
-            self._end("cancel")
-        else:
-            self._end("done", result)
-
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
-        self._end("error", message)
-
-    @Slot()
-    def _on_cancelled(self) -> None:
-        self._end("cancel")
-
-    def _end(self, name: str, *args: Any) -> None:
-        self._runner._release(self._job)
-        self.deleteLater()
-        self._call(name, *args)
+            post(self, "done", result)
 
 
 class JobRunner(QObject):
@@ -174,9 +198,14 @@ class JobRunner(QObject):
     def __init__(self, parent: QObject | None = None, *, threads: int = WORKER_THREADS) -> None:
         super().__init__(parent)
         limit_math_threads()
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(threads)
+        self._pool = concurrent.futures.ThreadPoolExecutor(threads, "choreo-job")
+        self._mailbox = _Mailbox()
+        self.destroyed.connect(self._mailbox.close)
+        self._notifier = QSocketNotifier(self._mailbox.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._drain)
         self._jobs: list[Job] = []
+        self._callbacks: dict[int, dict[str, Callable | None]] = {}
+        self._futures: list[concurrent.futures.Future] = []
 
     def start(
         self,
@@ -195,15 +224,16 @@ class JobRunner(QObject):
         if kind:
             for old in self.running(kind):
                 old.cancel()
-        job = Job(label, fn, kind, visible)
-        callbacks = {"done": on_done, "error": on_error, "progress": on_progress}
-        callbacks["cancel"] = on_cancel
-        _Relay(self, job, callbacks)
+        job = Job(label, fn, kind, visible, mailbox=self._mailbox)
+        self._callbacks[id(job)] = {
+            "done": on_done, "error": on_error, "progress": on_progress, "cancel": on_cancel
+        }
         self._jobs.append(job)
         if len(self._jobs) == 1:
             self.busy_changed.emit(True)
         self.job_started.emit(job)
-        self._pool.start(job)
+        self._futures = [f for f in self._futures if not f.done()]
+        self._futures.append(self._pool.submit(job.run))
         return job
 
     @property
@@ -224,12 +254,39 @@ class JobRunner(QObject):
             job.cancel()
 
     def wait(self, timeout_ms: int = 30000) -> bool:
-        """Block until every queued job ran (used on quit and in tests)."""
-        return self._pool.waitForDone(timeout_ms)
+        """Block until every queued job ran (used on quit and in tests); their reports are
+        delivered by the event loop afterwards."""
+        _done, pending = concurrent.futures.wait(self._futures, timeout_ms / 1000)
+        return not pending
 
-    def _release(self, job: Job) -> None:
-        if job in self._jobs:
+    @Slot()
+    def _drain(self) -> None:
+        """GUI thread: deliver what the workers posted, oldest first, one event at a time (a
+        callback that runs a nested event loop drains the rest there, never twice)."""
+        mailbox = self._mailbox
+        mailbox.clear_wakeups()
+        while (item := mailbox.next_event()) is not None:
+            try:
+                self._deliver(*item)
+            except BaseException:
+                mailbox.wake()  # the events behind the one that raised still arrive
+                raise
+
+    def _deliver(self, job: Job, event: str, args: tuple) -> None:
+        callbacks = self._callbacks.get(id(job))
+        if callbacks is None or job not in self._jobs:
+            return
+        if event == "progress":
+            job.fraction, job.message = args
+            self.job_progress.emit(job)
+        else:
+            if event == "done" and job.cancelled:  # replaced or cancelled after it finished
+                event, args = "cancel", ()
+            del self._callbacks[id(job)]
             self._jobs.remove(job)
             self.job_ended.emit(job)
             if not self._jobs:
                 self.busy_changed.emit(False)
+        callback = callbacks.get(event)
+        if callback is not None:
+            callback(*args)

@@ -91,6 +91,88 @@ def test_a_job_that_outlives_its_runner_reports_to_nobody(qtbot):
     assert seen == []
 
 
+def test_many_short_jobs_with_cancels_report_exactly_once_on_the_gui_thread(qtbot):
+    """Hundreds of short jobs, cancelled at random (by hand or by a newer job of their kind),
+    some failing: each reports exactly one outcome, the one it earned, on the GUI thread, and
+    no progress after it; the runner ends idle. (Jobs were QRunnables whose QObject the GUI
+    thread freed on the result while the worker was still returning from them.)"""
+    import random
+
+    make_app()
+    runner = JobRunner()
+    gui = threading.get_ident()
+    rng = random.Random(14)
+    outcomes: dict[int, list[tuple[str, object]]] = {}
+    late_progress: list[int] = []
+    off_thread: list[str] = []
+    ended: list[object] = []
+    runner.job_ended.connect(ended.append)
+    jobs: dict[int, object] = {}
+    cancelled_by_test: set[int] = set()
+
+    def body(i: int, behaviour: int):
+        def run(progress):
+            if behaviour == 1:
+                raise ChoreoError(f"job {i} failed")
+            deadline = time.perf_counter() + GATE_TIMEOUT_S
+            for step in range({0: 3, 2: 10**9, 3: 0}[behaviour]):  # 3 returns at once
+                progress(step / 3, "working")
+                if behaviour == 2 and time.perf_counter() > deadline:
+                    raise ChoreoError(f"job {i} was never cancelled")
+                time.sleep(0.0005)
+            return i
+
+        return run
+
+    def record(i: int, name: str):
+        def callback(*args):
+            if threading.get_ident() != gui:
+                off_thread.append(name)
+            if name == "progress":
+                if outcomes.get(i):
+                    late_progress.append(i)
+                return
+            outcomes.setdefault(i, []).append((name, args[0] if args else None))
+
+        return callback
+
+    n = 0
+    for _batch in range(40):
+        for _ in range(rng.randint(3, 12)):
+            i, behaviour = n, n % 4
+            n += 1
+            kind = "edit" if rng.random() < 0.3 else ""
+            if kind:
+                cancelled_by_test.update(
+                    k for k, job in jobs.items() if job in runner.running(kind)
+                )
+            outcomes[i] = []
+            jobs[i] = runner.start(
+                f"job {i}", body(i, behaviour), kind=kind,
+                on_done=record(i, "done"), on_error=record(i, "error"),
+                on_progress=record(i, "progress"), on_cancel=record(i, "cancel"),
+            )
+        for k, job in jobs.items():  # long jobs always, others now and then, never delivered
+            if job in runner.running() and (k % 4 == 2 or rng.random() < 0.2):
+                cancelled_by_test.add(k)
+                job.cancel()
+        qtbot.wait(rng.choice([0, 1, 3]))
+    qtbot.waitUntil(lambda: not runner.busy, timeout=WAIT_MS)
+    qtbot.wait(20)  # anything posted twice would arrive now
+
+    assert not off_thread and not late_progress
+    assert len(ended) == n and len({id(j) for j in ended}) == n
+    for i in range(n):
+        if i % 4 == 1:
+            expected = ("error", f"job {i} failed")
+        elif i in cancelled_by_test:
+            expected = ("cancel", None)
+        else:
+            expected = ("done", i)
+        assert outcomes[i] == [expected], f"job {i}"
+    assert cancelled_by_test and any(i % 4 == 0 and i in cancelled_by_test for i in range(n))
+
+
 def test_an_export_survives_a_vary_and_a_swap(opened, qtbot, tmp_path, monkeypatch):
     real_export = file_handling.export_all
     gate = threading.Event()
