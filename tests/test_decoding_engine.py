@@ -102,6 +102,44 @@ def test_network_scorer_uses_the_bundle_and_its_transition_matrix():
     assert scorer.name == "model unsaved (tiny)"
 
 
+def test_calibration_is_softmax_of_logits_over_the_temperature():
+    """calibrate(softmax(z), τ) = softmax(z / τ): the ranking stays, τ > 1 flattens, τ = 1 is
+    the input itself; a bundle's info.calibration gives τ (1 without one, an error if bad)."""
+    from choreo_studio.core.errors import ChoreoError
+    from choreo_studio.core.retrieval.scoring import calibrate, calibration_temperature
+
+    z = np.array([[4.0, 1.0, 0.0, -2.0], [0.5, 0.5, 3.0, 1.0]])
+    soft = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    p = soft.astype(np.float32)
+    out = calibrate(p, 4.0)
+    want = np.exp(z / 4.0) / np.exp(z / 4.0).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(out, want, rtol=1e-5)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(np.argsort(out, axis=1), np.argsort(p, axis=1))
+    assert calibrate(p, 1.0) is p
+    assert calibration_temperature({}) == 1.0
+    assert calibration_temperature({"calibration": {"temperature": 13.3}}) == 13.3
+    for bad in (0, -1.0, "2", True, float("nan")):
+        with pytest.raises(ChoreoError, match="calibration temperature"):
+            calibration_temperature({"calibration": {"temperature": bad}})
+
+
+@torch.no_grad()
+def test_network_scorer_applies_the_bundles_calibration():
+    lib = _library()
+    preset = get_preset("tiny")
+    torch.manual_seed(0)
+    net = RetrievalNetwork(preset.network, len(lib)).eval()
+    bundle = make_bundle(net, preset, np.full((4, 4), 0.5, np.float32), lib,
+                         info={"calibration": {"temperature": 3.0}})
+    song = synthetic_song([2, 2, 2], loudness=[0.2, 0.5, 0.8])
+    p = NetworkScorer(bundle, lib).probabilities(song)
+    _, u = net.encoder(torch.from_numpy(song.features.mel))
+    logits = net.predictor(u).double().numpy() / 3.0
+    want = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(p, want / want.sum(axis=1, keepdims=True), rtol=1e-4, atol=1e-7)
+
+
 def test_engine_solve_keeps_locks_and_settings_and_vary_changes_the_rest():
     lib = _library()
     engine = Engine(lib, DescriptorMatcher(lib, temperature=1.0))

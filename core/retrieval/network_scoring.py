@@ -10,7 +10,7 @@ from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.progress import ProgressFn
 from choreo_studio.core.retrieval.model_bundle import ModelBundle
 from choreo_studio.core.retrieval.networks import DANCE_CUES
-from choreo_studio.core.retrieval.scoring import Scorer
+from choreo_studio.core.retrieval.scoring import Scorer, calibrate, calibration_temperature
 
 if TYPE_CHECKING:
     from choreo_studio.core.library.library import Library
@@ -60,7 +60,8 @@ def dance_cues(library: Library) -> np.ndarray:
 
 
 class NetworkScorer(Scorer):
-    """P(d | u_t) = softmax(T(E(mel_t))) with the bundle's learned transition matrix M."""
+    """P(d | u_t) = softmax(T(E(mel_t)) / τ) with the bundle's learned transition matrix M
+    (τ: the bundle's calibration temperature, ``scoring.calibration_temperature``)."""
 
     def __init__(self, bundle: ModelBundle, library: Library) -> None:
         super().__init__()
@@ -69,6 +70,7 @@ class NetworkScorer(Scorer):
         self.name = bundle.name
         self.transition = bundle.transition
         self.network = bundle.build_network()
+        self.temperature = calibration_temperature(bundle.info)
 
     def _music(self, song: Song) -> np.ndarray | None:
         """The music-side inputs a dance-head T reads (None for the paper's T)."""
@@ -100,4 +102,4 @@ class NetworkScorer(Scorer):
                               "scores (overflowing weights) — retrain it, or run without it "
                               "(--no-model)")
         progress(1.0, f"{self.name}: scored")
-        return out
+        return calibrate(out, self.temperature)

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import numpy as np
+from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.library.tempo import BEATS_PER_COUNT_CHOICES, TIME_CHANGE_COST_OCTAVES
 from choreo_studio.core.phrases.segmentation import segmentation_key
 from choreo_studio.core.progress import ProgressFn, no_progress
@@ -24,6 +25,35 @@ if TYPE_CHECKING:
     from choreo_studio.core.phrases.song import Song
 
 CACHE_SIZE = 16
+
+
+def calibration_temperature(info: dict) -> float:
+    """The temperature τ a model bundle's ``info.calibration`` records (1 without one).
+
+    τ is fitted after training by maximum likelihood on songs the model never saw
+    (``benchmarks/calibrate_model_temperature.py``); an over-confident network gets τ > 1."""
+    calibration = info.get("calibration") if isinstance(info, dict) else None
+    if not isinstance(calibration, dict) or "temperature" not in calibration:
+        return 1.0
+    tau = calibration["temperature"]
+    if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not 0 < tau < 1e6:
+        raise ChoreoError(f"model calibration temperature {tau!r} is not a positive number — "
+                          "recalibrate the model or remove info.calibration from model.json")
+    return float(tau)
+
+
+def calibrate(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """P(d | u)^(1/τ) renormalised per phrase: softmax(logits / τ) of a softmax's output,
+    exact wherever P > 0 (a P that underflowed to 0 stays 0). The ranking is unchanged; τ > 1
+    spreads an over-confident network's probability over the dances it ranks close. float32;
+    ``probabilities`` itself at τ = 1."""
+    if temperature == 1.0:
+        return probabilities
+    with np.errstate(divide="ignore"):
+        z = np.log(np.asarray(probabilities, dtype=np.float64)) / temperature
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 class Scorer:
