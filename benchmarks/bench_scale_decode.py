@@ -130,7 +130,7 @@ def bench_size(k: int, dims: int, spreads: list[float], ref: Reference) -> list[
             (f"K={k:,}: transition model memory", f"{model.nbytes() / 2**20:.1f} MB "
              f"({model.learned.n_pairs:,} learned pairs, d={dims})")]
     locks = {t: (t * 37) % k for t in range(0, T, 10)}
-    plain = DecodeOptions(recency_window=0, reuse_penalty=0.0)
+    plain = DecodeOptions(recency_window=0, reuse_penalty=0.0, use_limit=0)
     for spread in spreads:
         p = music_fit(k, spread)
         fit = log_fit(p)  # kept by the session between re-solves of one song

@@ -38,7 +38,7 @@ def _fit(seed, t, k, concentration):
 
 
 CASES = [
-    ("plain", {}, DecodeOptions(recency_window=0, reuse_penalty=0.0)),
+    ("plain", {}, DecodeOptions(recency_window=0, reuse_penalty=0.0, use_limit=0)),
     ("locks", {"locks": {0: 3, 5: 7, 6: 7, 11: 1}}, DecodeOptions(recency_window=0,
                                                                   reuse_penalty=0.0)),
     ("variety", {"locks": {4: 2}}, DecodeOptions()),
@@ -66,7 +66,7 @@ def test_a_decisive_fit_certifies_with_few_candidates():
     model = _model(1, k)
     sparse = CandidateTransitions(model, first_candidates=16)
     p = _fit(1, 30, k, concentration=0.02)
-    plain = DecodeOptions(recency_window=0, reuse_penalty=0.0)
+    plain = DecodeOptions(recency_window=0, reuse_penalty=0.0, use_limit=0)
     got = decode(p, sparse, locks={10: 5}, options=plain)
     assert sparse.last_size < k
     np.testing.assert_array_equal(got, decode(p, TransitionScores(model=model), locks={10: 5},

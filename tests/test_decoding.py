@@ -19,7 +19,7 @@ from choreo_studio.core.retrieval.decoding import (
     viterbi_decode,
 )
 
-PLAIN = DecodeOptions(recency_window=0, reuse_penalty=0.0, fit_floor=0.0)  # J alone
+PLAIN = DecodeOptions(recency_window=0, reuse_penalty=0.0, use_limit=0, fit_floor=0.0)  # J alone
 
 
 def _problem(seed, t=5, k=4, sharp=2.0):

@@ -13,7 +13,7 @@ from choreo_studio.core.retrieval.decoding import (
 )
 from choreo_studio.core.retrieval.variety import Variety
 
-PLAIN = DecodeOptions(recency_window=0, reuse_penalty=0.0)
+PLAIN = DecodeOptions(recency_window=0, reuse_penalty=0.0, use_limit=0)
 
 
 def _returns_within(d, window, exempt=()):
@@ -73,12 +73,71 @@ def test_reuse_cost_spreads_a_favourite():
     assert np.sum(spread == 0) == 1
 
 
+def test_use_limit_keeps_a_well_connected_dance_to_two_uses():
+    """Every dance fits every phrase equally; cuts into and out of dance 0 are M = 1, every
+    other pair 0.01 (2.3 nats less per side at w = 0.5): with a recency window of 2 the reuse
+    cost alone (1 nat per earlier use) lets 0 come back every third phrase or so; the default
+    use limit (2) stops it at two uses, for both decoders."""
+    k = 12
+    m = np.full((k, k), 0.01)
+    m[0, :] = m[:, 0] = 1.0
+    p = np.full((12, k), 1.0 / k)
+    trans = TransitionScores(m)
+    short = DecodeOptions(recency_window=2)
+    unlimited = decode(p, trans, options=replace(short, use_limit=0))
+    limited = decode(p, trans, options=short)
+    assert np.sum(unlimited == 0) >= 3
+    assert np.sum(limited == 0) == short.use_limit == 2
+    assert max(np.bincount(limited)) == 2
+    assert np.sum(decode(p, trans, method="greedy", options=replace(short, use_limit=0)) == 0) > 2
+    assert max(np.bincount(decode(p, trans, method="greedy", options=short))) <= 2
+
+
+def test_use_limit_yields_to_the_fit_floor_and_to_repeated_music():
+    """Dance 0 is the only dance within half the best fit on phrases 0, 3, 6 and 9: with
+    those phrases unrelated the floor (ranked above the limit) still puts it on all four;
+    as one repeated section (a tie group, one unit) they share it freely too, and elsewhere
+    no dance is used more than twice."""
+    p = np.full((12, 8), 1.0)
+    p[[0, 3, 6, 9], 0] = 10.0
+    p /= p.sum(axis=1, keepdims=True)
+    trans = TransitionScores(np.ones((8, 8)))
+    forced = decode(p, trans)
+    assert forced[[0, 3, 6, 9]].tolist() == [0, 0, 0, 0]
+    repeated = decode(p, trans, ties=[[0, 3, 6, 9]])
+    assert repeated[[0, 3, 6, 9]].tolist() == [0, 0, 0, 0]
+    rest = np.delete(repeated, [0, 3, 6, 9])
+    assert max(np.bincount(rest)) <= 2 and 0 not in rest.tolist()
+
+
+def test_use_limit_cost_and_charges():
+    """V's limit term: each unit use beyond L costs γ_x (a repeat of the music is one unit);
+    γ_u counts every phrase; the causal charges (left to right, in place on a fit, and for
+    one phrase) sum to V."""
+    v = Variety.for_song(7, ties=[[0, 3]], locks={}, window=0, recency_penalty=0.0,
+                         reuse_penalty=1.0, use_limit=2, overuse_penalty=30.0)
+    d = np.array([7, 1, 7, 7, 7, 7, 2])  # dance 7: 5 phrases, units {0, 3}, {2}, {4}, {5}
+    assert v.overuses(d) == 2
+    assert v.cost(d) == 1.0 * 5 * 4 / 2 + 30.0 * 2
+    charges = v.all_charges(d)
+    assert sum(charges[t].get(int(d[t]), 0.0) for t in range(7)) == v.cost(d)
+    assert [v.charges_at(d, t) for t in range(7)] == charges
+    fit = np.zeros((7, 8), dtype=np.float32)
+    assert v.apply(fit, d)
+    expected = np.zeros((7, 8), dtype=np.float32)
+    for t, row in enumerate(charges):
+        for dance, c in row.items():
+            expected[t, dance] -= np.float32(c)
+    np.testing.assert_array_equal(fit, expected)
+    assert Variety.for_song(7, [], {}, 0, 0.0, 1.0).overuses(d) == 0
+
+
 def test_variety_cost_counts_returns_and_uses():
     v = Variety.for_song(6, ties=[[0, 3]], locks={}, window=2, recency_penalty=10.0,
                          reuse_penalty=1.0)
-    # returns: (0, 2) costs 10; (0, 3) is the same music; uses of 7 in units {0,3}, {2}: 1 extra
-    assert v.cost([7, 1, 7, 7, 2, 3]) == 10.0 + 1.0 + 10.0  # (2, 3) is within 2 too
-    assert v.cost([7, 1, 2, 7, 4, 5]) == 0.0
+    # returns: (0, 2) costs 10; (0, 3) is the same music; three phrases on 7: 1 + 2 extra
+    assert v.cost([7, 1, 7, 7, 2, 3]) == 10.0 + 3.0 + 10.0  # (2, 3) is within 2 too
+    assert v.cost([7, 1, 2, 7, 4, 5]) == 1.0  # the repeat is no return, but a second phrase
 
 
 def test_choreo_auto_flags_reach_the_decode_options():
@@ -113,7 +172,9 @@ def test_carrying_marks_every_phrase_whose_dance_costs():
         locks = {t: 0 for t in range(n) if rng.random() < 0.2}
         v = Variety.for_song(n, ties, locks, window=int(rng.integers(0, 4)),
                              recency_penalty=float(rng.choice([0.0, 5.0])),
-                             reuse_penalty=float(rng.choice([0.0, 1.0])))
+                             reuse_penalty=float(rng.choice([0.0, 1.0])),
+                             use_limit=int(rng.integers(0, 3)),
+                             overuse_penalty=float(rng.choice([0.0, 7.0])))
         state = v.state(rng.integers(0, 4, n))
         marked = state.carrying()
         here = [state.marginal(t, state.d[t : t + 1])[0] for t in range(n)]
@@ -128,12 +189,19 @@ def test_cost_and_returns_equal_their_definition():
         ties = [[0, n - 1]] if case % 3 == 0 and n > 2 else []
         locks = {t: 0 for t in range(n) if rng.random() < 0.3}
         v = Variety.for_song(n, ties, locks, window=int(rng.integers(0, 4)),
-                             recency_penalty=3.0, reuse_penalty=float(rng.choice([0.0, 1.5])))
+                             recency_penalty=3.0, reuse_penalty=float(rng.choice([0.0, 1.5])),
+                             use_limit=int(rng.integers(0, 3)), overuse_penalty=7.0)
         d = rng.integers(0, 4, n)
         returns = sum(1 for t in range(n) for s in range(max(0, t - v.window), t)
                       if d[s] == d[t] and v.unit[s] != v.unit[t]
                       and not (s in locks and t in locks))
         units = [len({int(v.unit[t]) for t in range(n) if d[t] == x}) for x in set(d.tolist())]
+        phrases = [int(np.sum(d == x)) for x in set(d.tolist())]
         assert v.returns(d) == returns
+        over = 7.0 * sum(max(0, u - v.use_limit) for u in units) if v.use_limit else 0.0
+        assert v.overuses(d) == (sum(max(0, u - v.use_limit) for u in units) if v.use_limit
+                                 else 0)
         assert v.cost(d) == 3.0 * returns * (v.window > 0) + v.reuse_penalty * sum(
-            u * (u - 1) / 2 for u in units)
+            p * (p - 1) / 2 for p in phrases) + over
+        charges = v.all_charges(d)  # the causal shares add up to V
+        assert np.isclose(sum(charges[t].get(int(d[t]), 0.0) for t in range(n)), v.cost(d))

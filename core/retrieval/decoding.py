@@ -6,7 +6,8 @@ The objective, in log space, of a sequence d_0 … d_{T-1} is
 
 with W the transition score of ``transitions.TransitionModel`` (w · (log M − cut cost), ρ on a
 back-to-back repeat); by default the decoder maximises J − V, V the variety cost of
-``variety`` (a dance returning within N phrases, each further use of a dance), with the
+``variety`` (a dance returning within N phrases, each further use of a dance, each use beyond
+the second), with the
 **fit floor**: a dance whose music fit is below ``fit_floor`` (½) of the best fit of its phrase
 costs ``FIT_FLOOR_PENALTY`` nats more there (:func:`apply_fit_floor`). Fit and transition are
 on different scales — log P spreads over a nat or two between good candidates, while W's cut
@@ -69,7 +70,8 @@ NEG_INF = np.float32(-np.inf)
 LOG_FLOOR = 1e-12
 DEFAULT_REPEAT_PENALTY = 30.0  # nats per return within the recency window
 # the priorities, each above everything after it: no back-to-back repeat, the fit floor, no
-# return within the recency window, then fit + transitions (w·cut differences stay ≲ 20 nats)
+# return within the recency window nor a third use (DEFAULT_OVERUSE_PENALTY), then fit +
+# transitions (w·cut differences stay ≲ 20 nats)
 DEFAULT_BACK_TO_BACK_PENALTY = 300.0
 FIT_FLOOR_PENALTY = 100.0
 PRUNE_ROWS = 8  # rows of a step's first max: under the fit floor a few bound every column
@@ -81,6 +83,9 @@ TIE_CANDIDATES = 6
 DEFAULT_TRANSITION_WEIGHT = 0.5
 DEFAULT_RECENCY_WINDOW = 4
 DEFAULT_REUSE_PENALTY = 1.0
+# no dance more than twice unless the music repeats: a rule, ranked with the recency window
+DEFAULT_USE_LIMIT = 2
+DEFAULT_OVERUSE_PENALTY = DEFAULT_REPEAT_PENALTY
 VARIETY_ROUNDS = 3
 POLISH_MOVES_PER_PHRASE = 2
 POLISH_CANDIDATES = 64
@@ -93,7 +98,8 @@ class DecodeOptions:
 
     ``transition_weight`` w weighs W against the music fit; ``recency_window`` N (0: off),
     ``recency_penalty`` γ_r (nats per return within N phrases) and ``reuse_penalty`` γ_u (nats
-    per earlier use) make the variety cost V (``variety``); ``variety_rounds`` bounds the
+    per earlier use), ``use_limit`` L and ``overuse_penalty`` γ_x (nats per use beyond L; L = 0:
+    no limit) make the variety cost V (``variety``); ``variety_rounds`` bounds the
     charged re-decodes; ``fit_floor`` is the share of a phrase's best music fit below which a
     dance costs ``FIT_FLOOR_PENALTY`` (0: off; :func:`apply_fit_floor`).
     """
@@ -110,6 +116,8 @@ class DecodeOptions:
     reuse_penalty: float = DEFAULT_REUSE_PENALTY
     variety_rounds: int = VARIETY_ROUNDS
     fit_floor: float = DEFAULT_FIT_FLOOR
+    use_limit: int = DEFAULT_USE_LIMIT
+    overuse_penalty: float = DEFAULT_OVERUSE_PENALTY
 
 
 class TransitionScores:
@@ -616,7 +624,9 @@ def decode(
     all_locks = dict(locks or {})
     groups = _tie_groups(ties, all_locks) if options.tie_sections else []
     variety = Variety.for_song(len(fit), ties, all_locks, options.recency_window,
-                               options.recency_penalty, options.reuse_penalty)
+                               options.recency_penalty, options.reuse_penalty,
+                               use_limit=options.use_limit,
+                               overuse_penalty=options.overuse_penalty)
     if method == "greedy":
         return greedy_decode(fit, trans, all_locks, groups, options.max_uses,
                              variety if variety.active else None, flips)
@@ -663,12 +673,13 @@ def _vary_by_rounds(d: np.ndarray, fit: np.ndarray, trans, locks: Mapping[int, i
                     variety: Variety, solve, rounds: int, frozen: set[int],
                     flips: np.ndarray | None = None) -> np.ndarray:
     """Minimise J − V (``variety`` module docstring): polish; while a dance still returns
-    within the window, charge, re-decode and polish again; the best J − V seen wins."""
+    within the window or is used beyond the use limit, charge, re-decode and polish again;
+    the best J − V seen wins."""
     d = _polish(d, fit, trans, variety, frozen, flips)
     best_score, best = objective(d, fit, trans, locks, flips) - variety.cost(d), d
     charged = None  # a T×K copy, made only when a round runs (48 MB at K = 100,000)
     for _ in range(rounds):
-        if not variety.returns(d):
+        if not variety.returns(d) and not variety.overuses(d):
             break
         charged = fit.copy() if charged is None else charged
         variety.apply(charged, d)
