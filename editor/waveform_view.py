@@ -285,7 +285,8 @@ class WaveformView(pg.PlotWidget):
         self._labels = _GridLabels()
         self._section_items: list[pg.GraphicsObject] = []
         self._section_key: list[tuple] | None = None
-        self._boundary_lines: list[pg.InfiniteLine] = []
+        self._boundary_lines: list[pg.InfiniteLine] = []  # a pool: the first shown
+        self._n_boundaries = 0
         self._wave = pg.PlotCurveItem(pen=pg.mkPen("#7fb2e5", width=1))
         self._beats = pg.PlotDataItem(
             pen=pg.mkPen(QColor(255, 255, 255, 40), width=1), connect="pairs"
@@ -348,43 +349,50 @@ class WaveformView(pg.PlotWidget):
         if key == self._section_key:  # a split or merge: the song's sections stay as drawn
             return
         self._section_key = key
-        for item in self._section_items:
-            self.removeItem(item)
-        self._section_items = []
-        for section in sections:
-            region = pg.LinearRegionItem(
-                (section.start_s, section.end_s),
-                movable=False,
-                brush=section_color(section.label),
-                pen=pg.mkPen(None),
-            )
+        while len(self._section_items) < len(sections):  # a pool, as the boundary lines
+            region = pg.LinearRegionItem(movable=False, pen=pg.mkPen(None))
             region.setZValue(-10)
             self.addItem(region)
             _cached(region)
             self._section_items.append(region)
+        for i, region in enumerate(self._section_items):
+            if i < len(sections):
+                region.setBrush(section_color(sections[i].label))
+            _show_region(region, (sections[i].start_s, sections[i].end_s)
+                         if i < len(sections) else None)
 
     def set_phrase_starts(self, starts_s: list[float]) -> None:
-        """Draggable boundary lines at the start of every phrase but the first; the lines
-        already there are moved, only a changed count adds or removes some (a split adds one
-        line instead of rebuilding them all)."""
+        """Draggable boundary lines at the start of every phrase but the first. The lines
+        are kept in a pool: the ones there are moved, surplus ones hidden, new ones made only
+        when a song has more boundaries than any before, so a split moves nothing but one
+        line and a new song (another open) makes none."""
         wanted = [float(t) for t in starts_s[1:]]
-        while len(self._boundary_lines) > len(wanted):
-            self.removeItem(self._boundary_lines.pop())
-        for line, t in zip(self._boundary_lines, wanted, strict=False):
-            if line.value() != t:
-                line.setValue(t)
-        for index in range(len(self._boundary_lines) + 1, len(wanted) + 1):
-            line = pg.InfiniteLine(
-                wanted[index - 1],
-                movable=True,
-                pen=pg.mkPen("#ffd23f", width=2),
-                hoverPen=pg.mkPen("#ffffff", width=3),
-            )
-            line.setZValue(40)
-            line.setToolTip("phrase boundary: drag to move (snaps to downbeats)")
-            line.sigPositionChangeFinished.connect(lambda ln, i=index: self._on_drag_end(i, ln))
-            self.addItem(line)
-            self._boundary_lines.append(line)
+        lines = self._boundary_lines
+        while len(lines) < len(wanted):
+            lines.append(self._new_boundary_line(len(lines) + 1, wanted[len(lines)]))
+        for i, line in enumerate(lines):
+            if i < len(wanted):
+                if line.value() != wanted[i]:
+                    line.setValue(wanted[i])
+                if not line.isVisible():
+                    line.show()
+            elif line.isVisible():
+                line.hide()
+        self._n_boundaries = len(wanted)
+
+    def _new_boundary_line(self, index: int, time_s: float) -> pg.InfiniteLine:
+        """The line at the start of phrase ``index`` (its drag reports that index)."""
+        line = pg.InfiniteLine(
+            time_s,
+            movable=True,
+            pen=pg.mkPen("#ffd23f", width=2),
+            hoverPen=pg.mkPen("#ffffff", width=3),
+        )
+        line.setZValue(40)
+        line.setToolTip("phrase boundary: drag to move (snaps to downbeats)")
+        line.sigPositionChangeFinished.connect(lambda ln, i=index: self._on_drag_end(i, ln))
+        self.addItem(line)
+        return line
 
     def set_selection(self, span_s: tuple[float, float] | None) -> None:
         """Shade one selected span (None: nothing selected)."""
@@ -460,7 +468,8 @@ class WaveformView(pg.PlotWidget):
         return float(self._beats_s[int(np.argmin(np.abs(self._beats_s - time_s)))])
 
     def boundary_lines(self) -> list[pg.InfiniteLine]:
-        return list(self._boundary_lines)
+        """The shown boundary lines, in order (line i starts phrase i + 1)."""
+        return self._boundary_lines[: self._n_boundaries]
 
     # -- events ---------------------------------------------------------------------------
     def _on_drag_end(self, index: int, line: pg.InfiniteLine) -> None:
