@@ -5,7 +5,9 @@ Run: ``python benchmarks/bench_audio.py [--seconds 60] [--busy 1] [--busy-thread
 [--restarts 3] [--mode both] [--latency 0.2] [--speed 1.0] [--song SONG] [--monitor SOURCE]
 [--no-priority]`` (needs a sound output device; on a headless machine a PulseAudio null sink
 gives one: ``pulseaudio --start --exit-idle-time=-1; pactl load-module module-null-sink``, and
-its monitor is ``null.monitor``).
+its monitor is ``null.monitor``; on a shared machine, start it with ``PULSE_RUNTIME_PATH`` set
+to a folder of your own and run the bench with the same, so that no other session's program
+plays to it or finds a sound device it did not have).
 
 Plays a song (the demo song, or ``--song``; looped) with the metronome on for ``--seconds``,
 through the editor's output (``process``: :class:`editor.audio_process.ProcessOutput`, the
@@ -36,8 +38,12 @@ thread does. Playback is paused and resumed ``--restarts`` times. Reports per ou
   PortAudio's estimate: the monitor records the sink, not a loudspeaker).
 
 Targets (issue 14): 0 underflows, 0 late blocks, 0 gaps heard over 60 s with a busy second
-core. ``--no-priority`` runs the child's threads at normal priority, as where the system
-refuses the real-time priority it asks for.
+core. Through PulseAudio a late block or a heard gap with the child's callback thread asleep
+is the sound server's main thread waiting for a CPU (it is not real-time, and where the kernel
+groups each session's processes its nice level does not count against other sessions): the
+editor's buffer (:data:`editor.audio_player.OUTPUT_LATENCY_S`) is the margin against that.
+``--no-priority`` runs the child's threads at normal priority, as where the system refuses the
+real-time priority it asks for.
 With ``--speed`` below 1, the time the pitch-keeping stretch of the whole song took is printed
 too. Figures are printed, never asserted; the load average is printed with them.
 """

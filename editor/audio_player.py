@@ -8,6 +8,7 @@ comes from the song stretched once to that speed with its pitch kept (core.audio
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 from collections import deque
@@ -149,12 +150,55 @@ class SilentClock(OutputBase):
         return self.cursor.frame
 
 
-OUTPUT_LATENCY_S = 0.2
-"""The output buffer asked of PortAudio: the default (~35 ms) dropped out 8 times in 16 s on a
-busy machine, 0.2 s none. The playhead is what is heard: each callback notes when its first
-frame reaches the DAC (PortAudio's ``outputBufferDacTime``), and the playhead is that frame
-advanced by the stream time since (the stream's reported latency when no time is known)."""
-HEARD_BLOCKS = 32
+OUTPUT_LATENCY_S = 0.4
+"""The output buffer asked of PortAudio. Through PulseAudio (ALSA's ``default`` on most
+desktops) every block also passes the sound server's main thread, which is not real-time: on a
+loaded machine (load 5-14 on 2 cores) our callback went unasked for 90-560 ms at a time, its
+thread asleep while the server's main thread sat runnable without a CPU the whole stall (where
+the kernel groups each session's processes, the server's nice level does not count against
+other sessions); past the buffer the stream's queue ran dry, and ALSA's PulseAudio plugin then
+rebuilt the stream (heard gaps of 37-850 ms). The buffer is the margin against that wait: at
+0.2 s, 6 of 12 runs of ``benchmarks/bench_audio.py`` dropped out; at 0.4 s (in short blocks,
+:data:`OUTPUT_BLOCK_S`) none of 5 at load 8-14 (and with the child at normal priority, in a
+session of its own, none of 3). It costs response, not sync: the first frame is heard
+~0.46 s after its callback, so playing starts that long after the key, and the playhead is
+what is heard (each callback notes when its first frame reaches the DAC, PortAudio's
+``outputBufferDacTime``, and the playhead is that frame advanced by the stream time since; the
+stream's reported latency when no time is known)."""
+OUTPUT_BLOCK_S = 0.023
+"""The callback's block, about 23 ms (a power of two of frames: 512 at 22.05 kHz, 1024 at
+44.1/48 kHz, PipeWire's default quantum), and the device's period where the host allows it.
+PortAudio's ALSA back-end cuts the buffer into 4 periods by default (116 ms each at 0.4 s), and
+through PulseAudio the queue is refilled a period at a time: with short periods (46 ms there, two
+blocks: the plugin's choice) the lowest the buffer fell rose from 402 to 424 ms, the server's
+own share of the latency fell from 116 to 46 ms, and the heard latency stayed ~0.46 s."""
+HEARD_BLOCKS = 64
+"""Latest blocks searched for the one being heard: ~1.5 s of blocks, a buffer's worth (~20
+blocks queued after the one heard) three times over, for a device that grants more than asked."""
+
+
+def block_frames(sr: int) -> int:
+    """The callback's block length at ``sr``: the power of two nearest OUTPUT_BLOCK_S."""
+    return 1 << max(int(round(np.log2(OUTPUT_BLOCK_S * sr))), 6)
+
+
+def ask_short_periods(sd_module: object, sr: int, latency_s: float) -> int:
+    """Ask PortAudio's ALSA back-end for a buffer of ``latency_s`` in periods of one block (it
+    has no stream setting for it, only a library-wide count of periods, set before a stream
+    opens); return the count asked, 0 where the library has no ALSA back-end (Windows, macOS:
+    their host APIs size their own periods)."""
+    name = getattr(sd_module, "_libname", None)
+    if not name:
+        return 0
+    try:
+        set_periods = ctypes.CDLL(name).PaAlsa_SetNumPeriods
+    except (OSError, AttributeError):
+        return 0
+    periods = max(2, round(latency_s * sr / block_frames(sr)))
+    set_periods(ctypes.c_int(periods))
+    return periods
+
+
 SEAMLESS_FRAMES = 2
 """A slowed block that starts within this many frames of where the last one ended continues
 it exactly (the cursor's whole song frames and the stretched song's frames round apart)."""
@@ -183,12 +227,14 @@ class SoundDeviceOutput(OutputBase):
 
     def start(self) -> None:
         if self._stream is None:
+            ask_short_periods(self._sd, self.sr, OUTPUT_LATENCY_S)
             self._stream = self._sd.OutputStream(
                 samplerate=self.sr,
                 channels=self.samples.shape[1],
                 dtype="float32",
                 callback=self._callback,
                 latency=OUTPUT_LATENCY_S,
+                blocksize=block_frames(self.sr),
             )
             self._latency_frames = int(float(self._stream.latency) * self.sr)
         self._stream.start()

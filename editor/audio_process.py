@@ -39,6 +39,8 @@ from choreo_studio.editor.audio_player import (
     OUTPUT_LATENCY_S,
     OutputBase,
     SoundDeviceOutput,
+    ask_short_periods,
+    block_frames,
 )
 from choreo_studio.editor.audio_shared import (
     C_LOOP_HI,
@@ -131,9 +133,10 @@ class SharedEngine(SoundDeviceOutput):
 
     def open(self) -> float:
         """Open and start the stream; return its reported latency in seconds."""
+        ask_short_periods(self._sd, self.sr, self.latency_s)
         self._stream = self._sd.OutputStream(
             samplerate=self.sr, channels=self.samples.shape[1], dtype="float32",
-            callback=self._callback, latency=self.latency_s)
+            callback=self._callback, latency=self.latency_s, blocksize=block_frames(self.sr))
         latency = float(self._stream.latency)
         self._latency_frames = int(latency * self.sr)
         seq_write(self.blocks.state, {S_LATENCY_US: int(latency * 1e6)})
@@ -325,7 +328,11 @@ class ProcessOutput(OutputBase):
     # -- the child ------------------------------------------------------------------------
     def _run_child(self, python: str) -> None:
         """Copy the song to shared memory, start the child, wait for its ready or error, and if
-        it fails or dies play in this process (a thread: the copy alone takes ~0.2 s a song)."""
+        it fails or dies play in this process (a thread: the copy alone takes ~0.2 s a song).
+        The child starts a session of its own: where the kernel shares CPU time out by session
+        (Linux's autogroups), a child left at normal priority then competes as a group of its
+        own rather than inside the editor's, with its workers and their busy threads; it still
+        ends with its stdin, when the editor closes the output or dies."""
         song = np.ndarray(self.samples.shape, np.float32, self._song_memory.buf)
         song[...] = self.samples
         del song
@@ -337,7 +344,8 @@ class ProcessOutput(OutputBase):
                 self._proc = subprocess.Popen(
                     [python, "-m", "choreo_studio.editor.audio_process",
                      json.dumps(self._config())],
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+                    start_new_session=True)
                 for command in self._commands:  # those sent before the child existed
                     self._proc.stdin.write(json.dumps(command) + "\n")
                 self._proc.stdin.flush()

@@ -12,8 +12,14 @@ import sys
 
 import numpy as np
 import pytest
-from choreo_studio.editor import audio_process
+from choreo_studio.editor import audio_player, audio_process
 from choreo_studio.editor import audio_shared as ap
+from choreo_studio.editor.audio_player import (
+    HEARD_BLOCKS,
+    OUTPUT_LATENCY_S,
+    ask_short_periods,
+    block_frames,
+)
 from choreo_studio.editor.audio_process import ProcessOutput, SharedCursor, SharedEngine, serve
 from choreo_studio.editor.audio_shared import (
     SharedBlocks,
@@ -158,6 +164,55 @@ def test_heard_frame_follows_the_dac_times_of_the_blocks_since_the_seek():
     assert heard_frame(rows, 1, 5.01, SR) == 80
 
 
+def test_stream_asks_the_editors_buffer_in_blocks_of_about_23_ms(blocks, monkeypatch):
+    """The buffer deep enough to ride out a sound server's waits, cut into short blocks: the
+    block handed to PortAudio and, on its ALSA back-end, the number of periods."""
+    asked = []
+
+    class AlsaLibrary:
+        def PaAlsa_SetNumPeriods(self, count) -> None:  # noqa: N802 - PortAudio's name
+            asked.append(count.value)
+
+    class AlsaSoundDevice(FakeSoundDevice):
+        _libname = "libportaudio.so.2"
+
+    monkeypatch.setattr(audio_player.ctypes, "CDLL", lambda name: AlsaLibrary())
+    assert (block_frames(22050), block_frames(44100), block_frames(48000)) == (512, 1024, 1024)
+    engine = SharedEngine(_ramp(1000), 22050, AlsaSoundDevice, blocks, OUTPUT_LATENCY_S)
+    engine.open()
+    kwargs = FakeStream.made[-1].kwargs
+    assert kwargs["latency"] == OUTPUT_LATENCY_S and kwargs["blocksize"] == 512
+    assert asked == [round(OUTPUT_LATENCY_S * 22050 / 512)]
+    engine.close()
+
+
+def test_without_an_alsa_backend_the_host_api_keeps_its_own_periods(monkeypatch):
+    class OtherLibrary:  # PortAudio built for Windows or macOS: no PaAlsa_ functions
+        pass
+
+    class OtherSoundDevice(FakeSoundDevice):
+        _libname = "portaudio.dll"
+
+    monkeypatch.setattr(audio_player.ctypes, "CDLL", lambda name: OtherLibrary())
+    assert ask_short_periods(OtherSoundDevice, 44100, 0.4) == 0
+    assert ask_short_periods(FakeSoundDevice, 44100, 0.4) == 0  # no library named at all
+
+
+def test_the_heard_block_is_found_behind_a_full_buffer(blocks):
+    """A block is heard a buffer after its callback; with twice the editor's buffer queued
+    after it (a device may grant more than asked) the playhead still finds it."""
+    sr = 22050
+    frames = block_frames(sr)
+    queued = 2 * int(np.ceil(OUTPUT_LATENCY_S * sr / frames))
+    engine = SharedEngine(_ramp(frames * (queued + 8)), sr, FakeSoundDevice, blocks, 0.1)
+    seq_write(blocks.control, {ap.C_PLAYING: 1})
+    for i in range(queued + 3):  # each block's first frame a block later at the DAC
+        _block(engine, frames, ahead=2 * OUTPUT_LATENCY_S + i * frames / sr)
+    rows, _ = blocks.rows(last=HEARD_BLOCKS)
+    now = float(blocks.ring[2, ap.R_DAC]) + 0.5 * frames / sr  # half-way through block 2
+    assert heard_frame(rows, 0, now, sr) == 2 * frames + round(0.5 * frames)
+
+
 def test_wrapped_brings_a_frame_counted_past_the_loop_back_inside(blocks):
     cursor = SharedCursor(4000, blocks)
     assert cursor.wrapped(1500) == 1500
@@ -199,6 +254,21 @@ def test_editor_side_plays_in_its_own_process_when_the_child_cannot_start(tmp_pa
     for name in names:  # the shared memory is freed
         with pytest.raises(FileNotFoundError):
             ap.attach_memory(name)
+
+
+def test_the_child_runs_in_a_session_of_its_own(monkeypatch):
+    """Outside the editor's session (its own CPU share where the kernel groups by session)."""
+    started = []
+
+    def refuse(*args, **kwargs):
+        started.append(kwargs)
+        raise OSError("no such program")
+
+    monkeypatch.setattr(audio_process.subprocess, "Popen", refuse)
+    output = ProcessOutput(_ramp(800), SR, FakeSoundDevice, device_name="fake output")
+    assert output.ready.wait(5) and "could not start" in output.error
+    assert started and started[0]["start_new_session"] is True
+    output.close()
 
 
 def test_slowed_sound_and_clicks_reach_the_callback(tmp_path):
