@@ -121,7 +121,8 @@ def open_new_song(
     """Analyse (in a child process, so the GUI stays responsive), segment, score and decode.
 
     The child is handed the samples decoded already (the song is decoded once) and starts
-    first, so its imports and analysis overlap the loading of the dance library here.
+    first, so its imports and analysis overlap the loading of the dance library here and the
+    building of the library's transition model (the first decode's ~2 s).
     """
     from choreo_studio.core.phrases.feature_cache import FeatureCache
     from choreo_studio.core.phrases.song import open_song
@@ -133,6 +134,8 @@ def open_new_song(
         child = ChildAnalysis.start(audio.path, audio)
     try:
         engine = load_engine(spec, sub_progress(progress, 0.0, 0.15))
+        if child is not None:
+            engine.prepare_decoding()  # the library's half of the first decode, beside the child
     except BaseException:
         if child is not None:
             child.kill()

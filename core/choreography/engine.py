@@ -9,6 +9,7 @@ suggest alternatives, render the motion and measure the result.
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -114,6 +115,26 @@ DEFAULT_STAGE_RADIUS_CM = 125.0
 """How far the dancer may wander from where it started before plays are turned back (cm)."""
 
 
+_CUT_CACHE: dict[int, tuple[weakref.ref, CutFeatures]] = {}
+"""Cut features by library object (a weak reference: a library let go is not kept for this)."""
+
+
+def library_cut_features(library: Library) -> CutFeatures:
+    """The library's cut features (its poses at every phrase's start and end; ~1-2 s on
+    K = 240), computed once per library object: every song opened makes its own Engine (its
+    decode options are the song's) on the same loaded library, and the features depend on
+    the library alone. (Keyed by identity: the fingerprint leaves the motion's values out.)"""
+    entry = _CUT_CACHE.get(id(library))
+    if entry is not None and entry[0]() is library:
+        return entry[1]
+    cut = cut_features(library.phrases, library.skeleton.mirror_indices())
+    for key, (ref, _cut) in list(_CUT_CACHE.items()):  # (list: atomic beside other threads)
+        if ref() is None:
+            _CUT_CACHE.pop(key, None)
+    _CUT_CACHE[id(library)] = (weakref.ref(library), cut)
+    return cut
+
+
 @dataclass
 class Engine:
     """A library + scorer with decoding settings; stateless about songs except its caches.
@@ -156,11 +177,15 @@ class Engine:
         key = (options.transition_weight, options.no_back_to_back, options.repeat_penalty)
         if key not in self._transitions:
             if self._cut is None:
-                self._cut = cut_features(self.library.phrases,
-                                         self.library.skeleton.mirror_indices())
+                self._cut = library_cut_features(self.library)
             self._transitions[key] = library_transitions(
                 self.library, options, self.transition, cut=self._cut)
         return self._transitions[key]
+
+    def prepare_decoding(self) -> None:
+        """Build the decoding's song-independent transition model now (what the first decode
+        of a library otherwise spends ~2 s on), e.g. while a song is still being analysed."""
+        self._transition_scores(self.options)
 
     def probabilities(self, song: Song, progress: ProgressFn = no_progress) -> np.ndarray:
         """P(d | u_t) [T, K] for ``song`` (cached by the scorer)."""
