@@ -3,13 +3,14 @@ the MP4, which the editor draws (:mod:`choreo_studio.editor.video_export`) into 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from choreo_studio.core.audio.load import Audio
 from choreo_studio.core.choreography.placements import Choreography
-from choreo_studio.core.errors import ChoreoError
+from choreo_studio.core.errors import Cancelled, ChoreoError
 from choreo_studio.core.progress import ProgressFn, no_progress, sub_progress
 from choreo_studio.core.project import session
 
@@ -68,9 +69,25 @@ def export_all(
         clips = ClipFiles(fbx="fbx" in formats)
     files = session.export(engine, seg, out_dir, kinds=kinds, fps=fps,
                            song_name=Path(song_path).name,
-                           extra=mp4 if "mp4" in formats else None, progress=progress,
-                           clips=clips)
+                           extra=mp4 if "mp4" in formats else None,
+                           progress=_written_is_final(progress), clips=clips)
     return list(files.values())
+
+
+def _written_is_final(progress: ProgressFn) -> ProgressFn:
+    """``progress`` whose last report (1.0: the set is in place) cannot cancel. Cancel while
+    the motion renders or the MP4 encodes stops the export before any file of the set is
+    put in place; once the set is written it is too late, and the files are reported (they
+    were reported cancelled while the export had written them)."""
+
+    def report(fraction: float, message: str) -> None:
+        if fraction < 1.0:
+            progress(fraction, message)
+            return
+        with contextlib.suppress(Cancelled):
+            progress(fraction, message)
+
+    return report
 
 
 def _dance_name(engine: Engine, dance_id: str) -> str:

@@ -489,4 +489,5 @@ class FileHandler:
                 progress=p,
             ),
             done,
+            keep_result=True,  # a Cancel that comes once the set is written is too late
         )

@@ -264,10 +264,12 @@ class MainWindow(QMainWindow):
         )
 
     def run_job(
-        self, label: str, kind: str, fn, on_done, *, on_error=None, on_cancel=None
+        self, label: str, kind: str, fn, on_done, *, on_error=None, on_cancel=None,
+        keep_result: bool = False,
     ) -> Job:
         """Run ``fn(progress)`` in the background with a progress bar and Cancel; it replaces
-        a running job of the same ``kind`` only (an export survives a vary)."""
+        a running job of the same ``kind`` only (an export survives a vary); ``keep_result``
+        as in :meth:`JobRunner.start`."""
 
         def cancelled() -> None:
             self.say(f"{label}: cancelled")
@@ -282,6 +284,7 @@ class MainWindow(QMainWindow):
             on_done=on_done,
             on_error=on_error or self.show_error,
             on_cancel=cancelled,
+            keep_result=keep_result,
         )
 
     def cancel_job(self) -> None:

@@ -144,10 +144,12 @@ class Job:
         visible: bool = False,
         *,
         mailbox: _Mailbox,
+        keep_result: bool = False,
     ) -> None:
         self.label = label
         self.kind = kind
         self.visible = visible
+        self.keep_result = keep_result
         self.fn = fn
         self.token = CancelToken()
         self.fraction = 0.0
@@ -218,13 +220,16 @@ class JobRunner(QObject):
         on_error: Callable[[str], None] | None = None,
         on_progress: Callable[[float, str], None] | None = None,
         on_cancel: Callable[[], None] | None = None,
+        keep_result: bool = False,
     ) -> Job:
         """Queue ``fn``, cancelling a running job of the same ``kind`` (callbacks on the GUI
-        thread; ``visible`` jobs are the ones a progress panel shows)."""
+        thread; ``visible`` jobs are the ones a progress panel shows). A result ``fn``
+        returns after a Cancel came too late to stop it counts as cancelled, unless
+        ``keep_result`` (what it did stands: an export whose files are written)."""
         if kind:
             for old in self.running(kind):
                 old.cancel()
-        job = Job(label, fn, kind, visible, mailbox=self._mailbox)
+        job = Job(label, fn, kind, visible, mailbox=self._mailbox, keep_result=keep_result)
         self._callbacks[id(job)] = {
             "done": on_done, "error": on_error, "progress": on_progress, "cancel": on_cancel
         }
@@ -280,7 +285,7 @@ class JobRunner(QObject):
             job.fraction, job.message = args
             self.job_progress.emit(job)
         else:
-            if event == "done" and job.cancelled:  # replaced or cancelled after it finished
+            if event == "done" and job.cancelled and not job.keep_result:  # too late a cancel
                 event, args = "cancel", ()
             del self._callbacks[id(job)]
             self._jobs.remove(job)

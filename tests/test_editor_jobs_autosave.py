@@ -214,6 +214,60 @@ def test_an_export_survives_a_vary_and_a_swap(opened, qtbot, tmp_path, monkeypat
     assert all(p.stat().st_size > 0 for p in written)
 
 
+@pytest.mark.parametrize("stage", ["rendering", "encoding video", "exported"])
+def test_an_export_reports_progress_and_cancel_is_truthful(
+        opened, qtbot, tmp_path, monkeypatch, stage):
+    """The export renders and encodes in a worker with its bar moving. Cancel (Esc) while it
+    renders or encodes the MP4 ends it as cancelled with no file of the set written; a Cancel
+    once the set is written is too late, and the export says what it wrote (it said
+    'cancelled' with the files there)."""
+    formats = ["json", "bvh"]
+    if stage == "encoding video":
+        from choreo_studio.editor.video_export import find_ffmpeg
+
+        try:
+            find_ffmpeg()
+        except ChoreoError:
+            pytest.skip("no ffmpeg: no MP4 to cancel")
+        formats.append("mp4")
+    real_export = file_handling.export_all
+    reached, go = threading.Event(), threading.Event()
+    messages: list[str] = []
+
+    def held_export(*args, progress, **kwargs):  # holds at the stage until the test cancels
+        def report(fraction: float, message: str) -> None:
+            messages.append(message)
+            # the stage's second report (its first went through, so the bar has moved)
+            if messages.count(message) == 1 + (stage != "exported") and stage in message and (
+                    not reached.is_set()):
+                reached.set()
+                if not go.wait(GATE_TIMEOUT_S):
+                    raise ChoreoError("test gate never opened")
+            progress(fraction, message)
+
+        return real_export(*args, progress=report, **kwargs)
+
+    monkeypatch.setattr(file_handling, "export_all", held_export)
+    shown: list[float] = []
+    opened.jobs.job_progress.connect(
+        lambda job: shown.append(job.fraction) if job.kind == "export" else None)
+    written: list[Path] = []
+    out = tmp_path / "export"
+    opened.files.export(str(out), formats, video_size=(160, 90), on_done=written.extend)
+    qtbot.waitUntil(reached.is_set, timeout=WAIT_MS)
+    opened.cancel_job()  # Esc
+    go.set()
+    _idle(qtbot, opened)
+    assert shown and opened._last_error == ""
+    files = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    if stage == "exported":
+        assert written and files and "exported" in opened.statusBar().currentMessage()
+    else:
+        assert written == [] and "Exporting: cancelled" in opened.statusBar().currentMessage()
+        assert [f for f in files if not f.startswith(".")] == [], files
+        assert "exported" not in messages
+
+
 # ============================================================================ actions
 def test_actions_are_enabled_only_when_they_can_run(qtbot, tmp_path, assets):
     window = _window(qtbot, tmp_path, assets)
