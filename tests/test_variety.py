@@ -110,6 +110,23 @@ def test_use_limit_yields_to_the_fit_floor_and_to_repeated_music():
     assert max(np.bincount(rest)) <= 2 and 0 not in rest.tolist()
 
 
+def test_fit_floor_outranks_returns_and_the_use_limit_together():
+    """Dance 0 is the only dance within half the best fit on phrases 0, 2, 4 and 6: on phrase 2
+    it returns to phrases 0, 4 and 6 within the window (3 × 30 nats) and is their fourth use
+    (30 more, plus the reuse cost): more than a floor of 100 nats, which put dance 3 there;
+    the floor (1,000) still ranks above them all, so every phrase gets a dance within half
+    its best fit (the odd phrases have 1 and 2)."""
+    p = np.ones((7, 4))
+    p[[0, 2, 4, 6], 0] = 10.0
+    p[[1, 3, 5], 1:3] = 10.0
+    p /= p.sum(axis=1, keepdims=True)
+    trans = TransitionScores(np.ones((4, 4)))
+    for method in ("viterbi", "greedy"):
+        d = decode(p, trans, method=method)
+        assert d[[0, 2, 4, 6]].tolist() == [0, 0, 0, 0], method
+        assert set(d[[1, 3, 5]].tolist()) <= {1, 2}, method
+
+
 def test_use_limit_cost_and_charges():
     """V's limit term: each unit use beyond L costs γ_x (a repeat of the music is one unit);
     γ_u counts every phrase; the causal charges (left to right, in place on a fit, and for

@@ -71,9 +71,14 @@ LOG_FLOOR = 1e-12
 DEFAULT_REPEAT_PENALTY = 30.0  # nats per return within the recency window
 # the priorities, each above everything after it: no back-to-back repeat, the fit floor, no
 # return within the recency window nor a third use (DEFAULT_OVERUSE_PENALTY), then fit +
-# transitions (w·cut differences stay ≲ 20 nats)
-DEFAULT_BACK_TO_BACK_PENALTY = 300.0
-FIT_FLOOR_PENALTY = 100.0
+# transitions (w·cut differences stay ≲ 20 nats). Each level outweighs the sum of the levels
+# below at one phrase: with the defaults a phrase's variety charges reach 4 returns × 30
+# (no back-to-back: at most two of its dance's phrases on either side within the window),
+# + 30 for a use beyond the limit, + γ_u per other phrase on the dance (≲ 120 at T = 120),
+# so the floor is 1,000 (at 100, two returns and a third use outweighed it) and the
+# back-to-back cost 3,000 (float32 keeps 5e-4 nats at that size).
+DEFAULT_BACK_TO_BACK_PENALTY = 3000.0
+FIT_FLOOR_PENALTY = 1000.0
 PRUNE_ROWS = 8  # rows of a step's first max: under the fit floor a few bound every column
 CHUNK_ROWS = 64
 DENSE_LIMIT = 5000  # phrases: above, the candidate decoder (a dense W is 3 K×K float32)
