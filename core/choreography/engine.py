@@ -107,8 +107,8 @@ def cut_flips(library: Library, phrases: Sequence[MusicPhrase],
     on_repeat = np.array([s.mirror_on_repeat for s in before])[:, None]
     leaves = mirror != (on_repeat & odd_last)
     enters = np.array([s.mirror for s in settings[1:]])[:, None]
-    flips = (leaves != enters)[:, inverse.reshape(-1)]
-    return flips if flips.any() else None
+    by_kind = leaves != enters  # [T − 1, kinds]: judged before it is spread over K dances
+    return by_kind[:, inverse.reshape(-1)] if by_kind.any() else None
 
 
 DEFAULT_STAGE_RADIUS_CM = 125.0
