@@ -161,9 +161,15 @@ def test_cross_validation_trains_every_group_with_pair_cues_and_the_genre_loss(t
         {"pretrain.epochs": 1, "finetune.epochs": 2, "finetune.end_to_end_epochs": 1,
          "coascent.epochs": 1, "coascent.tau": 0.0, "checkpoint_every": 100})
     report = cross_validate(real, library, config, tmp_path / "all", DistContext(), n_folds=2,
-                            groups=("I", "V"), n_boot=20)  # the linear head; co-ascent
-    for name in ("Group I", "model (Group V)"):
+                            groups=("I", "IV", "V"), n_boot=20)  # the linear head; co-ascent
+    for name in ("Group I", "Group IV", "model (Group V)"):
         assert 0.0 <= report["methods"][name]["all"]["genre_phrase"]["top1"] <= 1.0
+    # epochs chosen per fold on set-aside training songs, within the budget (V: 1 + 1)
+    assert len(report["chosen_epochs"]) == 2
+    for chosen in report["chosen_epochs"]:
+        assert set(chosen) == {"IV", "V"} and 0 <= chosen["IV"][0] <= 2
+        assert chosen["V"][0] <= 1 and chosen["V"][1] <= 1
+    assert set(report["differences"]) == {"model (Group V) - Group IV"}
     bundle = final_model(real, library, config, tmp_path / "all", DistContext())
     assert bundle.head is not None and bundle.head.n_music == songs[0].music.shape[1]
     probs = bundle.build_network()(torch.from_numpy(np.asarray(songs[0].mel)),
@@ -171,7 +177,7 @@ def test_cross_validation_trains_every_group_with_pair_cues_and_the_genre_loss(t
     assert probs.shape == (3, 12) and torch.allclose(probs.sum(dim=1), torch.ones(3))
     longer = config.with_overrides({"finetune.epochs": 15, "finetune.lr": 0.1})
     report = cross_validate(real, library, longer, tmp_path / "iv", DistContext(), n_folds=2,
-                            groups=("IV",), n_boot=20)
+                            groups=("IV",), n_boot=20, select=False)
     # held-out songs: their dances were never a training target, yet each phrase's own
     # tempo and position pick its own phrase out of the 12 (chance 1/12)
     assert report["methods"]["Group IV"]["all"]["own_recall"]["top1"][0] >= 0.5

@@ -33,6 +33,8 @@ transition the experts used in D_l set to the maximum. Runs as ``python -m train
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from choreo_studio.training.checkpoints import StageState
@@ -155,9 +157,12 @@ def coascent(
     *,
     balance: bool | None = None,
     sets: DanceSets | None = None,
+    epochs: int | None = None,
+    after_epoch: Callable[[int], None] | None = None,
 ) -> tuple[StageState, np.ndarray]:
     """Algorithm 1: refine ``predictor`` in place and return the stage state and the final M
-    (``sets``: the fine-tuning's genre loss on the labelled and pseudo-labelled batches)."""
+    (``sets``: the fine-tuning's genre loss on the labelled and pseudo-labelled batches) after
+    ``epochs`` (default the config's); ``after_epoch(n)`` runs after the n-th epoch."""
     ctx = runner.ctx
     stage_config = config.coascent
     balance = config.finetune.balance if balance is None else balance
@@ -165,6 +170,7 @@ def coascent(
     optimizer = sgd(predictor.parameters(), config.finetune, lr=stage_config.lr)
     amp = Amp(ctx, config.amp)
     refresh = max(stage_config.refresh_epochs, 1)
+    n_epochs = stage_config.epochs if epochs is None else epochs
     unlabeled_predecessor = np.asarray(unlabeled_predecessor, dtype=np.int64)
     current = np.flatnonzero(unlabeled_predecessor >= 0)
     pairs = np.stack([unlabeled_predecessor[current], current], axis=1)
@@ -199,10 +205,10 @@ def coascent(
             optimizer,
             amp,
             ctx,
-            desc=f"{STAGE} {epoch + 1}/{stage_config.epochs}",
+            desc=f"{STAGE} {epoch + 1}/{n_epochs}",
             show_bar=runner.show_bars,
         )
-        round_ends = epoch % refresh == refresh - 1 or epoch == stage_config.epochs - 1
+        round_ends = epoch % refresh == refresh - 1 or epoch == n_epochs - 1
         if round_ends:
             m_next = updated_transition(m_k, labels, confidence, pairs, stage_config,
                                         prior=initial_m)
@@ -211,6 +217,8 @@ def coascent(
         values["pseudo_labeled"] = float(confident.size)
         values["coverage"] = confident.size / max(labels.size, 1)
         values["m_mean"] = float(state.extras["transition"].mean())
+        if after_epoch is not None:
+            after_epoch(epoch + 1)
         return values
 
     def all_labeled(state: StageState) -> bool:
@@ -219,7 +227,7 @@ def coascent(
 
     state = runner.run(
         STAGE,
-        stage_config.epochs,
+        n_epochs,
         modules={STAGE: predictor},
         optimizer=optimizer,
         scheduler=None,

@@ -38,7 +38,7 @@ from choreo_studio.core.retrieval.networks import (
 )
 from choreo_studio.core.retrieval.presets import get_preset
 from choreo_studio.core.retrieval.scoring import DescriptorMatcher
-from choreo_studio.training.ablation import group_scores
+from choreo_studio.training.ablation import equal_budget, group_scores
 from choreo_studio.training.config import TrainConfig
 from choreo_studio.training.data_cache import load_shard_arrays, read_manifest, shard_dir
 from choreo_studio.training.datasets import UNLABELED, PhraseSet, SongShard
@@ -48,10 +48,17 @@ from choreo_studio.training.finetune import DanceSets, finetune, phrase_vectors
 from choreo_studio.training.loop import StageRunner
 from choreo_studio.training.pipeline import TrainingData, fresh_predictor, pretrained_network
 from choreo_studio.training.real_pairs import shard_tempo
+from choreo_studio.training.selection import (
+    SELECTED_GROUPS,
+    EpochJudge,
+    inner_songs,
+    schedule_of,
+)
 
-GENRE_LOSS_WEIGHT = 3.0
-"""Weight of ``finetune.genre_loss`` beside Eq. 5's cross-entropy: the best of 1, 3 and 10 on a
-4-fold run of Group IV (README: readings)."""
+GENRE_LOSS_WEIGHT = 0.0
+"""Weight of ``finetune.genre_loss`` beside Eq. 5's cross-entropy; 0: off (Eq. 5 alone, the
+paper's loss). Weight 3 was picked on the judged folds of an earlier import and hurt on today's
+(4-fold Group IV 74.2 with it, 86.0 without: README, readings); ``--genre-loss W`` turns it on."""
 
 
 @dataclass
@@ -67,7 +74,7 @@ class RealData:
     dance_inputs: np.ndarray | None = None  # [K, F] of the library (network_scoring)
     library_groups: list[str] | None = None  # the dance each library phrase was cut from
     dance_cues: np.ndarray | None = None  # [K, len(DANCE_CUES)] (networks.PairCues); None: off
-    sets: DanceSets | None = None  # the library's dances and genres (genre loss); None: off
+    sets: DanceSets | None = None  # the library's dances and genres (genre loss, off at weight 0)
 
     @property
     def groups(self) -> list[str]:
@@ -119,19 +126,22 @@ def load_real_data(cache_dir: str | os.PathLike[str], library: Library) -> RealD
     return data
 
 
-def fold_data(real: RealData, test_songs: Sequence[int]) -> TrainingData:
+def fold_data(real: RealData, test_songs: Sequence[int],
+              judged: Sequence[int] | None = None) -> TrainingData:
     """Training data of one fold: the other songs labelled, unlabelled music minus any part
-    of a test song."""
+    of a test song; its test set is the ``judged`` songs (default every test song)."""
     test = set(int(i) for i in test_songs)
     held = {real.groups[i] for i in test}
+    judged = sorted(test) if judged is None else sorted(int(i) for i in judged)
     train = [s for i, s in enumerate(real.songs) if i not in test]
     unlabeled = [s for s, g in zip(real.unlabeled, real.unlabeled_groups, strict=True)
                  if g not in held]
     candidates = (None if real.library_groups is None
                   else ~np.isin(np.asarray(real.library_groups), sorted(held)))
-    return TrainingData(PhraseSet(train), PhraseSet([real.songs[i] for i in sorted(test)]),
+    sets = real.sets if real.sets is not None and real.sets.weight > 0 else None
+    return TrainingData(PhraseSet(train), PhraseSet([real.songs[i] for i in judged]),
                         PhraseSet(unlabeled), real.n_dances, real.dance_inputs, candidates,
-                        real.dance_cues, real.sets)
+                        real.dance_cues, sets)
 
 
 def _rows(shards: Sequence[SongShard], picked: Sequence[int]) -> np.ndarray:
@@ -142,16 +152,18 @@ def _rows(shards: Sequence[SongShard], picked: Sequence[int]) -> np.ndarray:
 
 
 def fold_vectors(real: RealData, test_songs: Sequence[int], labeled: torch.Tensor,
-                 unlabeled: torch.Tensor) -> dict[str, torch.Tensor]:
+                 unlabeled: torch.Tensor, judged: Sequence[int] | None = None
+                 ) -> dict[str, torch.Tensor]:
     """T's inputs of one fold (train / test / unlabeled, in :func:`fold_data`'s order), cut
     from the vectors of every real song and every unlabelled one (a shared frozen encoder
     embeds each phrase once for all folds)."""
     test = sorted(int(i) for i in test_songs)
+    judged = test if judged is None else sorted(int(i) for i in judged)
     held = {real.groups[i] for i in test}
     train = [i for i in range(len(real.songs)) if i not in set(test)]
     kept = [j for j, g in enumerate(real.unlabeled_groups) if g not in held]
     return {"train": labeled[torch.from_numpy(_rows(real.songs, train))],
-            "test": labeled[torch.from_numpy(_rows(real.songs, test))],
+            "test": labeled[torch.from_numpy(_rows(real.songs, judged))],
             "unlabeled": unlabeled[torch.from_numpy(_rows(real.unlabeled, kept))]}
 
 
@@ -221,10 +233,15 @@ def cross_validate(
     groups: Sequence[str] = ("V",),
     n_folds: int | None = None,
     same_budget: bool = True,
+    select: bool = True,
     n_boot: int = 1000,
     progress: ProgressFn = no_progress,
 ) -> dict[str, Any]:
-    """Train ``groups`` per fold, pool the held-out scores and judge them (``report.json``)."""
+    """Train ``groups`` per fold, pool the held-out scores and judge them (``report.json``).
+
+    With ``select`` Groups III–V train the epoch counts that a quarter of the fold's training
+    songs, set aside, preferred (:mod:`training.selection`; needs the shared pre-training);
+    the counts chosen per fold are in the report."""
     folds = song_folds(real.groups, real.styles, n_folds, config.seed)
     pooled: dict[str, list[np.ndarray]] = {g: [] for g in groups}
     pooled.update(matcher=[], most_frequent=[])
@@ -237,13 +254,37 @@ def cross_validate(
         n_music = fold_data(real, folds[0]).n_music
         vectors = (phrase_vectors(pretrained.encoder, PhraseSet(real.songs), ctx, n_music),
                    phrase_vectors(pretrained.encoder, PhraseSet(real.unlabeled), ctx, n_music))
+    lib = library_groups(library)
+    lib_styles = [p.style for p in library.phrases]
+    chosen: list[dict[str, tuple[int, int]]] = []
     for f, test in enumerate(folds):
         data = fold_data(real, test)
         runner = StageRunner.create(Path(run_dir) / f"fold{f:02d}", ctx, progress=progress)
+        schedule = None
+        picked = [g for g in groups if g in SELECTED_GROUPS]
+        if select and picked and vectors is not None:
+            train = [i for i in range(len(real.songs)) if i not in set(test.tolist())]
+            aside = inner_songs(real.groups, real.styles, train, config.seed)
+            inner = fold_data(real, [*test, *aside], judged=aside)
+            inner_vectors = fold_vectors(real, [*test, *aside], *vectors, judged=aside)
+            judge = EpochJudge(inner, inner_vectors["test"],
+                               [real.groups[i] for i in aside for _ in
+                                range(real.songs[i].n_phrases)],
+                               [real.styles[i] for i in aside for _ in
+                                range(real.songs[i].n_phrases)], lib_styles, lib)
+            group_scores(inner, library, config, StageRunner.create(
+                Path(run_dir) / f"fold{f:02d}" / "inner", ctx), picked,
+                same_budget=same_budget, pretrained=pretrained, vectors=inner_vectors,
+                judge=judge)
+            budget = equal_budget(config) if same_budget else config
+            schedule = schedule_of(judge, max(budget.finetune.epochs - budget.coascent.epochs, 1)
+                                   if same_budget else budget.finetune.epochs)
+            chosen.append(schedule)
         scores = group_scores(data, library, config, runner, groups, same_budget=same_budget,
                               pretrained=pretrained,
                               vectors=None if vectors is None else fold_vectors(real, test,
-                                                                                *vectors))
+                                                                                *vectors),
+                              schedule=schedule)
         for g in groups:
             pooled[g].append(scores[g])
         pooled["matcher"].append(matcher_probabilities(
@@ -262,11 +303,13 @@ def cross_validate(
     names = {"V": "model (Group V)"}
     methods = {names.get(g, f"Group {g}" if g in groups else g): np.concatenate(v)
                for g, v in pooled.items()}
-    lib = library_groups(library)
     report = protocol_report(methods, np.concatenate(labels), songs, styles,
                              [p.style for p in library.phrases],
-                             lib, np.array(octave), config.topk, n_boot)
+                             lib, np.array(octave), config.topk, n_boot,
+                             differences=[(names["V"], "Group IV")] if {"IV", "V"} <= set(groups)
+                             else [])
     report["folds"] = [sorted({real.groups[i] for i in t}) for t in folds]
+    report["chosen_epochs"] = chosen  # per fold: group → (fine-tuning, co-ascent) epochs
     report["config"] = {"preset": config.preset, "same_budget": same_budget,
                         "pretrain_epochs": config.pretrain.epochs,
                         "finetune_epochs": config.finetune.epochs,

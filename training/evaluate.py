@@ -197,6 +197,7 @@ def protocol_report(
     ks: Sequence[int] = (1, 5, 10),
     n_boot: int = 1000,
     pooling: float = SONG_POOLING,
+    differences: Sequence[tuple[str, str]] = (),
 ) -> dict:
     """Genre precision@k (own dance removed) per genre and balanced over the genres with two
     or more dances (the others apart), own-phrase recall@k, each with a song-clustered 95 %
@@ -205,7 +206,9 @@ def protocol_report(
     ``methods`` give probabilities [N, K]; every method is ranked after the same
     :func:`song_genre_pooling` (β = ``pooling``), against the library without the song's own
     dance for genre and the whole library for the own phrase; the phrase-by-phrase genre
-    figures (β = 0) are kept as ``genre_phrase``."""
+    figures (β = 0) are kept as ``genre_phrase``. For each (a, b) of ``differences`` the
+    paired difference a − b over the same phrases, with its song-clustered interval (over all
+    phrases), is in ``report["differences"]``."""
     songs, styles = np.asarray(songs), np.asarray(styles)
     octave_error = np.asarray(octave_error, bool)
     exclude = own_dance_mask(songs, library_groups)
@@ -246,6 +249,15 @@ def protocol_report(
                 "n_phrases": int(rows.sum()),
             }
         report["methods"][name] = entry
+    report["differences"] = {}
+    n = len(ks)
+    for a, b in differences:
+        diff = np.concatenate([tables[a][0] - tables[b][0], tables[a][1] - tables[b][1]], 1)
+        lo, hi = cluster_bootstrap(diff, songs, styles, genres, n_boot)
+        value = balanced_mean(diff, styles, genres)
+        report["differences"][f"{a} - {b}"] = {
+            "genre_balanced": _interval(value[:n], lo[:n], hi[:n], ks),
+            "own_recall": _interval(value[n:], lo[n:], hi[n:], ks)}
     return report
 
 
@@ -278,6 +290,12 @@ def format_protocol(report: dict, subset: str = "all") -> str:
                  f"{', '.join(report['apart']) or 'none'}; {report['n_phrases']} phrases of "
                  f"{report['n_songs']} songs; tempo-octave errors of the analysis in: "
                  f"{', '.join(report['octave_error_songs']) or 'none'}")
+    if subset == "all":
+        for name, d in report.get("differences", {}).items():
+            g, o = d["genre_balanced"]["top1"], d["own_recall"][f"top{ks[-1]}"]
+            lines.append(f"paired difference {name} (same phrases, songs resampled): genre@1 "
+                         f"{100 * g[0]:+.1f} [{100 * g[1]:+.1f}, {100 * g[2]:+.1f}], "
+                         f"own@{ks[-1]} {100 * o[0]:+.1f} [{100 * o[1]:+.1f}, {100 * o[2]:+.1f}]")
     for name, entry in report["methods"].items():
         if subset in entry:
             per = entry[subset]["per_genre"]

@@ -11,7 +11,7 @@ Runs as ``python -m choreo_studio.training.finetune`` (see ``choreo train finetu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -157,9 +157,12 @@ def finetune(
     balance: bool | None = None,
     stage: str = STAGE,
     sets: DanceSets | None = None,
+    epochs: int | None = None,
+    after_epoch: Callable[[int], None] | None = None,
 ) -> StageState:
     """Train ``predictor`` in place on fixed embeddings ``[N, C]`` with class ``labels [N]``
-    (and the genre loss when ``sets`` are given)."""
+    (and the genre loss when ``sets`` are given) for ``epochs`` (default the config's);
+    ``after_epoch(n)`` runs after the n-th epoch."""
     ctx = runner.ctx
     stage_config = config.finetune
     balance = stage_config.balance if balance is None else balance
@@ -177,7 +180,7 @@ def finetune(
     )
     return runner.run_sampled(
         stage,
-        stage_config.epochs,
+        stage_config.epochs if epochs is None else epochs,
         module=predictor,
         model=model,
         sampler=sampler,
@@ -185,6 +188,7 @@ def finetune(
         loss_fn=lambda m, b: classification_losses(m, b, amp, sets=sets),
         optimizer=optimizer,
         amp=amp,
+        after_epoch=after_epoch,
     )
 
 
@@ -197,7 +201,8 @@ class LinearDanceHead(nn.Module):
                  dance_cues: torch.Tensor | None = None) -> None:
         super().__init__()
         self.norm = nn.BatchNorm1d(in_dim)
-        self.dance = DanceHead(in_dim, dance_inputs, embed_dim, 2 * embed_dim)
+        self.dance = DanceHead(in_dim, dance_inputs, embed_dim, 2 * embed_dim,
+                               gate=1.0 if dance_cues is None else 0.0)
         self.cues = None if dance_cues is None else PairCues(dance_cues)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

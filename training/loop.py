@@ -135,16 +135,18 @@ class StageRunner:
         optimizer: torch.optim.Optimizer,
         amp: Amp,
         scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+        after_epoch: Callable[[int], None] | None = None,
     ) -> StageState:
         """Run a stage whose every epoch is one :func:`train_epoch` over ``sampler``'s plan.
 
         ``module`` is what the checkpoint holds, ``model`` what trains (it, or its DDP wrapper);
-        ``batches(plan)`` yields the plan's micro-batches in order.
+        ``batches(plan)`` yields the plan's micro-batches in order; ``after_epoch(n)`` is
+        called after the n-th epoch (n from 1), e.g. to judge held-out songs.
         """
 
         def run_epoch(epoch: int, state: StageState) -> dict[str, float]:
             plan = sampler.steps(epoch)
-            return train_epoch(
+            values = train_epoch(
                 model,
                 plan,
                 batches(plan),
@@ -155,6 +157,9 @@ class StageRunner:
                 desc=f"{stage} {epoch + 1}/{n_epochs}",
                 show_bar=self.show_bars,
             )
+            if after_epoch is not None:
+                after_epoch(epoch + 1)
+            return values
 
         return self.run(
             stage,

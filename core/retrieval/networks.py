@@ -31,7 +31,11 @@ stated sizes):
   vector with w_k times a learnt scale. Eq. 5's softmax and cross-entropy over the K phrases
   are unchanged; a phrase never trained on still gets a score from its descriptors.
   :class:`DanceMatchPredictor` is T with that head and a BatchNorm on u (the frozen
-  encoder's embedding has no fixed scale).
+  encoder's embedding has no fixed scale). With the pair cues (:class:`PairCues`) the cosine
+  term is multiplied by a learnt gate that starts at 0, so T's first logits are exactly the
+  matcher's (the tie cues start at weight 0 too): training moves T away from the matcher
+  only as far as the loss asks, and an epoch count chosen on held-out songs can keep the
+  start (``training.selection``). Without the cues the gate starts at 1 (the head alone).
 """
 
 from __future__ import annotations
@@ -216,13 +220,14 @@ class DanceHead(nn.Module):
     MAX_SCALE = 100.0
 
     def __init__(self, in_dim: int, dance_inputs: torch.Tensor, embed_dim: int,
-                 hidden: int) -> None:
+                 hidden: int, gate: float = 1.0) -> None:
         super().__init__()
         n_inputs = int(dance_inputs.shape[1])
         self.music = nn.Linear(in_dim, embed_dim)
         self.dance = nn.Sequential(nn.Linear(n_inputs, hidden), nn.ReLU(inplace=True),
                                    nn.Linear(hidden, embed_dim))
         self.log_scale = nn.Parameter(torch.tensor(math.log(10.0)))
+        self.gate = nn.Parameter(torch.tensor(float(gate)))  # 0: start at the bonus alone
         self.register_buffer("dance_inputs", dance_inputs.float().clone())
         self.register_buffer("allowed", torch.ones(dance_inputs.shape[0], dtype=torch.bool))
 
@@ -238,7 +243,7 @@ class DanceHead(nn.Module):
         mask."""
         music = F.normalize(self.music(h), dim=-1)
         dance = F.normalize(self.dance(self.dance_inputs), dim=-1)
-        logits = self.log_scale.exp().clamp(max=self.MAX_SCALE) * music @ dance.T
+        logits = self.gate * self.log_scale.exp().clamp(max=self.MAX_SCALE) * music @ dance.T
         if bonus is not None:
             logits = logits + bonus
         return logits.masked_fill(~self.allowed, self.MASKED)
@@ -323,7 +328,8 @@ class DanceMatchPredictor(nn.Module):
         self.blocks = nn.Sequential(
             *[ResAttBlock(c, shape.predictor_hidden, shape.se_dim) for _ in range(shape.n_res_att)]
         )
-        self.out = DanceHead(c, dance_inputs, c, shape.predictor_hidden)
+        self.out = DanceHead(c, dance_inputs, c, shape.predictor_hidden,
+                             gate=1.0 if dance_cues is None else 0.0)
         self.cues = None if dance_cues is None else PairCues(dance_cues)
 
     def forward(self, u: torch.Tensor) -> torch.Tensor:

@@ -102,8 +102,10 @@ def _add_fold_options(p: argparse.ArgumentParser) -> None:
                    "explicit (music, dance) cue term (networks.PairCues), for the ablation")
     p.add_argument("--bundle", help="--pairs: also train Group IV on every danced song and "
                    "write it as this model bundle (outside the project: derived from the data)")
+    p.add_argument("--no-select", action="store_true", help="--pairs: Groups III-V train the "
+                   "preset's epochs instead of the counts chosen on set-aside training songs")
     p.add_argument("--genre-loss", type=float, help="--pairs: weight of the leave-own-dance-"
-                   "out genre loss (0: Eq. 5 alone; default crossval.GENRE_LOSS_WEIGHT)")
+                   "out genre loss (0: Eq. 5 alone, the default: crossval.GENRE_LOSS_WEIGHT)")
 
 
 def _library_for(args: argparse.Namespace):
@@ -369,6 +371,7 @@ def _protocol(args: argparse.Namespace, groups: list[str]) -> int:
     from choreo_studio.training.crossval import cross_validate, load_real_data
     from choreo_studio.training.distributed import init_distributed
     from choreo_studio.training.evaluate import format_protocol
+    from choreo_studio.training.selection import chosen_epochs_line
 
     if not args.run_dir:
         raise ChoreoError("a --pairs cache trains per fold: give --run-dir")
@@ -380,12 +383,13 @@ def _protocol(args: argparse.Namespace, groups: list[str]) -> int:
     if args.genre_loss is not None:
         if not args.genre_loss >= 0:
             raise ChoreoError(f"--genre-loss {args.genre_loss}: give a weight of 0 or more")
-        real.sets = (dataclasses.replace(real.sets, weight=args.genre_loss)
-                     if args.genre_loss > 0 and real.sets is not None else None)
+        real.sets = (None if real.sets is None
+                     else dataclasses.replace(real.sets, weight=args.genre_loss))
     ctx = init_distributed(args.device)
     try:
         report = cross_validate(real, library, config, args.run_dir, ctx, groups=groups,
                                 n_folds=args.folds or None, n_boot=args.bootstrap,
+                                select=not args.no_select,
                                 progress=_printer(ctx.is_main))
         if ctx.is_main:
             text = "\n\n".join(f"[{s}]\n{format_protocol(report, s)}"
@@ -395,6 +399,8 @@ def _protocol(args: argparse.Namespace, groups: list[str]) -> int:
                      f"{config.pretrain.epochs}, classifier {config.finetune.epochs} epochs "
                      f"(Group V: {max(config.finetune.epochs - config.coascent.epochs, 1)} + "
                      f"{config.coascent.epochs} co-ascent); Group I from random weights")
+            if report.get("chosen_epochs"):
+                text += "\n" + chosen_epochs_line(report["chosen_epochs"])
             print(text)
             if args.table:
                 Path(args.table).write_text(text + "\n", encoding="utf-8")
