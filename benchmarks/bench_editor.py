@@ -325,6 +325,9 @@ def main() -> int:
                              "right after it (default 3)")
     parser.add_argument("--no-demo", action="store_true",
                         help="only the --song files (skip launch timing and the demo songs)")
+    parser.add_argument("--opens-only", action="store_true",
+                        help="only the opens and the stall after the cached one (skip swaps, "
+                             "structure edits and playback)")
     args = parser.parse_args()
 
     if not args.no_demo:
@@ -386,6 +389,12 @@ def main() -> int:
             print(f"  cold open {r['cold']:.2f} s = {r['cold'] / r['analyze']:.2f}× `choreo "
                   f"analyze` ({r['analyze']:.2f} s) = {ratio:.2f}× analyze + decode "
                   f"({r['decode']:.2f} s)")
+        print(f"  cold open ratio median {statistics.median(ratios):.2f}×, max "
+              f"{max(ratios):.2f}× (target 1.2×); stall after a cached open "
+              f"{1000 * max(cached_stall, after_cached):.0f} ms; load average "
+              f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        if args.opens_only:
+            continue
         swaps = swap_latency(app, window, args.swaps)
         swaps["GUI stall idle (reference)"] = idle_stall(app)
         for label, values in swaps.items():
