@@ -127,3 +127,19 @@ def test_blockwise_input_projection_equals_the_whole_one(monkeypatch):
     w, b = tensors["inp.weight"][:, :, 0], tensors["inp.bias"][:, None]
     whole = w @ la.input_features(logmel) + b
     np.testing.assert_allclose(la._projected_input(weights, logmel), whole, rtol=1e-6, atol=1e-6)
+
+
+def test_the_network_is_trusted_on_music_not_on_bare_clicks():
+    from tests.audio_fixtures import click_track
+
+    clicks, _, _ = click_track(120, 3, n_bars=8)
+    drums, _, _ = drum_track(120, 3, n_bars=8)
+    trust = []
+    for y in (clicks, drums):
+        spectra = compute_spectra(y)
+        act = compute_activations(spectra, beat_envelope(spectra), learned=True)
+        assert act.learned_trust.shape == act.beat.shape
+        trust.append(act.learned_trust)
+    assert trust[0].max() == 0.0  # clicks: the onset evidence alone
+    assert np.median(trust[1]) == 1.0  # sound on every frame: the network in full
+

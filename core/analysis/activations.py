@@ -22,6 +22,11 @@ LOCAL_FLOOR = 0.2  # ... never below this share of the song's loud level (silenc
 ACCENT_DB = 9.0  # accent in [0, 1]: 1 for the loudest sound around, 0 from this much quieter
 BASS_MEL_BANDS = 16  # mel bands below ≈ 400 Hz: kick drum and bass notes
 _CHROMA_SHARE = 0.6  # downbeat cue = share * chroma change + (1 - share) * bass change
+SOUNDING_DB = 20.0  # a frame sounds when its power is within this of the loudest nearby
+TRUST_WINDOW_S = 8.0  # the network's trust is the sounding share of frames over this window:
+TRUST_SPARSE, TRUST_DENSE = 0.3, 0.6  # none at or below the first share, full from the second
+# (music, whose notes sustain, sounds on 0.8-1.0 of its frames; bare clicks on 0.1-0.25: the
+# network never saw sound so sparse, and calls every click a beat whatever its loudness)
 
 
 @dataclass
@@ -36,6 +41,7 @@ class Activations:
     fps: float
     learned_beat: np.ndarray | None = None  # float64 [frames] the network's beat probability
     learned_down: np.ndarray | None = None  # float64 [frames] ... and its downbeat probability
+    learned_trust: np.ndarray | None = None  # float64 [frames] how far to trust them (0..1)
 
     @property
     def n_frames(self) -> int:
@@ -86,8 +92,9 @@ def compute_activations(spectra: Spectra, envelope: np.ndarray, learned: bool = 
     chroma *= amplitude / (np.linalg.norm(chroma, axis=0, keepdims=True) + 1e-9)
     bass = (spectra.logmel_db[:BASS_MEL_BANDS].astype(np.float64) + 80.0) / 80.0
     network = learned_activations(spectra.logmel_db) if learned else None
-    beat_p, down_p = ((np.interp(fine, np.arange(n), p) for p in network) if network is not None
-                      else (None, None))
+    beat_p, down_p, trust = (
+        (np.interp(fine, np.arange(n), p) for p in (*network, _trust(power_db, spectra.fps)))
+        if network is not None else (None, None, None))
     return Activations(
         beat=np.interp(fine, np.arange(n), beat),
         level=np.interp(fine, np.arange(n), level),
@@ -97,7 +104,20 @@ def compute_activations(spectra: Spectra, envelope: np.ndarray, learned: bool = 
         fps=spectra.fps * UPSAMPLE,
         learned_beat=beat_p,
         learned_down=down_p,
+        learned_trust=trust,
     )
+
+
+def _trust(power_db: np.ndarray, fps: float) -> np.ndarray:
+    """[frames] trust in the network's activations: the local share of sounding frames
+    (within ``SOUNDING_DB`` of the loudest nearby), mapped from the sparse to the dense share."""
+    from choreo_studio.core.numeric import maximum_filter1d, uniform_filter1d
+
+    window = max(int(TRUST_WINDOW_S * fps), 3)
+    loudest = maximum_filter1d(power_db.astype(np.float64), window, mode="nearest")
+    sounding = uniform_filter1d((power_db > loudest - SOUNDING_DB).astype(np.float64), window,
+                                mode="nearest")
+    return np.clip((sounding - TRUST_SPARSE) / (TRUST_DENSE - TRUST_SPARSE), 0.0, 1.0)
 
 
 def _cumulative(x: np.ndarray) -> np.ndarray:

@@ -35,8 +35,8 @@ def analyze_audio(
 
     ``bpm`` forces the tempo (±8 % drift), ``meter_text`` the meter ("3/4", "6/8"…) and
     ``tempo_hint`` only leans the tempo prior towards a value: the user's choice of reading.
-    ``learned_beats`` adds the learned beat/downbeat activations to the onset evidence (better
-    on most rendered music, worse on bare click tracks; see resources/models/README.md).
+    ``learned_beats`` adds the learned beat/downbeat activations to the onset evidence where
+    the sound is music-like (see ``activations``; opt-in: see resources/models/README.md).
     """
     _check_tempo(bpm)
     _check_tempo(tempo_hint)

@@ -46,10 +46,9 @@ BEAT_LEVEL = 0.2  # a metrical level earns its beats when its loudness-weighted 
 # this share of the local loudest (geometric mean): off-beat hats fall below it, the beats above
 SKIP_COST_PER_S = 2.0  # a path that starts after the first sound (or ends before the last) pays
 # this per second left without beats: about what the beats it skips would have earned
-LEARNED_BEAT_SHARE = 0.4  # beat evidence = this share of the network's beat probability + the
-# rest of the onset evidence (when the learned activations were asked for)
-LEARNED_DOWN_WEIGHT = 0.5  # weight of log(network's downbeat probability) in the downbeat cue
-LEARNED_DOWN_FLOOR = 0.02  # ... floored here (one missed downbeat costs a bounded amount)
+LEARNED_BEAT_SHARE = 0.4  # beat evidence = up to this share of the network's beat probability
+# + the rest of the onset evidence (when the learned activations were asked for)
+LEARNED_DOWN_WEIGHT = 1.0  # weight of the network's downbeat probability in the downbeat cue
 BAR_WINDOW_STEP = 0.03  # bar lengths this close share one harmony/bass change cue
 METER_PRIOR = {4: 0.0, 3: -0.3, 2: -0.5}  # log prior per song: ties go to 4, then 3
 _START, _JUMP = -128, 127
@@ -103,11 +102,17 @@ def build_model(
     period_cost = -PRIOR_PER_S * (periods / fps) * 0.5 * octaves**2
     beat = act.beat * (1.0 - LOUDNESS_SHARE + LOUDNESS_SHARE * act.accent)
     if act.learned_beat is not None:
-        beat = (1.0 - LEARNED_BEAT_SHARE) * beat + LEARNED_BEAT_SHARE * act.learned_beat
+        # the network's beat probability counts where it is music-like (trust) and where the
+        # network is sure either way: at p ~ 0.5 (an ambiguous eighth) the onsets decide
+        share = (LEARNED_BEAT_SHARE * act.learned_trust
+                 * np.abs(2.0 * act.learned_beat - 1.0))
+        beat = (1.0 - share) * beat + share * act.learned_beat
     beat_score = np.log((beat + ONSET_FLOOR) / (BEAT_LEVEL + ONSET_FLOOR))
     accent = ACCENT_WEIGHT * act.accent
     if act.learned_down is not None:  # a constant cancels over a bar (the cue is zero-sum)
-        accent = accent + LEARNED_DOWN_WEIGHT * np.log(act.learned_down + LEARNED_DOWN_FLOOR)
+        # linear in the probability: a network unsure of the bar lines (small probabilities
+        # everywhere) moves the cue little, a sure one (0.8 against 0.05) by a good share
+        accent = accent + LEARNED_DOWN_WEIGHT * act.learned_trust * act.learned_down
     down, miss = {}, {}
     cues: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for meter in sorted(set(meters)):
