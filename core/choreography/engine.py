@@ -154,7 +154,6 @@ class Engine:
 
     def __post_init__(self) -> None:
         self._transitions: dict[tuple, TransitionScores | CandidateTransitions] = {}
-        self._cut: CutFeatures | None = None
         self._by_id = {p.id: p for p in self.library.phrases}
 
     @property
@@ -176,10 +175,8 @@ class Engine:
         dances, the candidate decoder's factored model above), built once per weight setting."""
         key = (options.transition_weight, options.no_back_to_back, options.repeat_penalty)
         if key not in self._transitions:
-            if self._cut is None:
-                self._cut = library_cut_features(self.library)
             self._transitions[key] = library_transitions(
-                self.library, options, self.transition, cut=self._cut)
+                self.library, options, self.transition, cut=library_cut_features(self.library))
         return self._transitions[key]
 
     def prepare_decoding(self) -> None:
