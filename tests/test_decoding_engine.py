@@ -86,12 +86,17 @@ def test_scores_are_cached_per_song_segmentation():
     assert matcher.probabilities(resegmented).shape[0] == 1 and len(calls) == 2
 
 
+def _tiny_network(lib):
+    """The tiny preset and an untrained network over ``lib`` (seeded, eval mode)."""
+    preset = get_preset("tiny")
+    torch.manual_seed(0)
+    return preset, RetrievalNetwork(preset.network, len(lib)).eval()
+
+
 @torch.no_grad()
 def test_network_scorer_uses_the_bundle_and_its_transition_matrix():
     lib = _library()
-    preset = get_preset("tiny")
-    torch.manual_seed(0)
-    net = RetrievalNetwork(preset.network, len(lib)).eval()
+    preset, net = _tiny_network(lib)
     m = np.eye(4, dtype=np.float32) * 0.5 + 0.1
     scorer = NetworkScorer(make_bundle(net, preset, m, lib), lib)
     song = synthetic_song([2, 2, 2], loudness=[0.2, 0.5, 0.8])
@@ -127,9 +132,7 @@ def test_calibration_is_softmax_of_logits_over_the_temperature():
 @torch.no_grad()
 def test_network_scorer_applies_the_bundles_calibration():
     lib = _library()
-    preset = get_preset("tiny")
-    torch.manual_seed(0)
-    net = RetrievalNetwork(preset.network, len(lib)).eval()
+    preset, net = _tiny_network(lib)
     bundle = make_bundle(net, preset, np.full((4, 4), 0.5, np.float32), lib,
                          info={"calibration": {"temperature": 3.0}})
     song = synthetic_song([2, 2, 2], loudness=[0.2, 0.5, 0.8])
