@@ -167,8 +167,7 @@ class Variety:
             return float(recency)
         # integer counts, so the sums below are exact in any order
         phrases = np.unique(d, return_counts=True)[1].astype(np.float64)
-        over = (self.overuse_penalty * float(np.maximum(self._unit_uses(d) - self.use_limit,
-                                                        0).sum()) if self.limited else 0.0)
+        over = self.overuse_penalty * self.overuses(d)
         return float(recency + self.reuse_penalty * np.sum(phrases * (phrases - 1) / 2) + over)
 
     def apply(self, fit: np.ndarray, d: np.ndarray) -> bool:
