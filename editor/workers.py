@@ -93,10 +93,7 @@ class _Mailbox:
             if self._closed:
                 return
             self._events.put((job, event, args))
-            try:
-                self._writer.send(b"\0")
-            except (BlockingIOError, InterruptedError):
-                pass  # the socket is full of unread wake-ups: the GUI thread will drain anyway
+            self._ring()
 
     def clear_wakeups(self) -> None:
         """Read the pending wake-up bytes (GUI thread, before draining the queue, so an event
@@ -111,10 +108,14 @@ class _Mailbox:
         """Make the GUI thread drain again (events left after a callback raised)."""
         with self._lock:
             if not self._closed:
-                try:
-                    self._writer.send(b"\0")
-                except (BlockingIOError, InterruptedError):
-                    pass
+                self._ring()
+
+    def _ring(self) -> None:
+        """Write one wake-up byte (caller holds the lock, mailbox open)."""
+        try:
+            self._writer.send(b"\0")
+        except (BlockingIOError, InterruptedError):
+            pass  # the socket is full of unread wake-ups: the GUI thread will drain anyway
 
     def next_event(self) -> tuple[Job, str, tuple] | None:
         """The oldest queued event, or None."""
