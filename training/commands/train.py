@@ -105,7 +105,7 @@ def _add_fold_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-select", action="store_true", help="--pairs: Groups III-V train the "
                    "preset's epochs instead of the counts chosen on set-aside training songs")
     p.add_argument("--genre-loss", type=float, help="--pairs: weight of the leave-own-dance-"
-                   "out genre loss (0: Eq. 5 alone, the default: crossval.GENRE_LOSS_WEIGHT)")
+                   "out genre loss (0: Eq. 5 alone; default 3, crossval.GENRE_LOSS_WEIGHT)")
 
 
 def _library_for(args: argparse.Namespace):
