@@ -9,6 +9,7 @@ import math
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import torch
 from choreo_studio.core.retrieval.network_scoring import dance_cues
 from choreo_studio.core.retrieval.networks import (
@@ -169,7 +170,13 @@ def test_cross_validation_trains_every_group_with_pair_cues_and_the_genre_loss(t
     for chosen in report["chosen_epochs"]:
         assert set(chosen) == {"IV", "V"} and 0 <= chosen["IV"][0] <= 2
         assert chosen["V"][0] <= 1 and chosen["V"][1] <= 1
-    assert set(report["differences"]) == {"model (Group V) - Group IV"}
+    assert set(report["differences"]) == {"model (Group V) - matcher",
+                                          "model (Group V) - Group IV"}
+    top1 = {n: report["methods"][n]["all"]["genre_balanced"]["top1"][0]
+            for n in ("model (Group V)", "matcher")}
+    diff = report["differences"]["model (Group V) - matcher"]["genre_balanced"]["top1"]
+    assert diff[0] == pytest.approx(top1["model (Group V)"] - top1["matcher"], abs=1e-3)
+    assert diff[1] <= diff[0] <= diff[2]
     bundle = final_model(real, library, config, tmp_path / "all", DistContext())
     assert bundle.head is not None and bundle.head.n_music == songs[0].music.shape[1]
     probs = bundle.build_network()(torch.from_numpy(np.asarray(songs[0].mel)),
