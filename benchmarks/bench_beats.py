@@ -395,14 +395,9 @@ def main(argv: list[str] | None = None) -> int:
         print_table(title, pieces, list(systems), keys, ratios)
         for system in systems:
             print_failures(pieces, system)
-        if title == "beats-midi":
-            for group in sorted({p.group for p in pieces}):
-                sub = [p for p in pieces if p.group == group]
-                print_table(f"beats-midi · {group}", sub, ["ours"], keys, {})
-        else:
-            for group in sorted({p.group for p in pieces}):
-                sub = [p for p in pieces if p.group == group]
-                print_table(f"tang2018 · {group}", sub, ["ours"], keys, {})
+        for group in sorted({p.group for p in pieces}):
+            sub = [p for p in pieces if p.group == group]
+            print_table(f"{title} · {group}", sub, list(systems), keys, {})
     return 0
 
 
