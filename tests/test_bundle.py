@@ -1,6 +1,7 @@
 """Model bundles: save/load round trip, library mismatch errors, discovery by fingerprint."""
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -43,6 +44,21 @@ def test_round_trip_gives_the_same_predictions(tmp_path):
     assert "demo" in loaded.name and "tiny" in loaded.name
     assert find_model_for_library(library, [tmp_path / "models"]) == path
     assert find_model_for_library(_library("other"), [tmp_path / "models"]) is None
+
+
+def test_save_syncs_the_new_folder_and_then_the_rename(tmp_path, monkeypatch):
+    from choreo_studio.core.retrieval import model_bundle
+
+    synced = []
+    monkeypatch.setattr(model_bundle, "sync_folder",
+                        lambda folder: synced.append((Path(folder), sorted(
+                            p.name for p in Path(folder).iterdir()))))
+    preset = get_preset("tiny")
+    bundle = make_bundle(RetrievalNetwork(preset.network, 5), preset, np.ones((5, 5)), _library())
+    target = save_bundle(bundle, tmp_path / "m.choreomodel")
+    (new, files), (parent, names) = synced
+    assert new.parent == tmp_path and files == sorted(p.name for p in target.iterdir())
+    assert parent == tmp_path and "m.choreomodel" in names  # synced after the rename
 
 
 def test_mismatched_library_is_a_one_line_error(tmp_path):

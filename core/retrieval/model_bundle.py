@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from choreo_studio.core.atomic_io import give_default_mode
+from choreo_studio.core.atomic_io import give_default_mode, sync_folder
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.json_files import (
     Where,
@@ -202,12 +202,14 @@ def save_bundle(bundle: ModelBundle, path: str | os.PathLike[str]) -> Path:
             give_default_mode(tmp / name)
             with open(tmp / name, "rb") as fh:
                 os.fsync(fh.fileno())
+        sync_folder(tmp)  # the two files' names in the new folder
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old")
             shutil.rmtree(old, ignore_errors=True)
             os.replace(target, old)
         os.replace(tmp, target)
+        sync_folder(target.parent)  # the rename: a power cut now cannot bring the old one back
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     except BaseException:
