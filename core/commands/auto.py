@@ -73,8 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--blend", type=float, default=None, metavar="SECONDS",
                         help="crossfade between dance phrases (default 0.25 s)")
     parser.add_argument("--stage-radius", type=float, default=None, metavar="METRES",
-                        help="turn plays at cuts so the dancer stays within this radius of "
-                        "where it started (default 1.25; 0 turns it off)")
+                        help="keep the dancer within this radius of where it started: plays "
+                        "turn at cuts and the path is pulled back softly, planted feet kept "
+                        "(default 1.25; 0 turns both off)")
     parser.add_argument("--no-cache", action="store_true", help="ignore the analysis cache")
     parser.set_defaults(func=run)
 

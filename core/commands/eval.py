@@ -40,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--beats", help="ground-truth beats: a JSON list of seconds or an "
                         "object with beats_s")
     parser.add_argument("--stage-radius", type=float, metavar="METRES",
-                        help="render with this stage radius, as choreo auto --stage-radius "
-                        "(default 1.25; 0 turns it off)")
+                        help="render with this stage radius (turns at cuts and the soft pull "
+                        "back), as choreo auto --stage-radius (default 1.25; 0 turns it off)")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.add_argument("--no-cache", action="store_true", help="ignore the analysis cache")
     parser.set_defaults(func=run)
