@@ -40,6 +40,7 @@ from typing import Any
 from choreo_studio.core.errors import Cancelled, ChoreoError
 from choreo_studio.core.progress import CancelToken, ProgressFn
 from choreo_studio.editor.analysis_process import SINGLE_THREADED
+from choreo_studio.editor.gui_thread_gc import collect_on_gui_thread
 from PySide6.QtCore import QObject, QSocketNotifier, Signal, Slot
 
 PROGRESS_MIN_INTERVAL_S = 0.05
@@ -201,6 +202,7 @@ class JobRunner(QObject):
     def __init__(self, parent: QObject | None = None, *, threads: int = WORKER_THREADS) -> None:
         super().__init__(parent)
         limit_math_threads()
+        collect_on_gui_thread()  # the jobs' threads must never free a Qt object
         self._pool = concurrent.futures.ThreadPoolExecutor(threads, "choreo-job")
         self._mailbox = _Mailbox()
         self.destroyed.connect(self._mailbox.close)
