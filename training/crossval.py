@@ -213,13 +213,12 @@ def final_model(real: RealData, library: Library, config: TrainConfig, run_dir: 
 
 
 def compared_pairs(groups: Sequence[str], names: dict[str, str]) -> list[tuple[str, str]]:
-    """The paired differences the table prints: the last trained group against the matcher
-    (the issue's "above the matcher"), and Group V against Group IV (co-ascent's effect)."""
-    def name(g: str) -> str:
-        return names.get(g, f"Group {g}")
-    pairs = [(name(groups[-1]), "matcher")] if groups else []
+    """The paired differences the table prints (``names``: each group's row name): the last
+    trained group against the matcher (the issue's "above the matcher"), and Group V against
+    Group IV (co-ascent's effect)."""
+    pairs = [(names[groups[-1]], "matcher")] if groups else []
     if {"IV", "V"} <= set(groups):
-        pairs.append((name("V"), "Group IV"))
+        pairs.append((names["V"], names["IV"]))
     return pairs
 
 
@@ -313,9 +312,8 @@ def cross_validate(
             octave += [bool(real.entries[i].get("octave_error"))] * n
         progress((f + 1) / len(folds), f"fold {f + 1}/{len(folds)}: {len(data.test.songs)} "
                                        f"test songs, {len(data.train)} training phrases")
-    names = {"V": "model (Group V)"}
-    methods = {names.get(g, f"Group {g}" if g in groups else g): np.concatenate(v)
-               for g, v in pooled.items()}
+    names = {g: "model (Group V)" if g == "V" else f"Group {g}" for g in groups}
+    methods = {names.get(g, g): np.concatenate(v) for g, v in pooled.items()}
     report = protocol_report(methods, np.concatenate(labels), songs, styles,
                              [p.style for p in library.phrases],
                              lib, np.array(octave), config.topk, n_boot,
