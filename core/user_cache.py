@@ -28,10 +28,12 @@ def cache_root() -> Path:
 
 
 @functools.cache
-def code_hash(*modules: str, length: int = 10) -> str:
+def code_hash(*modules: str, length: int = 10, data: tuple[Path, ...] = ()) -> str:
     """Hash of the source of the named modules, so a cache entry made by other code is never used.
 
-    ``modules`` are dotted import names; their files are read once per process.
+    ``modules`` are dotted import names; ``data`` are files the code reads (model weights), so
+    new weights make new entries too (a missing one counts as absent, not as an error). All are
+    read once per process.
     """
     digest = hashlib.sha256()
     for name in modules:
@@ -39,4 +41,6 @@ def code_hash(*modules: str, length: int = 10) -> str:
         if spec is None or spec.origin is None:
             raise ModuleNotFoundError(name)
         digest.update(Path(spec.origin).read_bytes())
+    for path in data:
+        digest.update(Path(path).read_bytes() if Path(path).is_file() else b"absent")
     return digest.hexdigest()[:length]

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from choreo_studio.core.analysis.learned_activations import weights_path
 from choreo_studio.core.analysis.music_analysis import MusicAnalysis
 from choreo_studio.core.atomic_io import write_bytes_atomic, write_json_atomic
 from choreo_studio.core.audio.envelope import WaveEnvelope
@@ -33,16 +34,25 @@ from choreo_studio.core.phrases.features import SongFeatures
 from choreo_studio.core.phrases.segmentation import MusicPhrase, segmentation_key
 from choreo_studio.core.user_cache import cache_root, code_hash
 
-# The analysis code: entries made by another version of it are never reused.
-CACHE_VERSION = code_hash(
+ANALYSIS_MODULES = (
     *(f"choreo_studio.core.analysis.{name}" for name in (
-        "analyzer", "activations", "bar_tracking", "beat_tracking", "meter", "melody", "sections",
-        "music_analysis")),
+        "analyzer", "activations", "bar_tracking", "beat_tracking", "learned_activations", "meter",
+        "melody", "sections", "music_analysis")),
     "choreo_studio.core.audio.spectral", "choreo_studio.core.audio.stft",
     "choreo_studio.core.audio.load", "choreo_studio.core.audio.decode",
     "choreo_studio.core.audio.mpeg_frames", "choreo_studio.core.audio.envelope",
-    "choreo_studio.core.numeric", "choreo_studio.core.phrases.features", length=8,
+    "choreo_studio.core.numeric", "choreo_studio.core.phrases.features",
 )
+"""The modules whose code makes a cached analysis."""
+
+
+def analysis_version(weights: Path) -> str:
+    """Version of the analysis made by this code with the beat network ``weights``."""
+    return code_hash(*ANALYSIS_MODULES, length=8, data=(weights,))
+
+
+# Entries made by another version of the analysis code or with other weights are never reused.
+CACHE_VERSION = analysis_version(weights_path())
 
 
 _ARRAY_FIELDS = ("beats_s", "downbeats", "onsets_s", "onset_env", "melody_hz", "melody_voiced")
