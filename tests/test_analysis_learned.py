@@ -1,6 +1,6 @@
 """The learned beat/downbeat activations: numpy inference equals the torch network, the shipped
-weights load without torch, a hand-made safetensors file reads back, and the analysis falls
-back to the onset evidence when the weights are missing."""
+weights load without torch, a hand-made safetensors file reads back, the analysis uses the
+network by default and falls back to the onset evidence when the weights are missing."""
 
 import json
 import struct
@@ -94,7 +94,8 @@ def test_without_the_weights_the_onset_evidence_alone_tracks_the_beat(monkeypatc
     spectra = compute_spectra(y)
     act = compute_activations(spectra, beat_envelope(spectra), learned=True)
     assert act.learned_beat is None and act.learned_down is None
-    analysis, _ = analyze_audio(Audio.from_array(y, SR), learned_beats=True)
+    analysis, _ = analyze_audio(Audio.from_array(y, SR))
+    assert analysis.beat_tracker == "choreo-barpointer-1"
     assert analysis.tempo_bpm == pytest.approx(120.0, rel=0.02)
     assert analysis.beats_per_bar == 4
 
@@ -109,9 +110,20 @@ def test_learned_evidence_only_when_asked_and_then_on_every_frame():
     assert act.learned_down.shape == act.beat.shape
 
 
+def test_the_analysis_reads_the_network_unless_told_not_to(monkeypatch):
+    y, _, _ = drum_track(110, 4, n_bars=8)
+    calls = []
+    real = la.learned_activations
+    monkeypatch.setattr(la, "learned_activations", lambda m: calls.append(m.shape) or real(m))
+    assert analyze_audio(Audio.from_array(y, SR))[0].beat_tracker == "choreo-barpointer-1+tcn"
+    assert len(calls) == 1
+    plain, _ = analyze_audio(Audio.from_array(y, SR), learned_beats=False)
+    assert len(calls) == 1 and plain.beat_tracker == "choreo-barpointer-1"
+
+
 def test_a_drum_groove_is_tracked_with_the_learned_evidence():
     y, beats, downbeats = drum_track(100, 4, n_bars=12)
-    analysis, _ = analyze_audio(Audio.from_array(y, SR), learned_beats=True)
+    analysis, _ = analyze_audio(Audio.from_array(y, SR))
     assert analysis.tempo_bpm == pytest.approx(100.0, rel=0.02)
     assert mir_eval.beat.f_measure(beats, analysis.beats_s, f_measure_threshold=0.07) >= 0.95
     assert analysis.beats_per_bar == 4

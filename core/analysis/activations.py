@@ -4,9 +4,9 @@ The bar-pointer decoder reads two things: how much a frame looks like a beat (on
 locally normalised so quiet passages count as much as loud ones) and, for every candidate beat
 period, how much the harmony and the bass change across a frame (bars start where chords and
 bass notes change). Both are sampled at twice the STFT frame rate, so beat periods are resolved
-to about 12 ms. On request (``learned=True``) the shipped activation network's beat and
-downbeat probabilities come along too (``learned_activations``); otherwise, or without its
-weights, they are None and the decoder reads the onset evidence alone.
+to about 12 ms. With ``learned=True`` (the analysis' default) the shipped activation network's
+beat and downbeat probabilities come along too (``learned_activations``); otherwise, or
+without its weights, they are None and the decoder reads the onset evidence alone.
 """
 
 from __future__ import annotations

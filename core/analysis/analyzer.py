@@ -29,14 +29,14 @@ def analyze_audio(
     bpm: float | None = None,
     meter_text: str | None = None,
     tempo_hint: float | None = None,
-    learned_beats: bool = False,
+    learned_beats: bool = True,
 ) -> tuple[MusicAnalysis, Spectra]:
     """Analyse ``audio``; also returns the spectra (log-mel for features) to avoid recomputing.
 
     ``bpm`` forces the tempo (±8 % drift), ``meter_text`` the meter ("3/4", "6/8"…) and
     ``tempo_hint`` only leans the tempo prior towards a value: the user's choice of reading.
     ``learned_beats`` adds the learned beat/downbeat activations to the onset evidence where
-    the sound is music-like (see ``activations``; opt-in: see resources/models/README.md).
+    the sound is music-like (see ``activations``; False: the onsets alone, for comparison).
     """
     _check_tempo(bpm)
     _check_tempo(tempo_hint)
@@ -77,7 +77,7 @@ def analyze_audio(
         melody_voiced=voiced,
         melody_fps=spectra.fps,
         sections=secs,
-        beat_tracker=beat_tracking.TRACKER_NAME,
+        beat_tracker=beat_tracking.tracker_name(learned_beats),
         **_grid_fields(grid),
     )
     return analysis, spectra
@@ -90,7 +90,7 @@ def beat_grid(
     bpm: float | None = None,
     spec: meter.MeterSpec | None = None,
     tempo_hint: float | None = None,
-    learned: bool = False,
+    learned: bool = True,
 ) -> meter.Grid:
     """Decode tempo, beats, meter and downbeats jointly; refuse only pulse-less sound."""
     meters = (spec.decode_meter,) if spec is not None else meter.DEFAULT_METERS

@@ -33,6 +33,13 @@ class Decoded:
     paths: list[bar_tracking.Path]
 
 
+def tracker_name(learned: bool) -> str:
+    """The tracker's name as an analysis records it: ``+tcn`` when the beat network counted."""
+    from choreo_studio.core.analysis.learned_activations import shipped_weights
+
+    return TRACKER_NAME + ("+tcn" if learned and shipped_weights() is not None else "")
+
+
 def beat_envelope(spectra: Spectra) -> np.ndarray:
     """Onset envelope for beat tracking: all bands plus the (kick/snare) low bands, unit-scaled."""
     full = _unit(spectra.onset_env)

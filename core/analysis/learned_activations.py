@@ -6,8 +6,8 @@ heads) was trained offline on rendered MMA accompaniments with exact beat labels
 ``training/beat_activation.py``. Its weights ship as ``resources/models/beat_activation
 .safetensors``; they are read here with a minimal reader of the safetensors format (the
 ``safetensors`` package is no core dependency). Without the file the analysis falls back to
-the onset-based activations alone; the analysis uses the network only when asked
-(``analyze_audio(..., learned_beats=True)``).
+the onset-based activations alone. The analysis uses the network by default
+(``analyze_audio(..., learned_beats=False)`` leaves it out: the benchmark's onsets-only row).
 """
 
 from __future__ import annotations
@@ -69,12 +69,17 @@ def load_weights(path: Path) -> TCNWeights:
     return TCNWeights({k: v.astype(np.float32) for k, v in tensors.items()}, dilations, kernel)
 
 
+def weights_path() -> Path:
+    """Where the shipped network's file lies (it may be missing: then the onsets alone count)."""
+    from importlib.resources import files
+
+    return Path(str(files("choreo_studio.resources") / "models" / WEIGHTS_NAME))
+
+
 @lru_cache(maxsize=1)
 def shipped_weights() -> TCNWeights | None:
     """The shipped network, or None when its file is missing or unreadable (fallback)."""
-    from importlib.resources import files
-
-    path = Path(str(files("choreo_studio.resources") / "models" / WEIGHTS_NAME))
+    path = weights_path()
     if not path.is_file():
         return None
     try:
