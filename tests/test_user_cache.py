@@ -15,8 +15,9 @@ def test_the_hash_follows_the_bytes_of_the_data_files(tmp_path):
 
 
 def test_other_beat_network_weights_make_another_analysis_version(tmp_path):
-    a, b = tmp_path / "a.safetensors", tmp_path / "b.safetensors"
+    a, b, same = (tmp_path / f"{n}.safetensors" for n in ("a", "b", "same"))
     a.write_bytes(b"weights one")
     b.write_bytes(b"weights two")
+    same.write_bytes(b"weights one")
     assert analysis_version(a) != analysis_version(b)
-    assert analysis_version(a) == analysis_version(tmp_path / "a.safetensors")
+    assert analysis_version(a) == analysis_version(same)  # keyed by the bytes, not the path
