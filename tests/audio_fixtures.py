@@ -95,3 +95,32 @@ def ambient_pad(duration_s: float = 12.0, sr: int = SR) -> np.ndarray:
     wobble = 0.3 * np.sin(2 * np.pi * 0.1 * t)
     y = sum(np.sin(2 * np.pi * f * t + wobble) for f in (220.0, 277.2, 329.6))
     return (0.2 * swell * y).astype(np.float32)
+
+
+def rubato_melody(duration_s: float = 16.0, sr: int = SR, seed: int = 0) -> np.ndarray:
+    """A held-note melody in free time (notes of 0.3-1.4 s, soft attacks) over a sustained
+    chord: music whose pulse is weak but whose pitches are steady."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(duration_s * sr)) / sr
+    y = 0.06 * sum(np.sin(2 * np.pi * f * t) for f in (130.8, 164.8, 196.0))
+    scale = 261.6 * 2.0 ** (np.array([0, 2, 4, 5, 7, 9, 11, 12]) / 12.0)
+    t0 = 0.2
+    while t0 < duration_s - 0.5:
+        dur = min(float(rng.uniform(0.3, 1.4)), duration_s - t0)
+        n = np.arange(int(dur * sr)) / sr
+        shape = np.minimum(n / 0.06, 1.0) * np.exp(-n / 1.5) * np.minimum((dur - n) / 0.05, 1.0)
+        f = float(rng.choice(scale))
+        note = shape * sum(np.sin(2 * np.pi * h * f * n) / h for h in (1, 2, 3))
+        i0 = int(t0 * sr)
+        y[i0 : i0 + note.size] += 0.25 * note
+        t0 += dur
+    return y.astype(np.float32)
+
+
+def noise_bursts(duration_s: float = 12.0, sr: int = SR, seed: int = 0) -> np.ndarray:
+    """Bursts of noise at irregular times (applause, rain, wind): no beat and no pitch."""
+    rng = np.random.default_rng(seed)
+    y = 0.1 * rng.standard_normal(int(duration_s * sr))
+    t = np.arange(y.size) / sr
+    y *= 0.6 + 0.4 * np.sin(2 * np.pi * 0.23 * t + rng.uniform(0, 6.3))
+    return y.astype(np.float32)

@@ -8,7 +8,14 @@ from choreo_studio.core.audio.load import ANALYSIS_SR, Audio, load_audio
 from choreo_studio.core.cli import main
 from choreo_studio.core.errors import ChoreoError
 
-from tests.audio_fixtures import SR, ambient_pad, click_track, speech_like
+from tests.audio_fixtures import (
+    SR,
+    ambient_pad,
+    click_track,
+    noise_bursts,
+    rubato_melody,
+    speech_like,
+)
 
 
 @pytest.mark.parametrize("fmt", ["WAV", "FLAC", "OGG", "MP3"])
@@ -69,11 +76,21 @@ def test_too_long_is_refused_before_decoding(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "signal", [speech_like(12.0), ambient_pad(10.0)], ids=["speech", "ambient"]
+    "signal", [speech_like(12.0), noise_bursts(12.0)], ids=["speech", "noise"]
 )
-def test_no_beat_is_refused(signal):
-    with pytest.raises(ChoreoError, match="no steady beat"):
+def test_speech_and_noise_are_refused(signal):
+    with pytest.raises(ChoreoError, match="no steady beat and no held notes"):
         analyze_audio(Audio.from_array(signal, SR))
+
+
+@pytest.mark.parametrize(
+    "signal", [rubato_melody(16.0), ambient_pad(10.0)], ids=["rubato", "ambient"]
+)
+def test_music_with_a_weak_pulse_gets_a_grid_with_low_confidence(signal):
+    analysis, _ = analyze_audio(Audio.from_array(signal, SR))
+    assert analysis.n_bars >= 2 and analysis.n_beats >= 8
+    assert analysis.beat_confidence < 0.2, "a weak pulse is shown as one"
+    assert analysis.alternatives, "the other readings are offered"
 
 
 def test_shorter_than_two_bars_is_refused():

@@ -680,11 +680,11 @@ def test_song_without_a_beat_keeps_the_open_choreography(opened, qtbot, tmp_path
     opened.edits.swap_suggestion(2)
     before = doc.choreography.dance_ids
     song = doc.song_path
-    sr = 22050
-    t = np.arange(sr * 12) / sr
-    drone = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 0.1 * np.sin(2 * np.pi * 0.2 * t))
-    sf.write(str(tmp_path / "drone.wav"), np.stack([drone, drone], 1).astype(np.float32), sr)
-    opened.files.open_path(str(tmp_path / "drone.wav"), ask_to_save=False)
+    from tests.audio_fixtures import SR, speech_like
+
+    talk = speech_like(12.0)
+    sf.write(str(tmp_path / "talk.wav"), np.stack([talk, talk], 1), SR)
+    opened.files.open_path(str(tmp_path / "talk.wav"), ask_to_save=False)
     qtbot.waitUntil(lambda: opened._last_error != "", timeout=WAIT_MS)
     _idle(qtbot, opened)
     assert "no steady beat" in opened._last_error

@@ -1,9 +1,9 @@
 """The analysis pipeline: Audio in, MusicAnalysis out (tempo, beats, meter, onsets, melody…).
 
-One STFT feeds every stage. A song with a weak pulse still gets its best grid, with a low
-``beat_confidence`` and the alternatives to choose from; only sound with no pulse at all
-(speech, free-time pads) and songs shorter than two bars are refused with a one-line
-ChoreoError, since phrases cannot be cut from them.
+One STFT feeds every stage. Music with a weak pulse (rubato, free time) still gets its best
+grid, with a low ``beat_confidence`` and the alternatives to choose from; only sound that has
+neither a pulse nor held notes (speech, noise; see ``sound_kind``) and songs shorter than two
+bars are refused with a one-line ChoreoError, since phrases cannot be cut from them.
 """
 
 from __future__ import annotations
@@ -11,14 +11,15 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from choreo_studio.core.analysis import beat_tracking, melody, meter, sections
+from choreo_studio.core.analysis import beat_tracking, melody, meter, sections, sound_kind
 from choreo_studio.core.analysis.music_analysis import MusicAnalysis
 from choreo_studio.core.audio.load import Audio
 from choreo_studio.core.audio.spectral import Spectra, compute_spectra
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.progress import ProgressFn, no_progress
 
-MIN_PULSE_CLARITY = 0.1  # envelope autocorrelation, 1-4 beat periods: music > 0.1, speech < 0.095
+MIN_PULSE_CLARITY = 0.1  # envelope autocorrelation, 1-4 beat periods: under it, only music
+# (held notes) is given a grid; rubato pieces reach 0.02-0.07, speech 0.02-0.12
 ONSET_DELTA = 0.07  # peak-picking threshold on the unit-scaled onset envelope
 
 
@@ -50,8 +51,9 @@ def analyze_audio(
     melody_hz, voiced = melody.extract_melody(spectra)
     spectra.drop_power()  # later stages read chroma and the log-mel: 0.6 GB less an hour
     progress(0.4, "beats, tempo and meter")
+    music_like = sound_kind.is_music_like(spectra, melody_hz, voiced, spectra.fps)
     grid = beat_grid(audio, spectra, bpm=bpm, spec=spec, tempo_hint=tempo_hint,
-                     learned=learned_beats)
+                     learned=learned_beats, music_like=music_like)
     beats_s, downbeats = grid.beats_s, grid.downbeats
     if downbeats.size < 2:
         raise ChoreoError(
@@ -91,15 +93,17 @@ def beat_grid(
     spec: meter.MeterSpec | None = None,
     tempo_hint: float | None = None,
     learned: bool = True,
+    music_like: bool = True,
 ) -> meter.Grid:
-    """Decode tempo, beats, meter and downbeats jointly; refuse only pulse-less sound."""
+    """Decode tempo, beats, meter and downbeats jointly; refuse sound with a weak pulse only
+    when it is not ``music_like`` (a song already analysed is: its grid is being redone)."""
     meters = (spec.decode_meter,) if spec is not None else meter.DEFAULT_METERS
     decoded = beat_tracking.decode(spectra, meters, bpm=bpm, tempo_hint=tempo_hint,
                                    learned=learned)
     frames = decoded.paths[0].frames if decoded.paths else np.zeros(0, dtype=np.int64)
     beats_s = beat_tracking.beat_times(decoded, frames)
     clarity = _check_pulse(audio, spectra, beat_tracking.global_tempo(beats_s), beats_s,
-                           forced=bpm is not None)
+                           forced=bpm is not None or music_like)
     return meter.choose_grid(decoded, spec, clarity)
 
 
@@ -188,8 +192,8 @@ def _check_tempo(bpm: float | None) -> None:
 def _check_pulse(
     audio: Audio, spectra: Spectra, tempo: float, beats_s: np.ndarray, forced: bool = False
 ) -> float:
-    """Pulse clarity of the grid; refuse audio under two bars, and sound with no pulse at all
-    unless the user ``forced`` a tempo."""
+    """Pulse clarity of the grid; refuse audio under two bars, and sound with a weak pulse
+    unless a grid is ``forced`` (the user gave a tempo, or the sound is music)."""
     if audio.duration_s < 2.0:
         raise ChoreoError(
             f"{audio.name}: song is shorter than two bars ({audio.duration_s:.1f} s) — give "
@@ -203,7 +207,7 @@ def _check_pulse(
                   default=0.0) if lag > 0 else 0.0
     if beats_s.size < 4 or (clarity < MIN_PULSE_CLARITY and not forced):
         raise ChoreoError(
-            f"{audio.name}: no steady beat found (speech, ambient or free-time audio?) — "
-            "choreography needs music with a beat; `choreo analyze --bpm N` forces one"
+            f"{audio.name}: no steady beat and no held notes found (speech or noise?) — "
+            "choreography needs music; `choreo analyze --bpm N` forces a beat"
         )
     return clarity

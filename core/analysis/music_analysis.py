@@ -19,6 +19,7 @@ from choreo_studio.core.json_files import read_json_file
 
 ANALYSIS_FORMAT_VERSION = 2
 _READABLE_VERSIONS = (1, 2)  # version 1 lacks the meter text, tempo map, confidence, alternatives
+UNSURE_CONFIDENCE = 0.15  # under this beat confidence the grid is a best guess: users are told
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,12 @@ class MusicAnalysis:
     def meter(self) -> str:
         """Time signature as text, e.g. ``"4/4"``, ``"3/4"`` or ``"6/8"``."""
         return self.time_signature or f"{self.beats_per_bar}/4"
+
+    @property
+    def grid_unsure(self) -> bool:
+        """Whether the beat grid is a best guess (weak pulse, or rival readings scoring about
+        as well): the CLI and the editor then point the user at the alternatives."""
+        return self.beat_confidence < UNSURE_CONFIDENCE
 
     def tempo_at(self, time_s: float) -> float:
         """Tempo (BPM) in force at ``time_s``: the tempo map's row, else the global tempo."""

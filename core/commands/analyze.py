@@ -87,7 +87,7 @@ def summary(song: Song, title: str) -> str:
         f"tempo {a.tempo_bpm:.1f} BPM, meter {a.meter}, {a.n_beats} beats, {a.n_bars} bars, "
         f"{a.onsets_s.size} onsets, melody voiced {100 * voiced:.0f}% "
         f"[tracker {a.beat_tracker}]",
-        f"beat confidence {a.beat_confidence:.2f}" + _tempo_map_text(a),
+        f"beat confidence {a.beat_confidence:.2f}" + _tempo_map_text(a) + _unsure_text(a),
         "alternatives (score per minute, 0 = as good as the chosen grid): "
         + (", ".join(f"{alt.kind} {alt.tempo_bpm:.1f} BPM {alt.meter} ({alt.score:+.1f})"
                      for alt in a.alternatives[:6]) or "none"),
@@ -103,6 +103,14 @@ def summary(song: Song, title: str) -> str:
         )
     lines.append(f"{len(song.phrases)} phrases")
     return "\n".join(lines)
+
+
+def _unsure_text(analysis) -> str:
+    """What to do when the grid is a best guess (see ``MusicAnalysis.grid_unsure``)."""
+    if not analysis.grid_unsure:
+        return ""
+    return (" — a best guess (weak pulse or close rivals): check it, or take an alternative "
+            "with --bpm, --meter or --tempo-hint")
 
 
 def _tempo_map_text(analysis) -> str:

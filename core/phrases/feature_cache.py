@@ -37,7 +37,7 @@ from choreo_studio.core.user_cache import cache_root, code_hash
 ANALYSIS_MODULES = (
     *(f"choreo_studio.core.analysis.{name}" for name in (
         "analyzer", "activations", "bar_tracking", "beat_tracking", "learned_activations", "meter",
-        "melody", "sections", "music_analysis")),
+        "melody", "sections", "sound_kind", "music_analysis")),
     "choreo_studio.core.audio.spectral", "choreo_studio.core.audio.stft",
     "choreo_studio.core.audio.load", "choreo_studio.core.audio.decode",
     "choreo_studio.core.audio.mpeg_frames", "choreo_studio.core.audio.envelope",
