@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from choreo_studio.core.analysis.music_analysis import MetricalAlternative
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.editor import session_ops as ops
 from choreo_studio.editor.document import Document, Segmentation
@@ -389,6 +390,12 @@ class EditHandlers:
         """Re-time the beat grid to ``bpm``."""
         self._retime(f"Set tempo {bpm:.1f} BPM", f"Setting the tempo to {bpm:.1f} BPM",
                      tempo_bpm=bpm)
+
+    def take_reading(self, reading: MetricalAlternative) -> None:
+        """Re-time the grid to one of the analysis' other readings (half tempo, 6/8…)."""
+        self._retime(f"Reading: {reading.kind} ({reading.tempo_bpm:.1f} BPM {reading.meter})",
+                     f"Taking the reading {reading.kind}",
+                     **ops.reading_request(self._doc.segmentation, reading))
 
     def set_first_downbeat(self) -> None:
         """Make the beat at the playhead the first downbeat."""

@@ -30,6 +30,7 @@ from choreo_studio.editor.prompter import Prompter, QtPrompter
 from choreo_studio.editor.shortcuts import shortcut_sheet_html
 from choreo_studio.editor.skeleton_view import make_skeleton_view
 from choreo_studio.editor.suggestions_panel import SuggestionsPanel
+from choreo_studio.editor.tempo_tools import fill_readings_menu
 from choreo_studio.editor.time_format import bar_beat, mmss, where
 from choreo_studio.editor.timeline_view import TimelineView
 from choreo_studio.editor.transport import Transport
@@ -192,6 +193,10 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(
             lambda: self.files.fill_recent_menu(self.recent_menu)
         )
+        self.readings_menu = menus["&Tempo"].addMenu("Other &readings")
+        self.readings_menu.aboutToShow.connect(lambda: fill_readings_menu(
+            self.readings_menu, self.doc.analysis if self.doc.ready else None,
+            self.edits.take_reading))
         menus["&View"].addActions([dock.toggleViewAction() for dock in (
             self.library_dock, self.history_dock, self.choreo_dock, self.skeleton_dock,
             self.suggestions_dock)])

@@ -31,7 +31,7 @@ from choreo_studio.editor.render_scenes import RenderedScene
 from choreo_studio.editor.suggestions_panel import SuggestionRow
 
 if TYPE_CHECKING:
-    from choreo_studio.core.analysis.music_analysis import MusicAnalysis
+    from choreo_studio.core.analysis.music_analysis import MetricalAlternative, MusicAnalysis
     from choreo_studio.core.retrieval.decoding import DecodeOptions
     from choreo_studio.editor.document import Document
 
@@ -145,8 +145,16 @@ def open_new_song(
     prepare_render(engine)  # its start-up overlaps the scoring here and the views' build
     song = open_song(audio, sub_progress(progress, 0.8, 0.85))
     seg = session.start(engine, song, sub_progress(progress, 0.85, 1.0))
-    return Opened(engine, seg, notes=[f"{len(song.phrases)} phrases · scorer: "
-                                      f"{engine.scorer_name}"])
+    return Opened(engine, seg, notes=[unsure_note(song.analysis) + f"{len(song.phrases)} "
+                                      f"phrases · scorer: {engine.scorer_name}"])
+
+
+def unsure_note(analysis: MusicAnalysis) -> str:
+    """What the status bar says first when the beat grid is a best guess (else "")."""
+    if not analysis.grid_unsure:
+        return ""
+    return (f"beat grid is a best guess ({100 * analysis.beat_confidence:.0f}% sure): check "
+            "it, or take another in Tempo ▸ Other readings · ")
 
 
 def relocate(project: Project, song_path: str) -> Project:
@@ -279,10 +287,17 @@ def retime(
     tempo_bpm: float | None = None,
     first_downbeat_s: float | None = None,
     beats_per_bar: int | None = None,
+    meter_text: str | None = None,
 ) -> Segmentation:
     """Tempo tools: re-track beats / downbeats / meter in core, then re-segment."""
     return session.retime(engine, seg, progress, tempo_bpm=tempo_bpm,
-                          first_downbeat_s=first_downbeat_s, beats_per_bar=beats_per_bar)
+                          first_downbeat_s=first_downbeat_s, beats_per_bar=beats_per_bar,
+                          meter_text=meter_text)
+
+
+def reading_request(seg: Segmentation, reading: MetricalAlternative) -> dict[str, Any]:
+    """The retime arguments that take ``reading``, one of the song's metrical alternatives."""
+    return session.reading_request(seg.analysis, reading)
 
 
 # ============================================================================ motion

@@ -1,25 +1,60 @@
-"""Tempo tools: tap tempo (a dialog and the maths behind it).
+"""Tempo tools: tap tempo (a dialog and the maths behind it) and the menu of other readings.
 
-Setting the first downbeat and the meter are menu actions on the main window; all three end in
-a re-analysis of the beat grid by ``core`` and a re-segmentation (one undoable edit), asked
-first, and none runs when the value is unchanged.
+Setting the first downbeat and the meter are menu actions on the main window, and the analysis'
+metrical alternatives (half / double tempo, another meter, shifted bar lines) are a menu with
+their scores; all end in a re-analysis of the beat grid by ``core`` and a re-segmentation (one
+undoable edit), asked first, and none runs when the value is unchanged.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
+from choreo_studio.core.analysis.music_analysis import MetricalAlternative, MusicAnalysis
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
     QLabel,
+    QMenu,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
+
+MAX_READINGS = 8
+"""Alternatives listed in the Other readings menu (best first)."""
+
+
+def reading_text(reading: MetricalAlternative) -> str:
+    """"half tempo — 64.0 BPM 4/4 (−3.2 per minute)": what a reading is and how it scores."""
+    score = f"{reading.score:+.1f}".replace("-", "−")
+    return f"{reading.kind} — {reading.tempo_bpm:.1f} BPM {reading.meter} ({score} per minute)"
+
+
+def fill_readings_menu(menu: QMenu, analysis: MusicAnalysis | None,
+                       take: Callable[[MetricalAlternative], None]) -> None:
+    """Rebuild the Other readings menu: the chosen grid and its confidence (disabled), then
+    each alternative, which ``take`` applies when chosen."""
+    menu.clear()
+    if analysis is None:
+        menu.addAction("no song is open").setEnabled(False)
+        return
+    chosen = menu.addAction(f"chosen: {analysis.tempo_bpm:.1f} BPM {analysis.meter} · beat "
+                            f"confidence {100 * analysis.beat_confidence:.0f}%")
+    chosen.setEnabled(False)
+    menu.addSeparator()
+    if not analysis.alternatives:
+        menu.addAction("no other reading (force one with Tap tempo or Meter)").setEnabled(False)
+    menu.setToolTipsVisible(True)
+    for reading in analysis.alternatives[:MAX_READINGS]:
+        action = menu.addAction(reading_text(reading))
+        action.setToolTip("score: how much worse the beat tracker finds this reading than the "
+                          "chosen one, per minute of music (0 = as good)")
+        action.triggered.connect(lambda _c=False, r=reading: take(r))
 
 MAX_TAP_GAP_S = 2.0
 """A pause longer than this starts a new series of taps."""

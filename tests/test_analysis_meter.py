@@ -175,3 +175,17 @@ def test_a_forced_tempo_is_never_refused():
         analyze_audio(Audio.from_array(speech_like(12.0), SR))
     forced, _ = analyze_audio(Audio.from_array(speech_like(12.0), SR), bpm=100.0)
     assert forced.tempo_bpm == pytest.approx(100.0, rel=0.08) and forced.n_beats >= 4
+
+
+def test_a_reading_asks_only_for_what_it_changes():
+    from choreo_studio.core.analysis.music_analysis import MetricalAlternative
+    from choreo_studio.core.project.session import reading_request
+
+    y, _ = drum_track(120, 4, n_bars=8)[:2]
+    analysis, _ = analyze_audio(Audio.from_array(y, SR))
+    assert analysis.tempo_bpm == pytest.approx(120.0, rel=0.02) and analysis.meter == "4/4"
+    half = MetricalAlternative("half tempo", 60.0, "4/4", 0.3, -5.0)
+    compound = MetricalAlternative("2 beats per bar", analysis.tempo_bpm, "6/8", 0.8, -2.0)
+    assert reading_request(analysis, half) == {"first_downbeat_s": 0.3, "tempo_bpm": 60.0}
+    assert reading_request(analysis, compound) == {"first_downbeat_s": 0.8,
+                                                   "meter_text": "6/8"}

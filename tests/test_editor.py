@@ -973,3 +973,23 @@ def test_decoding_progress_names_the_probed_length(assets, tmp_path):
     assert decoding_text(str(assets["song"])).startswith("decoding short demo.wav (0:")
     missing = tmp_path / "gone.ogg"
     assert decoding_text(str(missing)) == "decoding gone.ogg"
+
+
+def test_other_readings_menu_takes_half_tempo_and_undoes(opened, qtbot):
+    doc = opened.doc
+    a = doc.analysis
+    menu = opened.readings_menu
+    menu.aboutToShow.emit()
+    texts = [action.text() for action in menu.actions() if not action.isSeparator()]
+    assert texts[0].startswith(f"chosen: {a.tempo_bpm:.1f} BPM {a.meter}")
+    assert "beat confidence" in texts[0] and not menu.actions()[0].isEnabled()
+    assert len(texts) - 1 == min(len(a.alternatives), 8)
+    half = next(action for action in menu.actions() if action.text().startswith("half tempo"))
+    opened.prompter.answers.append("yes")
+    half.trigger()
+    _idle(qtbot, opened)
+    assert doc.analysis.tempo_bpm == pytest.approx(a.tempo_bpm / 2, rel=0.03)
+    assert doc.undo_stack.text(0).startswith("Reading: half tempo")
+    assert len(doc.choreography) == len(doc.phrases)
+    doc.undo_stack.undo()
+    assert doc.analysis is a

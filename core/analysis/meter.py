@@ -174,7 +174,8 @@ def _alternatives(
     if bpb == 2:
         candidates.append(("4 beats per bar", frames, _relabel(positions, 4), 4, True))
     for shift in range(1, bpb):
-        candidates.append((f"downbeat +{shift} beat", frames, (positions - shift) % bpb, bpb, True))
+        kind = f"downbeat +{shift} beat{'s' if shift > 1 else ''}"
+        candidates.append((kind, frames, (positions - shift) % bpb, bpb, True))
     out = []
     for kind, grid, labels, meter, same_beats in candidates:
         score = (bar_tracking.path_score(model, grid, labels) - chosen) / minutes

@@ -13,10 +13,10 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from choreo_studio.core.analysis.music_analysis import MusicAnalysis
+from choreo_studio.core.analysis.music_analysis import MetricalAlternative, MusicAnalysis
 from choreo_studio.core.choreography.engine import Engine
 from choreo_studio.core.choreography.placements import Choreography, Placement, ScoreParts
 from choreo_studio.core.errors import ChoreoError
@@ -321,14 +321,20 @@ def carried_over(seg: Segmentation, phrases: Sequence[MusicPhrase]) -> dict[int,
 
 def retime_unchanged(seg: Segmentation, *, tempo_bpm: float | None = None,
                      first_downbeat_s: float | None = None,
-                     beats_per_bar: int | None = None) -> bool:
+                     beats_per_bar: int | None = None, meter_text: str | None = None) -> bool:
     """True when a tempo-tool request would leave the beat grid as it is (the same tempo to
     0.05 BPM, the same meter, a first downbeat on a beat that already starts a bar)."""
+    from choreo_studio.core.analysis.meter import parse_meter, time_signature
+
     a = seg.analysis
     if tempo_bpm is not None and abs(tempo_bpm - a.tempo_bpm) >= TEMPO_TOLERANCE_BPM:
         return False
     if beats_per_bar is not None and beats_per_bar != a.beats_per_bar:
         return False
+    if meter_text is not None:
+        spec = parse_meter(meter_text)
+        if time_signature(spec.beats_per_bar, spec.compound) != a.meter:
+            return False
     if first_downbeat_s is not None:
         return a.beat_at(first_downbeat_s) in set(a.downbeats.tolist())
     return True
@@ -340,7 +346,7 @@ TEMPO_TOLERANCE_BPM = 0.05
 
 def retime(engine: Engine, seg: Segmentation, progress: ProgressFn = no_progress, *,
            tempo_bpm: float | None = None, first_downbeat_s: float | None = None,
-           beats_per_bar: int | None = None) -> Segmentation:
+           beats_per_bar: int | None = None, meter_text: str | None = None) -> Segmentation:
     """Tempo tools: re-track beats / downbeats / meter, then re-segment, keeping the user's
     pinned and removed boundaries where they still fall on a bar line of the new grid.
 
@@ -350,13 +356,29 @@ def retime(engine: Engine, seg: Segmentation, progress: ProgressFn = no_progress
     from choreo_studio.core.analysis.analyzer import reanalyze_beats
 
     if retime_unchanged(seg, tempo_bpm=tempo_bpm, first_downbeat_s=first_downbeat_s,
-                        beats_per_bar=beats_per_bar):
+                        beats_per_bar=beats_per_bar, meter_text=meter_text):
         return seg
     analysis = reanalyze_beats(seg.song.audio, seg.analysis, tempo_bpm=tempo_bpm,
                                first_downbeat_s=first_downbeat_s, beats_per_bar=beats_per_bar,
-                               progress=sub_progress(progress, 0.0, 0.3))
+                               meter_text=meter_text, progress=sub_progress(progress, 0.0, 0.3))
     constraints = constraints_on_grid(seg.constraints, analysis)
     return resegment(engine, seg, constraints, sub_progress(progress, 0.3, 1.0), analysis)
+
+
+def reading_request(analysis: MusicAnalysis, reading: MetricalAlternative) -> dict[str, Any]:
+    """The :func:`retime` arguments that take ``reading``, one of ``analysis``' alternatives:
+    its tempo when it is another metrical level (a grid of the same beats keeps the tempo map),
+    its meter when it differs, and always its first downbeat."""
+    change: dict[str, Any] = {"first_downbeat_s": reading.first_downbeat_s}
+    if abs(reading.tempo_bpm / analysis.tempo_bpm - 1.0) > SAME_LEVEL_RATIO:
+        change["tempo_bpm"] = reading.tempo_bpm
+    if reading.meter != analysis.meter:
+        change["meter_text"] = reading.meter
+    return change
+
+
+SAME_LEVEL_RATIO = 0.04
+"""A reading within this share of the current tempo is on the same metrical level."""
 
 
 def constraints_on_grid(constraints: SegmentConstraints, analysis: MusicAnalysis
