@@ -54,6 +54,18 @@ def test_six_eight_is_two_dotted_quarter_beats_per_bar():
     assert f_measure(eighths[::6], analysis.downbeats_s) >= 0.9
 
 
+def test_a_fast_triplet_feel_is_not_a_compound_meter():
+    """3/4 at 156 BPM with every triplet eighth sounding (a shuffle): the thirds of each beat
+    are the swing of fast beats, not 9/8 (dotted-quarter beats that fast do not occur)."""
+    third = 60.0 / 156.0 / 3
+    times = 0.3 + np.arange(9 * 12) * third
+    gains = [1.0 if k % 9 == 0 else 0.7 if k % 3 == 0 else 0.35 for k in range(times.size)]
+    freqs = [HIGH if k % 9 == 0 else MID if k % 3 == 0 else LOW for k in range(times.size)]
+    analysis, _ = analyze_audio(Audio.from_array(clicks(times, gains, freqs), SR))
+    assert analysis.tempo_bpm == pytest.approx(156.0, rel=0.02)
+    assert analysis.meter == "3/4"
+
+
 def test_two_beat_bars_cut_into_phrases_of_two_to_eight_bars():
     y, _ = compound_track(bars=24)
     analysis, _ = analyze_audio(Audio.from_array(y, SR))

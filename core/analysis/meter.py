@@ -24,6 +24,7 @@ DUPLE_SHARE = 0.85  # beat 3 splits the bar in two when its bar-line cue is this
 DUPLE_SHARE_BAR = 0.5  # ... and over 4-beat bars at least this share
 COMPOUND_RATIO = 1.25  # both thirds of the beat carry this many times its half's onset
 COMPOUND_FLOOR = 0.1  # ... and at least this much (beat evidence, 0..1)
+COMPOUND_MAX_BPM = 130.0  # faster beats split in three are swing or triplets, not 6/8 or 9/8
 MARGIN_SCALE = 5.0  # score margin per minute at which the confidence reaches 1 - 1/e
 CLARITY_FULL = 0.4  # pulse clarity from which the pulse counts as fully steady
 
@@ -130,6 +131,8 @@ def is_compound(decoded: Decoded, frames: np.ndarray) -> bool:
         return False
     beat = decoded.activations.beat
     start, period = frames[:-1].astype(np.float64), np.diff(frames).astype(np.float64)
+    if 60.0 * decoded.activations.fps / float(np.median(period)) > COMPOUND_MAX_BPM:
+        return False
 
     def strength(fraction: float) -> float:
         at = np.round(start + fraction * period).astype(np.int64)
