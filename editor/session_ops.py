@@ -288,11 +288,12 @@ def retime(
     first_downbeat_s: float | None = None,
     beats_per_bar: int | None = None,
     meter_text: str | None = None,
+    beat_step: float | None = None,
 ) -> Segmentation:
     """Tempo tools: re-track beats / downbeats / meter in core, then re-segment."""
     return session.retime(engine, seg, progress, tempo_bpm=tempo_bpm,
                           first_downbeat_s=first_downbeat_s, beats_per_bar=beats_per_bar,
-                          meter_text=meter_text)
+                          meter_text=meter_text, beat_step=beat_step)
 
 
 def reading_request(seg: Segmentation, reading: MetricalAlternative) -> dict[str, Any]:

@@ -89,6 +89,23 @@ def test_beats_follow_a_tempo_step_and_the_tempo_map_has_both_tempi():
     assert analysis.tempo_at(5.0) == pytest.approx(100.0, rel=0.02)
 
 
+def test_a_half_tempo_reading_keeps_the_tempo_step():
+    """Taking "half tempo" on a song that steps from 100 to 130 BPM gives every other beat
+    of both tempi (50 then 65 BPM), not one forced tempo across the step."""
+    slow = 0.3 + np.arange(32) * 0.6
+    times = np.concatenate([slow, slow[-1] + 60.0 / 130 * (1 + np.arange(40))])
+    gains = [1.0 if k % 4 == 0 else 0.6 for k in range(times.size)]
+    freqs = [HIGH if k % 4 == 0 else MID for k in range(times.size)]
+    audio = Audio.from_array(clicks(times, gains, freqs), SR)
+    analysis, _ = analyze_audio(audio)
+    half = reanalyze_beats(audio, analysis, beat_step=2.0, first_downbeat_s=float(times[0]))
+    assert f_measure(times[::2], half.beats_s) >= 0.95
+    assert half.tempo_map[0, 1] == pytest.approx(50.0, rel=0.02)
+    assert half.tempo_map[-1, 1] == pytest.approx(65.0, rel=0.02)
+    assert half.downbeats_s[0] == pytest.approx(times[0], abs=0.03)
+    assert any(a.kind == "double tempo" for a in half.alternatives), "scored anew"
+
+
 def test_beats_keep_their_level_when_soft_eighths_join_halfway():
     beats = 0.3 + np.arange(64) * 0.6  # 100 BPM 4/4; from bar 9 soft eighths between the beats
     eighths = beats[32:] + 0.3
@@ -198,6 +215,6 @@ def test_a_reading_asks_only_for_what_it_changes():
     assert analysis.tempo_bpm == pytest.approx(120.0, rel=0.02) and analysis.meter == "4/4"
     half = MetricalAlternative("half tempo", 60.0, "4/4", 0.3, -5.0)
     compound = MetricalAlternative("2 beats per bar", analysis.tempo_bpm, "6/8", 0.8, -2.0)
-    assert reading_request(analysis, half) == {"first_downbeat_s": 0.3, "tempo_bpm": 60.0}
+    assert reading_request(analysis, half) == {"first_downbeat_s": 0.3, "beat_step": 2.0}
     assert reading_request(analysis, compound) == {"first_downbeat_s": 0.8,
                                                    "meter_text": "6/8"}

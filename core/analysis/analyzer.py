@@ -11,7 +11,14 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from choreo_studio.core.analysis import beat_tracking, melody, meter, sections, sound_kind
+from choreo_studio.core.analysis import (
+    bar_tracking,
+    beat_tracking,
+    melody,
+    meter,
+    sections,
+    sound_kind,
+)
 from choreo_studio.core.analysis.music_analysis import MusicAnalysis
 from choreo_studio.core.audio.load import Audio
 from choreo_studio.core.audio.spectral import Spectra, compute_spectra
@@ -107,6 +114,24 @@ def beat_grid(
     return meter.choose_grid(decoded, spec, clarity)
 
 
+def reading_grid(audio: Audio, spectra: Spectra, beats_s: np.ndarray, step: float,
+                 spec: meter.MeterSpec, at_s: float | None) -> meter.Grid:
+    """The grid of the tempo reading ``step`` of ``beats_s`` in ``spec``'s meter, a bar
+    starting at the beat nearest ``at_s``; scored (confidence, alternatives) by the decoder's
+    model, as the analysis scored it when it offered the reading."""
+    scoring = beat_tracking.scorer(spectra, (spec.decode_meter,), learned=True)
+    at = float(beats_s[0]) if at_s is None else at_s
+    times = meter.resampled(beats_s, step, meter.reading_phase(beats_s, step, at))
+    frames = np.round((times - beat_tracking.ONSET_LATENCY_S) * scoring.activations.fps)
+    frames = frames.astype(np.int64)
+    first = int(np.argmin(np.abs(times - at)))
+    positions = (np.arange(frames.size) - first) % spec.decode_meter
+    path = bar_tracking.Path(frames, positions, spec.decode_meter,
+                             bar_tracking.path_score(scoring.model, frames, positions))
+    clarity = _check_pulse(audio, spectra, beat_tracking.global_tempo(times), times, forced=True)
+    return meter.choose_grid(dataclasses.replace(scoring, paths=[path]), spec, clarity)
+
+
 def _grid_fields(grid: meter.Grid) -> dict:
     return {
         "time_signature": grid.time_signature,
@@ -124,14 +149,17 @@ def reanalyze_beats(
     beats_per_bar: int | None = None,
     first_downbeat_s: float | None = None,
     meter_text: str | None = None,
+    beat_step: float | None = None,
     progress: ProgressFn = no_progress,
 ) -> MusicAnalysis:
     """Redo beats, downbeats and sections under the user's corrections (editor API).
 
-    ``tempo_bpm`` re-tracks the beats at that tempo; ``beats_per_bar`` (or ``meter_text``,
-    e.g. "6/8") forces the meter; ``first_downbeat_s`` makes the beat nearest that time a
-    downbeat (bars follow from it). Onsets and melody are kept. Re-segment the phrases
-    afterwards with ``phrases.segment``.
+    ``tempo_bpm`` re-tracks the beats at that tempo; ``beat_step`` instead takes a tempo
+    reading of the current beats (2: half tempo, 0.5: double…; see ``meter.READING_STEPS``),
+    the very grid the reading was offered as, tempo map and all; ``beats_per_bar`` (or
+    ``meter_text``, e.g. "6/8") forces the meter; ``first_downbeat_s`` makes the beat nearest
+    that time a downbeat (bars follow from it). Onsets and melody are kept. Re-segment the
+    phrases afterwards with ``phrases.segment``.
     """
     if tempo_bpm is not None and not 30.0 <= tempo_bpm <= 300.0:
         raise ChoreoError(f"tempo {tempo_bpm:g} BPM is out of range — give 30–300 BPM")
@@ -143,7 +171,11 @@ def reanalyze_beats(
     progress(0.0, "spectrogram")
     spectra = compute_spectra(audio.mono())
     progress(0.4, "beats, tempo and meter")
-    if tempo_bpm is None and spec is None:
+    if beat_step is not None:
+        grid = reading_grid(audio, spectra, analysis.beats_s, beat_step,
+                            spec or meter.parse_meter(analysis.meter), first_downbeat_s)
+        beats_s, bpb, downbeats = grid.beats_s, grid.beats_per_bar, grid.downbeats
+    elif tempo_bpm is None and spec is None:
         grid = None
         beats_s, bpb, downbeats = analysis.beats_s, analysis.beats_per_bar, analysis.downbeats
     else:

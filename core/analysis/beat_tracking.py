@@ -9,7 +9,7 @@ the current row's), so ritardandi and tempo steps survive into the analysis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from choreo_studio.core.analysis import bar_tracking
@@ -56,6 +56,19 @@ def decode(
 ) -> Decoded:
     """Decode the song's beat paths for ``meters``; ``bpm`` forces a tempo, ``tempo_hint`` leans,
     ``learned`` adds the activation network's evidence."""
+    scoring = scorer(spectra, meters, bpm=bpm, tempo_hint=tempo_hint, learned=learned)
+    return replace(scoring, paths=bar_tracking.decode(scoring.model, meters))
+
+
+def scorer(
+    spectra: Spectra,
+    meters: tuple[int, ...],
+    bpm: float | None = None,
+    tempo_hint: float | None = None,
+    learned: bool = False,
+) -> Decoded:
+    """The decoder's evidence and model for ``spectra`` with no path decoded yet: what scores
+    a given grid (a metrical reading the user takes) without the search."""
     act = compute_activations(spectra, beat_envelope(spectra), learned=learned)
     scored = tuple(sorted({2, 3, 4, *meters}))  # the alternatives are scored in 2, 3 and 4
     if bpm is not None:
@@ -66,7 +79,7 @@ def decode(
                                          meters=scored)
     else:
         model = bar_tracking.build_model(act, meters=scored)
-    return Decoded(act, model, bar_tracking.decode(model, meters))
+    return Decoded(act, model, [])
 
 
 def beat_times(decoded: Decoded, frames: np.ndarray) -> np.ndarray:

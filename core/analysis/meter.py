@@ -27,6 +27,9 @@ COMPOUND_FLOOR = 0.1  # ... and at least this much (beat evidence, 0..1)
 COMPOUND_MAX_BPM = 130.0  # faster beats split in three are swing or triplets, not 6/8 or 9/8
 MARGIN_SCALE = 5.0  # score margin per minute at which the confidence reaches 1 - 1/e
 CLARITY_FULL = 0.4  # pulse clarity from which the pulse counts as fully steady
+READING_STEPS = {"half tempo": 2.0, "double tempo": 0.5, "x3/2 tempo": 2 / 3,
+                 "x2/3 tempo": 1.5, "x1/3 tempo": 3.0}
+"""The tempo readings offered, by name: beats of the chosen grid per beat of the reading."""
 
 
 @dataclass(frozen=True)
@@ -156,16 +159,13 @@ def _alternatives(
     """The other readings of the song, scored per minute relative to the chosen grid (0)."""
     model = decoded.model
     minutes = max((frames[-1] - frames[0]) / model.fps / 60.0, 1e-3) if frames.size else 1.0
-    index = np.arange(frames.size, dtype=np.float64)
     candidates: list[tuple[str, np.ndarray, np.ndarray, int, bool]] = []  # ..., same beats?
-    for kind, step in (("half tempo", 2.0), ("double tempo", 0.5), ("x3/2 tempo", 2 / 3),
-                       ("x2/3 tempo", 1.5), ("x1/3 tempo", 3.0)):
+    for kind, step in READING_STEPS.items():
         if frames.size < 4 * step:
             continue
         best = None
         for phase in np.arange(0.0, max(step, 1.0), 1.0):
-            grid = np.round(np.interp(np.arange(phase, index[-1] + 1e-9, step), index,
-                                      frames)).astype(np.int64)
+            grid = np.round(resampled(frames, step, phase)).astype(np.int64)
             labelled = _best_labels(model, grid)
             if best is None or labelled[2] > best[2]:
                 best = (grid, *labelled)
@@ -190,6 +190,19 @@ def _alternatives(
             first_downbeat_s=round(float(first), 4), score=round(float(score), 2),
         ))
     return sorted(out, key=lambda a: -a.score)
+
+
+def resampled(beats: np.ndarray, step: float, phase: float = 0.0) -> np.ndarray:
+    """Every ``step``-th beat from beat ``phase`` on, interpolated between beats (step 0.5
+    adds the midpoints, 2/3 puts three beats on two): a tempo reading that keeps the tempo map."""
+    index = np.arange(beats.size, dtype=np.float64)
+    return np.interp(np.arange(phase, index[-1] + 1e-9, step), index, beats)
+
+
+def reading_phase(beats: np.ndarray, step: float, at_s: float) -> float:
+    """The phase of the ``step`` grid of ``beats`` (times) that has a beat nearest ``at_s``."""
+    phases = np.arange(0.0, max(step, 1.0), 1.0)
+    return float(min(phases, key=lambda ph: np.abs(resampled(beats, step, ph) - at_s).min()))
 
 
 def _best_labels(

@@ -17,6 +17,7 @@ MIN_STEADINESS = 0.32  # share of voiced frames holding: speech 0.1-0.19, music 
 MAX_FLATNESS = 0.1  # spectral flatness of sounding frames: music 0.001-0.03, noise 0.2-0.6
 SOUNDING_DB = 20.0  # a frame sounds when within this of the loudest over the window ...
 SOUNDING_WINDOW_S = 8.0  # ... around it
+_BLOCK_FRAMES = 4096  # frames of the log-mel turned into power at a time
 
 
 def is_music_like(spectra: Spectra, f0_hz: np.ndarray, voiced: np.ndarray, fps: float) -> bool:
@@ -44,11 +45,17 @@ def spectral_flatness(spectra: Spectra) -> float:
     sound: near 0 for tones and voices, towards 1 for white noise."""
     from choreo_studio.core.numeric import maximum_filter1d
 
-    power = 10.0 ** (spectra.logmel_db.astype(np.float64) / 10.0) + 1e-10
-    if power.shape[1] == 0:
+    logmel = spectra.logmel_db
+    if logmel.shape[1] == 0:
         return 1.0
-    flatness = np.exp(np.mean(np.log(power), axis=0)) / np.mean(power, axis=0)
-    level_db = 10.0 * np.log10(power.sum(axis=0))
+    flatness = np.empty(logmel.shape[1])
+    level_db = np.empty(logmel.shape[1])
+    for a in range(0, logmel.shape[1], _BLOCK_FRAMES):  # an hour's float64 power is 160 MB
+        block = logmel[:, a : a + _BLOCK_FRAMES].astype(np.float64)
+        power = 10.0 ** (block / 10.0) + 1e-10
+        flatness[a : a + block.shape[1]] = (np.exp(np.mean(block, axis=0) * np.log(10) / 10)
+                                            / np.mean(power, axis=0))
+        level_db[a : a + block.shape[1]] = 10.0 * np.log10(power.sum(axis=0))
     window = max(int(SOUNDING_WINDOW_S * spectra.fps), 3)
     sounding = level_db > maximum_filter1d(level_db, window, mode="nearest") - SOUNDING_DB
     return float(np.median(flatness[sounding]))

@@ -321,12 +321,15 @@ def carried_over(seg: Segmentation, phrases: Sequence[MusicPhrase]) -> dict[int,
 
 def retime_unchanged(seg: Segmentation, *, tempo_bpm: float | None = None,
                      first_downbeat_s: float | None = None,
-                     beats_per_bar: int | None = None, meter_text: str | None = None) -> bool:
+                     beats_per_bar: int | None = None, meter_text: str | None = None,
+                     beat_step: float | None = None) -> bool:
     """True when a tempo-tool request would leave the beat grid as it is (the same tempo to
     0.05 BPM, the same meter, a first downbeat on a beat that already starts a bar)."""
     from choreo_studio.core.analysis.meter import parse_meter, time_signature
 
     a = seg.analysis
+    if beat_step is not None and beat_step != 1.0:
+        return False
     if tempo_bpm is not None and abs(tempo_bpm - a.tempo_bpm) >= TEMPO_TOLERANCE_BPM:
         return False
     if beats_per_bar is not None and beats_per_bar != a.beats_per_bar:
@@ -346,7 +349,8 @@ TEMPO_TOLERANCE_BPM = 0.05
 
 def retime(engine: Engine, seg: Segmentation, progress: ProgressFn = no_progress, *,
            tempo_bpm: float | None = None, first_downbeat_s: float | None = None,
-           beats_per_bar: int | None = None, meter_text: str | None = None) -> Segmentation:
+           beats_per_bar: int | None = None, meter_text: str | None = None,
+           beat_step: float | None = None) -> Segmentation:
     """Tempo tools: re-track beats / downbeats / meter, then re-segment, keeping the user's
     pinned and removed boundaries where they still fall on a bar line of the new grid.
 
@@ -355,30 +359,28 @@ def retime(engine: Engine, seg: Segmentation, progress: ProgressFn = no_progress
     """
     from choreo_studio.core.analysis.analyzer import reanalyze_beats
 
-    if retime_unchanged(seg, tempo_bpm=tempo_bpm, first_downbeat_s=first_downbeat_s,
-                        beats_per_bar=beats_per_bar, meter_text=meter_text):
+    change = {"tempo_bpm": tempo_bpm, "first_downbeat_s": first_downbeat_s,
+              "beats_per_bar": beats_per_bar, "meter_text": meter_text, "beat_step": beat_step}
+    if retime_unchanged(seg, **change):
         return seg
-    analysis = reanalyze_beats(seg.song.audio, seg.analysis, tempo_bpm=tempo_bpm,
-                               first_downbeat_s=first_downbeat_s, beats_per_bar=beats_per_bar,
-                               meter_text=meter_text, progress=sub_progress(progress, 0.0, 0.3))
+    analysis = reanalyze_beats(seg.song.audio, seg.analysis, **change,
+                               progress=sub_progress(progress, 0.0, 0.3))
     constraints = constraints_on_grid(seg.constraints, analysis)
     return resegment(engine, seg, constraints, sub_progress(progress, 0.3, 1.0), analysis)
 
 
 def reading_request(analysis: MusicAnalysis, reading: MetricalAlternative) -> dict[str, Any]:
     """The :func:`retime` arguments that take ``reading``, one of ``analysis``' alternatives:
-    its tempo when it is another metrical level (a grid of the same beats keeps the tempo map),
-    its meter when it differs, and always its first downbeat."""
+    the beat step of a tempo reading (the grid it was scored as, its tempo map kept), its
+    meter when it differs, and always its first downbeat."""
+    from choreo_studio.core.analysis.meter import READING_STEPS
+
     change: dict[str, Any] = {"first_downbeat_s": reading.first_downbeat_s}
-    if abs(reading.tempo_bpm / analysis.tempo_bpm - 1.0) > SAME_LEVEL_RATIO:
-        change["tempo_bpm"] = reading.tempo_bpm
+    if reading.kind in READING_STEPS:
+        change["beat_step"] = READING_STEPS[reading.kind]
     if reading.meter != analysis.meter:
         change["meter_text"] = reading.meter
     return change
-
-
-SAME_LEVEL_RATIO = 0.04
-"""A reading within this share of the current tempo is on the same metrical level."""
 
 
 def constraints_on_grid(constraints: SegmentConstraints, analysis: MusicAnalysis
