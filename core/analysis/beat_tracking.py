@@ -17,7 +17,8 @@ from choreo_studio.core.analysis.activations import Activations, compute_activat
 from choreo_studio.core.audio.spectral import Spectra
 
 TRACKER_NAME = "choreo-barpointer-1"
-ONSET_LATENCY_S = 0.02  # flux peaks lead the sound's attack by about this much (calibrated)
+ONSET_LATENCY_S = 0.0  # time from a refined flux peak to the beat: 0 on real mixes (their beats
+# came out 6-27 ms late, median 20, on 25 rendered pieces with +0.02); bare clicks peak ~25 ms early
 FORCED_BPM_RANGE = 1.08  # a tempo the user gives may drift by this factor either way
 HINT_OCTAVES = 0.25  # width of the tempo prior around a user's tempo hint
 TEMPO_MAP_TOLERANCE = 0.04  # a new tempo-map row when the local tempo moves this far
