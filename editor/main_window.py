@@ -424,10 +424,14 @@ class MainWindow(QMainWindow):
         self.timeline.set_bars(a.beats_s[a.downbeats[a.downbeats < a.beats_s.size]])
         for beats in (2, 3, 4, 6):
             self.action(f"meter_{beats}").setChecked(beats == a.beats_per_bar)
+        unsure = " (best guess)" if a.grid_unsure else ""
         self.song_label.setText(
-            f"  {Path(self.doc.song_path).name} · {a.tempo_bpm:.1f} BPM · {a.meter} · "
+            f"  {Path(self.doc.song_path).name} · {a.tempo_bpm:.1f} BPM · {a.meter}{unsure} · "
             f"{len(seg.phrases)} phrases"
         )
+        self.song_label.setToolTip(
+            f"beat confidence {100 * a.beat_confidence:.0f}%"
+            + (": check the grid, or take another in Tempo ▸ Other readings" if unsure else ""))
 
     def _on_choreography(self) -> None:
         """Refresh the cheap views at once; re-render the motion shortly after, off-thread."""

@@ -993,3 +993,16 @@ def test_other_readings_menu_takes_half_tempo_and_undoes(opened, qtbot):
     assert len(doc.choreography) == len(doc.phrases)
     doc.undo_stack.undo()
     assert doc.analysis is a
+
+
+def test_a_weak_pulse_song_opens_with_its_grid_marked_a_best_guess(opened, qtbot, tmp_path):
+    import soundfile as sf
+
+    from tests.audio_fixtures import SR, rubato_melody
+
+    tune = rubato_melody(20.0)
+    sf.write(str(tmp_path / "rubato.wav"), np.stack([tune, tune], 1), SR)
+    _open(qtbot, opened, tmp_path / "rubato.wav")
+    assert opened.doc.analysis.grid_unsure
+    assert "(best guess)" in opened.song_label.text()
+    assert opened.statusBar().currentMessage().startswith("beat grid is a best guess")
