@@ -218,3 +218,19 @@ def test_a_reading_asks_only_for_what_it_changes():
     assert reading_request(analysis, half) == {"first_downbeat_s": 0.3, "beat_step": 2.0}
     assert reading_request(analysis, compound) == {"first_downbeat_s": 0.8,
                                                    "meter_text": "6/8"}
+
+
+def test_cli_reading_flag_takes_a_listed_alternative(tmp_path, capsys):
+    import soundfile as sf
+
+    y, _ = drum_track(120, 4, n_bars=8)[:2]
+    wav = tmp_path / "drums.wav"
+    sf.write(wav, y, SR)
+    assert main(["analyze", str(wav), "--no-cache", "--reading", "half tempo"]) == 0
+    out = capsys.readouterr().out
+    assert "tempo 60.0 BPM" in out and "+user" in out
+    assert main(["analyze", str(wav), "--no-cache", "--reading", "quarter tempo"]) == 2
+    err = capsys.readouterr().err
+    assert "no reading 'quarter tempo'" in err and "'half tempo'" in err
+    assert all(30.0 <= a.tempo_bpm <= 300.0 for a in analyze_audio(Audio.from_array(y, SR))[0]
+               .alternatives)

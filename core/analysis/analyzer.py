@@ -161,8 +161,7 @@ def reanalyze_beats(
     that time a downbeat (bars follow from it). Onsets and melody are kept. Re-segment the
     phrases afterwards with ``phrases.segment``.
     """
-    if tempo_bpm is not None and not 30.0 <= tempo_bpm <= 300.0:
-        raise ChoreoError(f"tempo {tempo_bpm:g} BPM is out of range — give 30–300 BPM")
+    _check_tempo(tempo_bpm)
     if beats_per_bar is not None and not 2 <= beats_per_bar <= 12:
         raise ChoreoError(f"{beats_per_bar} beats per bar is out of range — give 2–12")
     spec = meter.parse_meter(meter_text) if meter_text else None
@@ -217,8 +216,9 @@ def detect_onsets(spectra: Spectra) -> np.ndarray:
 
 
 def _check_tempo(bpm: float | None) -> None:
-    if bpm is not None and not 30.0 <= bpm <= 300.0:
-        raise ChoreoError(f"tempo {bpm:g} BPM is out of range — give 30–300 BPM")
+    lo, hi = meter.READING_BPM
+    if bpm is not None and not lo <= bpm <= hi:
+        raise ChoreoError(f"tempo {bpm:g} BPM is out of range — give {lo:g}–{hi:g} BPM")
 
 
 def _check_pulse(

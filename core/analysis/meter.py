@@ -30,6 +30,7 @@ CLARITY_FULL = 0.4  # pulse clarity from which the pulse counts as fully steady
 READING_STEPS = {"half tempo": 2.0, "double tempo": 0.5, "x3/2 tempo": 2 / 3,
                  "x2/3 tempo": 1.5, "x1/3 tempo": 3.0}
 """The tempo readings offered, by name: beats of the chosen grid per beat of the reading."""
+READING_BPM = (30.0, 300.0)  # readings outside the tempi a user may force are not offered
 
 
 @dataclass(frozen=True)
@@ -183,9 +184,12 @@ def _alternatives(
     for kind, grid, labels, meter, same_beats in candidates:
         score = (bar_tracking.path_score(model, grid, labels) - chosen) / minutes
         times = beat_tracking.beat_times(decoded, grid)
+        tempo = beat_tracking.global_tempo(times)
+        if not READING_BPM[0] <= tempo <= READING_BPM[1]:
+            continue
         first = times[np.flatnonzero(labels == 0)[0]] if np.any(labels == 0) else times[0]
         out.append(MetricalAlternative(
-            kind=kind, tempo_bpm=round(beat_tracking.global_tempo(times), 2),
+            kind=kind, tempo_bpm=round(tempo, 2),
             meter=time_signature(meter, compound and same_beats),
             first_downbeat_s=round(float(first), 4), score=round(float(score), 2),
         ))

@@ -1,7 +1,8 @@
 """`choreo analyze [SONG] [-o analysis.json]`: tempo, meter, beats, sections and a phrase table.
 
 Without SONG it analyses the bundled demo song (synthesized in memory). The metrical
-alternatives are listed with their scores; `--bpm`, `--meter` and `--tempo-hint` take another.
+alternatives are listed with their scores; `--reading KIND` takes one of them as listed, and
+`--bpm`, `--meter` and `--tempo-hint` ask for another.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--meter", help="force this meter: 2/4, 3/4, 4/4, 6/8, 12/8 …")
     parser.add_argument("--tempo-hint", type=float,
                         help="prefer tempi near this one (BPM) without forcing it")
+    parser.add_argument("--reading", metavar="KIND",
+                        help="take one of the listed alternatives, e.g. 'half tempo' or "
+                        "'downbeat +1 beat': its very grid, tempo map kept")
     parser.set_defaults(func=run)
 
 
@@ -55,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             song = open_song(source, progress, cache_dir=args.cache_dir,
                              use_cache=not args.no_cache)
+        if args.reading:
+            song = _take_reading(song, args.reading, progress)
     print(summary(song, title))
     if args.output:
         data = song.analysis.to_dict()
@@ -62,6 +68,23 @@ def run(args: argparse.Namespace) -> int:
         write_json_atomic(args.output, data, indent=None)
         print(f"wrote {args.output}")
     return 0
+
+
+def _take_reading(song: Song, kind: str, progress) -> Song:
+    """``song`` re-timed to its alternative named ``kind`` (a ChoreoError naming the kinds
+    there are when it has none of that name)."""
+    from choreo_studio.core.analysis.analyzer import reanalyze_beats
+    from choreo_studio.core.errors import ChoreoError
+    from choreo_studio.core.phrases.song import resegment
+    from choreo_studio.core.project.session import reading_request
+
+    a = song.analysis
+    reading = next((alt for alt in a.alternatives if alt.kind == kind.strip().lower()), None)
+    if reading is None:
+        kinds = ", ".join(repr(alt.kind) for alt in a.alternatives) or "none"
+        raise ChoreoError(f"no reading {kind!r} for this song — it has: {kinds}")
+    analysis = reanalyze_beats(song.audio, a, **reading_request(a, reading), progress=progress)
+    return resegment(song.audio, analysis, progress=progress)
 
 
 def _open_with_choice(source, progress, args: argparse.Namespace) -> Song:
@@ -110,7 +133,7 @@ def _unsure_text(analysis) -> str:
     if not analysis.grid_unsure:
         return ""
     return (" — a best guess (weak pulse or close rivals): check it, or take an alternative "
-            "with --bpm, --meter or --tempo-hint")
+            "with --reading KIND, --bpm, --meter or --tempo-hint")
 
 
 def _tempo_map_text(analysis) -> str:
