@@ -118,10 +118,12 @@ def reading_grid(audio: Audio, spectra: Spectra, beats_s: np.ndarray, step: floa
                  spec: meter.MeterSpec, at_s: float | None) -> meter.Grid:
     """The grid of the tempo reading ``step`` of ``beats_s`` in ``spec``'s meter, a bar
     starting at the beat nearest ``at_s``; scored (confidence, alternatives) by the decoder's
-    model, as the analysis scored it when it offered the reading."""
+    model, as the analysis scored it when it offered the reading. The beats it keeps stay where
+    they were; those it adds between them are refined onto their onsets."""
     scoring = beat_tracking.scorer(spectra, (spec.decode_meter,), learned=True)
     at = float(beats_s[0]) if at_s is None else at_s
-    times = meter.resampled(beats_s, step, meter.reading_phase(beats_s, step, at))
+    phase = meter.reading_phase(beats_s, step, at)
+    times = meter.resampled(beats_s, step, phase)
     frames = np.round((times - beat_tracking.ONSET_LATENCY_S) * scoring.activations.fps)
     frames = frames.astype(np.int64)
     first = int(np.argmin(np.abs(times - at)))
@@ -129,7 +131,12 @@ def reading_grid(audio: Audio, spectra: Spectra, beats_s: np.ndarray, step: floa
     path = bar_tracking.Path(frames, positions, spec.decode_meter,
                              bar_tracking.path_score(scoring.model, frames, positions))
     clarity = _check_pulse(audio, spectra, beat_tracking.global_tempo(times), times, forced=True)
-    return meter.choose_grid(dataclasses.replace(scoring, paths=[path]), spec, clarity)
+    grid = meter.choose_grid(dataclasses.replace(scoring, paths=[path]), spec, clarity)
+    index = meter.reading_index(beats_s.size, step, phase)
+    kept = np.isclose(index, np.round(index))
+    beats = np.where(kept, times, grid.beats_s)
+    return dataclasses.replace(grid, beats_s=beats, tempo_bpm=beat_tracking.global_tempo(beats),
+                               tempo_map=beat_tracking.tempo_map(beats))
 
 
 def _grid_fields(grid: meter.Grid) -> dict:

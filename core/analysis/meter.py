@@ -200,7 +200,12 @@ def resampled(beats: np.ndarray, step: float, phase: float = 0.0) -> np.ndarray:
     """Every ``step``-th beat from beat ``phase`` on, interpolated between beats (step 0.5
     adds the midpoints, 2/3 puts three beats on two): a tempo reading that keeps the tempo map."""
     index = np.arange(beats.size, dtype=np.float64)
-    return np.interp(np.arange(phase, index[-1] + 1e-9, step), index, beats)
+    return np.interp(reading_index(beats.size, step, phase), index, beats)
+
+
+def reading_index(n_beats: int, step: float, phase: float = 0.0) -> np.ndarray:
+    """The (fractional) beat indices of :func:`resampled`'s beats."""
+    return np.arange(phase, n_beats - 1 + 1e-9, step)
 
 
 def reading_phase(beats: np.ndarray, step: float, at_s: float) -> float:

@@ -371,13 +371,16 @@ def retime(engine: Engine, seg: Segmentation, progress: ProgressFn = no_progress
 
 def reading_request(analysis: MusicAnalysis, reading: MetricalAlternative) -> dict[str, Any]:
     """The :func:`retime` arguments that take ``reading``, one of ``analysis``' alternatives:
-    the beat step of a tempo reading (the grid it was scored as, its tempo map kept), its
-    meter when it differs, and always its first downbeat."""
+    the beat step of a tempo reading (the grid it was scored as, its tempo map kept; 1 for
+    shifted bar lines on the same beats), its meter when it differs (another meter's beats
+    are decoded anew), and always its first downbeat."""
     from choreo_studio.core.analysis.meter import READING_STEPS
 
     change: dict[str, Any] = {"first_downbeat_s": reading.first_downbeat_s}
     if reading.kind in READING_STEPS:
         change["beat_step"] = READING_STEPS[reading.kind]
+    elif reading.meter == analysis.meter:
+        change["beat_step"] = 1.0
     if reading.meter != analysis.meter:
         change["meter_text"] = reading.meter
     return change
