@@ -27,6 +27,7 @@ TRUST_WINDOW_S = 8.0  # the network's trust is the sounding share of frames over
 TRUST_SPARSE, TRUST_DENSE = 0.3, 0.6  # none at or below the first share, full from the second
 # (music, whose notes sustain, sounds on 0.8-1.0 of its frames; bare clicks on 0.1-0.25: the
 # network never saw sound so sparse, and calls every click a beat whatever its loudness)
+_LEVEL_BLOCK_FRAMES = 4096  # log-mel frames turned into power at a time
 
 
 @dataclass
@@ -82,7 +83,7 @@ def compute_activations(spectra: Spectra, envelope: np.ndarray, learned: bool = 
         return np.clip(smooth / local, 0.0, 1.0), np.clip(smooth / loud, 0.0, 1.0)
 
     beat, level = normalised(envelope)
-    power_db = 10.0 * np.log10(np.sum(10.0 ** (spectra.logmel_db / 10.0), axis=0) + 1e-10)
+    power_db = frame_level_db(spectra.logmel_db)
     peak_db = maximum_filter1d(power_db.astype(np.float64), 3, origin=-1, mode="nearest")
     loudest = maximum_filter1d(peak_db, window, mode="nearest")
     accent = 1.0 + np.clip((peak_db - loudest) / ACCENT_DB, -1.0, 0.0)
@@ -108,14 +109,34 @@ def compute_activations(spectra: Spectra, envelope: np.ndarray, learned: bool = 
     )
 
 
-def _trust(power_db: np.ndarray, fps: float) -> np.ndarray:
-    """[frames] trust in the network's activations: the local share of sounding frames
-    (within ``SOUNDING_DB`` of the loudest nearby), mapped from the sparse to the dense share."""
-    from choreo_studio.core.numeric import maximum_filter1d, uniform_filter1d
+def frame_level_db(logmel_db: np.ndarray) -> np.ndarray:
+    """[frames] each frame's total power (dB) from the log-mel, a block of frames at a time
+    (an hour's power spectrogram would be hundreds of MB at once)."""
+    out = np.empty(logmel_db.shape[1], dtype=logmel_db.dtype)
+    for a in range(0, logmel_db.shape[1], _LEVEL_BLOCK_FRAMES):
+        block = logmel_db[:, a : a + _LEVEL_BLOCK_FRAMES]
+        out[a : a + block.shape[1]] = 10.0 * np.log10(np.sum(10.0 ** (block / 10.0), axis=0)
+                                                      + 1e-10)
+    return out
+
+
+def sounding_frames(power_db: np.ndarray, fps: float) -> np.ndarray:
+    """[frames] bool: the frame's power is within ``SOUNDING_DB`` of the loudest frame within
+    ``TRUST_WINDOW_S`` around it (quiet passages sound too; silence and gaps do not)."""
+    from choreo_studio.core.numeric import maximum_filter1d
 
     window = max(int(TRUST_WINDOW_S * fps), 3)
     loudest = maximum_filter1d(power_db.astype(np.float64), window, mode="nearest")
-    sounding = uniform_filter1d((power_db > loudest - SOUNDING_DB).astype(np.float64), window,
+    return power_db > loudest - SOUNDING_DB
+
+
+def _trust(power_db: np.ndarray, fps: float) -> np.ndarray:
+    """[frames] trust in the network's activations: the local share of sounding frames
+    (:func:`sounding_frames`), mapped from the sparse to the dense share."""
+    from choreo_studio.core.numeric import uniform_filter1d
+
+    window = max(int(TRUST_WINDOW_S * fps), 3)
+    sounding = uniform_filter1d(sounding_frames(power_db, fps).astype(np.float64), window,
                                 mode="nearest")
     return np.clip((sounding - TRUST_SPARSE) / (TRUST_DENSE - TRUST_SPARSE), 0.0, 1.0)
 

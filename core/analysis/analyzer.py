@@ -180,13 +180,13 @@ def reanalyze_beats(
     if beat_step is not None:
         grid = reading_grid(audio, spectra, analysis.beats_s, beat_step,
                             spec or meter.parse_meter(analysis.meter), first_downbeat_s)
-        beats_s, bpb, downbeats = grid.beats_s, grid.beats_per_bar, grid.downbeats
     elif tempo_bpm is None and spec is None:
         grid = None
-        beats_s, bpb, downbeats = analysis.beats_s, analysis.beats_per_bar, analysis.downbeats
     else:
         grid = beat_grid(audio, spectra, bpm=tempo_bpm, spec=spec)
-        beats_s, bpb, downbeats = grid.beats_s, grid.beats_per_bar, grid.downbeats
+    beats_s, bpb, downbeats = ((analysis.beats_s, analysis.beats_per_bar, analysis.downbeats)
+                               if grid is None else
+                               (grid.beats_s, grid.beats_per_bar, grid.downbeats))
     progress(0.6, "downbeats")
     if first_downbeat_s is not None:
         first = int(np.argmin(np.abs(beats_s - first_downbeat_s)))

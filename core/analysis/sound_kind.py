@@ -15,8 +15,6 @@ HOLD_S = 0.1  # a note holds its pitch at least this long ...
 HOLD_SEMITONES = 0.5  # ... within this much
 MIN_STEADINESS = 0.32  # share of voiced frames holding: speech 0.1-0.19, music 0.52-0.9
 MAX_FLATNESS = 0.1  # spectral flatness of sounding frames: music 0.001-0.03, noise 0.2-0.6
-SOUNDING_DB = 20.0  # a frame sounds when within this of the loudest over the window ...
-SOUNDING_WINDOW_S = 8.0  # ... around it
 _BLOCK_FRAMES = 4096  # frames of the log-mel turned into power at a time
 
 
@@ -42,20 +40,18 @@ def pitch_steadiness(f0_hz: np.ndarray, voiced: np.ndarray, fps: float) -> float
 
 def spectral_flatness(spectra: Spectra) -> float:
     """Median Wiener entropy (geometric over arithmetic mean power) of the log-mel frames that
-    sound: near 0 for tones and voices, towards 1 for white noise."""
-    from choreo_studio.core.numeric import maximum_filter1d
+    sound (``activations.sounding_frames``): near 0 for tones and voices, towards 1 for white
+    noise."""
+    from choreo_studio.core.analysis.activations import frame_level_db, sounding_frames
 
     logmel = spectra.logmel_db
     if logmel.shape[1] == 0:
         return 1.0
     flatness = np.empty(logmel.shape[1])
-    level_db = np.empty(logmel.shape[1])
     for a in range(0, logmel.shape[1], _BLOCK_FRAMES):  # an hour's float64 power is 160 MB
         block = logmel[:, a : a + _BLOCK_FRAMES].astype(np.float64)
         power = 10.0 ** (block / 10.0) + 1e-10
         flatness[a : a + block.shape[1]] = (np.exp(np.mean(block, axis=0) * np.log(10) / 10)
                                             / np.mean(power, axis=0))
-        level_db[a : a + block.shape[1]] = 10.0 * np.log10(power.sum(axis=0))
-    window = max(int(SOUNDING_WINDOW_S * spectra.fps), 3)
-    sounding = level_db > maximum_filter1d(level_db, window, mode="nearest") - SOUNDING_DB
+    sounding = sounding_frames(frame_level_db(logmel), spectra.fps)
     return float(np.median(flatness[sounding]))
