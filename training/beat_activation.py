@@ -1,7 +1,9 @@
-"""Train the beat/downbeat activation TCN on generated MMA mixes; write its safetensors file.
+"""Train the beat/downbeat activation TCN on rendered, labelled mixes; write its safetensors file.
 
 The data comes from ``training/beat_activation_data.py`` (MMA accompaniments rendered with
-several soundfonts and mixed several ways; exact beat and downbeat frames). The network is the
+several soundfonts and mixed several ways; exact beat and downbeat frames) and
+``training/beat_activation_scores.py`` (composed music: scores and game MIDI files, rendered
+and mixed the same way); pass one folder or several. The network is the
 one ``core/analysis/learned_activations.py`` runs in numpy: a 1×1 projection of the log-mel
 and its positive difference, residual layers of dilated 'same' convolutions (ELU, dropout, 1×1
 mix) and two sigmoid heads (beat, downbeat), trained with binary cross-entropy on targets
@@ -10,7 +12,7 @@ stretch (×0.8–1.25 by interpolating log-mel frames, the targets moved with th
 (±2 mel bands) and level (±6 dB). A share of the *songs* (all their mixes) is held out; the
 weights of the pass with the lowest held-out loss are kept. CPU, one thread by default, seeded.
 
-    python -m choreo_studio.training.beat_activation DATADIR \
+    python -m choreo_studio.training.beat_activation DATADIR [DATADIR ...] \
         --out resources/models/beat_activation.safetensors
 """
 
@@ -281,7 +283,8 @@ def save(model: BeatTCN, path: Path, info: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path)
+    parser.add_argument("data", type=Path, nargs="+",
+                        help="folders of generated mixes (beat_activation_data, _scores)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--batch", type=int, default=8)
@@ -294,11 +297,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    pieces = load_pieces(args.data)
+    pieces = [p for folder in args.data for p in load_pieces(folder)]
     train_set, val = split_by_song(pieces, args.val_share, args.seed)
     if len(train_set) < 2 * args.batch or not val:
-        print(f"{args.data}: only {len(pieces)} mixes — generate more with "
-              "beat_activation_data", file=sys.stderr)
+        print(f"{' '.join(map(str, args.data))}: only {len(pieces)} mixes — generate more "
+              "with beat_activation_data", file=sys.stderr)
         return 2
     print(f"{len(train_set)} training mixes, {len(val)} validation mixes "
           f"({len({song_of(p) for p in val})} held-out songs)", flush=True)

@@ -254,11 +254,17 @@ def keep_channels(data: bytes, drums: bool) -> bytes:
 
     Meta and system events stay in both, so both halves keep the song's tempo map.
     """
+    return map_events(data, lambda _, e: e if e[0] >= 0xF0
+                      or ((e[0] & 0x0F) == DRUM_CHANNEL) == drums else None)
+
+
+def map_events(data: bytes, change) -> bytes:
+    """The SMF with every event replaced by ``change(tick, event bytes)`` (None drops it),
+    times kept."""
     tpq, tracks = split_smf(data)
     body = []
     for track in tracks:
-        events = [(t, e) for t, e in _events(track)
-                  if e[0] >= 0xF0 or ((e[0] & 0x0F) == DRUM_CHANNEL) == drums]
+        events = [(t, new) for t, e in _events(track) if (new := change(t, e)) is not None]
         chunk, now = bytearray(), 0
         for tick, event in events:
             chunk += _write_varlen(tick - now) + event
@@ -339,8 +345,6 @@ def mix(rng: np.random.Generator, stems: np.ndarray, sr: int = RENDER_SR) -> tup
 def make_song(rng: np.random.Generator, grooves: list[Groove], work: Path,
               mixes: int) -> list[dict] | None:
     """Spectra and frame targets of ``mixes`` mixes of one song, or None when MMA fails."""
-    from choreo_studio.core.audio.spectral import compute_spectra
-
     meter = int(rng.choice(list(METER_SHARE), p=list(METER_SHARE.values())))
     choices = [g for g in grooves if g.beats == meter] or grooves
     groove = choices[int(rng.integers(len(choices)))]
@@ -358,10 +362,23 @@ def make_song(rng: np.random.Generator, grooves: list[Groove], work: Path,
     beats = tick_seconds(beat_ticks, tpq, tempos)
     down = beats[:: groove.beats]
     soundfont = SOUNDFONTS[int(rng.choice(len(SOUNDFONTS), p=SOUNDFONT_SHARE))]
+    bpm = 60e6 / tempos[0][1] / groove.step
+    meta = f"{groove.name} {groove.beats} {soundfont.name} {bpm:.1f} [{', '.join(kinds)}]"
+    return mixes_of(rng, data, beats, down, soundfont, mixes, work, meta)
+
+
+def mixes_of(rng: np.random.Generator, data: bytes, beats: np.ndarray, down: np.ndarray,
+             soundfont: Path, mixes: int, work: Path, meta: str,
+             seconds: float | None = None) -> list[dict] | None:
+    """Spectra and frame targets of ``mixes`` random mixes of a SMF rendered as two stems
+    (drums, the rest) up to ``seconds`` (default: the last beat plus a tail); None if silent."""
+    from choreo_studio.core.audio.spectral import compute_spectra
+
+    seconds = float(beats[-1]) + TAIL_S if seconds is None else seconds
     stems = []
     for drums in (True, False):
         (work / "stem.mid").write_bytes(keep_channels(data, drums))
-        stems.append(render(work / "stem.mid", soundfont, float(beats[-1]) + TAIL_S))
+        stems.append(render(work / "stem.mid", soundfont, seconds))
     stems = np.stack(stems)
     if not np.any(stems):
         return None
@@ -370,13 +387,11 @@ def make_song(rng: np.random.Generator, grooves: list[Groove], work: Path,
         y, how = mix(rng, stems)
         spectra = compute_spectra(y, RENDER_SR)
         n = spectra.n_frames
-        bpm = 60e6 / tempos[0][1] / groove.step
         out.append({
             "logmel": spectra.logmel_db.astype(np.float16),
             "beat": _targets(beats, n, spectra.fps),
             "downbeat": _targets(down, n, spectra.fps),
-            "meta": f"{groove.name} {groove.beats} {soundfont.name} {bpm:.1f} "
-                    f"[{', '.join(kinds)}] {how}",
+            "meta": f"{meta} {how}",
         })
     return out
 
