@@ -53,6 +53,8 @@ def test_channel_split_keeps_the_tempo_map_in_both_halves():
     assert notes(drums) == [(0, 9), (1920, 9)]
     assert notes(rest) == [(0, 0), (480, 0)]
     assert data.read_midi_timing(rest)[2] == 480
+    assert data.has_notes(drums) and data.has_notes(rest)
+    assert not data.has_notes(data.keep_channels(rest, True))  # no drums in it: not rendered
 
 
 def test_mma_meters_count_dotted_quarter_beats_in_compound_time(tmp_path):

@@ -276,6 +276,12 @@ def map_events(data: bytes, change) -> bytes:
     return header + len(body).to_bytes(2, "big") + tpq.to_bytes(2, "big") + b"".join(body)
 
 
+def has_notes(data: bytes) -> bool:
+    """Whether a SMF plays any note."""
+    return any(e[0] & 0xF0 == 0x90 and e[2] > 0 for track in split_smf(data)[1]
+               for _, e in _events(track))
+
+
 def tick_seconds(ticks: np.ndarray, tpq: int, tempos: list[tuple[int, int]]) -> np.ndarray:
     """Seconds of MIDI ``ticks`` under the tempo map."""
     starts = np.array([t for t, _ in tempos], dtype=np.float64)
@@ -375,11 +381,12 @@ def mixes_of(rng: np.random.Generator, data: bytes, beats: np.ndarray, down: np.
     from choreo_studio.core.audio.spectral import compute_spectra
 
     seconds = float(beats[-1]) + TAIL_S if seconds is None else seconds
-    stems = []
-    for drums in (True, False):
-        (work / "stem.mid").write_bytes(keep_channels(data, drums))
-        stems.append(render(work / "stem.mid", soundfont, seconds))
-    stems = np.stack(stems)
+    stems = np.zeros((2, int(seconds * RENDER_SR)), dtype=np.float32)
+    for k, drums in enumerate((True, False)):
+        stem = keep_channels(data, drums)
+        if has_notes(stem):  # fluidsynth writes an empty file for a stem without notes
+            (work / "stem.mid").write_bytes(stem)
+            stems[k] = render(work / "stem.mid", soundfont, seconds)
     if not np.any(stems):
         return None
     out = []

@@ -271,13 +271,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--minutes", type=float, default=0.0,
                         help="stop after this many minutes (0: no limit); rerun to resume")
+    parser.add_argument("--part", default="0/1",
+                        help="K/N: make only pieces K, K+N, K+2N... (N runs side by side)")
     args = parser.parse_args(argv)
+    part, parts = (int(x) for x in args.part.split("/"))
     args.outdir.mkdir(parents=True, exist_ok=True)
     items = all_items(np.random.default_rng(args.seed), args.pieces)
     print(f"{len(items)} pieces", file=sys.stderr)
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         for k, item in enumerate(items):
+            if k % parts != part:
+                continue
             if args.minutes and time.monotonic() - t0 > 60.0 * args.minutes:
                 print(f"time limit: stopped before piece {k}", file=sys.stderr)
                 break
