@@ -293,8 +293,9 @@ def main(argv: list[str] | None = None) -> int:
             piece = make_piece(np.random.default_rng([args.seed, k]), item, Path(tmp),
                                args.mixes)
             if piece is None:
-                (args.outdir / f"{stem}.skip").write_text(f"{item[1]}: no bar grid\n")
-                print(f"piece {k}: {Path(item[1]).name} has no usable bar grid, skipped",
+                why = "no usable bar grid, or its notes are off it"
+                (args.outdir / f"{stem}.skip").write_text(f"{item[1]}: {why}\n")
+                print(f"piece {k}: {Path(item[1]).name}: {why}, skipped",
                       file=sys.stderr)
                 continue
             for out, mixed in zip(names, piece, strict=True):
