@@ -7,16 +7,8 @@ import pytest
 from choreo_studio.training import beat_activation_data as data
 from choreo_studio.training import beat_activation_scores as scores
 
-
-def _track(events: list[tuple[int, bytes]]) -> bytes:
-    """An MTrk chunk of (delta ticks, event bytes), end of track added."""
-    body = b"".join(data._write_varlen(d) + e for d, e in events) + b"\x00\xff\x2f\x00"
-    return b"MTrk" + len(body).to_bytes(4, "big") + body
-
-
-def _smf(tracks: list[bytes], tpq: int = 480) -> bytes:
-    return (b"MThd" + (6).to_bytes(4, "big") + (1).to_bytes(2, "big")
-            + len(tracks).to_bytes(2, "big") + tpq.to_bytes(2, "big") + b"".join(tracks))
+from tests.midi_fixtures import smf as _smf
+from tests.midi_fixtures import track as _track
 
 
 def _sig(num: int, den_power: int) -> bytes:

@@ -13,16 +13,8 @@ from choreo_studio.core.analysis.learned_activations import input_features  # no
 from choreo_studio.training import beat_activation as ba  # noqa: E402
 from choreo_studio.training import beat_activation_data as data  # noqa: E402
 
-
-def _track(events: list[tuple[int, bytes]]) -> bytes:
-    """An MTrk chunk of (delta ticks, event bytes), end of track added."""
-    body = b"".join(data._write_varlen(d) + e for d, e in events) + b"\x00\xff\x2f\x00"
-    return b"MTrk" + len(body).to_bytes(4, "big") + body
-
-
-def _smf(tracks: list[bytes], tpq: int = 480) -> bytes:
-    return (b"MThd" + (6).to_bytes(4, "big") + (1).to_bytes(2, "big")
-            + len(tracks).to_bytes(2, "big") + tpq.to_bytes(2, "big") + b"".join(tracks))
+from tests.midi_fixtures import smf as _smf  # noqa: E402
+from tests.midi_fixtures import track as _track  # noqa: E402
 
 
 def _song() -> bytes:
@@ -73,6 +65,16 @@ def test_mma_meters_count_dotted_quarter_beats_in_compound_time(tmp_path):
                                      "Time 5\nDefGroove Fivey x\n")
     assert sorted(data.list_grooves(lib), key=lambda g: g.name) == [
         data.Groove("Jiggy", 2, 3.0), data.Groove("Rocky", 4, 1.0)]
+
+
+def test_an_mma_song_is_the_same_text_for_the_same_seed_and_seeds_mma():
+    groove = data.Groove("Waltz", 3)
+    text, _ = data.song_text(np.random.default_rng([0, 7]), groove)
+    assert text == data.song_text(np.random.default_rng([0, 7]), groove)[0]
+    assert text != data.song_text(np.random.default_rng([0, 8]), groove)[0]
+    first = text.splitlines()[0].split()
+    assert first[0] == "RndSeed" and first[1].isdigit()
+    assert "Groove Waltz" in text
 
 
 def test_targets_mark_beats_and_their_neighbours():

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import wave
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,7 +110,8 @@ def list_grooves(libs: Path = MMA_LIBS) -> list[Groove]:
 
 
 def song_text(rng: np.random.Generator, groove: Groove) -> tuple[str, list[str]]:
-    """An MMA song (tempo events, melody, volumes) and the list of its tempo events."""
+    """An MMA song (tempo events, melody, volumes; MMA's own randomness seeded) and the list
+    of its tempo events."""
     bars = int(rng.integers(12, 28))
     tempo = float(np.exp(rng.uniform(np.log(55.0), np.log(210.0))))
     if groove.beats == 3:  # waltzes: slow (~85) to Viennese (~180)
@@ -152,7 +154,10 @@ def song_text(rng: np.random.Generator, groove: Groove) -> tuple[str, list[str]]
             lines.append(f"Tempo *{np.exp(rng.normal(0.0, 0.03)):.3f}")
         lines.append(_bar_chords(rng, key, groove.beats))
     kinds = [e.split()[0] + (" ramp" if len(e.split()) > 2 else "") for e in events.values()]
-    return "\n".join(lines) + "\n", kinds + (["rubato"] if rubato else [])
+    text = "\n".join(lines) + "\n"
+    # MMA humanises timing and volume with Python's random, unseeded unless told: seeding it
+    # from the song itself makes a rebuild give the same audio without drawing from ``rng``
+    return f"RndSeed {zlib.crc32(text.encode())}\n" + text, kinds + (["rubato"] if rubato else [])
 
 
 def _aria_pattern(rng: np.random.Generator, beats: int) -> str:
@@ -403,6 +408,14 @@ def mixes_of(rng: np.random.Generator, data: bytes, beats: np.ndarray, down: np.
     return out
 
 
+def save_mixes(names: list[Path], mixes: list[dict]) -> None:
+    """Write each mix to its ``.npz`` name whole or not at all (a stopped run leaves no half
+    file, so a rerun resumes where it stopped)."""
+    for out, mixed in zip(names, mixes, strict=True):
+        np.savez(out.with_suffix(".tmp.npz"), **mixed)
+        os.replace(out.with_suffix(".tmp.npz"), out)
+
+
 def _targets(times: np.ndarray, n: int, fps: float) -> np.ndarray:
     """uint8 [n]: 1 at the frame nearest each time."""
     out = np.zeros(n, dtype=np.uint8)
@@ -411,14 +424,22 @@ def _targets(times: np.ndarray, n: int, fps: float) -> np.ndarray:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def data_parser(description: str, count: str, count_default: int,
+                mixes_default: int) -> argparse.ArgumentParser:
+    """The command line of a data generator: output folder, how many songs or pieces, mixes
+    of each, seed and time limit."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("outdir", type=Path)
-    parser.add_argument("--songs", type=int, default=900)
-    parser.add_argument("--mixes", type=int, default=3, help="mixes per rendered song")
+    parser.add_argument(f"--{count}", type=int, default=count_default)
+    parser.add_argument("--mixes", type=int, default=mixes_default, help="mixes of each")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--minutes", type=float, default=0.0,
                         help="stop after this many minutes (0: no limit); rerun to resume")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = data_parser(__doc__.splitlines()[0], "songs", 900, 3)
     args = parser.parse_args(argv)
     args.outdir.mkdir(parents=True, exist_ok=True)
     grooves = list_grooves()
@@ -437,9 +458,7 @@ def main(argv: list[str] | None = None) -> int:
             if song is None:
                 print(f"song {k}: MMA or fluidsynth gave nothing, skipped", file=sys.stderr)
                 continue
-            for out, piece in zip(names, song, strict=True):
-                np.savez(out.with_suffix(".tmp.npz"), **piece)
-                os.replace(out.with_suffix(".tmp.npz"), out)
+            save_mixes(names, song)
             print(f"song {k:05d}: {song[0]['meta']}", flush=True)
     return 0
 

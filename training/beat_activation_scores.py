@@ -24,8 +24,6 @@ Each piece is rendered and mixed like the MMA songs and stored in the same forma
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import tempfile
 import time
@@ -37,9 +35,11 @@ from choreo_studio.training.beat_activation_data import (
     SOUNDFONTS,
     TAIL_S,
     _events,
+    data_parser,
     map_events,
     mixes_of,
     read_midi_timing,
+    save_mixes,
     split_smf,
     tick_seconds,
 )
@@ -264,13 +264,7 @@ def all_items(rng: np.random.Generator, pieces: int) -> list[tuple[str, str, int
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("outdir", type=Path)
-    parser.add_argument("--pieces", type=int, default=1000)
-    parser.add_argument("--mixes", type=int, default=2, help="mixes per rendered piece")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--minutes", type=float, default=0.0,
-                        help="stop after this many minutes (0: no limit); rerun to resume")
+    parser = data_parser(__doc__.splitlines()[0], "pieces", 1000, 2)
     parser.add_argument("--part", default="0/1",
                         help="K/N: make only pieces K, K+N, K+2N... (N runs side by side)")
     args = parser.parse_args(argv)
@@ -298,9 +292,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"piece {k}: {Path(item[1]).name}: {why}, skipped",
                       file=sys.stderr)
                 continue
-            for out, mixed in zip(names, piece, strict=True):
-                np.savez(out.with_suffix(".tmp.npz"), **mixed)
-                os.replace(out.with_suffix(".tmp.npz"), out)
+            save_mixes(names, piece)
             print(f"piece {k:05d}: {piece[0]['meta']}", flush=True)
     return 0
 
