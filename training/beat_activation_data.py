@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import wave
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -299,17 +298,36 @@ def tick_seconds(ticks: np.ndarray, tpq: int, tempos: list[tuple[int, int]]) -> 
 
 def render(midi: Path, soundfont: Path, seconds: float) -> np.ndarray:
     """Mono float32 audio at RENDER_SR of ``midi`` (fluidsynth, no effects, cut at
-    ``seconds``, zero-padded to it)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "out.wav"
-        subprocess.run(["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(RENDER_SR),
-                        "-o", "synth.reverb.active=0", "-o", "synth.chorus.active=0",
-                        "-T", "wav", "-O", "s16", "-F", str(out), str(soundfont), str(midi)],
-                       check=True, capture_output=True, timeout=600)
-        with wave.open(str(out)) as w:
-            channels, raw = w.getnchannels(), w.readframes(w.getnframes())
-    y = np.frombuffer(raw, dtype=np.int16).reshape(-1, channels).mean(axis=1) / 32768.0
+    ``seconds``, zero-padded to it).
+
+    fluidsynth renders to headerless stereo 16-bit samples and is stopped once it has written
+    ``seconds`` of them: some files make it render silence long past their end (one wrote
+    36 GB before it was stopped).
+    """
     n = int(seconds * RENDER_SR)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.raw"
+        proc = subprocess.Popen(
+            ["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(RENDER_SR),
+             "-o", "synth.reverb.active=0", "-o", "synth.chorus.active=0",
+             "-T", "raw", "-O", "s16", "-F", str(out), str(soundfont), str(midi)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stopped = False
+        try:
+            while proc.poll() is None:
+                if out.exists() and out.stat().st_size >= 4 * n:
+                    stopped = True
+                    break
+                time.sleep(0.05)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            _, err = proc.communicate()
+        if not stopped and (proc.returncode != 0 or not out.exists()):
+            raise RuntimeError(f"fluidsynth failed on {midi}: {err.decode()[-300:]}")
+        raw = out.read_bytes()[: 4 * n]
+    y = np.frombuffer(raw[: len(raw) // 4 * 4], dtype=np.int16).reshape(-1, 2).mean(axis=1)
+    y = y / 32768.0
     return np.pad(y[:n], (0, max(n - y.size, 0))).astype(np.float32)
 
 
