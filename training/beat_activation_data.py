@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -456,9 +457,16 @@ def data_parser(description: str, count: str, count_default: int,
     return parser
 
 
+def exit_on_sigterm() -> None:
+    """Make a stop by SIGTERM (``kill``, ``pkill``) unwind like Ctrl-C, so a generator's
+    temporary render folder is removed instead of left behind with its audio."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = data_parser(__doc__.splitlines()[0], "songs", 900, 3)
     args = parser.parse_args(argv)
+    exit_on_sigterm()
     args.outdir.mkdir(parents=True, exist_ok=True)
     grooves = list_grooves()
     print(f"{len(grooves)} grooves", file=sys.stderr)

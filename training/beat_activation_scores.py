@@ -36,6 +36,7 @@ from choreo_studio.training.beat_activation_data import (
     TAIL_S,
     _events,
     data_parser,
+    exit_on_sigterm,
     map_events,
     mixes_of,
     read_midi_timing,
@@ -268,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--part", default="0/1",
                         help="K/N: make only pieces K, K+N, K+2N... (N runs side by side)")
     args = parser.parse_args(argv)
+    exit_on_sigterm()
     part, parts = (int(x) for x in args.part.split("/"))
     args.outdir.mkdir(parents=True, exist_ok=True)
     items = all_items(np.random.default_rng(args.seed), args.pieces)
