@@ -9,6 +9,7 @@ bars are refused with a one-line ChoreoError, since phrases cannot be cut from t
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import numpy as np
 from choreo_studio.core.analysis import (
@@ -58,9 +59,10 @@ def analyze_audio(
     melody_hz, voiced = melody.extract_melody(spectra)
     spectra.drop_power()  # later stages read chroma and the log-mel: 0.6 GB less an hour
     progress(0.4, "beats, tempo and meter")
-    music_like = sound_kind.is_music_like(spectra, melody_hz, voiced, spectra.fps)
     grid = beat_grid(audio, spectra, bpm=bpm, spec=spec, tempo_hint=tempo_hint,
-                     learned=learned_beats, music_like=music_like)
+                     learned=learned_beats,
+                     is_music=lambda: sound_kind.is_music_like(spectra, melody_hz, voiced,
+                                                               spectra.fps))
     beats_s, downbeats = grid.beats_s, grid.downbeats
     if downbeats.size < 2:
         raise ChoreoError(
@@ -100,17 +102,18 @@ def beat_grid(
     spec: meter.MeterSpec | None = None,
     tempo_hint: float | None = None,
     learned: bool = True,
-    music_like: bool = True,
+    is_music: Callable[[], bool] = lambda: True,
 ) -> meter.Grid:
     """Decode tempo, beats, meter and downbeats jointly; refuse sound with a weak pulse only
-    when it is not ``music_like`` (a song already analysed is: its grid is being redone)."""
+    when ``is_music()``, asked then only, says it is not music (by default it is: a song
+    already analysed is having its grid redone)."""
     meters = (spec.decode_meter,) if spec is not None else meter.DEFAULT_METERS
     decoded = beat_tracking.decode(spectra, meters, bpm=bpm, tempo_hint=tempo_hint,
                                    learned=learned)
     frames = decoded.paths[0].frames if decoded.paths else np.zeros(0, dtype=np.int64)
     beats_s = beat_tracking.beat_times(decoded, frames)
     clarity = _check_pulse(audio, spectra, beat_tracking.global_tempo(beats_s), beats_s,
-                           forced=bpm is not None or music_like)
+                           forced=bpm is not None, is_music=is_music)
     return meter.choose_grid(decoded, spec, clarity)
 
 
@@ -229,10 +232,11 @@ def _check_tempo(bpm: float | None) -> None:
 
 
 def _check_pulse(
-    audio: Audio, spectra: Spectra, tempo: float, beats_s: np.ndarray, forced: bool = False
+    audio: Audio, spectra: Spectra, tempo: float, beats_s: np.ndarray, forced: bool = False,
+    is_music: Callable[[], bool] = lambda: False,
 ) -> float:
     """Pulse clarity of the grid; refuse audio under two bars, and sound with a weak pulse
-    unless a grid is ``forced`` (the user gave a tempo, or the sound is music)."""
+    unless a grid is ``forced`` (the user gave a tempo) or ``is_music()`` (held notes)."""
     if audio.duration_s < 2.0:
         raise ChoreoError(
             f"{audio.name}: song is shorter than two bars ({audio.duration_s:.1f} s) — give "
@@ -244,7 +248,8 @@ def _check_pulse(
     # the grid's tempo may drift: the clearest pulse within 4 % of it counts
     clarity = max((beat_tracking.pulse_strength(acf, f * lag) for f in np.linspace(0.96, 1.04, 17)),
                   default=0.0) if lag > 0 else 0.0
-    if beats_s.size < 4 or (clarity < MIN_PULSE_CLARITY and not forced):
+    weak = clarity < MIN_PULSE_CLARITY and not forced
+    if beats_s.size < 4 or (weak and not is_music()):
         raise ChoreoError(
             f"{audio.name}: no steady beat and no held notes found (speech or noise?) — "
             "choreography needs music; `choreo analyze --bpm N` forces a beat"
