@@ -281,10 +281,15 @@ def map_events(data: bytes, change) -> bytes:
     return header + len(body).to_bytes(2, "big") + tpq.to_bytes(2, "big") + b"".join(body)
 
 
+def is_note_on(event: bytes) -> bool:
+    """Whether a MIDI event (status byte first) starts a note (a note-on of velocity 0 ends
+    one)."""
+    return event[0] & 0xF0 == 0x90 and event[2] > 0
+
+
 def has_notes(data: bytes) -> bool:
     """Whether a SMF plays any note."""
-    return any(e[0] & 0xF0 == 0x90 and e[2] > 0 for track in split_smf(data)[1]
-               for _, e in _events(track))
+    return any(is_note_on(e) for track in split_smf(data)[1] for _, e in _events(track))
 
 
 def tick_seconds(ticks: np.ndarray, tpq: int, tempos: list[tuple[int, int]]) -> np.ndarray:

@@ -37,6 +37,7 @@ from choreo_studio.training.beat_activation_data import (
     _events,
     data_parser,
     exit_on_sigterm,
+    is_note_on,
     map_events,
     mixes_of,
     read_midi_timing,
@@ -125,11 +126,11 @@ def with_programs(data: bytes, rng: np.random.Generator) -> tuple[bytes, str]:
     guitar...) or each channel's to a random consort instrument; and which."""
     if rng.random() < 0.5:
         program = int(rng.choice(SOLO_PROGRAMS))
-        return map_events(data, lambda _, e: bytes([e[0], program]) if e[0] & 0xF0 == 0xC0
-                          else e), f"program {program}"
-    chosen = {ch: int(rng.choice(CONSORT_PROGRAMS)) for ch in range(16)}
-    return map_events(data, lambda _, e: bytes([e[0], chosen[e[0] & 0x0F]])
-                      if e[0] & 0xF0 == 0xC0 else e), "consort"
+        programs, how = [program] * 16, f"program {program}"
+    else:
+        programs, how = [int(rng.choice(CONSORT_PROGRAMS)) for _ in range(16)], "consort"
+    return map_events(data, lambda _, e: bytes([e[0], programs[e[0] & 0x0F]])
+                      if e[0] & 0xF0 == 0xC0 else e), how
 
 
 def smf_grid(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
@@ -172,7 +173,7 @@ def _signatures_and_onsets(data: bytes) -> tuple[list[tuple[int, int, int]], np.
         for tick, event in _events(track):
             if event[:2] == b"\xff\x58":
                 sigs.append((tick, event[3], 2 ** event[4]))
-            elif event[0] & 0xF0 == 0x90 and event[2] > 0:
+            elif is_note_on(event):
                 onsets.append(tick)
     return sorted(sigs), np.array(onsets, dtype=np.float64)
 
