@@ -51,7 +51,7 @@ def test_channel_split_keeps_the_tempo_map_in_both_halves():
     assert not data.has_notes(data.keep_channels(rest, True))  # no drums in it: not rendered
 
 
-def test_mma_meters_count_dotted_quarter_beats_in_compound_time(tmp_path):
+def test_mma_meters_count_dotted_quarter_beats_in_compound_time_and_cut_time_in_twos(tmp_path):
     assert data.meter_of(4, None) == (4, 1.0)
     assert data.meter_of(3, 3) == (3, 1.0)
     assert data.meter_of(6, 6) == (2, 3.0)
@@ -65,8 +65,12 @@ def test_mma_meters_count_dotted_quarter_beats_in_compound_time(tmp_path):
                                      "Time 6\nTimesig 6/8\nDefGroove Jiggy x\n")
     (lib / "b" / "r.mma").write_text("Time 4\nDefGroove Rocky x\nDefGroove Waltzy x\n"
                                      "Time 5\nDefGroove Fivey x\n")
+    (lib / "stdlib").mkdir()
+    (lib / "stdlib" / "polka.mma").write_text("Time 4\nTimesig 4 4\nDefGroove Polky x\n")
+    (lib / "b" / "polka.mma").write_text("Time 4\nDefGroove OtherPolky x\n")
     assert sorted(data.list_grooves(lib), key=lambda g: g.name) == [
-        data.Groove("Jiggy", 2, 3.0), data.Groove("Rocky", 4, 1.0)]
+        data.Groove("Jiggy", 2, 3.0), data.Groove("OtherPolky", 4, 1.0),
+        data.Groove("Polky", 2, 2.0), data.Groove("Rocky", 4, 1.0)]
 
 
 def test_an_mma_song_is_the_same_text_for_the_same_seed_and_seeds_mma():
@@ -77,6 +81,15 @@ def test_an_mma_song_is_the_same_text_for_the_same_seed_and_seeds_mma():
     first = text.splitlines()[0].split()
     assert first[0] == "RndSeed" and first[1].isdigit()
     assert "Groove Waltz" in text
+
+
+def test_generators_running_side_by_side_take_every_nth_song():
+    parser = data.data_parser("t", "songs", 10, 1)
+    assert parser.parse_args(["out", "--part", "1/3"]).part == (1, 3)
+    assert parser.parse_args(["out"]).part == (0, 1)
+    for bad in ("3/3", "1", "a/2"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["out", "--part", bad])
 
 
 def test_a_generator_stopped_by_sigterm_unwinds_and_cleans_up(tmp_path):

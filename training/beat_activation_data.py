@@ -1,7 +1,8 @@
 """Training data for the beat/downbeat activation network: MMA accompaniments rendered to audio.
 
 Each song is a random chord progression played by a random groove of every MMA library
-installed (2, 3 or 4 beats per bar; 6/8 grooves count two dotted-quarter beats, 12/8 ones four)
+installed (2, 3 or 4 beats per bar; 6/8 grooves count two dotted-quarter beats, 12/8 ones four,
+and the grooves MMA writes in 4 for music in 2/4 or 2/2 count two beats of two MMA beats)
 at a random tempo, with random tempo events (steps, ramps, ritardandi, accelerandi, a slight
 rubato bar by bar), an optional generated melody (MMA's Aria track) and random track volumes.
 MMA writes MIDI; its tempo map gives the exact beat and downbeat times. fluidsynth renders
@@ -16,7 +17,7 @@ analysis' own spectra are stored per mix:
 Nothing here comes from the benchmark pieces (beats-midi, OpenMSX, Freedoom, music21, Tang).
 Needs the ``mma`` and ``fluidsynth`` programs.
 
-    python -m choreo_studio.training.beat_activation_data OUTDIR [--songs N] [--seed S]
+    python -m choreo_studio.training.beat_activation_data OUTDIR [--songs N] [--seed S] [--part K/N]
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ SOUNDFONT_SHARE = (0.55, 0.37, 0.08)  # the sf3 takes ~5 s of CPU to load: drawn
 RENDER_SR = 22050
 TAIL_S = 2.0
 DRUM_CHANNEL = 9
+CUT_TIME_FILES = frozenset({"casio/fastbigband", *(f"stdlib/{name}" for name in (
+    "broadway", "bwmarch", "fastswing", "march", "merengue", "polka", "quickstep", "ragtime",
+    "samba", "ska"))})
+"""MMA library files whose grooves are written in 4 but, as their own documentation says, are
+2/4 or 2/2 patterns to be played at double tempo (marches, polkas, rags, sambas): an MMA
+quarter note there is a half beat, so the oom-pah of a rag falls on eighths as in its score."""
 _SKIP = re.compile(r"(intro|end|fill|break|metronome)", re.IGNORECASE)
 _DEGREES = (("", 0), ("m", 2), ("m", 4), ("", 5), ("7", 7), ("m", 9), ("", 7), ("M7", 0),
             ("m7", 2), ("6", 5), ("7", 2), ("dim", 11))
@@ -88,7 +95,7 @@ def list_grooves(libs: Path = MMA_LIBS) -> list[Groove]:
     """Main grooves of every MMA library under ``libs`` (no intros, endings, fills), once each.
 
     A groove name defined in two files is dropped: MMA loads the first it finds, whose meter
-    may not be the one read here.
+    may not be the one read here. The 4-beat grooves of ``CUT_TIME_FILES`` get two beats.
     """
     found: dict[str, list[Groove]] = {}
     for path in sorted(libs.glob("*/*.mma")):
@@ -104,9 +111,16 @@ def list_grooves(libs: Path = MMA_LIBS) -> list[Groove]:
                 timesig = _count(word[1])
             elif word[0].lower() == "defgroove" and not _SKIP.search(word[1]):
                 meter = meter_of(time_arg, timesig)
+                if meter == (4, 1.0) and _library_file(path) in CUT_TIME_FILES:
+                    meter = (2, 2.0)
                 if meter is not None:
                     found.setdefault(word[1].lower(), []).append(Groove(word[1], *meter))
     return [g[0] for g in found.values() if len(g) == 1]
+
+
+def _library_file(path: Path) -> str:
+    """``library/file`` name of an MMA groove file, as in ``CUT_TIME_FILES``."""
+    return f"{path.parent.name}/{path.stem}".lower()
 
 
 def song_text(rng: np.random.Generator, groove: Groove) -> tuple[str, list[str]]:
@@ -118,6 +132,8 @@ def song_text(rng: np.random.Generator, groove: Groove) -> tuple[str, list[str]]
         tempo = float(np.exp(rng.uniform(np.log(70.0), np.log(200.0))))
     if groove.step > 1:  # dotted-quarter beats of 6/8 and 12/8
         tempo = float(np.exp(rng.uniform(np.log(45.0), np.log(130.0))))
+    if groove.step == 2:  # half-note pairs of MMA beats: marches, polkas, rags (~60-140)
+        tempo = float(np.exp(rng.uniform(np.log(60.0), np.log(140.0))))
     key = int(rng.integers(12))
     mma_beats = round(groove.beats * groove.step)
     lines = [f"Tempo {tempo * groove.step:.1f}", f"Groove {groove.name}"]
@@ -459,7 +475,17 @@ def data_parser(description: str, count: str, count_default: int,
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--minutes", type=float, default=0.0,
                         help="stop after this many minutes (0: no limit); rerun to resume")
+    parser.add_argument("--part", default=(0, 1), type=_part,
+                        help=f"K/N: make only {count} K, K+N, K+2N... (N runs side by side)")
     return parser
+
+
+def _part(text: str) -> tuple[int, int]:
+    """``K/N`` → (K, N) with 0 <= K < N: one of N generators running side by side."""
+    match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if not match or not int(match.group(1)) < int(match.group(2)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not K/N with 0 <= K < N, e.g. 0/2")
+    return int(match.group(1)), int(match.group(2))
 
 
 def exit_on_sigterm() -> None:
@@ -477,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(grooves)} grooves", file=sys.stderr)
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
-        for k in range(args.songs):
+        for k in range(args.part[0], args.songs, args.part[1]):
             if args.minutes and time.monotonic() - t0 > 60.0 * args.minutes:
                 print(f"time limit: stopped before song {k}", file=sys.stderr)
                 break

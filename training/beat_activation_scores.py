@@ -267,11 +267,9 @@ def all_items(rng: np.random.Generator, pieces: int) -> list[tuple[str, str, int
 
 def main(argv: list[str] | None = None) -> int:
     parser = data_parser(__doc__.splitlines()[0], "pieces", 1000, 2)
-    parser.add_argument("--part", default="0/1",
-                        help="K/N: make only pieces K, K+N, K+2N... (N runs side by side)")
     args = parser.parse_args(argv)
     exit_on_sigterm()
-    part, parts = (int(x) for x in args.part.split("/"))
+    part, parts = args.part
     args.outdir.mkdir(parents=True, exist_ok=True)
     items = all_items(np.random.default_rng(args.seed), args.pieces)
     print(f"{len(items)} pieces", file=sys.stderr)
