@@ -1,8 +1,7 @@
 """Training data for the beat/downbeat activation network: MMA accompaniments rendered to audio.
 
 Each song is a random chord progression played by a random groove of every MMA library
-installed (2, 3 or 4 beats per bar; 6/8 grooves count two dotted-quarter beats, 12/8 ones four,
-and the grooves MMA writes in 4 for music in 2/4 or 2/2 count two beats of two MMA beats)
+installed (2, 3 or 4 beats per bar; 6/8 grooves count two dotted-quarter beats, 12/8 ones four)
 at a random tempo, with random tempo events (steps, ramps, ritardandi, accelerandi, a slight
 rubato bar by bar), an optional generated melody (MMA's Aria track) and random track volumes.
 MMA writes MIDI; its tempo map gives the exact beat and downbeat times. fluidsynth renders
@@ -48,12 +47,6 @@ SOUNDFONT_SHARE = (0.55, 0.37, 0.08)  # the sf3 takes ~5 s of CPU to load: drawn
 RENDER_SR = 22050
 TAIL_S = 2.0
 DRUM_CHANNEL = 9
-CUT_TIME_FILES = frozenset({"casio/fastbigband", *(f"stdlib/{name}" for name in (
-    "broadway", "bwmarch", "fastswing", "march", "merengue", "polka", "quickstep", "ragtime",
-    "samba", "ska"))})
-"""MMA library files whose grooves are written in 4 but, as their own documentation says, are
-2/4 or 2/2 patterns to be played at double tempo (marches, polkas, rags, sambas): an MMA
-quarter note there is a half beat, so the oom-pah of a rag falls on eighths as in its score."""
 _SKIP = re.compile(r"(intro|end|fill|break|metronome)", re.IGNORECASE)
 _DEGREES = (("", 0), ("m", 2), ("m", 4), ("", 5), ("7", 7), ("m", 9), ("", 7), ("M7", 0),
             ("m7", 2), ("6", 5), ("7", 2), ("dim", 11))
@@ -95,7 +88,7 @@ def list_grooves(libs: Path = MMA_LIBS) -> list[Groove]:
     """Main grooves of every MMA library under ``libs`` (no intros, endings, fills), once each.
 
     A groove name defined in two files is dropped: MMA loads the first it finds, whose meter
-    may not be the one read here. The 4-beat grooves of ``CUT_TIME_FILES`` get two beats.
+    may not be the one read here.
     """
     found: dict[str, list[Groove]] = {}
     for path in sorted(libs.glob("*/*.mma")):
@@ -111,16 +104,9 @@ def list_grooves(libs: Path = MMA_LIBS) -> list[Groove]:
                 timesig = _count(word[1])
             elif word[0].lower() == "defgroove" and not _SKIP.search(word[1]):
                 meter = meter_of(time_arg, timesig)
-                if meter == (4, 1.0) and _library_file(path) in CUT_TIME_FILES:
-                    meter = (2, 2.0)
                 if meter is not None:
                     found.setdefault(word[1].lower(), []).append(Groove(word[1], *meter))
     return [g[0] for g in found.values() if len(g) == 1]
-
-
-def _library_file(path: Path) -> str:
-    """``library/file`` name of an MMA groove file, as in ``CUT_TIME_FILES``."""
-    return f"{path.parent.name}/{path.stem}".lower()
 
 
 def song_text(rng: np.random.Generator, groove: Groove) -> tuple[str, list[str]]:
@@ -132,8 +118,6 @@ def song_text(rng: np.random.Generator, groove: Groove) -> tuple[str, list[str]]
         tempo = float(np.exp(rng.uniform(np.log(70.0), np.log(200.0))))
     if groove.step > 1:  # dotted-quarter beats of 6/8 and 12/8
         tempo = float(np.exp(rng.uniform(np.log(45.0), np.log(130.0))))
-    if groove.step == 2:  # half-note pairs of MMA beats: marches, polkas, rags (~60-140)
-        tempo = float(np.exp(rng.uniform(np.log(60.0), np.log(140.0))))
     key = int(rng.integers(12))
     mma_beats = round(groove.beats * groove.step)
     lines = [f"Tempo {tempo * groove.step:.1f}", f"Groove {groove.name}"]
