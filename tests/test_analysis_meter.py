@@ -14,6 +14,7 @@ from choreo_studio.core.audio.load import Audio
 from choreo_studio.core.cli import main
 from choreo_studio.core.errors import ChoreoError
 from choreo_studio.core.phrases.segmentation import segment
+from choreo_studio.core.project.session import reading_request
 
 from tests.audio_fixtures import SR, drum_track
 
@@ -110,6 +111,42 @@ def test_a_half_tempo_reading_keeps_the_tempo_step():
                               first_downbeat_s=float(analysis.beats_s[1]))
     np.testing.assert_array_equal(shifted.beats_s, analysis.beats_s)  # the same beats stay
     assert shifted.downbeats[0] == 1
+
+
+BAR_LINE_S = 1.8  # the bars of four_against_three start here (and every 2 s on)
+
+
+def four_against_three(loud_bpm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """2-s bars of 3 beats (90 BPM) against 4 (120 BPM), the ``loud_bpm`` pulse loud and the
+    other soft where they do not meet, the first bar line on the fourth 120 BPM beat (so a
+    reading must find its phase): (samples, the 90 BPM beats, the 120 BPM beats)."""
+    three = BAR_LINE_S + (np.arange(48) - 2) * 60.0 / 90.0
+    four = BAR_LINE_S + (np.arange(64) - 3) * 0.5
+    loud, soft = (three, four) if loud_bpm == 90.0 else (four, three)
+    soft = soft[~np.isclose(soft[:, None], loud[None, :], atol=0.01).any(axis=1)]
+    offset = (loud - BAR_LINE_S) / 2.0
+    bar = np.isclose(np.round(offset), offset, atol=0.005)
+    times = np.concatenate([loud, soft])
+    gains = np.concatenate([np.where(bar, 1.0, 0.8), np.full(soft.size, 0.3)])
+    freqs = np.concatenate([np.where(bar, HIGH, MID), np.full(soft.size, LOW)])
+    order = np.argsort(times)
+    return clicks(times[order], gains[order].tolist(), freqs[order].tolist()), three, four
+
+
+@pytest.mark.parametrize("loud_bpm, kind, other_bpm", [(90.0, "x4/3 tempo", 120.0),
+                                                        (120.0, "x3/4 tempo", 90.0)])
+def test_a_four_against_three_reading_takes_the_other_pulse(loud_bpm, kind, other_bpm):
+    y, three, four = four_against_three(loud_bpm)
+    audio = Audio.from_array(y, SR)
+    analysis, _ = analyze_audio(audio)
+    assert analysis.tempo_bpm == pytest.approx(loud_bpm, rel=0.02)
+    reading = next(a for a in analysis.alternatives if a.kind == kind)
+    assert reading.tempo_bpm == pytest.approx(other_bpm, rel=0.02)
+    taken = reanalyze_beats(audio, analysis, **reading_request(analysis, reading))
+    assert f_measure(four if other_bpm == 120.0 else three, taken.beats_s) >= 0.95
+    assert taken.meter == reading.meter
+    bars = (taken.downbeats_s - BAR_LINE_S) / 2.0
+    np.testing.assert_allclose(bars, np.round(bars), atol=0.02)
 
 
 def test_beats_keep_their_level_when_soft_eighths_join_halfway():

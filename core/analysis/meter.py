@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
 from choreo_studio.core.analysis import bar_tracking, beat_tracking
@@ -28,8 +29,9 @@ COMPOUND_MAX_BPM = 130.0  # faster beats split in three are swing or triplets, n
 MARGIN_SCALE = 5.0  # score margin per minute at which the confidence reaches 1 - 1/e
 CLARITY_FULL = 0.4  # pulse clarity from which the pulse counts as fully steady
 READING_STEPS = {"half tempo": 2.0, "double tempo": 0.5, "x3/2 tempo": 2 / 3,
-                 "x2/3 tempo": 1.5, "x1/3 tempo": 3.0}
-"""The tempo readings offered, by name: beats of the chosen grid per beat of the reading."""
+                 "x2/3 tempo": 1.5, "x1/3 tempo": 3.0, "x4/3 tempo": 0.75, "x3/4 tempo": 4 / 3}
+"""The tempo readings offered, by name: beats of the chosen grid per beat of the reading (x4/3
+and x3/4: the 4-against-3 errors, three beats of a bar counted as four or four as three)."""
 READING_BPM = (30.0, 300.0)  # readings outside the tempi a user may force are not offered
 
 
@@ -165,7 +167,7 @@ def _alternatives(
         if frames.size < 4 * step:
             continue
         best = None
-        for phase in np.arange(0.0, max(step, 1.0), 1.0):
+        for phase in reading_phases(step):
             grid = np.round(resampled(frames, step, phase)).astype(np.int64)
             labelled = _best_labels(model, grid)
             if best is None or labelled[2] > best[2]:
@@ -208,10 +210,16 @@ def reading_index(n_beats: int, step: float, phase: float = 0.0) -> np.ndarray:
     return np.arange(phase, n_beats - 1 + 1e-9, step)
 
 
+def reading_phases(step: float) -> np.ndarray:
+    """The phases of every distinct ``step`` grid that starts on a beat: a reading of p beats
+    per q (``step`` = p/q in lowest terms) meets the beats every p of them, in p ways."""
+    return np.arange(float(Fraction(step).limit_denominator(12).numerator))
+
+
 def reading_phase(beats: np.ndarray, step: float, at_s: float) -> float:
     """The phase of the ``step`` grid of ``beats`` (times) that has a beat nearest ``at_s``."""
-    phases = np.arange(0.0, max(step, 1.0), 1.0)
-    return float(min(phases, key=lambda ph: np.abs(resampled(beats, step, ph) - at_s).min()))
+    return float(min(reading_phases(step),
+                     key=lambda ph: np.abs(resampled(beats, step, ph) - at_s).min()))
 
 
 def _best_labels(
