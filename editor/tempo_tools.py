@@ -25,9 +25,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-MAX_READINGS = 8
-"""Alternatives listed in the Other readings menu (best first)."""
-
 
 def reading_text(reading: MetricalAlternative) -> str:
     """"half tempo — 64.0 BPM 4/4 (−3.2 per minute)": what a reading is and how it scores."""
@@ -38,7 +35,8 @@ def reading_text(reading: MetricalAlternative) -> str:
 def fill_readings_menu(menu: QMenu, analysis: MusicAnalysis | None,
                        take: Callable[[MetricalAlternative], None]) -> None:
     """Rebuild the Other readings menu: the chosen grid and its confidence (disabled), then
-    each alternative, which ``take`` applies when chosen."""
+    every alternative, best first, which ``take`` applies when chosen (all of them: the
+    readings a user reaches for are those the tracker scored low)."""
     menu.clear()
     if analysis is None:
         menu.addAction("no song is open").setEnabled(False)
@@ -50,7 +48,7 @@ def fill_readings_menu(menu: QMenu, analysis: MusicAnalysis | None,
     if not analysis.alternatives:
         menu.addAction("no other reading (force one with Tap tempo or Meter)").setEnabled(False)
     menu.setToolTipsVisible(True)
-    for reading in analysis.alternatives[:MAX_READINGS]:
+    for reading in analysis.alternatives:
         action = menu.addAction(reading_text(reading))
         action.setToolTip("score: how much worse the beat tracker finds this reading than the "
                           "chosen one, per minute of music (0 = as good)")

@@ -983,7 +983,7 @@ def test_other_readings_menu_takes_half_tempo_and_undoes(opened, qtbot):
     texts = [action.text() for action in menu.actions() if not action.isSeparator()]
     assert texts[0].startswith(f"chosen: {a.tempo_bpm:.1f} BPM {a.meter}")
     assert "beat confidence" in texts[0] and not menu.actions()[0].isEnabled()
-    assert len(texts) - 1 == min(len(a.alternatives), 8)
+    assert len(a.alternatives) > 8 and len(texts) - 1 == len(a.alternatives)  # all, low ones too
     half = next(action for action in menu.actions() if action.text().startswith("half tempo"))
     opened.prompter.answers.append("yes")
     half.trigger()
